@@ -1,0 +1,181 @@
+package config
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"path/filepath"
+)
+
+// Config is the whole configuration file. After Load or Parse every path in
+// it is absolute.
+type Config struct {
+	Hostname   string `toml:"hostname" required:"true" type:"domain name" doc:"The fully qualified name of this mail server, used in HELO, banners, Received headers and bounces."`
+	StateDir   string `toml:"state_dir" path:"config" type:"path" doc:"Directory for the database, the Maildirs, the outbound queue and generated certificates."`
+	RuntimeDir string `toml:"runtime_dir" path:"config" type:"path" doc:"Directory for the unix sockets (admin, LMTP); relative socket paths are relative to it."`
+
+	Listen Listen `toml:"listen" doc:"Where each listener binds; \"\" switches a listener off."`
+	SMTP   SMTP   `toml:"smtp" doc:"Limits and policy for SMTP, submission and LMTP sessions."`
+	DNS    DNS    `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
+	TLS    TLS    `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
+	Relay  *Relay `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
+	Admin  Admin  `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
+	Log    Log    `toml:"log" doc:"How the server writes its log."`
+
+	// File is the absolute path of the file the config was read from; "" when
+	// the Config was built in code.
+	File string `toml:"-"`
+
+	// lines maps each dotted key of the file (and each table) to the line it
+	// appears on, so validation errors can point at it. nil when built in code.
+	lines map[string]int
+}
+
+// Listen holds one address per listener. Each value is ":port",
+// "host:port", "[ipv6]:port", or "" for off; port 0 binds an ephemeral port.
+// Only lmtp may also be "unix:PATH".
+type Listen struct {
+	SMTP        string `toml:"smtp" type:"listen address" doc:"Mail from the internet for local domains (STARTTLS offered, no AUTH)."`
+	Submission  string `toml:"submission" type:"listen address" doc:"Mail from your clients; STARTTLS and AUTH required."`
+	Submissions string `toml:"submissions" type:"listen address" doc:"Mail from your clients over implicit TLS; AUTH required."`
+	IMAP        string `toml:"imap" type:"listen address" doc:"IMAP mailbox access; login only after STARTTLS."`
+	IMAPS       string `toml:"imaps" type:"listen address" doc:"IMAP mailbox access over implicit TLS."`
+	ManageSieve string `toml:"managesieve" type:"listen address" doc:"ManageSieve, for clients that edit Sieve filters; STARTTLS before AUTH."`
+	LMTP        string `toml:"lmtp" type:"listen address" unix:"true" doc:"LMTP, for another MTA that hands mail to our store; \"unix:PATH\" (relative to runtime_dir) or \"host:port\"."`
+	Metrics     string `toml:"metrics" type:"listen address" doc:"Prometheus /metrics over HTTP, e.g. \"127.0.0.1:9155\"."`
+}
+
+// SMTP holds the policy shared by the SMTP, submission and LMTP listeners.
+type SMTP struct {
+	TrustedNetworks           []string `toml:"trusted_networks" type:"array of CIDRs" doc:"Client networks that may relay without AUTH, like Postfix's mynetworks."`
+	RecipientDelimiter        string   `toml:"recipient_delimiter" doc:"The character that separates a local part from its detail (user+detail@domain); \"\" turns sub-addressing off."`
+	MessageSizeLimit          int64    `toml:"message_size_limit" doc:"The largest message accepted, in bytes, announced in the SIZE extension (RFC 1870)."`
+	RejectUnknownSenderDomain bool     `toml:"reject_unknown_sender_domain" doc:"Refuse mail whose envelope sender domain has no MX, A or AAAA record."`
+	MaxRecipients             int      `toml:"max_recipients" doc:"The most recipients accepted for one message."`
+	MaxConnections            int      `toml:"max_connections" doc:"The most SMTP connections served at once, across all clients."`
+	MaxConnectionsPerIP       int      `toml:"max_connections_per_ip" doc:"The most SMTP connections served at once from one client address."`
+	MaxLineLength             int      `toml:"max_line_length" doc:"The longest line accepted, in octets including CRLF; RFC 5321 section 4.5.3.1.6 requires at least 1000."`
+}
+
+// DNS configures the resolver.
+type DNS struct {
+	Servers []string `toml:"servers" type:"array of addresses" doc:"Resolvers as \"ip\" or \"ip:port\" (port 53 when omitted); an empty list uses the system resolver."`
+}
+
+// TLS configures the certificate. Exactly one source is used: the cert and
+// key files, or a self-signed certificate generated for hostname.
+type TLS struct {
+	Cert       string `toml:"cert" path:"config" type:"path" doc:"PEM certificate chain file; needs key, and replaces self_signed."`
+	Key        string `toml:"key" path:"config" type:"path" doc:"PEM private key file for cert."`
+	SelfSigned bool   `toml:"self_signed" doc:"Generate a self-signed certificate for hostname on first start (used only when cert and key are not set)."`
+	MinVersion string `toml:"min_version" enum:"1.2|1.3" doc:"The oldest TLS version accepted."`
+}
+
+// Relay is the outbound smart host.
+type Relay struct {
+	Host         string `toml:"host" required:"true" type:"host name" example:"smtp.fastmail.com" doc:"The smart host's name or IP address."`
+	Port         int    `toml:"port" example:"587" doc:"The smart host's port: usually 587 with starttls or 465 with implicit."`
+	TLS          string `toml:"tls" enum:"starttls|implicit|none" example:"starttls" doc:"How to encrypt the connection to the smart host."`
+	Username     string `toml:"username" example:"you@fastmail.com" doc:"The AUTH user name; \"\" sends without AUTH."`
+	PasswordFile string `toml:"password_file" path:"config" type:"path" example:"/etc/postern/relay.password" doc:"File holding the AUTH password (mode 0600 or 0400); required with username."`
+	CAFile       string `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle to verify the smart host; \"\" uses the system CAs."`
+}
+
+// Admin configures the admin socket.
+type Admin struct {
+	Socket string `toml:"socket" path:"runtime" type:"path" doc:"The admin socket, created with mode 0660."`
+	Group  string `toml:"group" doc:"The group that owns the admin socket; its members may run admin commands (\"\" keeps the server's group)."`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `toml:"format" enum:"auto|text|json|logfmt" doc:"Log line format; auto is text on a terminal and json otherwise."`
+	Level  string `toml:"level" enum:"debug|info|warn|error" doc:"The least severe level written."`
+}
+
+// Default returns the built-in defaults. Hostname is empty: it has no
+// sensible default and must be set before the Config validates.
+func Default() Config {
+	return Config{
+		StateDir:   "/var/lib/postern",
+		RuntimeDir: "/run/postern",
+		Listen: Listen{
+			SMTP:        ":25",
+			Submission:  ":587",
+			Submissions: ":465",
+			IMAP:        ":143",
+			IMAPS:       ":993",
+			ManageSieve: ":4190",
+			LMTP:        "unix:lmtp.sock",
+			Metrics:     "",
+		},
+		SMTP: SMTP{
+			TrustedNetworks:           []string{"127.0.0.0/8", "::1/128"},
+			RecipientDelimiter:        "+",
+			MessageSizeLimit:          52428800,
+			RejectUnknownSenderDomain: true,
+			MaxRecipients:             1000,
+			MaxConnections:            100,
+			MaxConnectionsPerIP:       20,
+			MaxLineLength:             1000,
+		},
+		DNS: DNS{Servers: []string{}},
+		TLS: TLS{SelfSigned: true, MinVersion: "1.2"},
+		Admin: Admin{
+			Socket: "admin.sock",
+			Group:  "postern",
+		},
+		Log: Log{Format: "auto", Level: "info"},
+	}
+}
+
+// DefaultRelay returns the values a [relay] table starts from: port 587 with
+// STARTTLS. Host is empty and required.
+func DefaultRelay() Relay {
+	return Relay{Port: 587, TLS: "starttls"}
+}
+
+// DBPath is the SQLite database: state_dir/postern.db.
+func (c *Config) DBPath() string { return filepath.Join(c.StateDir, "postern.db") }
+
+// MailDir is the root of the Maildirs: state_dir/mail.
+func (c *Config) MailDir() string { return filepath.Join(c.StateDir, "mail") }
+
+// QueueDir is the outbound spool: state_dir/queue.
+func (c *Config) QueueDir() string { return filepath.Join(c.StateDir, "queue") }
+
+// TLSDir holds generated certificates: state_dir/tls.
+func (c *Config) TLSDir() string { return filepath.Join(c.StateDir, "tls") }
+
+// AdminSocket is the admin socket's path, resolved against runtime_dir when
+// it is relative.
+func (c *Config) AdminSocket() string { return underDir(c.RuntimeDir, c.Admin.Socket) }
+
+// MinTLSVersion returns min_version as a crypto/tls constant; anything but
+// "1.3" means TLS 1.2.
+func (t TLS) MinTLSVersion() uint16 {
+	if t.MinVersion == "1.3" {
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
+
+// SlogLevel returns level as a slog.Level; unknown values mean info.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// underDir joins p to dir unless p is empty or already absolute.
+func underDir(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// entry is one key or table header of a TOML document, with where it is.
+type entry struct {
+	path  []string        // the full key: table prefix plus the dotted key
+	line  int             // the line of the key (or of the table header)
+	kind  unstable.Kind   // the value's kind; Table or ArrayTable for headers
+	elems []unstable.Kind // for arrays, the kind of each element
+}
+
+func (e entry) key() string { return strings.Join(e.path, ".") }
+
+// scanDocument lists every table header and key of data, including the keys
+// inside inline tables, in document order. go-toml's unstable parser is the
+// only one that exposes positions, which is why it is used here.
+func scanDocument(data []byte) ([]entry, error) {
+	var (
+		p       unstable.Parser
+		prefix  []string
+		entries []entry
+	)
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			keys, line := keyOf(&p, e)
+			prefix = keys
+			entries = append(entries, entry{path: keys, line: line, kind: e.Kind})
+		case unstable.KeyValue:
+			entries = scanKeyValue(&p, prefix, e, entries)
+		}
+	}
+	return entries, p.Error()
+}
+
+// scanKeyValue appends the entry for kv and, for an inline table, the
+// entries of its keys.
+func scanKeyValue(p *unstable.Parser, prefix []string, kv *unstable.Node, entries []entry) []entry {
+	keys, line := keyOf(p, kv)
+	path := append(append([]string(nil), prefix...), keys...)
+	v := kv.Value()
+	en := entry{path: path, line: line, kind: v.Kind}
+	if v.Kind == unstable.Array {
+		for it := v.Children(); it.Next(); {
+			en.elems = append(en.elems, it.Node().Kind)
+		}
+	}
+	entries = append(entries, en)
+	if v.Kind == unstable.InlineTable {
+		for it := v.Children(); it.Next(); {
+			if n := it.Node(); n.Kind == unstable.KeyValue {
+				entries = scanKeyValue(p, path, n, entries)
+			}
+		}
+	}
+	return entries
+}
+
+// keyOf returns the parts of a node's (possibly dotted) key and the line its
+// first part is on.
+func keyOf(p *unstable.Parser, n *unstable.Node) ([]string, int) {
+	var (
+		parts []string
+		line  int
+	)
+	for it := n.Key(); it.Next(); {
+		k := it.Node()
+		if line == 0 {
+			line = p.Shape(k.Raw).Start.Line
+		}
+		parts = append(parts, string(k.Data))
+	}
+	return parts, line
+}
+
+// lineMap maps every key and table of the document to its first line.
+func lineMap(entries []entry) map[string]int {
+	m := make(map[string]int, len(entries))
+	for _, e := range entries {
+		if _, ok := m[e.key()]; !ok {
+			m[e.key()] = e.line
+		}
+	}
+	return m
+}
+
+// kindName describes a TOML value kind for error messages.
+func kindName(k unstable.Kind) string {
+	switch k {
+	case unstable.String:
+		return "a string"
+	case unstable.Bool:
+		return "a boolean"
+	case unstable.Integer:
+		return "an integer"
+	case unstable.Float:
+		return "a float"
+	case unstable.Array:
+		return "an array"
+	case unstable.InlineTable, unstable.Table:
+		return "a table"
+	case unstable.ArrayTable:
+		return "an array of tables"
+	case unstable.LocalDate, unstable.LocalTime, unstable.LocalDateTime, unstable.DateTime:
+		return "a date or time"
+	}
+	return "a " + strings.ToLower(k.String())
+}

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+)
+
+// visit calls fn for every leaf key of the struct v points into (tables are
+// descended into; a nil optional table is skipped), with its dotted key.
+func visit(v reflect.Value, prefix string, fn func(key string, sf reflect.StructField, fv reflect.Value)) {
+	for _, f := range fieldsOf(v.Type()) {
+		fv := v.Field(f.index)
+		key := prefix + f.name
+		if tableType(f.sf.Type) != nil {
+			if fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv = fv.Elem()
+			}
+			visit(fv, key+".", fn)
+			continue
+		}
+		fn(key, f.sf, fv)
+	}
+}
+
+// resolvePaths makes every path absolute: `path:"config"` fields against
+// base (the config file's directory), then sockets against runtime_dir. Empty
+// paths stay empty: they mean "not set".
+func (c *Config) resolvePaths(base string) {
+	v := reflect.ValueOf(c).Elem()
+	visit(v, "", func(_ string, sf reflect.StructField, fv reflect.Value) {
+		if sf.Tag.Get("path") == "config" && fv.String() != "" {
+			fv.SetString(filepath.Clean(underDir(base, fv.String())))
+		}
+	})
+	visit(v, "", func(_ string, sf reflect.StructField, fv reflect.Value) {
+		switch {
+		case sf.Tag.Get("path") == "runtime" && fv.String() != "":
+			fv.SetString(filepath.Clean(underDir(c.RuntimeDir, fv.String())))
+		case sf.Tag.Get("unix") == "true":
+			if p, ok := strings.CutPrefix(fv.String(), "unix:"); ok && p != "" {
+				fv.SetString("unix:" + filepath.Clean(underDir(c.RuntimeDir, p)))
+			}
+		}
+	})
+}

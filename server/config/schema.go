@@ -1,0 +1,118 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// field is one key of the schema, found by reflection over the structs.
+type field struct {
+	name  string // the TOML key
+	index int    // the struct field index
+	sf    reflect.StructField
+}
+
+// tomlName returns the key a struct field is decoded from, or "" when the
+// field is not part of the file (unexported or tagged "-").
+func tomlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "-" || name == "" {
+		return ""
+	}
+	return name
+}
+
+// fieldsOf lists the TOML keys of struct type t in declaration order.
+func fieldsOf(t reflect.Type) []field {
+	var out []field
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if name := tomlName(sf); name != "" {
+			out = append(out, field{name: name, index: i, sf: sf})
+		}
+	}
+	return out
+}
+
+// lookup finds key name in struct type t.
+func lookup(t reflect.Type, name string) (field, bool) {
+	for _, f := range fieldsOf(t) {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// tableType returns the struct type behind a table field (a struct or a
+// pointer to one), or nil when the field is a plain value.
+func tableType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Struct {
+		return t
+	}
+	return nil
+}
+
+// expected describes, for error messages, the TOML type a Go type takes.
+func expected(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean (true or false)"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Slice:
+		return "an array of strings"
+	}
+	if tableType(t) != nil {
+		return "a table"
+	}
+	return t.String()
+}
+
+// typeName is the type shown in the reference.
+func typeName(sf reflect.StructField) string {
+	if t := sf.Tag.Get("type"); t != "" {
+		return t
+	}
+	switch sf.Type.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64:
+		return "integer"
+	case reflect.Slice:
+		return "array of strings"
+	}
+	return sf.Type.String()
+}
+
+// enumOf returns the values an enum field allows, or nil.
+func enumOf(sf reflect.StructField) []string {
+	e := sf.Tag.Get("enum")
+	if e == "" {
+		return nil
+	}
+	return strings.Split(e, "|")
+}
+
+// allKeys lists every dotted leaf key of the schema, for suggestions.
+func allKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for _, f := range fieldsOf(t) {
+		if tt := tableType(f.sf.Type); tt != nil {
+			out = append(out, allKeys(tt, prefix+f.name+".")...)
+			continue
+		}
+		out = append(out, prefix+f.name)
+	}
+	return out
+}

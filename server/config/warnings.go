@@ -1,0 +1,36 @@
+package config
+
+// Warnings lists settings that are valid but probably not what was meant,
+// each formatted like an Error ("FILE:LINE: key: ..."). The server logs them
+// at start; `postern config check` prints them. Call it on a valid Config.
+func (c *Config) Warnings() []string {
+	pr := &problems{file: c.File, lines: c.lines}
+	if r := c.Relay; r != nil {
+		switch {
+		case r.Port == 465 && r.TLS == "starttls":
+			pr.addf("relay.tls", `"starttls" on port 465, which usually speaks implicit TLS; did you mean tls = "implicit"?`)
+		case r.Port == 587 && r.TLS == "implicit":
+			pr.addf("relay.tls", `"implicit" on port 587, which usually speaks STARTTLS; did you mean tls = "starttls"?`)
+		}
+		if r.TLS == "none" {
+			pr.addf("relay.tls", `"none": mail to the smart host travels unencrypted`)
+		}
+	}
+	s := c.SMTP
+	if s.MaxConnectionsPerIP > s.MaxConnections {
+		pr.addf("smtp.max_connections_per_ip", "%d is more than smtp.max_connections (%d), so it never applies", s.MaxConnectionsPerIP, s.MaxConnections)
+	}
+	// RFC 5321 section 4.5.3.1.8: a server must accept at least 100
+	// recipients per message.
+	if s.MaxRecipients > 0 && s.MaxRecipients < 100 {
+		pr.addf("smtp.max_recipients", "%d is below the 100 recipients RFC 5321 section 4.5.3.1.8 asks a server to accept", s.MaxRecipients)
+	}
+	if err := pr.err(); err != nil {
+		out := make([]string, len(pr.list))
+		for i, e := range pr.list {
+			out[i] = e.Error()
+		}
+		return out
+	}
+	return nil
+}
