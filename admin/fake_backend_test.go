@@ -1,0 +1,117 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// fakeBackend records every call as a string and answers from canned values; fail, when
+// set, makes every call return that error; hook, when set, runs first (to block or panic).
+type fakeBackend struct {
+	mu    sync.Mutex
+	calls []string
+	fail  error
+	hook  func(ctx context.Context, method string)
+}
+
+var fakeTime = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func (f *fakeBackend) record(ctx context.Context, format string, args ...any) error {
+	call := fmt.Sprintf(format, args...)
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	hook, fail := f.hook, f.fail
+	f.mu.Unlock()
+	if hook != nil {
+		hook(ctx, call)
+	}
+	return fail
+}
+
+func (f *fakeBackend) lastCall() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) == 0 {
+		return ""
+	}
+	return f.calls[len(f.calls)-1]
+}
+
+func (f *fakeBackend) Status(ctx context.Context) (Status, error) {
+	return Status{
+		Version: "1.2.3", PID: 42, StartedAt: fakeTime, Config: "/etc/postern/postern.toml",
+		StateDir: "/var/lib/postern", SchemaVersion: 3,
+		Listeners: map[string]string{"smtp": "127.0.0.1:2525"},
+	}, f.record(ctx, "Status")
+}
+
+func (f *fakeBackend) AddDomain(ctx context.Context, name string) (Domain, error) {
+	return Domain{Name: name, CreatedAt: fakeTime}, f.record(ctx, "AddDomain %s", name)
+}
+
+func (f *fakeBackend) ListDomains(ctx context.Context) ([]Domain, error) {
+	return []Domain{{Name: "example.org", CreatedAt: fakeTime, Users: 2, Aliases: 1}}, f.record(ctx, "ListDomains")
+}
+
+func (f *fakeBackend) RemoveDomain(ctx context.Context, name string) error {
+	return f.record(ctx, "RemoveDomain %s", name)
+}
+
+func (f *fakeBackend) AddUser(ctx context.Context, u NewUser) (User, error) {
+	return User{Address: u.Address, Domain: "example.org", QuotaBytes: u.QuotaBytes, CreatedAt: fakeTime},
+		f.record(ctx, "AddUser %s %s %d", u.Address, u.Password, u.QuotaBytes)
+}
+
+func (f *fakeBackend) ListUsers(ctx context.Context, domain string) ([]User, error) {
+	return []User{
+		{Address: "alice@example.org", Domain: "example.org", CreatedAt: fakeTime, AppPasswords: 1},
+		{Address: "bob@example.org", Domain: "example.org", Disabled: true, QuotaBytes: 2 << 30, CreatedAt: fakeTime},
+	}, f.record(ctx, "ListUsers %s", domain)
+}
+
+func (f *fakeBackend) RemoveUser(ctx context.Context, address string) error {
+	return f.record(ctx, "RemoveUser %s", address)
+}
+
+func (f *fakeBackend) SetPassword(ctx context.Context, address, password string) error {
+	return f.record(ctx, "SetPassword %s %s", address, password)
+}
+
+func (f *fakeBackend) SetDisabled(ctx context.Context, address string, disabled bool) error {
+	return f.record(ctx, "SetDisabled %s %t", address, disabled)
+}
+
+func (f *fakeBackend) SetQuota(ctx context.Context, address string, quota int64) error {
+	return f.record(ctx, "SetQuota %s %d", address, quota)
+}
+
+func (f *fakeBackend) AddAppPassword(ctx context.Context, address, name string) (NewAppPassword, error) {
+	return NewAppPassword{
+		AppPassword: AppPassword{Name: name, CreatedAt: fakeTime},
+		Address:     address, Secret: "abcd-efgh-ijkl-mnop",
+	}, f.record(ctx, "AddAppPassword %s %s", address, name)
+}
+
+func (f *fakeBackend) ListAppPasswords(ctx context.Context, address string) ([]AppPassword, error) {
+	return []AppPassword{{Name: "phone", CreatedAt: fakeTime, LastUsed: fakeTime}, {Name: "laptop", CreatedAt: fakeTime}},
+		f.record(ctx, "ListAppPasswords %s", address)
+}
+
+func (f *fakeBackend) RevokeAppPassword(ctx context.Context, address, name string) error {
+	return f.record(ctx, "RevokeAppPassword %s %s", address, name)
+}
+
+func (f *fakeBackend) AddAlias(ctx context.Context, source string, targets []string) (Alias, error) {
+	return Alias{Source: source, Targets: targets}, f.record(ctx, "AddAlias %s %v", source, targets)
+}
+
+func (f *fakeBackend) ListAliases(ctx context.Context, domain string) ([]Alias, error) {
+	return []Alias{{Source: "@example.org", Targets: []string{"alice@example.org"}}},
+		f.record(ctx, "ListAliases %s", domain)
+}
+
+func (f *fakeBackend) RemoveAlias(ctx context.Context, source string, targets []string) error {
+	return f.record(ctx, "RemoveAlias %s %v", source, targets)
+}
