@@ -139,7 +139,9 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 		{"apppassword.list", func() (any, error) { return c.ListAppPasswords(ctx, "a@example.org") }, "ListAppPasswords a@example.org",
 			[]AppPassword{{Name: "phone", CreatedAt: fakeTime, LastUsed: fakeTime}, {Name: "laptop", CreatedAt: fakeTime}}},
 		{"apppassword.revoke", func() (any, error) { return nil, c.RevokeAppPassword(ctx, "a@example.org", "phone") }, "RevokeAppPassword a@example.org phone", nil},
-		{"alias.add", func() (any, error) { return c.AddAlias(ctx, "postmaster@example.org", []string{"a@example.org", "b@x.net"}) },
+		{"alias.add", func() (any, error) {
+			return c.AddAlias(ctx, "postmaster@example.org", []string{"a@example.org", "b@x.net"})
+		},
 			"AddAlias postmaster@example.org [a@example.org b@x.net]",
 			Alias{Source: "postmaster@example.org", Targets: []string{"a@example.org", "b@x.net"}}},
 		{"alias.list", func() (any, error) { return c.ListAliases(ctx, "") }, "ListAliases ",
