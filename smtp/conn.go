@@ -1,0 +1,172 @@
+package smtp
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// conn wraps each accepted net.Conn. It is where this package adds what go-smtp
+// has no hook for:
+//
+//   - a read deadline set before every Read (the idle timeout is per read, RFC 5321
+//     section 4.5.3.2; go-smtp only sets one per command line, which would put a
+//     single deadline over a whole DATA transfer);
+//   - sticky timeouts, so a timed-out client is not waited for again while go-smtp
+//     drains the rest of a DATA;
+//   - the banner text (go-smtp appends "Service Ready");
+//   - the per-connection statistics and the one "disconnect" log line.
+//
+// After STARTTLS go-smtp wraps a *tls.Conn around this conn, so it keeps working
+// below TLS.
+type conn struct {
+	net.Conn
+	srv     *Server
+	id      string
+	remote  netip.AddrPort // zero for unix-socket peers
+	perIP   bool           // counted in srv.perIP
+	trusted bool
+	start   time.Time
+
+	inData   atomic.Bool // message text is being read
+	wroteAny atomic.Bool // the banner has been written
+
+	errMu  sync.Mutex
+	stuck  error // a timeout; returned by every later Read
+	closed sync.Once
+
+	rdnsOnce sync.Once
+	rdns     string
+
+	msgs, rcpts, rejects atomic.Int64
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	c.errMu.Lock()
+	stuck := c.stuck
+	c.errMu.Unlock()
+	if stuck != nil {
+		return 0, stuck
+	}
+	d := c.srv.opts.CommandTimeout
+	stage := "command"
+	if c.inData.Load() {
+		d, stage = c.srv.opts.DataTimeout, "data"
+	}
+	if err := c.Conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.errMu.Lock()
+		first := c.stuck == nil
+		c.stuck = err
+		c.errMu.Unlock()
+		if first {
+			c.log(slog.LevelInfo, "timeout", slog.String("stage", stage), slog.Duration("after", d))
+		}
+	}
+	return n, err
+}
+
+// Write rewrites go-smtp's greeting "220 host ESMTP Service Ready" to the plain
+// "220 host ESMTP": the banner names no software (nor filler text).
+func (c *conn) Write(p []byte) (int, error) {
+	if !c.wroteAny.Swap(true) {
+		if q, ok := bytes.CutSuffix(p, []byte(" Service Ready\r\n")); ok && bytes.HasPrefix(p, []byte("220 ")) {
+			banner := append(slices.Clip(q), '\r', '\n')
+			if _, err := c.Conn.Write(banner); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// Close closes the connection once, releases its slot and writes "disconnect".
+func (c *conn) Close() error {
+	err := net.ErrClosed
+	c.closed.Do(func() {
+		err = c.Conn.Close()
+		c.srv.release(c)
+		c.log(slog.LevelInfo, "disconnect",
+			slog.Int64("duration_ms", c.srv.opts.Now().Sub(c.start).Milliseconds()),
+			slog.Int64("msgs", c.msgs.Load()),
+			slog.Int64("rcpts", c.rcpts.Load()),
+			slog.Int64("rejects", c.rejects.Load()))
+	})
+	return err
+}
+
+// clientString is the "client" log value: the IP address, or "unix".
+func (c *conn) clientString() string {
+	if !c.remote.IsValid() {
+		return "unix"
+	}
+	return c.remote.Addr().String()
+}
+
+func (c *conn) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	attrs = append([]slog.Attr{slog.String(KeySession, c.id), slog.String(KeyClient, c.clientString())}, attrs...)
+	c.srv.opts.Logger.LogAttrs(context.Background(), level, msg, attrs...)
+}
+
+// reverseName looks up the client's PTR name once and keeps it only when it
+// resolves back to the client's address (forward-confirmed), as Postfix does;
+// otherwise the client is "unknown".
+func (c *conn) reverseName() string {
+	c.rdnsOnce.Do(func() {
+		rr, ok := c.srv.opts.Resolver.(ReverseResolver)
+		if !ok || !c.remote.IsValid() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.LookupTimeout)
+		defer cancel()
+		ip := c.remote.Addr()
+		names, err := rr.LookupAddr(ctx, ip.String())
+		if err != nil || len(names) == 0 {
+			return
+		}
+		name := trimDot(names[0])
+		addrs, err := c.srv.opts.Resolver.LookupHost(ctx, name)
+		if err != nil {
+			return
+		}
+		for _, a := range addrs {
+			if pa, err := netip.ParseAddr(a); err == nil && pa.Unmap() == ip {
+				c.rdns = name
+				return
+			}
+		}
+	})
+	return c.rdns
+}
+
+func trimDot(s string) string {
+	if len(s) > 1 && s[len(s)-1] == '.' {
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// connOf finds our conn under go-smtp's connection (below TLS after STARTTLS).
+func connOf(gc *gosmtp.Conn) *conn {
+	nc := gc.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	c, _ := nc.(*conn)
+	return c
+}

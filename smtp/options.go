@@ -1,0 +1,179 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Role says which protocol and which rules a Server applies.
+type Role int
+
+const (
+	// RoleMX receives mail from the internet on port 25 (RFC 5321): no AUTH, the
+	// HELO and sender checks apply to clients outside TrustedNetworks.
+	RoleMX Role = iota + 1
+	// RoleLMTP receives mail from another MTA on this host (RFC 2033): LHLO instead
+	// of EHLO, one reply per recipient after the final dot, no HELO or sender checks
+	// (the listener is local; its permissions are the authorisation).
+	RoleLMTP
+	// Role numbers after RoleLMTP are reserved for submission (a later issue).
+)
+
+// String returns the name used in logs ("mx", "lmtp").
+func (r Role) String() string {
+	switch r {
+	case RoleMX:
+		return "mx"
+	case RoleLMTP:
+		return "lmtp"
+	}
+	return "unknown"
+}
+
+// Resolver is the DNS a Server needs; *net.Resolver satisfies it. Tests pass a fake.
+type Resolver interface {
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// ReverseResolver is optionally implemented by a Resolver (as *net.Resolver does) to
+// look up the client's PTR name for the Received header. Without it the client is
+// recorded as "unknown".
+type ReverseResolver interface {
+	LookupAddr(ctx context.Context, addr string) ([]string, error)
+}
+
+// Defaults, from the RFCs they cite.
+const (
+	// DefaultMaxLineLength is the limit on a text line including CRLF,
+	// RFC 5321 section 4.5.3.1.6.
+	DefaultMaxLineLength = 1000
+	// DefaultCommandTimeout is the server timeout waiting for the next command,
+	// RFC 5321 section 4.5.3.2.7.
+	DefaultCommandTimeout = 5 * time.Minute
+	// DefaultDataTimeout is the limit on each read of message text (a "data
+	// block"), RFC 5321 section 4.5.3.2.5.
+	DefaultDataTimeout = 3 * time.Minute
+	// DefaultDeliverTimeout bounds the work between the final dot and our reply;
+	// the client waits 10 minutes (RFC 5321 section 4.5.3.2.6).
+	DefaultDeliverTimeout = 10 * time.Minute
+	// DefaultMaxMessageBytes is the default message size limit (50 MiB).
+	DefaultMaxMessageBytes = 50 << 20
+	// DefaultMaxRecipients: RFC 5321 section 4.5.3.1.8 asks for at least 100.
+	DefaultMaxRecipients = 100
+	// DefaultSpoolThreshold is the size above which message text goes to a file in
+	// SpoolDir instead of memory.
+	DefaultSpoolThreshold = 1 << 20
+	// DefaultLookupTimeout bounds each DNS check.
+	DefaultLookupTimeout = 15 * time.Second
+	// hardLineSlack is added to MaxLineLength for go-smtp's own line limit, the
+	// backstop against a client that sends an endless line (see doc.go).
+	hardLineSlack = 64 << 10
+)
+
+// Options configure a Server. The zero value of each field means its default.
+type Options struct {
+	// Hostname is our name in the banner, EHLO reply and Received header.
+	Hostname string
+	// Role selects MX or LMTP behaviour.
+	Role Role
+	// TLSConfig enables STARTTLS (RFC 3207); nil means STARTTLS is not offered.
+	TLSConfig *tls.Config
+
+	// MaxMessageBytes limits the message size (SIZE, RFC 1870). Default 50 MiB.
+	MaxMessageBytes int64
+	// MaxRecipients limits RCPT commands per message. Default 100.
+	MaxRecipients int
+	// MaxConnections limits concurrent sessions in total; 0 means no limit.
+	MaxConnections int
+	// MaxConnectionsPerIP limits concurrent sessions from one client address; 0
+	// means no limit. Unix-socket peers are not counted per IP.
+	MaxConnectionsPerIP int
+	// MaxLineLength limits each line of message text in octets including CRLF
+	// (RFC 5321 section 4.5.3.1.6). Default 1000.
+	MaxLineLength int
+
+	// CommandTimeout is the per-read timeout while waiting for a command.
+	CommandTimeout time.Duration
+	// DataTimeout is the per-read timeout while message text is arriving. It is
+	// reset by every read: a slow but live client is never cut off.
+	DataTimeout time.Duration
+	// DeliverTimeout is the deadline of the context given to Deliverer.Deliver.
+	DeliverTimeout time.Duration
+	// LookupTimeout bounds each DNS lookup.
+	LookupTimeout time.Duration
+
+	// TrustedNetworks are clients that skip the HELO and sender checks (like
+	// Postfix's mynetworks). Session.Trusted tells the Policy.
+	TrustedNetworks []netip.Prefix
+	// RejectUnknownSenderDomain refuses MAIL FROM domains with no MX and no A/AAAA.
+	RejectUnknownSenderDomain bool
+	// Resolver is used for the sender-domain check and the client's PTR name.
+	// nil means net.DefaultResolver.
+	Resolver Resolver
+
+	// Policy decides each RCPT TO; required.
+	Policy Policy
+	// Deliverer stores accepted messages; required.
+	Deliverer Deliverer
+
+	// SpoolDir holds message text larger than SpoolThreshold while it is
+	// delivered. Default os.TempDir().
+	SpoolDir string
+	// SpoolThreshold is the in-memory limit for message text. Default 1 MiB.
+	SpoolThreshold int64
+
+	// Logger receives the mail log (see the package doc for its keys). Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.Role == 0 {
+		o.Role = RoleMX
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.MaxRecipients <= 0 {
+		o.MaxRecipients = DefaultMaxRecipients
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = DefaultCommandTimeout
+	}
+	if o.DataTimeout <= 0 {
+		o.DataTimeout = DefaultDataTimeout
+	}
+	if o.DeliverTimeout <= 0 {
+		o.DeliverTimeout = DefaultDeliverTimeout
+	}
+	if o.LookupTimeout <= 0 {
+		o.LookupTimeout = DefaultLookupTimeout
+	}
+	if o.SpoolThreshold <= 0 {
+		o.SpoolThreshold = DefaultSpoolThreshold
+	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

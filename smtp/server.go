@@ -1,0 +1,209 @@
+package smtp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+)
+
+// Server is an MX or LMTP server. It is safe for concurrent use; one Server may
+// Serve several listeners.
+type Server struct {
+	opts Options
+	lib  *gosmtp.Server
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	perIP   map[netip.Addr]int
+	refused sync.WaitGroup // goroutines answering refused connections
+}
+
+// NewServer builds a Server from opts; zero fields get their defaults.
+// Options.Policy and Options.Deliverer are required.
+func NewServer(opts Options) *Server {
+	opts = opts.withDefaults()
+	s := &Server{
+		opts:  opts,
+		conns: make(map[*conn]struct{}),
+		perIP: make(map[netip.Addr]int),
+	}
+	lib := gosmtp.NewServer(backend{s})
+	lib.Domain = opts.Hostname
+	lib.LMTP = opts.Role == RoleLMTP
+	lib.TLSConfig = opts.TLSConfig
+	lib.MaxMessageBytes = opts.MaxMessageBytes
+	// Recipients are counted by session.Rcpt so the refusal is logged.
+	lib.MaxRecipients = 0
+	// go-smtp's own line limit applies to every raw line and closes the
+	// connection; it is only the backstop against endless lines. Text lines are
+	// limited by textChecker, which refuses the message and keeps the session.
+	lib.MaxLineLength = opts.MaxLineLength + hardLineSlack
+	lib.EnableSMTPUTF8 = true
+	// Deadlines are set per read by conn; go-smtp's would span a whole DATA.
+	lib.ReadTimeout = 0
+	lib.WriteTimeout = opts.CommandTimeout
+	lib.ErrorLog = libLogger{opts.Logger}
+	s.lib = lib
+	return s
+}
+
+// Serve accepts connections on l until Shutdown. It returns nil after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	return s.lib.Serve(&listener{Listener: l, srv: s})
+}
+
+// Shutdown stops accepting, lets the sessions in progress finish until ctx is
+// done, then closes those still open and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.lib.Shutdown(ctx)
+	if ctx.Err() != nil {
+		s.mu.Lock()
+		open := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			open = append(open, c)
+		}
+		s.mu.Unlock()
+		for _, c := range open {
+			c.Conn.Close() // conn.Close runs when go-smtp's handler returns
+		}
+	}
+	s.refused.Wait()
+	if err == gosmtp.ErrServerClosed {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("smtp shutdown: %w", err)
+	}
+	return nil
+}
+
+// listener admits each accepted connection or refuses it (connection limits)
+// before go-smtp sees it, so a refused client never gets a session.
+type listener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err // go-smtp retries temporary errors
+		}
+		if c := l.srv.admit(nc); c != nil {
+			return c, nil
+		}
+	}
+}
+
+// admit registers nc as a session, or answers 421 4.7.0 and closes it when a
+// limit is reached (RFC 5321 section 3.8: 421 may be sent at any time).
+func (s *Server) admit(nc net.Conn) *conn {
+	c := &conn{Conn: nc, srv: s, id: newID(), start: s.opts.Now()}
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		c.remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		c.trusted = s.isTrusted(c.remote.Addr())
+	} else {
+		c.trusted = true // unix socket: the file permissions are the authorisation
+	}
+
+	s.mu.Lock()
+	var refuse *ReplyError
+	switch {
+	case s.opts.MaxConnections > 0 && len(s.conns) >= s.opts.MaxConnections:
+		refuse = errTooManyConns
+	case s.opts.MaxConnectionsPerIP > 0 && c.remote.IsValid() && !c.trusted &&
+		s.perIP[c.remote.Addr()] >= s.opts.MaxConnectionsPerIP:
+		refuse = errTooManyFromIP
+	}
+	if refuse == nil {
+		s.conns[c] = struct{}{}
+		if c.remote.IsValid() && !c.trusted {
+			s.perIP[c.remote.Addr()]++
+			c.perIP = true
+		}
+	}
+	s.mu.Unlock()
+
+	if refuse != nil {
+		c.log(slog.LevelInfo, "reject", slog.String(KeyStage, "connect"),
+			slog.Int(KeyCode, refuse.Code), slog.String(KeyEnhanced, refuse.EnhancedString()),
+			slog.String(KeyReason, refuse.Message))
+		s.refused.Add(1)
+		go func() {
+			defer s.refused.Done()
+			nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(nc, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
+			nc.Close()
+		}()
+		return nil
+	}
+	c.log(slog.LevelInfo, "connect", slog.String(KeyRole, s.opts.Role.String()),
+		slog.Bool(KeyTrusted, c.trusted))
+	return c
+}
+
+// release frees the connection's slots; called once from conn.Close.
+func (s *Server) release(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if c.perIP {
+		ip := c.remote.Addr()
+		if s.perIP[ip]--; s.perIP[ip] <= 0 {
+			delete(s.perIP, ip)
+		}
+	}
+}
+
+func (s *Server) isTrusted(ip netip.Addr) bool {
+	for _, p := range s.opts.TrustedNetworks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// newID returns a random session id such as "K7Q2M4XA3B": unique enough to
+// follow one session through the log.
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return strings.ToUpper(base32.StdEncoding.EncodeToString(b[:]))[:12]
+}
+
+// backend adapts Server to go-smtp's Backend.
+type backend struct{ srv *Server }
+
+func (b backend) NewSession(gc *gosmtp.Conn) (gosmtp.Session, error) {
+	return b.srv.newSession(gc)
+}
+
+// libLogger sends go-smtp's own error messages to the mail log. Panics in our
+// callbacks are logged by the session with its id, so go-smtp's second report of
+// them is dropped.
+type libLogger struct{ l *slog.Logger }
+
+func (l libLogger) Printf(format string, v ...any) {
+	for _, a := range v {
+		if _, ok := a.(sessionPanic); ok {
+			return
+		}
+	}
+	l.l.Warn("smtp library", slog.String(KeyReason, fmt.Sprintf(format, v...)))
+}
+
+func (l libLogger) Println(v ...any) {
+	l.l.Warn("smtp library", slog.String(KeyReason, strings.TrimSuffix(fmt.Sprintln(v...), "\n")))
+}
