@@ -93,19 +93,31 @@ func (p *problems) err() error {
 	return errors.Join(errs...)
 }
 
-// lineOf returns the line of key, or of the first key below it (a table
-// that is only implied by dotted keys has no line of its own), or 0.
+// lineOf returns the line of key; else of the first key below it (a table
+// only implied by dotted keys has no line of its own); else of the nearest
+// table above it, so that a problem with an absent key points at its table;
+// else 0.
 func lineOf(lines map[string]int, key string) int {
-	if l, ok := lines[key]; ok {
-		return l
-	}
-	best := 0
-	for k, l := range lines {
-		if strings.HasPrefix(k, key+".") && (best == 0 || l < best) {
-			best = l
+	for k := key; k != ""; {
+		if l, ok := lines[k]; ok {
+			return l
 		}
+		best := 0
+		for sub, l := range lines {
+			if strings.HasPrefix(sub, k+".") && (best == 0 || l < best) {
+				best = l
+			}
+		}
+		if best != 0 {
+			return best
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
 	}
-	return best
+	return 0
 }
 
 // quoteList formats allowed values for messages: "a", "b", "c".
@@ -137,23 +149,29 @@ func suggest(s string, candidates []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
+// editDistance is the optimal string alignment distance between a and b,
+// in bytes: insertions, deletions, substitutions and transpositions of
+// neighbours ("smpt" for "smtp") each count 1.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
