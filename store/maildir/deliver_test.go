@@ -289,7 +289,7 @@ func TestWriteCountingCRLF(t *testing.T) {
 		{"", "", 0, 0},
 		{"a\r\n", "b\r\n", 6, 6},
 		{"a\n", "b\n\n", 5, 8},
-		{"", "b\r\n\r\nc\nd\r\n", 11, 12},
+		{"", "b\r\n\r\nc\nd\r\n", 10, 11},
 		{"a\r", "\nb", 4, 4}, // CR at the end of the header, LF in the body
 	}
 	for _, c := range cases {
