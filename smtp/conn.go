@@ -49,6 +49,63 @@ type conn struct {
 	rdns     string
 
 	msgs, rcpts, rejects atomic.Int64
+
+	// dotScan watches the raw DATA stream for CRLF "." CR followed by anything
+	// but LF: go-smtp's reader drops that CR, so textChecker cannot see it.
+	// Meaningful only without TLS (below TLS this conn sees ciphertext).
+	scanMu   sync.Mutex
+	scanSt   int
+	dotCRBad bool
+}
+
+// States of the raw dot scan.
+const (
+	scanMid = iota
+	scanCR
+	scanLineStart
+	scanDot
+	scanDotCR
+)
+
+// startDotScan is called when message text starts: the stream is at a line start.
+func (c *conn) startDotScan() {
+	c.scanMu.Lock()
+	c.scanSt, c.dotCRBad = scanLineStart, false
+	c.scanMu.Unlock()
+}
+
+// sawDotCR reports whether the scan found a bare CR after a line-initial dot.
+func (c *conn) sawDotCR() bool {
+	c.scanMu.Lock()
+	defer c.scanMu.Unlock()
+	return c.dotCRBad
+}
+
+func (c *conn) scan(p []byte) {
+	c.scanMu.Lock()
+	defer c.scanMu.Unlock()
+	st := c.scanSt
+	for _, b := range p {
+		switch {
+		case st == scanDotCR && b != '\n':
+			c.dotCRBad = true
+			st = scanMid
+		case st == scanDotCR:
+			st = scanLineStart
+		case st == scanDot && b == '\r':
+			st = scanDotCR
+		case st == scanLineStart && b == '.':
+			st = scanDot
+		case st == scanCR && b == '\n':
+			st = scanLineStart
+		default:
+			st = scanMid
+		}
+		if b == '\r' && st == scanMid {
+			st = scanCR
+		}
+	}
+	c.scanSt = st
 }
 
 func (c *conn) Read(p []byte) (int, error) {
@@ -67,6 +124,9 @@ func (c *conn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.inData.Load() {
+		c.scan(p[:n])
+	}
 	var ne net.Error
 	if err != nil && errors.As(err, &ne) && ne.Timeout() {
 		c.errMu.Lock()

@@ -60,6 +60,7 @@ func (s *session) LMTPData(r io.Reader, status gosmtp.StatusCollector) error {
 // current BDAT chunk) before replying, so the session stays in step with the
 // client. done removes the spool.
 func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(), rerr *ReplyError) {
+	s.c.startDotScan()
 	s.c.inData.Store(true)
 	defer s.c.inData.Store(false)
 	s.txn++
@@ -96,6 +97,9 @@ func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(),
 		}
 	}
 	chk.finish()
+	if s.info.TLS == nil && s.c.sawDotCR() {
+		chk.bare = true
+	}
 	if r := chk.failed(); r != nil {
 		return fail(r)
 	}

@@ -29,8 +29,8 @@ type logRec struct {
 func newLogSink() *logSink { return &logSink{changed: make(chan struct{})} }
 
 func (h *logSink) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logSink) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *logSink) WithGroup(string) slog.Handler           { return h }
+func (h *logSink) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logSink) WithGroup(string) slog.Handler            { return h }
 func (h *logSink) Handle(_ context.Context, r slog.Record) error {
 	rec := logRec{msg: r.Message, attrs: map[string]string{}}
 	r.Attrs(func(a slog.Attr) bool {

@@ -1,0 +1,145 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConnectionLimitTotal(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(o *Options) { o.MaxConnections = 1 })
+	a := e.dial(t)
+	a.expect("220 ")
+	b := e.dial(t)
+	b.expect("421 4.7.0 mx.example.test Error: too many connections")
+	b.expectClosed()
+	r := e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyStage] == "connect" })
+	if r.attrs[KeyCode] != "421" || r.attrs[KeyEnhanced] != "4.7.0" || r.attrs[KeySession] == "" {
+		t.Errorf("reject line %v", r.attrs)
+	}
+	a.cmd("QUIT", "221")
+	e.logs.wait(t, isMsg("disconnect"))
+	c := e.dial(t)
+	c.expect("220 ")
+	if n := len(e.logs.find("helo")); n != 0 {
+		t.Errorf("a refused connection got a session: %d helo lines", n)
+	}
+}
+
+func TestConnectionLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(o *Options) { o.MaxConnectionsPerIP = 1 })
+	a := e.dialFrom(t, "127.0.0.1")
+	a.expect("220 ")
+	b := e.dialFrom(t, "127.0.0.1")
+	b.expect("421 4.7.0 mx.example.test Error: too many connections from your address")
+	b.expectClosed()
+	// Another address is not affected (127.0.0.2 is loopback on Linux).
+	c := e.dialFrom(t, "127.0.0.2")
+	c.expect("220 ")
+	// Trusted clients are exempt, like Postfix's mynetworks.
+	et := start(t, func(o *Options) { o.MaxConnectionsPerIP = 1; trusted(o) })
+	et.dial(t).expect("220 ")
+	et.dial(t).expect("220 ")
+}
+
+func TestIdleTimeoutPerRead(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(o *Options) { o.CommandTimeout = 300 * time.Millisecond; o.DataTimeout = 300 * time.Millisecond })
+	c := e.dial(t)
+	c.greet("mail.example.org")
+	c.cmd("MAIL FROM:<bob@example.org>", "250")
+	c.cmd("RCPT TO:<alice@example.test>", "250")
+	c.cmd("DATA", "354")
+	// The whole DATA takes far longer than the timeout, each read well within it.
+	start := time.Now()
+	for i := 0; i < 8; i++ {
+		c.send("line " + strings.Repeat("x", 10) + "\r\n")
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.send(".\r\n")
+	c.expect("250")
+	if time.Since(start) < 600*time.Millisecond {
+		t.Fatal("test did not outlast the timeout")
+	}
+	// Now stall in the middle of a DATA: the server gives up after one timeout.
+	c.cmd("MAIL FROM:<bob@example.org>", "250")
+	c.cmd("RCPT TO:<alice@example.test>", "250")
+	c.cmd("DATA", "354")
+	c.send("Subject: stalled\r\n")
+	c.expect("421 4.4.2") // our reply to the DATA
+	c.expect("421 4.4.2") // go-smtp's, as it reads the next command
+	c.expectClosed()
+	r := e.logs.wait(t, isMsg("timeout"))
+	if r.attrs[KeyStage] != "data" {
+		t.Errorf("timeout line %v", r.attrs)
+	}
+	if got := e.deliv.got(); len(got) != 1 {
+		t.Fatalf("delivered %d messages, want 1", len(got))
+	}
+}
+
+func TestCommandTimeout(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(o *Options) { o.CommandTimeout = 200 * time.Millisecond })
+	c := e.dial(t)
+	c.expect("220 ")
+	c.expect("421 4.4.2")
+	c.expectClosed()
+	e.logs.wait(t, func(r logRec) bool { return r.msg == "timeout" && r.attrs[KeyStage] == "command" })
+}
+
+func TestPanicInDelivererRecovered(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	e.deliv.hook = func(env *Envelope) []error {
+		if strings.Contains(env.From, "panic") {
+			panic("deliverer exploded")
+		}
+		return make([]error, len(env.Recipients))
+	}
+	c := e.dial(t)
+	c.greet("mail.example.org")
+	c.cmd("MAIL FROM:<panic@example.org>", "250")
+	c.cmd("RCPT TO:<alice@example.test>", "250")
+	c.cmd("DATA", "354")
+	c.send(msg("x\r\n") + ".\r\n")
+	c.expect("421")
+	c.expectClosed()
+	p := e.logs.wait(t, isMsg("panic"))
+	if p.attrs[KeyPanic] != "deliverer exploded" || !strings.Contains(p.attrs[KeyStack], "Deliver") || p.attrs[KeySession] == "" {
+		t.Errorf("panic line %v", p.attrs)
+	}
+	if n := len(e.logs.find("smtp library")); n != 0 {
+		t.Errorf("panic reported twice: %v", e.logs.find("smtp library"))
+	}
+	// The server goes on.
+	c2 := e.dial(t)
+	c2.greet("mail.example.org")
+	c2.cmd("MAIL FROM:<bob@example.org>", "250")
+	c2.cmd("RCPT TO:<boom@example.test>", "421") // the Policy panics too
+	c3 := e.dial(t)
+	c3.greet("mail.example.org")
+	c3.cmd("MAIL FROM:<bob@example.org>", "250")
+	c3.cmd("RCPT TO:<alice@example.test>", "250")
+	c3.cmd("DATA", "354")
+	c3.send(msg("x\r\n") + ".\r\n")
+	c3.expect("250")
+}
+
+func TestShutdownClosesAfterDeadline(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	c := e.dial(t)
+	c.greet("mail.example.org")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want deadline exceeded", err)
+	}
+	c.expectClosed()
+	e.logs.wait(t, isMsg("disconnect"))
+}
