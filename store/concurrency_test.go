@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// TestConcurrentUse hammers one Store from 32 goroutines mixing writes (users, aliases,
+// app passwords) and reads (authentication, listings); run with -race. Every write must
+// land exactly once and no call may fail with SQLITE_BUSY.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	mustDomain(t, s, "example.org")
+	mustUser(t, s, "shared@example.org", "shared pw")
+
+	const workers, each = 32, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*6)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				addr := fmt.Sprintf("u%d-%d@example.org", w, i)
+				pw := "pw-" + addr
+				if _, err := s.AddUser(ctx, addr, pw, UserOptions{}); err != nil {
+					errs <- fmt.Errorf("AddUser %s: %w", addr, err)
+					continue
+				}
+				if err := s.AddAlias(ctx, fmt.Sprintf("a%d@example.org", w), []string{addr}); err != nil {
+					errs <- fmt.Errorf("AddAlias: %w", err)
+				}
+				if _, err := s.Authenticate(ctx, addr, pw); err != nil {
+					errs <- fmt.Errorf("Authenticate %s: %w", addr, err)
+				}
+				if _, err := s.Authenticate(ctx, "shared@example.org", "shared pw"); err != nil {
+					errs <- fmt.Errorf("Authenticate shared: %w", err)
+				}
+				if _, _, err := s.AddAppPassword(ctx, "shared@example.org", addr); err != nil {
+					errs <- fmt.Errorf("AddAppPassword: %w", err)
+				}
+				if _, err := s.ListUsers(ctx, "example.org"); err != nil {
+					errs <- fmt.Errorf("ListUsers: %w", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	users, err := s.ListUsers(ctx, "")
+	if err != nil || len(users) != workers*each+1 {
+		t.Fatalf("%d users, %v; want %d", len(users), err, workers*each+1)
+	}
+	aliases, err := s.ListAliases(ctx, "example.org")
+	if err != nil || len(aliases) != workers {
+		t.Fatalf("%d aliases, %v; want %d", len(aliases), err, workers)
+	}
+	for _, a := range aliases {
+		if len(a.Targets) != each {
+			t.Errorf("alias %s has %d targets, want %d", a.Source, len(a.Targets), each)
+		}
+	}
+	aps, err := s.ListAppPasswords(ctx, "shared@example.org")
+	if err != nil || len(aps) != workers*each {
+		t.Fatalf("%d app passwords, %v", len(aps), err)
+	}
+}
