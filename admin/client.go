@@ -38,7 +38,7 @@ func dialError(path string, err error) error {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return &Error{
 			Code:    CodeNotRunning,
-			Message: fmt.Sprintf("postern is not running (nothing listens on %s)", path),
+			Message: fmt.Sprintf("the daemon is not running (nothing listens on %s)", path),
 			Hint:    "start it with `postern serve --config FILE` or `systemctl start postern`",
 			Err:     err,
 		}

@@ -120,7 +120,7 @@ func (c *Client) SetPassword(ctx context.Context, address, password string) erro
 	return c.call(ctx, cmdUserPasswd, passwdArgs{Address: address, Password: password}, nil)
 }
 
-// SetDisabled disables (true) or re-enables (false) a user's logins and delivery.
+// SetDisabled disables (true) or re-enables (false) a user's logins.
 func (c *Client) SetDisabled(ctx context.Context, address string, disabled bool) error {
 	cmd := cmdUserEnable
 	if disabled {

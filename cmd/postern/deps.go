@@ -1,5 +1,7 @@
 package main
 
+// Blank imports pin the module's dependencies in go.mod until the packages that use
+// them exist; remove a line once real code imports that module.
 import (
 	_ "github.com/caddyserver/certmagic"
 	_ "github.com/emersion/go-imap/v2"
@@ -14,5 +16,3 @@ import (
 	_ "golang.org/x/term"
 	_ "modernc.org/sqlite"
 )
-
-func main() {}

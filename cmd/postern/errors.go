@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/postern/postern/admin"
+)
+
+// usageError is a command line that cannot be run as typed: exit code 2 and the usage.
+type usageError struct {
+	cmd  *command // nil: no particular command
+	path []string
+	msg  string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// hintError is a failure with a suggestion for the next command to try. admin.ErrorHint
+// finds the hint of this as of any error from the admin protocol.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string     { return e.err.Error() }
+func (e *hintError) Unwrap() error     { return e.err }
+func (e *hintError) AdminHint() string { return e.hint }
+
+func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
+// exitStatus is returned by commands that already printed their own diagnostics.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// report prints err the way every command does: "postern: MESSAGE", then "hint: ..."
+// when there is one, and maps it to the exit code.
+func (c *cli) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "postern: %s\n", ue.msg)
+		cmd, path := ue.cmd, ue.path
+		if cmd == nil {
+			cmd = c.root
+		}
+		fmt.Fprintf(c.stderr, "usage: %s\n", usageLine(cmd, path))
+		fmt.Fprintf(c.stderr, "Run %q for help.\n", strings.Join(append([]string{"postern", "help"}, path...), " "))
+		return exitUsage
+	}
+	fmt.Fprintf(c.stderr, "postern: %s\n", err)
+	if hint := admin.ErrorHint(err); hint != "" {
+		fmt.Fprintf(c.stderr, "hint: %s\n", hint)
+	}
+	return exitError
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+
+	"github.com/postern/postern/server"
+)
+
+func serveCommand() *command {
+	return &command{
+		name:    "serve",
+		summary: "run the mail server in the foreground",
+		help: `Runs every listener named in the config until SIGINT or SIGTERM, then stops
+gracefully. Logs go to standard error. This is what the systemd unit and the
+container entry point start.`,
+		run: func(ctx context.Context, c *cli, _ *invocation) error {
+			return server.Serve(ctx, server.Options{
+				ConfigPath: c.configPath,
+				Version:    versionString(),
+				LogOutput:  c.stderr,
+			})
+		},
+	}
+}
