@@ -4,11 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
 )
+
+// bindAdmin creates the admin socket (group and mode from cfg.Admin, peer credentials
+// checked on every connection) and returns it with the serve and shutdown functions of
+// the admin server behind it, in the shape services.Add takes. status is called for
+// every "postern status"; it must be safe to call from the admin goroutines.
+func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status) (
+	ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error, err error) {
+	log = log.With("service", "admin")
+	access := admin.ResolveAccess(cfg.Admin.Group, log)
+	ln, err = admin.Listen(cfg.AdminSocket(), access, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv := admin.NewServer(newAdminBackend(st, status), admin.ServerOptions{Logger: log, Authorizer: access})
+	serve = func(l net.Listener) error {
+		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return ln, serve, srv.Shutdown, nil
+}
 
 // adminBackend answers the admin protocol from the store. It owns no state of its own:
 // every method is one store transaction plus the translation of store errors into admin

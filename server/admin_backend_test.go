@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
 )
 
@@ -167,4 +168,35 @@ func TestAdminBackendBehindSocket(t *testing.T) {
 	defer c.Close()
 	_, err = c.AddUser(context.Background(), admin.NewUser{Address: "a@nowhere.org", Password: "long enough pw"})
 	wantCode(t, "over the socket", err, admin.CodeNotFound, "postern domain add nowhere.org")
+}
+
+func TestBindAdmin(t *testing.T) {
+	t.Parallel()
+	_, st := newTestAdminBackend(t)
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Hostname, cfg.StateDir, cfg.RuntimeDir = "mail.example.org", dir, filepath.Join(dir, "run")
+	cfg.Admin.Group = "" // the daemon's own user only
+	ln, serve, shutdown, err := bindAdmin(&cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		func() admin.Status { return admin.Status{Version: "bound"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve(ln) }()
+	c, err := admin.Dial(context.Background(), cfg.AdminSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Status(context.Background())
+	c.Close()
+	if err != nil || s.Version != "bound" || s.SchemaVersion != st.SchemaVersion() {
+		t.Errorf("Status = %+v, %v", s, err)
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serve after shutdown returned %v, want nil", err)
+	}
 }
