@@ -62,9 +62,15 @@
 // encode the content. The same rules apply to BDAT chunk contents. The message
 // size is refused with 552 5.3.4 and the session continues.
 //
-// One bare-CR shape is out of reach: go-smtp's DATA reader silently drops a CR
-// that follows a dot at the start of a line ("\r\n.\rX" arrives as "\r\nX"). It
-// cannot end the DATA phase nor smuggle anything; it is simply lost.
+// Two quirks of go-smtp's DATA reader are covered here. It drops a CR that
+// follows a line-initial dot ("\r\n.\rX" arrives as "\r\nX"), so conn scans the
+// raw stream for that shape while text arrives and the message is refused as
+// bare CR; below TLS conn sees only ciphertext, so inside STARTTLS that CR is
+// silently lost instead (it still cannot end DATA or smuggle anything). And it
+// misses an end marker that directly follows a bare CR ("x\r\r\n.\r\n"): the
+// text then runs on to the next marker, and is refused because it contains the
+// bare CR, so nothing that rode along is ever delivered. FuzzDataSession checks
+// both through a real session.
 //
 // Line lengths: text lines over MaxLineLength (default 1000, RFC 5321 section
 // 4.5.3.1.6) are refused as above. go-smtp has no hook to refuse an over-long
