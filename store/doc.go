@@ -33,6 +33,16 @@
 // acknowledges (250 to DATA, OK to APPEND) after a successful call never loses the index
 // entry it acknowledged.
 //
+// # Mail index
+//
+// Schema 2 adds mailboxes (per user, client-visible '/'-separated UTF-8 names, INBOX
+// canonical) and messages (UID, Maildir base name without the ":2," info, size, internal
+// date, flags, MODSEQ). UIDNEXT only grows, so UIDs are never reused; UIDVALIDITY is
+// strictly increasing per user (users.last_uidvalidity), so a recreated mailbox never
+// repeats one. Per-user used_bytes is kept exact by triggers on messages, for cheap quota
+// checks. AddMessages indexes one delivery for all its recipients in one transaction;
+// ReplaceMailboxIndex rebuilds one mailbox from a Maildir scan, keeping known UIDs.
+//
 // # Addresses
 //
 // Addresses are normalised before they are stored or looked up: the domain is lower-cased

@@ -44,6 +44,7 @@ type Store struct {
 	hashSem chan struct{}
 	dummy   string // PHC string verified against for unknown users
 	auth    *authCache
+	hot     hotStatements
 }
 
 // Open opens (creating if needed) the database at path, switches it to WAL and applies
@@ -87,6 +88,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if s.version, err = migrate(ctx, w, s.log); err != nil {
 		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+
+	if err := s.hot.prepare(ctx, w); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 
@@ -162,6 +168,7 @@ func (s *Store) checkWAL(ctx context.Context) error {
 // database/sql does.
 func (s *Store) Close() error {
 	var errs []error
+	s.hot.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
