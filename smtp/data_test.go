@@ -145,3 +145,18 @@ func TestMXReplyFolding(t *testing.T) {
 		}
 	}
 }
+
+// Over-long command lines: an address over the RFC 5321 limits is refused and
+// the session goes on; an endless line hits go-smtp's backstop, which closes.
+func TestLongCommandLines(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	c := e.dial(t)
+	c.greet("mail.example.org")
+	c.cmd("MAIL FROM:<"+strings.Repeat("a", 3000)+"@example.org>", "501 5.1.7")
+	c.cmd("MAIL FROM:<bob@example.org>", "250")
+	c.cmd("RCPT TO:<"+strings.Repeat("a", 65)+"@example.test>", "501 5.1.3")
+	c.send("NOOP " + strings.Repeat("x", DefaultMaxLineLength+hardLineSlack+10) + "\r\n")
+	c.expect("500 5.4.0")
+	c.expectClosed()
+}
