@@ -75,12 +75,33 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Use
 		}
 		if !cred.user.Disabled {
 			s.auth.put(addr, cred.phc, password, now)
+			if h.params != s.argon {
+				s.rehash(ctx, addr, cred.phc, password)
+			}
 		}
 	}
 	if cred.user.Disabled {
 		return User{}, authFailed("user is disabled", addr)
 	}
 	return cred.user, nil
+}
+
+// rehash upgrades a hash made under other argon2 parameters (Options.Argon2 changed) now
+// that the password is known to be right. Compare-and-swap on the old hash, so a
+// concurrent passwd wins. Failure is logged: the old hash still works.
+func (s *Store) rehash(ctx context.Context, addr, old, password string) {
+	h, err := s.hash(ctx, password)
+	if err == nil {
+		err = s.writeTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE address = ? AND password_hash = ?", h, addr, old)
+			return err
+		})
+	}
+	if err != nil {
+		s.log.Warn("store: upgrading password hash parameters", "user", addr, "err", err)
+		return
+	}
+	s.auth.forget(addr)
 }
 
 func authFailed(reason, addr string) error {

@@ -235,3 +235,36 @@ func TestNewAppSecretIsUniform(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticateUpgradesHashParameters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := t.TempDir() + "/postern.db"
+	s := openAt(t, path)
+	mustDomain(t, s, "example.org")
+	mustUser(t, s, "alice@example.org", "pw")
+	s.Close()
+
+	opts := testOptions()
+	opts.Argon2 = Argon2Params{MemoryKiB: 128, Time: 2, Threads: 1}
+	s2, err := Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Authenticate(ctx, "alice@example.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	var phc string
+	if err := s2.r.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE address = 'alice@example.org'").Scan(&phc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(phc, "$m=128,t=2,p=1$") {
+		t.Fatalf("hash not upgraded: %s", phc)
+	}
+	if _, err := s2.Authenticate(ctx, "alice@example.org", "pw"); err != nil {
+		t.Fatalf("upgraded hash does not verify: %v", err)
+	}
+	_, err = s2.Authenticate(ctx, "alice@example.org", "wrong")
+	wantErr(t, err, ErrAuthFailed)
+}

@@ -72,3 +72,93 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d app passwords, %v", len(aps), err)
 	}
 }
+
+// TestConcurrentDeliveries: many goroutines index messages into the same mailboxes at
+// once; UIDs must come out unique and dense (1..n) per mailbox, and usage exact.
+func TestConcurrentDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	mustDomain(t, s, "example.org")
+	mustUser(t, s, "a@example.org", "pw")
+	mustUser(t, s, "b@example.org", "pw")
+	const workers, each = 32, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				name := fmt.Sprintf("%d-%d", w, i)
+				_, err := s.AddMessages(ctx, []NewMessage{
+					{User: "a@example.org", Mailbox: "INBOX", Filename: name, Size: 10},
+					{User: "b@example.org", Mailbox: "INBOX", Filename: name, Size: 10},
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, u := range []string{"a@example.org", "b@example.org"} {
+		mb, err := s.GetMailbox(ctx, u, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := s.ListMessages(ctx, mb.ID, 0)
+		if err != nil || len(msgs) != workers*each {
+			t.Fatalf("%s: %d messages, %v", u, len(msgs), err)
+		}
+		for i, m := range msgs {
+			if m.UID != uint32(i+1) {
+				t.Fatalf("%s: message %d has UID %d", u, i, m.UID)
+			}
+		}
+		if mb.UIDNext != workers*each+1 {
+			t.Fatalf("%s: UIDNEXT %d", u, mb.UIDNext)
+		}
+		if n, _ := s.UserUsage(ctx, u); n != workers*each*10 {
+			t.Fatalf("%s: usage %d", u, n)
+		}
+	}
+}
+
+// TestTwoStoresOnOneFile: a second opener of the same database (an offline tool next to
+// the daemon) waits on busy_timeout instead of failing with SQLITE_BUSY.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := t.TempDir() + "/postern.db"
+	s1 := openAt(t, path)
+	s2 := openAt(t, path)
+	mustDomain(t, s1, "example.org")
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 20 {
+		for j, s := range []*Store{s1, s2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.AddUser(ctx, fmt.Sprintf("u%d-%d@example.org", i, j), "pw", UserOptions{}); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, s := range []*Store{s1, s2} {
+		if us, err := s.ListUsers(ctx, ""); err != nil || len(us) != 40 {
+			t.Fatalf("%d users, %v", len(us), err)
+		}
+	}
+}
