@@ -2,18 +2,202 @@ package server
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/store"
+	"golang.org/x/sys/unix"
 )
+
+// drainTimeout bounds a graceful stop: systemd's default stop timeout is 90 s, but users
+// (and the tests) expect `kill -TERM` to be done within a few seconds.
+const drainTimeout = 3 * time.Second
+
+// certPollInterval is how often configured certificate files are checked for changes, so
+// that a certbot or ACME-client renewal is picked up without a SIGHUP.
+const certPollInterval = 30 * time.Second
 
 // Options are what cmd/postern hands to Serve.
 type Options struct {
 	ConfigPath string    // the config file
 	Version    string    // stamped at build time
 	LogOutput  io.Writer // where logs go; nil = os.Stderr
+	Getenv     func(string) string
 }
 
 // Serve runs the daemon until ctx is cancelled or a fatal error occurs.
 func Serve(ctx context.Context, opts Options) error {
-	return errors.New("not implemented yet")
+	if opts.LogOutput == nil {
+		opts.LogOutput = os.Stderr
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	cfg, err := config.Load(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(opts.LogOutput, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
+	}
+	s, err := start(ctx, cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+// Server is one running daemon.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+	notify  *notifier
+
+	mu  sync.Mutex // guards cfg across reloads
+	cfg *config.Config
+
+	lock   *store.DirLock
+	store  *store.Store
+	certs  *certManager
+	tlsCfg *tls.Config
+	svcs   *services
+}
+
+func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), notify: newNotifier(opts.Getenv), svcs: newServices(log)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{cfg.StateDir, 0o750}, {cfg.RuntimeDir, 0o755}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d.path, err)
+		}
+	}
+	if s.lock, err = store.LockDir(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	if s.store, err = store.Open(ctx, cfg.DBPath(), store.Options{Logger: log}); err != nil {
+		return nil, err
+	}
+	if s.certs, err = newCertManager(certSource{
+		CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, SelfSigned: cfg.TLS.SelfSigned,
+		Hostname: cfg.Hostname, Dir: filepath.Join(cfg.StateDir, "tls"),
+	}, log, time.Now); err != nil {
+		return nil, err
+	}
+	s.tlsCfg = s.certs.TLSConfig(tlsVersion(cfg.TLS.MinVersion))
+	if err := s.bindListeners(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("postern started", "version", opts.Version, "pid", os.Getpid(), "config", cfg.File,
+		"state_dir", cfg.StateDir, "listeners", s.svcs.Addrs())
+	return s, nil
+}
+
+func tlsVersion(v string) uint16 {
+	if v == "1.3" {
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
+
+// run serves until ctx is done, handling SIGHUP, then stops gracefully.
+func (s *Server) run(ctx context.Context) error {
+	errc := s.svcs.Start()
+	if err := s.notify.Ready(); err != nil {
+		s.log.Warn("sd_notify failed", "err", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	poll := time.NewTicker(certPollInterval)
+	defer poll.Stop()
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("stopping", "reason", context.Cause(ctx))
+			break loop
+		case err := <-errc:
+			runErr = err
+			s.log.Error("listener failed; stopping", "err", err)
+			break loop
+		case <-hup:
+			s.reload()
+		case <-poll.C:
+			s.certs.ReloadIfChanged()
+		}
+	}
+	_ = s.notify.Send("STOPPING=1")
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	s.svcs.Shutdown(sctx)
+	s.close()
+	s.log.Info("postern stopped")
+	return runErr
+}
+
+// reload re-reads the config file and the certificates. What cannot change without a
+// restart (listen addresses, state_dir) is reported, not applied.
+func (s *Server) reload() {
+	_ = s.notify.Send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer func() { _ = s.notify.Send("READY=1") }()
+	s.log.Info("reloading", "config", s.opts.ConfigPath)
+	cfg, err := config.Load(s.opts.ConfigPath)
+	if err != nil {
+		s.log.Error("reload: config refused; keeping the running one", "err", err)
+		return
+	}
+	s.mu.Lock()
+	old := s.cfg
+	s.cfg = cfg
+	s.mu.Unlock()
+	if old.Listen != cfg.Listen || old.StateDir != cfg.StateDir || old.RuntimeDir != cfg.RuntimeDir {
+		s.log.Warn("reload: listen addresses and directories change only on restart")
+	}
+	if err := s.certs.Reload(); err != nil {
+		s.log.Error("reload: certificate reload failed; keeping the old one", "err", err)
+	}
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants with RELOADING=1.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano() / 1e3
+}
+
+// close releases what start acquired, in reverse order. Safe on a partly started server.
+func (s *Server) close() {
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("closing store", "err", err)
+		}
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
 }

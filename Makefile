@@ -1,0 +1,73 @@
+# Postern build and test entry points. `make help` lists them.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/postern
+PKGS     := ./...
+UNIT     := $(shell $(GO) list ./... 2>/dev/null | grep -v /integration)
+FUZZTIME ?= 20s
+COVERDIR := $(CURDIR)/.cover
+export CGO_ENABLED = 0
+
+.PHONY: help build run test integration check fuzz bench cover test-all docs clean install
+
+help:
+	@echo "make build        static binary in $(BIN), version $(VERSION)"
+	@echo "make run          build, write run/postern.toml if missing, serve on unprivileged ports"
+	@echo "make test         unit tests (race detector, shuffled)"
+	@echo "make integration  real-binary tests with real clients (swaks, python3, postfix...)"
+	@echo "make check        gofmt, go vet, staticcheck, generated docs up to date"
+	@echo "make fuzz         every fuzz target for FUZZTIME ($(FUZZTIME)) each"
+	@echo "make bench        Go benchmarks"
+	@echo "make cover        unit + integration coverage merged into .cover/cover.txt"
+	@echo "make test-all     check + test + integration (what CI runs)"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postern
+
+# A working server from a checkout: unprivileged ports, state and sockets under run/.
+run: build
+	@mkdir -p run
+	@test -f run/postern.toml || cp packaging/postern.dev.toml run/postern.toml
+	./$(BIN) serve --config run/postern.toml
+
+# The race detector needs cgo.
+test:
+	CGO_ENABLED=1 $(GO) test -race -shuffle=on -count=1 $(UNIT)
+
+integration:
+	$(GO) test -count=1 -timeout 20m ./integration/...
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+	$(GO) test -count=1 -run 'TestReference|TestCLIDocs' ./server/config ./cmd/postern
+
+test-all: check test integration
+
+fuzz:
+	@set -e; for pkg in $(UNIT); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(UNIT)
+
+cover:
+	rm -rf $(COVERDIR) && mkdir -p $(COVERDIR)/unit $(COVERDIR)/integration
+	$(GO) test -count=1 -cover -covermode=atomic $(UNIT) -args -test.gocoverdir=$(COVERDIR)/unit
+	POSTERN_GOCOVERDIR=$(COVERDIR)/integration $(GO) test -count=1 -timeout 20m ./integration/...
+	$(GO) tool covdata textfmt -i=$(COVERDIR)/unit,$(COVERDIR)/integration -o $(COVERDIR)/cover.txt
+	$(GO) tool cover -func=$(COVERDIR)/cover.txt | tail -1
+
+docs:
+	$(GO) test -count=1 -run 'TestReference|TestCLIDocs' ./server/config ./cmd/postern -args -update
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)/usr/bin/postern
+
+clean:
+	rm -rf bin run .cover

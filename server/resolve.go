@@ -1,0 +1,202 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/postern/postern/store"
+)
+
+// maxAliasDepth bounds alias nesting (an alias whose target is an alias...). Postfix's
+// virtual_alias_recursion_limit is 1000; real setups nest two or three levels, and a
+// small limit keeps a misconfigured loop cheap.
+const maxAliasDepth = 10
+
+// maxExpansion bounds how many addresses one recipient may expand to.
+const maxExpansion = 1000
+
+// TargetKind says where a resolved recipient goes.
+type TargetKind int
+
+const (
+	// TargetLocal is one of our users: delivered into their Maildir.
+	TargetLocal TargetKind = iota
+	// TargetExternal is an address in another domain reached through an alias: forwarded
+	// through the outbound queue.
+	TargetExternal
+)
+
+// Target is one final destination of a recipient.
+type Target struct {
+	Kind    TargetKind
+	Address string // the user's address (local) or the external address
+	Detail  string // the +detail of the address that reached this user, if any
+}
+
+// Resolution is what one envelope recipient resolves to.
+type Resolution struct {
+	Recipient string   // as normalised
+	Targets   []Target // deduplicated; never empty when err is nil
+}
+
+// errUnknownRecipient is returned for a local-domain address nobody receives.
+var errUnknownRecipient = errors.New("unknown recipient")
+
+// errNotLocal is returned for an address whose domain is not one of ours.
+var errNotLocal = errors.New("not a local domain")
+
+// errDisabled is returned for a disabled user.
+var errDisabled = errors.New("mailbox disabled")
+
+// errAliasLoop is returned when alias expansion loops or nests too deep.
+var errAliasLoop = errors.New("alias loop or nesting too deep")
+
+// directory is what resolution needs from the store.
+type directory interface {
+	HasDomain(ctx context.Context, name string) (bool, error)
+	GetUser(ctx context.Context, address string) (store.User, error)
+	AliasTargets(ctx context.Context, source string) ([]string, error)
+}
+
+// resolver turns an envelope recipient into final targets, in the order Postfix's
+// virtual(5) lookups and Dovecot's users make familiar: the exact user, then an alias of
+// the exact address, then the same two for the address without its +detail, then the
+// domain's catch-all alias (@domain). Alias targets are resolved again, so aliases nest;
+// a loop or too deep a nesting is an error rather than a silent drop.
+type resolver struct {
+	dir       directory
+	delimiter string // recipient_delimiter; "" = no subaddressing
+}
+
+// Resolve resolves one recipient address.
+func (r *resolver) Resolve(ctx context.Context, rcpt string) (Resolution, error) {
+	addr, err := store.NormalizeAddress(rcpt)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("%w: %v", errUnknownRecipient, err)
+	}
+	res := Resolution{Recipient: addr}
+	_, domain := store.SplitAddress(addr)
+	local, err := r.dir.HasDomain(ctx, domain)
+	if err != nil {
+		return res, err
+	}
+	if !local {
+		return res, errNotLocal
+	}
+	seen := map[string]bool{}
+	targets, err := r.expand(ctx, addr, 0, seen)
+	if err != nil {
+		return res, err
+	}
+	res.Targets = dedupeTargets(targets)
+	if len(res.Targets) == 0 {
+		// Every branch led back to an address already on its path: a pure alias loop.
+		return res, errAliasLoop
+	}
+	return res, nil
+}
+
+// expand resolves one local-domain address to its targets.
+func (r *resolver) expand(ctx context.Context, addr string, depth int, seen map[string]bool) ([]Target, error) {
+	if depth > maxAliasDepth || len(seen) > maxExpansion {
+		return nil, errAliasLoop
+	}
+	if seen[addr] {
+		// The same address reached twice along one path is a loop; reached along two
+		// branches it is simply one destination, and dedupeTargets merges it.
+		return nil, nil
+	}
+	seen[addr] = true
+	defer delete(seen, addr)
+
+	local, domain := store.SplitAddress(addr)
+	base, detail := local, ""
+	if r.delimiter != "" {
+		if i := strings.Index(local, r.delimiter); i > 0 {
+			base, detail = local[:i], local[i+len(r.delimiter):]
+		}
+	}
+	candidates := []struct{ addr, detail string }{{addr, ""}}
+	if base != local {
+		candidates = append(candidates, struct{ addr, detail string }{base + "@" + domain, detail})
+	}
+	for _, c := range candidates {
+		t, found, err := r.lookup(ctx, c.addr, c.detail, depth, seen)
+		if found || err != nil {
+			return t, err
+		}
+	}
+	// The catch-all applies to addresses that are nobody's, with their +detail kept.
+	targets, err := r.dir.AliasTargets(ctx, "@"+domain)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, errUnknownRecipient
+	}
+	return r.expandAlias(ctx, targets, depth, seen)
+}
+
+// lookup tries addr as a user, then as an alias source.
+func (r *resolver) lookup(ctx context.Context, addr, detail string, depth int, seen map[string]bool) ([]Target, bool, error) {
+	u, err := r.dir.GetUser(ctx, addr)
+	switch {
+	case err == nil:
+		if u.Disabled {
+			return nil, true, errDisabled
+		}
+		return []Target{{Kind: TargetLocal, Address: u.Address, Detail: detail}}, true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, true, err
+	}
+	targets, err := r.dir.AliasTargets(ctx, addr)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(targets) == 0 {
+		return nil, false, nil
+	}
+	t, err := r.expandAlias(ctx, targets, depth, seen)
+	return t, true, err
+}
+
+func (r *resolver) expandAlias(ctx context.Context, targets []string, depth int, seen map[string]bool) ([]Target, error) {
+	var out []Target
+	for _, t := range targets {
+		_, domain := store.SplitAddress(t)
+		local, err := r.dir.HasDomain(ctx, domain)
+		if err != nil {
+			return nil, err
+		}
+		if !local {
+			out = append(out, Target{Kind: TargetExternal, Address: t})
+			continue
+		}
+		sub, err := r.expand(ctx, t, depth+1, seen)
+		if err != nil {
+			return nil, fmt.Errorf("alias target %s: %w", t, err)
+		}
+		out = append(out, sub...)
+	}
+	if len(out) > maxExpansion {
+		return nil, errAliasLoop
+	}
+	return out, nil
+}
+
+// dedupeTargets keeps the first of equal targets: one copy per user, whatever the paths.
+func dedupeTargets(ts []Target) []Target {
+	seen := make(map[string]bool, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		key := fmt.Sprint(t.Kind) + t.Address
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, t)
+	}
+	return out
+}
