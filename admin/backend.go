@@ -14,6 +14,7 @@ type Backend interface {
 	UserBackend
 	AppPasswordBackend
 	AliasBackend
+	MailboxBackend
 }
 
 // StatusBackend reports the daemon's state.

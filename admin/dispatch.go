@@ -32,6 +32,7 @@ func commandTable() map[string]handler {
 		userCommands(),
 		appPasswordCommands(),
 		aliasCommands(),
+		mailboxCommands(),
 	}
 	for _, g := range groups {
 		for name, h := range g {

@@ -115,3 +115,7 @@ func (f *fakeBackend) ListAliases(ctx context.Context, domain string) ([]Alias, 
 func (f *fakeBackend) RemoveAlias(ctx context.Context, source string, targets []string) error {
 	return f.record(ctx, "RemoveAlias %s %v", source, targets)
 }
+
+func (f *fakeBackend) Reindex(ctx context.Context, address string) ([]MailboxReindex, error) {
+	return []MailboxReindex{{Mailbox: "INBOX", Added: 1}}, f.record(ctx, "Reindex %s", address)
+}

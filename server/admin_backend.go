@@ -17,7 +17,7 @@ import (
 // checked on every connection) and returns it with the serve and shutdown functions of
 // the admin server behind it, in the shape services.Add takes. status is called for
 // every "postern status"; it must be safe to call from the admin goroutines.
-func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status) (
+func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status, userAdded func(context.Context, admin.User) error) (
 	ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error, err error) {
 	log = log.With("service", "admin")
 	access := admin.ResolveAccess(cfg.Admin.Group, log)
@@ -25,7 +25,10 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	srv := admin.NewServer(newAdminBackend(st, status), admin.ServerOptions{Logger: log, Authorizer: access})
+	b := newAdminBackend(st, status)
+	b.userAdded = userAdded
+	b.mailRoot = cfg.MailDir()
+	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access})
 	serve = func(l net.Listener) error {
 		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
 			return err
@@ -42,15 +45,17 @@ type adminBackend struct {
 	st     *store.Store
 	status func() admin.Status
 
-	// userAdded runs after a user is created. TODO(lead): the delivery agent creates the
-	// user's Maildir here once it exists; nil does nothing.
+	// userAdded runs after a user is created: the server creates the user's Maildir and
+	// default mailboxes there. nil does nothing.
 	userAdded func(ctx context.Context, u admin.User) error
+	// mailRoot is state_dir/mail, for reindex.
+	mailRoot string
 }
 
 // newAdminBackend returns the admin.Backend of a running daemon. status reports what the
 // store cannot know (version, pid, bound listeners); the schema version is filled in
 // from st when status leaves it zero.
-func newAdminBackend(st *store.Store, status func() admin.Status) admin.Backend {
+func newAdminBackend(st *store.Store, status func() admin.Status) *adminBackend {
 	return &adminBackend{st: st, status: status}
 }
 
@@ -258,4 +263,21 @@ func (b *adminBackend) ListAliases(ctx context.Context, domain string) ([]admin.
 
 func (b *adminBackend) RemoveAlias(ctx context.Context, source string, targets []string) error {
 	return adminError(b.st.RemoveAlias(ctx, source, targets), hints{notFound: hintListAliases})
+}
+
+func (b *adminBackend) Reindex(ctx context.Context, address string) ([]admin.MailboxReindex, error) {
+	u, err := b.st.GetUser(ctx, address)
+	if err != nil {
+		return nil, adminError(err, hints{notFound: "see the users: postern user list"})
+	}
+	rs, err := reindexUser(ctx, b.st, b.mailRoot, u.Address)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.MailboxReindex, len(rs))
+	for i, r := range rs {
+		out[i] = admin.MailboxReindex{Mailbox: r.Mailbox, UIDValidity: r.UIDValidity, Kept: r.Kept, Updated: r.Updated,
+			Added: r.Added, Removed: r.Removed, UIDValidityChanged: r.UIDValidityChanged}
+	}
+	return out, nil
 }

@@ -178,7 +178,7 @@ func TestBindAdmin(t *testing.T) {
 	cfg.Hostname, cfg.StateDir, cfg.RuntimeDir = "mail.example.org", dir, filepath.Join(dir, "run")
 	cfg.Admin.Group = "" // the daemon's own user only
 	ln, serve, shutdown, err := bindAdmin(&cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		func() admin.Status { return admin.Status{Version: "bound"} })
+		func() admin.Status { return admin.Status{Version: "bound"} }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,21 +2,107 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"path/filepath"
+	"sort"
+	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
 )
 
 // bindListeners binds every configured listener, the admin socket last: a client that can
 // reach the admin socket can rely on everything else being bound.
 func (s *Server) bindListeners(ctx context.Context) error {
 	cfg := s.cfg
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status)
+	addrs := cfg.Addrs()
+	binders := map[string]func(config.ListenAddr) error{
+		"smtp": func(a config.ListenAddr) error { return s.bindSMTP("smtp", a, smtp.RoleMX) },
+		"lmtp": func(a config.ListenAddr) error { return s.bindSMTP("lmtp", a, smtp.RoleLMTP) },
+	}
+	names := make([]string, 0, len(addrs))
+	for name := range addrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		bind, ok := binders[name]
+		if !ok {
+			s.log.Warn("listener configured but not available in this version; not bound", "listener", name, "addr", addrs[name].String())
+			continue
+		}
+		if err := bind(addrs[name]); err != nil {
+			s.svcs.CloseListeners()
+			return fmt.Errorf("listen %s on %s: %w", name, addrs[name].String(), err)
+		}
+	}
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err
 	}
 	s.svcs.Add("admin", ln, serve, stop)
+	return nil
+}
+
+// bindListenAddr binds one [listen] address; unix sockets are made 0660 (LMTP: the peer
+// MTA's user must be able to connect, so packaging puts it in our group).
+func bindListenAddr(a config.ListenAddr) (net.Listener, error) {
+	if a.Network == "unix" {
+		return listen("unix:"+a.Address, 0o660)
+	}
+	return listen(a.Address, 0)
+}
+
+// newDeliveryAgent builds the local delivery agent shared by SMTP and LMTP.
+func (s *Server) newDeliveryAgent() *deliveryAgent {
+	cfg := s.cfg
+	return &deliveryAgent{
+		store:    s.store,
+		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter},
+		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
+		mailRoot: cfg.MailDir(),
+		hook:     inboxOnly{},
+		index:    s.index,
+		log:      s.log,
+		now:      time.Now,
+	}
+}
+
+func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) error {
+	cfg := s.cfg
+	ln, err := bindListenAddr(a)
+	if err != nil {
+		return err
+	}
+	spool := filepath.Join(cfg.StateDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := smtp.NewServer(smtp.Options{
+		Hostname:                  cfg.Hostname,
+		Role:                      role,
+		TLSConfig:                 s.tlsCfg,
+		MaxMessageBytes:           cfg.SMTP.MessageSizeLimit,
+		MaxRecipients:             cfg.SMTP.MaxRecipients,
+		MaxConnections:            cfg.SMTP.MaxConnections,
+		MaxConnectionsPerIP:       cfg.SMTP.MaxConnectionsPerIP,
+		MaxLineLength:             cfg.SMTP.MaxLineLength,
+		TrustedNetworks:           cfg.SMTP.Prefixes(),
+		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
+		Resolver:                  newResolver(cfg.DNS.Addrs()),
+		Policy:                    &recipientPolicy{agent: s.agent, lmtp: role == smtp.RoleLMTP},
+		Deliverer:                 s.agent,
+		SpoolDir:                  spool,
+		Logger:                    s.log.With("service", name),
+	})
+	s.svcs.Add(name, ln, srv.Serve, srv.Shutdown)
 	return nil
 }
 
@@ -33,4 +119,24 @@ func (s *Server) status() admin.Status {
 		StateDir:  cfg.StateDir,
 		Listeners: s.svcs.Addrs(),
 	}
+}
+
+// prepareUser gives a new user a Maildir with the default folders (INBOX, Drafts, Sent,
+// Junk, Trash, Archive) and their special-use attributes in the index, so that a client
+// that logs in before the first message arrives sees the usual folders.
+func (s *Server) prepareUser(ctx context.Context, u admin.User) error {
+	root := userRoot(s.cfg.MailDir(), u.Address)
+	if err := maildir.Create(root); err != nil {
+		return err
+	}
+	m := &maildir.Maildir{Root: root, Namer: s.agent.namer}
+	for _, mb := range store.DefaultMailboxes() {
+		if mb.Name == store.InboxName {
+			continue
+		}
+		if _, err := m.EnsureFolder(mb.Name); err != nil {
+			return err
+		}
+	}
+	return s.store.CreateDefaultMailboxes(ctx, u.Address)
 }

@@ -75,6 +75,8 @@ type Server struct {
 	certs  *certManager
 	tlsCfg *tls.Config
 	svcs   *services
+	index  *indexBatcher
+	agent  *deliveryAgent
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
@@ -104,20 +106,18 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	}, log, time.Now); err != nil {
 		return nil, err
 	}
-	s.tlsCfg = s.certs.TLSConfig(tlsVersion(cfg.TLS.MinVersion))
+	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
+	s.index = newIndexBatcher(s.store, log)
+	s.agent = s.newDeliveryAgent()
+	if err := s.recoverIfUnclean(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.bindListeners(ctx); err != nil {
 		return nil, err
 	}
 	log.Info("postern started", "version", opts.Version, "pid", os.Getpid(), "config", cfg.File,
 		"state_dir", cfg.StateDir, "listeners", s.svcs.Addrs())
 	return s, nil
-}
-
-func tlsVersion(v string) uint16 {
-	if v == "1.3" {
-		return tls.VersionTLS13
-	}
-	return tls.VersionTLS12
 }
 
 // run serves until ctx is done, handling SIGHUP, then stops gracefully.
@@ -192,9 +192,14 @@ func monotonicUsec() int64 {
 
 // close releases what start acquired, in reverse order. Safe on a partly started server.
 func (s *Server) close() {
+	if s.index != nil {
+		s.index.Close()
+	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			s.log.Error("closing store", "err", err)
+		} else if s.svcs.stopped {
+			s.markClean()
 		}
 	}
 	if s.lock != nil {

@@ -23,9 +23,10 @@ type service struct {
 // services owns every listener of the daemon: it binds them up front (so a port conflict
 // fails the start), starts them together and stops them together.
 type services struct {
-	log  *slog.Logger
-	list []*service
-	wg   sync.WaitGroup
+	log     *slog.Logger
+	list    []*service
+	wg      sync.WaitGroup
+	stopped bool // Shutdown completed: every session has ended
 }
 
 func newServices(log *slog.Logger) *services { return &services{log: log} }
@@ -108,6 +109,7 @@ func (s *services) Shutdown(ctx context.Context) {
 	}
 	wg.Wait()
 	s.wg.Wait()
+	s.stopped = true
 }
 
 // CloseListeners closes every bound listener; used when the start fails half way.

@@ -203,3 +203,7 @@ func (m *memBackend) RemoveAlias(_ context.Context, source string, targets []str
 	m.aliases[source] = slices.DeleteFunc(m.aliases[source], func(t string) bool { return slices.Contains(targets, t) })
 	return nil
 }
+
+func (m *memBackend) Reindex(_ context.Context, address string) ([]admin.MailboxReindex, error) {
+	return []admin.MailboxReindex{{Mailbox: "INBOX", Kept: 2, Added: 1}}, nil
+}

@@ -1,0 +1,330 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// Placement is where one user's copy of a message goes: a mailbox and the flags the
+// stored copy gets. The delivery hook (Sieve) decides it.
+type Placement struct {
+	Mailbox string   // client-visible name; "INBOX" or "" for the inbox
+	Flags   []string // IMAP flags and keywords
+	Create  bool     // create the mailbox if it does not exist (Sieve's :create)
+}
+
+// HookInput is what the delivery hook sees of one user's delivery.
+type HookInput struct {
+	User      string // the user's address
+	Detail    string // the +detail of the recipient address, if any
+	Recipient string // the envelope recipient that reached this user
+	Envelope  *smtp.Envelope
+	Message   smtp.Message
+}
+
+// DeliveryHook decides the placements of one user's copy. Returning no placements and no
+// error discards the message for that user. An error is logged and the message kept in
+// INBOX: a failing filter never loses mail.
+type DeliveryHook interface {
+	Place(ctx context.Context, in *HookInput) ([]Placement, error)
+}
+
+// inboxOnly is the hook used until Sieve is wired: everything into INBOX.
+type inboxOnly struct{}
+
+func (inboxOnly) Place(context.Context, *HookInput) ([]Placement, error) {
+	return []Placement{{Mailbox: store.InboxName}}, nil
+}
+
+// mailboxNotifier is told after a message is indexed, so that IMAP IDLE sessions see it.
+type mailboxNotifier interface {
+	MailboxChanged(user, mailbox string)
+}
+
+// deliveryAgent is the local delivery agent: resolve each recipient, run the delivery
+// hook per user, write the message once into the Maildirs (hard links for the other
+// users), index every copy in one store transaction, and only then report success, which
+// smtp turns into the 250. See package smtp for how per-recipient errors become replies.
+type deliveryAgent struct {
+	store    *store.Store
+	resolve  *resolver
+	namer    *maildir.Namer
+	mailRoot string
+	hook     DeliveryHook
+	notify   mailboxNotifier
+	index    *indexBatcher
+	log      *slog.Logger
+	now      func() time.Time
+
+	ensured sync.Map // "root\x00folder" -> struct{}: folders known to exist on disk
+}
+
+// userRoot is a user's Maildir root: mail/DOMAIN/LOCAL (DESIGN.md's disk layout).
+func userRoot(mailRoot, address string) string {
+	local, domain := store.SplitAddress(address)
+	return filepath.Join(mailRoot, domain, local)
+}
+
+// userCopy is one user's share of a delivery.
+type userCopy struct {
+	user       string
+	detail     string
+	rcpts      []int // indexes into env.Recipients
+	placements []Placement
+}
+
+// Deliver implements smtp.Deliverer.
+func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
+	start := a.now()
+	errs := make([]error, len(env.Recipients))
+	copies := a.plan(ctx, env, errs)
+	a.checkQuota(ctx, copies, msg.Size(), errs)
+	var live []*userCopy
+	for _, c := range copies {
+		if errs[c.rcpts[0]] == nil {
+			live = append(live, c)
+		}
+	}
+	for _, c := range live {
+		c.placements = a.place(ctx, env, msg, c)
+	}
+	if err := a.store_(ctx, env, msg, live); err != nil {
+		a.log.Error("delivery failed", "sid", env.Session.ID, "id", env.ID, "err", err)
+		for _, c := range live {
+			for _, i := range c.rcpts {
+				errs[i] = smtp.Reply(451, [3]int{4, 3, 0}, "Error: local delivery failed, try again later")
+			}
+		}
+	}
+	a.logResults(env, msg, copies, errs, start)
+	return errs
+}
+
+// plan resolves every recipient and groups them by user: a user reached through several
+// recipients (an alias and the address itself) gets one copy.
+func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []error) []*userCopy {
+	byUser := map[string]*userCopy{}
+	var order []*userCopy
+	for i, rcpt := range env.Recipients {
+		res, err := a.resolve.Resolve(ctx, rcpt)
+		if err != nil {
+			errs[i] = recipientReply(rcpt, err)
+			continue
+		}
+		for _, t := range res.Targets {
+			if t.Kind != TargetLocal {
+				errs[i] = externalUnavailable(rcpt)
+				break
+			}
+		}
+		if errs[i] != nil {
+			continue
+		}
+		for _, t := range res.Targets {
+			c := byUser[t.Address]
+			if c == nil {
+				c = &userCopy{user: t.Address, detail: t.Detail}
+				byUser[t.Address] = c
+				order = append(order, c)
+			}
+			c.rcpts = append(c.rcpts, i)
+		}
+	}
+	return order
+}
+
+// checkQuota refuses the copies of users who are over their storage quota (RFC 3463
+// 4.2.2 "mailbox full", temporary: the sender retries and the user may make room).
+func (a *deliveryAgent) checkQuota(ctx context.Context, copies []*userCopy, size int64, errs []error) {
+	for _, c := range copies {
+		full, err := a.overQuota(ctx, c.user, size)
+		if err != nil {
+			a.log.Warn("quota check failed; delivering anyway", "user", c.user, "err", err)
+			continue
+		}
+		if full {
+			for _, i := range c.rcpts {
+				errs[i] = smtp.Reply(452, [3]int{4, 2, 2}, "<%s>: Mailbox full", c.user)
+			}
+		}
+	}
+}
+
+func (a *deliveryAgent) overQuota(ctx context.Context, user string, size int64) (bool, error) {
+	u, err := a.store.GetUser(ctx, user)
+	if err != nil || u.QuotaBytes <= 0 {
+		return false, err
+	}
+	used, err := a.store.UserUsage(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	return used+size > u.QuotaBytes, nil
+}
+
+// place runs the delivery hook; any failure keeps the message in INBOX.
+func (a *deliveryAgent) place(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy) []Placement {
+	in := &HookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg}
+	p, err := a.hook.Place(ctx, in)
+	if err != nil {
+		a.log.Error("delivery filter failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
+		return []Placement{{Mailbox: store.InboxName}}
+	}
+	return p
+}
+
+// store_ writes the copies and indexes them.
+func (a *deliveryAgent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message, copies []*userCopy) error {
+	var targets []maildir.Target
+	var owners []string
+	for _, c := range copies {
+		root := userRoot(a.mailRoot, c.user)
+		for _, p := range c.placements {
+			folder := p.Mailbox
+			if strings.EqualFold(folder, store.InboxName) {
+				folder = ""
+			}
+			if err := a.ensureFolder(root, folder); err != nil {
+				return err
+			}
+			targets = append(targets, maildir.Target{Root: root, Folder: folder, Flags: p.Flags})
+			owners = append(owners, c.user)
+		}
+	}
+	if len(targets) == 0 {
+		return nil // everything discarded or refused
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return fmt.Errorf("opening spooled message: %w", err)
+	}
+	defer body.Close()
+	header := deliveryHeader(env, copies)
+	done, err := maildir.Deliver(a.namer, targets, header, body)
+	if err != nil {
+		return err
+	}
+	recs := make([]store.NewMessage, len(done))
+	for i, d := range done {
+		base, _ := maildir.SplitInfo(d.Name)
+		recs[i] = store.NewMessage{User: owners[i], Mailbox: d.Folder, Filename: base, Size: d.VSize,
+			InternalDate: env.Received, Flags: targets[i].Flags}
+	}
+	if _, err := a.index.Add(ctx, recs); err != nil {
+		// Not acknowledged, so the sender will try again: take the files back rather
+		// than leave copies the index does not know.
+		for _, d := range done {
+			_ = maildir.Remove(d.Path)
+		}
+		return fmt.Errorf("indexing: %w", err)
+	}
+	if a.notify != nil {
+		for i, d := range done {
+			a.notify.MailboxChanged(owners[i], d.Folder)
+		}
+	}
+	return nil
+}
+
+// ensureFolder makes sure a user's Maildir and folder exist, once per process.
+func (a *deliveryAgent) ensureFolder(root, folder string) error {
+	key := root + "\x00" + folder
+	if _, ok := a.ensured.Load(key); ok {
+		return nil
+	}
+	if err := maildir.Create(root); err != nil {
+		return err
+	}
+	if folder != "" {
+		m := &maildir.Maildir{Root: root, Namer: a.namer}
+		if _, err := m.EnsureFolder(folder); err != nil {
+			return err
+		}
+	}
+	a.ensured.Store(key, struct{}{})
+	return nil
+}
+
+// deliveryHeader is what a local delivery prepends (RFC 5321 section 4.4): Return-Path
+// with the envelope sender, Delivered-To when the message goes to exactly one user
+// (with several, one file is hard-linked into every mailbox, so it cannot name each
+// user; Dovecot's LMTP does the same), then our Received line.
+func deliveryHeader(env *smtp.Envelope, copies []*userCopy) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", env.From)
+	if len(copies) == 1 {
+		fmt.Fprintf(&b, "Delivered-To: %s\r\n", copies[0].user)
+	}
+	b.WriteString(smtp.ReceivedHeader(env))
+	return []byte(b.String())
+}
+
+// logResults writes one mail-log line per recipient, Postfix-style: to, status, delay.
+func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userCopy, errs []error, start time.Time) {
+	where := map[int]string{}
+	for _, c := range copies {
+		var boxes []string
+		for _, p := range c.placements {
+			boxes = append(boxes, c.user+"/"+p.Mailbox)
+		}
+		if len(c.placements) == 0 && errs[c.rcpts[0]] == nil {
+			boxes = append(boxes, c.user+"/(discarded)")
+		}
+		for _, i := range c.rcpts {
+			if where[i] != "" {
+				where[i] += ","
+			}
+			where[i] += strings.Join(boxes, ",")
+		}
+	}
+	delay := a.now().Sub(env.Session.Start).Seconds()
+	client := "unix"
+	if env.Session.RemoteAddr.IsValid() {
+		client = env.Session.RemoteAddr.Addr().String()
+	}
+	for i, rcpt := range env.Recipients {
+		attrs := []any{smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
+			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay), "took", a.now().Sub(start).String()}
+		if errs[i] == nil {
+			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i])...)
+			continue
+		}
+		attrs = append(attrs, "status", "deferred", "reason", errs[i].Error())
+		var re *smtp.ReplyError
+		if errors.As(errs[i], &re) && !re.Temporary() {
+			attrs[len(attrs)-3] = "bounced"
+		}
+		a.log.Warn("not delivered", attrs...)
+	}
+}
+
+// recipientReply turns a resolution error into the reply for that recipient.
+func recipientReply(rcpt string, err error) error {
+	switch {
+	case errors.Is(err, errUnknownRecipient):
+		return smtp.Reply(550, [3]int{5, 1, 1}, "<%s>: Recipient address rejected: User unknown", rcpt)
+	case errors.Is(err, errDisabled):
+		return smtp.Reply(550, [3]int{5, 2, 1}, "<%s>: Recipient address rejected: Mailbox disabled", rcpt)
+	case errors.Is(err, errAliasLoop):
+		return smtp.Reply(550, [3]int{5, 4, 6}, "<%s>: Recipient address rejected: Alias loop or nesting too deep", rcpt)
+	case errors.Is(err, errNotLocal):
+		return smtp.Reply(554, [3]int{5, 7, 1}, "<%s>: Relay access denied", rcpt)
+	}
+	return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Temporary lookup failure", rcpt)
+}
+
+// externalUnavailable is the reply for aliases that forward outside until the outbound
+// queue exists: temporary, so nothing is lost while the sender retries.
+func externalUnavailable(rcpt string) error {
+	return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Forwarding to other domains is not available yet", rcpt)
+}
