@@ -159,6 +159,13 @@ func (r *resolver) lookup(ctx context.Context, addr, detail string, depth int, s
 		return nil, false, nil
 	}
 	t, err := r.expandAlias(ctx, targets, depth, seen)
+	// Like Postfix's propagate_unmatched_extensions: postmaster+x -> alice gives alice's
+	// copy the detail "x", so her Sieve script can still sort by it.
+	for i := range t {
+		if t[i].Kind == TargetLocal && t[i].Detail == "" {
+			t[i].Detail = detail
+		}
+	}
 	return t, true, err
 }
 

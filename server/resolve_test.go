@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/postern/postern/store"
+)
+
+// fakeDirectory is an in-memory directory for resolver tests.
+type fakeDirectory struct {
+	domains  map[string]bool
+	users    map[string]bool // address -> disabled
+	aliases  map[string][]string
+	failUser bool
+}
+
+func (f *fakeDirectory) HasDomain(_ context.Context, name string) (bool, error) {
+	return f.domains[name], nil
+}
+
+func (f *fakeDirectory) GetUser(_ context.Context, addr string) (store.User, error) {
+	if f.failUser {
+		return store.User{}, errors.New("database is locked")
+	}
+	disabled, ok := f.users[addr]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return store.User{Address: addr, Disabled: disabled}, nil
+}
+
+func (f *fakeDirectory) AliasTargets(_ context.Context, src string) ([]string, error) {
+	return f.aliases[src], nil
+}
+
+func newFakeDirectory() *fakeDirectory {
+	return &fakeDirectory{
+		domains: map[string]bool{"example.test": true, "other.test": true},
+		users:   map[string]bool{"alice@example.test": false, "bob@example.test": false, "carol@example.test": false, "dave@example.test": true},
+		aliases: map[string][]string{
+			"postmaster@example.test":    {"alice@example.test"},
+			"team@example.test":          {"alice@example.test", "bob@example.test", "carol@example.test"},
+			"nested@example.test":        {"team@example.test", "alice@example.test"},
+			"fwd@example.test":           {"someone@elsewhere.org", "bob@example.test"},
+			"loop1@example.test":         {"loop2@example.test"},
+			"loop2@example.test":         {"loop1@example.test"},
+			"half@example.test":          {"loop1@example.test", "carol@example.test"},
+			"broken@example.test":        {"ghost@example.test"},
+			"@other.test":                {"bob@example.test"},
+			"alice+special@example.test": {"carol@example.test"},
+		},
+	}
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	r := &resolver{dir: newFakeDirectory(), delimiter: "+"}
+	local := func(addr, detail string) Target { return Target{Kind: TargetLocal, Address: addr, Detail: detail} }
+	cases := []struct {
+		rcpt string
+		want []Target
+		err  error
+	}{
+		{"alice@example.test", []Target{local("alice@example.test", "")}, nil},
+		{"Alice@EXAMPLE.test", []Target{local("alice@example.test", "")}, nil},
+		{"alice+lists@example.test", []Target{local("alice@example.test", "lists")}, nil},
+		// An alias of the full +address wins over subaddressing.
+		{"alice+special@example.test", []Target{local("carol@example.test", "")}, nil},
+		{"postmaster@example.test", []Target{local("alice@example.test", "")}, nil},
+		{"postmaster+x@example.test", []Target{local("alice@example.test", "x")}, nil},
+		{"team@example.test", []Target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
+		// alice reached twice (via team and directly) gets one copy.
+		{"nested@example.test", []Target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
+		{"fwd@example.test", []Target{{Kind: TargetExternal, Address: "someone@elsewhere.org"}, local("bob@example.test", "")}, nil},
+		{"anything@other.test", []Target{local("bob@example.test", "")}, nil},
+		{"nobody@example.test", nil, errUnknownRecipient},
+		{"nobody+x@example.test", nil, errUnknownRecipient},
+		{"dave@example.test", nil, errDisabled},
+		{"loop1@example.test", nil, errAliasLoop},
+		{"half@example.test", []Target{local("carol@example.test", "")}, nil},
+		{"broken@example.test", nil, errUnknownRecipient},
+		{"victim@gmail.com", nil, errNotLocal},
+		{"not an address", nil, errUnknownRecipient},
+	}
+	for _, c := range cases {
+		res, err := r.Resolve(context.Background(), c.rcpt)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("Resolve(%q) error = %v, want %v", c.rcpt, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Resolve(%q): %v", c.rcpt, err)
+			continue
+		}
+		if !reflect.DeepEqual(res.Targets, c.want) {
+			t.Errorf("Resolve(%q) = %+v, want %+v", c.rcpt, res.Targets, c.want)
+		}
+	}
+}
+
+func TestResolveNoDelimiter(t *testing.T) {
+	t.Parallel()
+	r := &resolver{dir: newFakeDirectory()}
+	if _, err := r.Resolve(context.Background(), "alice+lists@example.test"); !errors.Is(err, errUnknownRecipient) {
+		t.Fatalf("with subaddressing off, alice+lists must be unknown; got %v", err)
+	}
+}
+
+func TestResolveDeepNesting(t *testing.T) {
+	t.Parallel()
+	d := newFakeDirectory()
+	// a0 -> a1 -> ... -> a20 -> alice: deeper than maxAliasDepth.
+	for i := 0; i < 20; i++ {
+		d.aliases["a"+strconv.Itoa(i)+"@example.test"] = []string{"a" + strconv.Itoa(i+1) + "@example.test"}
+	}
+	d.aliases["a20@example.test"] = []string{"alice@example.test"}
+	r := &resolver{dir: d, delimiter: "+"}
+	if _, err := r.Resolve(context.Background(), "a0@example.test"); !errors.Is(err, errAliasLoop) {
+		t.Fatalf("deep nesting: %v, want errAliasLoop", err)
+	}
+	if res, err := r.Resolve(context.Background(), "a15@example.test"); err != nil || len(res.Targets) != 1 {
+		t.Fatalf("six levels should resolve: %+v %v", res, err)
+	}
+}
+
+func TestResolveLookupFailureIsNotUnknown(t *testing.T) {
+	t.Parallel()
+	d := newFakeDirectory()
+	d.failUser = true
+	r := &resolver{dir: d}
+	_, err := r.Resolve(context.Background(), "alice@example.test")
+	if err == nil || errors.Is(err, errUnknownRecipient) {
+		t.Fatalf("a store failure must not look like an unknown user (that would bounce mail): %v", err)
+	}
+	// And it becomes a temporary reply.
+	if rep := recipientReply("alice@example.test", err); !strings.HasPrefix(rep.Error(), "451") {
+		t.Fatalf("reply = %v, want 451", rep)
+	}
+}
