@@ -86,6 +86,9 @@ type Options struct {
 	// only add tables, or top-level keys if ExtraTop is used).
 	Extra    string
 	ExtraTop string
+	// SMTP is TOML lines placed inside the [smtp] table (which the harness opens itself,
+	// so Extra cannot add to it), e.g. "trusted_networks = []".
+	SMTP string
 	// Listen overrides [listen] entries; by default every TCP listener is 127.0.0.1:0.
 	Listen map[string]string
 	// NoStart writes the config but does not start the server.
@@ -147,7 +150,9 @@ func (s *Server) writeConfig(o Options) {
 		}
 		fmt.Fprintf(&b, "%s = %q\n", name, addr)
 	}
-	b.WriteString("\n[smtp]\nreject_unknown_sender_domain = false\n\n[tls]\nself_signed = true\n\n")
+	b.WriteString("\n[smtp]\nreject_unknown_sender_domain = false\n")
+	b.WriteString(o.SMTP)
+	b.WriteString("\n\n[tls]\nself_signed = true\n\n")
 	b.WriteString("[log]\nformat = \"logfmt\"\nlevel = \"debug\"\n\n")
 	b.WriteString(o.Extra)
 	if err := os.WriteFile(s.Config, []byte(b.String()), 0o644); err != nil {
