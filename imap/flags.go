@@ -1,0 +1,217 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// flagChange is the outcome of a flag change on one message.
+type flagChange struct {
+	flags  []string
+	modseq uint64
+}
+
+// changeFlags applies fn to the flags of msgs: each file is renamed first (the file name
+// is the truth that Dovecot and mutt read), then the index catches up in one transaction
+// with a new MODSEQ per message. Messages whose flags do not change are left alone, as
+// are messages whose file has gone (expunged by another program; the next rescan drops
+// them). Other sessions are woken.
+func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.Message, fn func([]string) []string) (map[uint32]flagChange, error) {
+	unlock := ss.srv.locks.lock(ss.user)
+	defer unlock()
+	f, err := newFolder(sel.dir)
+	if err != nil {
+		return nil, err
+	}
+	var updates []store.FlagUpdate
+	newFlags := map[uint32][]string{}
+	for _, m := range msgs {
+		want := fn(m.Flags)
+		if sameFlags(want, m.Flags) {
+			continue
+		}
+		path, err := f.path(m)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		newPath, err := maildir.SetFlags(path, want)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if hasKeyword(want) && !knowsAll(f.kw, want) {
+			if f.kw, err = maildir.LoadKeywords(sel.dir); err != nil {
+				return nil, err
+			}
+		}
+		_, stored := maildir.ParseInfo(filepath.Base(newPath), f.kw)
+		updates = append(updates, store.FlagUpdate{UID: m.UID, Flags: stored})
+		newFlags[m.UID] = stored
+	}
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	mods, err := ss.srv.opts.Store.SetFlagsBulk(ctx, sel.id, updates)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint32]flagChange, len(mods))
+	for uid, ms := range mods {
+		out[uid] = flagChange{flags: newFlags[uid], modseq: ms}
+		sel.own[uid] = ms
+	}
+	ss.srv.hub.notify(ss.user, sel.name, sel.notify)
+	return out, nil
+}
+
+func sameFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !containsFold(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(list []string, f string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, f) })
+}
+
+func hasKeyword(fs []string) bool {
+	return slices.ContainsFunc(fs, func(f string) bool { return !strings.HasPrefix(f, `\`) })
+}
+
+func knowsAll(kw *maildir.Keywords, fs []string) bool {
+	for _, f := range fs {
+		if strings.HasPrefix(f, `\`) {
+			continue
+		}
+		if _, ok := letterOf[strings.ToLower(f)]; ok {
+			continue
+		}
+		if _, ok := kw.Letter(f); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// applyStore computes STORE's result on one message's flags (RFC 3501 6.4.6).
+func applyStore(op goimap.StoreFlagsOp, flags []goimap.Flag) func([]string) []string {
+	arg := fromFlags(flags)
+	return func(old []string) []string {
+		switch op {
+		case goimap.StoreFlagsSet:
+			return dedupFold(arg)
+		case goimap.StoreFlagsAdd:
+			return dedupFold(append(slices.Clone(old), arg...))
+		default:
+			return slices.DeleteFunc(slices.Clone(old), func(f string) bool { return containsFold(arg, f) })
+		}
+	}
+}
+
+func dedupFold(fs []string) []string {
+	var out []string
+	for _, f := range fs {
+		if !containsFold(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Store changes flags (STORE, UID STORE) and answers with the new FLAGS unless .SILENT.
+// With UNCHANGEDSINCE (RFC 7162 3.1.3), messages changed after that MODSEQ are skipped
+// and reported in a MODIFIED response code.
+func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet goimap.NumSet, sf *goimap.StoreFlags, options *goimap.StoreOptions) (err error) {
+	defer ss.recovered(&err)
+	sel, err := ss.requireSelected()
+	if err != nil {
+		return err
+	}
+	if sel.readOnly {
+		return ss.readOnlyError()
+	}
+	for _, f := range sf.Flags {
+		if strings.HasPrefix(string(f), `\`) && !slices.Contains(systemFlags, f) && f != flagRecent {
+			if _, ok := letterOf[strings.ToLower(string(f))]; !ok {
+				return &goimap.Error{Type: goimap.StatusResponseTypeBad, Text: "Unknown system flag " + string(f)}
+			}
+		}
+	}
+	msgs, seqs, err := ss.messages(ctx, sel, sel.resolve(numSet))
+	if err != nil {
+		return ss.imapError("store", err)
+	}
+	var modified goimap.UIDSet
+	var modifiedSeq goimap.SeqSet
+	if options != nil && options.UnchangedSince > 0 {
+		keep := msgs[:0]
+		keepSeq := seqs[:0]
+		for i, m := range msgs {
+			if m.ModSeq > options.UnchangedSince {
+				modified.AddNum(goimap.UID(m.UID))
+				modifiedSeq.AddNum(seqs[i])
+				continue
+			}
+			keep = append(keep, m)
+			keepSeq = append(keepSeq, seqs[i])
+		}
+		msgs, seqs = keep, keepSeq
+	}
+	changes, err := ss.changeFlags(ctx, sel, msgs, applyStore(sf.Op, sf.Flags))
+	if err != nil {
+		return ss.imapError("store", err)
+	}
+	condstore := options != nil && options.UnchangedSince > 0 || ss.conn != nil && ss.conn.CondStoreEnabled()
+	for i, m := range msgs {
+		ch, changed := changes[m.UID]
+		if sf.Silent && !(changed && condstore) {
+			continue
+		}
+		flags, modseq := m.Flags, m.ModSeq
+		if changed {
+			flags, modseq = ch.flags, ch.modseq
+		}
+		rw := w.CreateMessage(seqs[i])
+		if numKindOf(numSet) == imapserver.NumKindUID {
+			rw.WriteUID(goimap.UID(m.UID))
+		}
+		if !sf.Silent {
+			rw.WriteFlags(toFlags(flags))
+		}
+		if condstore {
+			rw.WriteModSeq(modseq)
+		}
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
+	if len(modified) > 0 {
+		set := modifiedSeq.String()
+		if numKindOf(numSet) == imapserver.NumKindUID {
+			set = modified.String()
+		}
+		return &goimap.Error{Type: goimap.StatusResponseTypeOK, Code: goimap.ResponseCode("MODIFIED " + set), Text: "Some messages were modified"}
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// mailboxName validates a client's mailbox name (already UTF-8: go-imap decodes
+// modified UTF-7) and returns the canonical spelling. Both the store's rules (no empty,
+// "." or ".." components, no wildcards) and the Maildir's (FolderDirName) must accept
+// it, so no name can reach outside the user's Maildir.
+func mailboxName(name string) (string, error) {
+	name = strings.TrimSuffix(name, "/") // RFC 3501 6.3.3: a trailing delimiter is allowed
+	n, err := store.NormalizeMailboxName(name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := maildir.FolderDirName(n); err != nil {
+		return "", err
+	}
+	return n, nil
+}
+
+func (ss *session) mustLogin() error {
+	if ss.user == "" {
+		return errors.New("imap: not logged in") // go-imap checks state first; never reached
+	}
+	return nil
+}
+
+// folderDir returns the directory of an existing mailbox.
+func (ss *session) folderDir(name string) (string, error) {
+	return ss.md.FolderDir(name)
+}
+
+func (ss *session) Create(ctx context.Context, name string, options *goimap.CreateOptions) (err error) {
+	defer ss.recovered(&err)
+	if err := ss.mustLogin(); err != nil {
+		return err
+	}
+	n, err := mailboxName(name)
+	if err != nil {
+		return ss.imapError("create", err)
+	}
+	if n == store.InboxName {
+		return ss.imapError("create", fmt.Errorf("INBOX: %w", store.ErrExists))
+	}
+	specialUse := ""
+	if options != nil && len(options.SpecialUse) > 0 {
+		// RFC 6154 section 3: one attribute per mailbox is all we keep.
+		specialUse = string(options.SpecialUse[0])
+		if len(options.SpecialUse) > 1 {
+			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Only one special-use attribute per mailbox"}
+		}
+	}
+	unlock := ss.srv.locks.lock(ss.user)
+	defer unlock()
+	if _, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, n); err == nil {
+		return ss.imapError("create", fmt.Errorf("%q: %w", n, store.ErrExists))
+	}
+	if _, err := ss.md.EnsureFolder(n); err != nil {
+		return ss.imapError("create", err)
+	}
+	if _, err := ss.srv.opts.Store.CreateMailbox(ctx, ss.user, n, specialUse); err != nil {
+		if errors.Is(err, store.ErrInvalid) && specialUse != "" {
+			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Unsupported special-use attribute"}
+		}
+		return ss.imapError("create", err)
+	}
+	return nil
+}
+
+func (ss *session) Delete(ctx context.Context, name string) (err error) {
+	defer ss.recovered(&err)
+	n, err := mailboxName(name)
+	if err != nil {
+		return ss.imapError("delete", err)
+	}
+	if n == store.InboxName {
+		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "INBOX cannot be deleted"}
+	}
+	unlock := ss.srv.locks.lock(ss.user)
+	defer unlock()
+	if err := ss.srv.opts.Store.DeleteMailbox(ctx, ss.user, n); err != nil {
+		return ss.imapError("delete", err)
+	}
+	if err := ss.md.DeleteFolder(n); err != nil && !errors.Is(err, maildir.ErrNoFolder) {
+		return ss.imapError("delete", err)
+	}
+	ss.srv.hub.notify(ss.user, n, nil)
+	return nil
+}
+
+func (ss *session) Rename(ctx context.Context, w *imapserver.RenameWriter, oldName, newName string, options *goimap.RenameOptions) (err error) {
+	defer ss.recovered(&err)
+	from, err := mailboxName(oldName)
+	if err != nil {
+		return ss.imapError("rename", err)
+	}
+	to, err := mailboxName(newName)
+	if err != nil {
+		return ss.imapError("rename", err)
+	}
+	if from == store.InboxName || to == store.InboxName {
+		// RFC 3501 6.3.5 gives renaming INBOX a special meaning (move its messages);
+		// clients do not rely on it, so we refuse rather than half-implement it.
+		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "INBOX cannot be renamed"}
+	}
+	unlock := ss.srv.locks.lock(ss.user)
+	defer unlock()
+	if _, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, from); err != nil {
+		return ss.imapError("rename", err)
+	}
+	if err := ss.md.RenameFolder(from, to); err != nil && !errors.Is(err, maildir.ErrNoFolder) {
+		return ss.imapError("rename", err)
+	}
+	if err := ss.srv.opts.Store.RenameMailbox(ctx, ss.user, from, to); err != nil {
+		// Put the folders back so disk and index agree again.
+		if rerr := ss.md.RenameFolder(to, from); rerr != nil {
+			ss.log.Error("imap: rename: undo", "from", to, "to", from, "err", rerr)
+		}
+		return ss.imapError("rename", err)
+	}
+	ss.srv.hub.notify(ss.user, from, nil)
+	return nil
+}
+
+func (ss *session) Subscribe(ctx context.Context, name string) error {
+	return ss.setSubscribed(ctx, name, true)
+}
+
+func (ss *session) Unsubscribe(ctx context.Context, name string) error {
+	return ss.setSubscribed(ctx, name, false)
+}
+
+func (ss *session) setSubscribed(ctx context.Context, name string, on bool) (err error) {
+	defer ss.recovered(&err)
+	n, err := mailboxName(name)
+	if err != nil {
+		return ss.imapError("subscribe", err)
+	}
+	return ss.imapError("subscribe", ss.srv.opts.Store.SetSubscribed(ctx, ss.user, n, on))
+}
+
+func (ss *session) Status(ctx context.Context, name string, options *goimap.StatusOptions) (data *goimap.StatusData, err error) {
+	defer ss.recovered(&err)
+	n, err := mailboxName(name)
+	if err != nil {
+		return nil, ss.imapError("status", err)
+	}
+	mb, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, n)
+	if err != nil {
+		return nil, ss.imapError("status", err)
+	}
+	if dir, err := ss.folderDir(n); err == nil {
+		if err := ss.srv.rescan(ctx, ss.user, n, dir); err == nil {
+			mb, err = ss.srv.opts.Store.GetMailbox(ctx, ss.user, n)
+			if err != nil {
+				return nil, ss.imapError("status", err)
+			}
+		}
+	}
+	return statusData(mb, options), nil
+}
+
+func statusData(mb store.Mailbox, o *goimap.StatusOptions) *goimap.StatusData {
+	d := &goimap.StatusData{Mailbox: mb.Name}
+	u32 := func(n int) *uint32 { v := uint32(n); return &v }
+	if o.NumMessages {
+		d.NumMessages = u32(mb.Messages)
+	}
+	if o.NumRecent {
+		d.NumRecent = u32(0)
+	}
+	if o.UIDNext {
+		d.UIDNext = goimap.UID(mb.UIDNext)
+	}
+	if o.UIDValidity {
+		d.UIDValidity = mb.UIDValidity
+	}
+	if o.NumUnseen {
+		d.NumUnseen = u32(mb.Unseen)
+	}
+	if o.Size {
+		sz := mb.Size
+		d.Size = &sz
+	}
+	if o.HighestModSeq {
+		d.HighestModSeq = mb.HighestModSeq
+	}
+	if o.NumDeleted {
+		d.NumDeleted = u32(0) // filled by the caller when it knows; rarely asked
+	}
+	return d
+}

@@ -1,0 +1,162 @@
+package imap
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// idleRecheck is how often an IDLE session looks at the Maildir for files dropped in
+// by other programs (deliveries by postern itself wake it at once through the hub), and
+// sends a keepalive so NAT boxes keep the connection.
+const idleRecheck = 30 * time.Second
+
+// Poll tells the client what changed in the selected mailbox since it last heard:
+// new messages (EXISTS), flag changes from other sessions (FETCH FLAGS) and, when
+// allowed, expunges. go-imap calls it after every command and on NOOP.
+func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+	defer ss.recovered(&err)
+	sel := ss.sel
+	if sel == nil {
+		return nil
+	}
+	if err := ss.srv.rescan(ctx, ss.user, sel.name, sel.dir); err != nil {
+		ss.log.Warn("imap: rescan", "mailbox", sel.name, "err", err)
+	}
+	st := ss.srv.opts.Store
+	state, err := st.GetMailboxState(ctx, sel.id)
+	if err != nil {
+		return ss.imapError("poll", err)
+	}
+	if state.HighestModSeq == sel.modseq && !(allowExpunge && sel.expungePending) {
+		return nil
+	}
+	if state.UIDValidity != sel.uidValidity {
+		// The index was renumbered (UIDs exhausted): the client must start over.
+		return ss.conn.Bye("Mailbox UIDVALIDITY changed; please reselect")
+	}
+	changed, err := st.MessagesChangedSince(ctx, sel.id, sel.modseq)
+	if err != nil {
+		return ss.imapError("poll", err)
+	}
+	all, err := st.MessageUIDs(ctx, sel.id)
+	if err != nil {
+		return ss.imapError("poll", err)
+	}
+	if err := ss.reportExpunges(w, sel, all, allowExpunge); err != nil {
+		return err
+	}
+	// New messages: UIDs above the highest this session knows.
+	last := uint32(0)
+	if len(sel.uids) > 0 {
+		last = sel.uids[len(sel.uids)-1]
+	}
+	grew := false
+	for _, uid := range all {
+		if uid > last {
+			sel.uids = append(sel.uids, uid)
+			grew = true
+		}
+	}
+	if grew {
+		if err := w.WriteNumMessages(uint32(len(sel.uids))); err != nil {
+			return err
+		}
+	}
+	for _, m := range changed {
+		if m.UID > last || sel.own[m.UID] == m.ModSeq {
+			continue
+		}
+		seq, ok := slices.BinarySearch(sel.uids, m.UID)
+		if !ok {
+			continue
+		}
+		if err := w.WriteMessageFlags(uint32(seq+1), goimap.UID(m.UID), toFlags(m.Flags), m.ModSeq); err != nil {
+			return err
+		}
+	}
+	clear(sel.own)
+	sel.modseq = state.HighestModSeq
+	return nil
+}
+
+// reportExpunges drops UIDs no longer indexed from the session's map, telling the
+// client with EXPUNGE when it may be told; otherwise it remembers to do so later.
+func (ss *session) reportExpunges(w *imapserver.UpdateWriter, sel *selected, all []uint32, allowed bool) error {
+	if len(all) >= len(sel.uids) && !sel.expungePending {
+		// Cheap test first: UIDs only grow, so if every old UID is still there the
+		// old list is a prefix of the new one.
+		if len(sel.uids) == 0 || (len(all) >= len(sel.uids) && all[len(sel.uids)-1] == sel.uids[len(sel.uids)-1]) {
+			return nil
+		}
+	}
+	gone := false
+	for i := len(sel.uids) - 1; i >= 0; i-- {
+		if _, ok := slices.BinarySearch(all, sel.uids[i]); ok {
+			continue
+		}
+		if !allowed {
+			gone = true
+			continue
+		}
+		// Highest sequence number first, so each one is valid when sent.
+		if err := w.WriteExpunge(uint32(i + 1)); err != nil {
+			return err
+		}
+		sel.uids = slices.Delete(sel.uids, i, i+1)
+	}
+	sel.expungePending = gone
+	return nil
+}
+
+// Idle waits for changes and reports them at once (RFC 2177): the hub wakes it when
+// another session or a delivery changes the mailbox.
+func (ss *session) Idle(ctx context.Context, w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := ss.Poll(ctx, w, true); err != nil {
+		return err
+	}
+	var notify <-chan struct{}
+	if ss.sel != nil {
+		notify = ss.sel.notify
+	}
+	t := time.NewTicker(idleRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-notify:
+		case <-t.C:
+			if err := w.WriteOK("Still here"); err != nil {
+				return err
+			}
+		}
+		if err := ss.Poll(ctx, w, true); err != nil {
+			return err
+		}
+	}
+}
+
+func toFlags(fs []string) []goimap.Flag {
+	out := make([]goimap.Flag, len(fs))
+	for i, f := range fs {
+		out[i] = goimap.Flag(f)
+	}
+	return out
+}
+
+func fromFlags(fs []goimap.Flag) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f == flagRecent || f == "" {
+			continue // \Recent cannot be stored (RFC 3501 6.4.6)
+		}
+		out = append(out, string(f))
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// dirStamps remembers, per folder directory, the modification times of new/ and cur/ at
+// the last rescan. Any file added, renamed or removed changes a directory's mtime, so
+// comparing two stats tells whether another program touched the folder since.
+type dirStamps struct {
+	mu sync.Mutex
+	m  map[string]dirStamp
+}
+
+type dirStamp struct {
+	newM, curM time.Time
+	dirty      bool // a rescan left files for a delivery in flight: look again
+}
+
+func statStamp(dir string) (dirStamp, error) {
+	var st dirStamp
+	fi, err := os.Stat(filepath.Join(dir, "new"))
+	if err != nil {
+		return st, err
+	}
+	st.newM = fi.ModTime()
+	if fi, err = os.Stat(filepath.Join(dir, "cur")); err != nil {
+		return st, err
+	}
+	st.curM = fi.ModTime()
+	return st, nil
+}
+
+func (d *dirStamps) unchanged(dir string, now dirStamp) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	prev, ok := d.m[dir]
+	return ok && !prev.dirty && prev.newM.Equal(now.newM) && prev.curM.Equal(now.curM)
+}
+
+func (d *dirStamps) set(dir string, st dirStamp) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]dirStamp{}
+	}
+	d.m[dir] = st
+}
+
+// rescan makes the index of one folder match its files if the folder changed on disk
+// since we last looked. Our own writes change the mtimes too, so the folder is rescanned
+// once after them; the cost is one readdir of the folder.
+func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
+	st, err := statStamp(dir)
+	if err != nil {
+		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+	}
+	if s.dirs.unchanged(dir, st) {
+		return nil
+	}
+	unlock := s.locks.lock(user)
+	defer unlock()
+	// The stamp is taken before the scan: a change during the scan makes the next
+	// comparison fail and is picked up then.
+	if st, err = statStamp(dir); err != nil {
+		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+	}
+	entries, err := maildir.Scan(dir)
+	if err != nil {
+		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+	}
+	young := s.opts.Now().Add(-s.opts.RescanGrace)
+	var files, pending []store.IndexedFile
+	for _, e := range entries {
+		size := e.VSize
+		if size < 0 {
+			size = e.Size
+		}
+		f := store.IndexedFile{Filename: e.Base, Size: size, InternalDate: e.ModTime, Flags: e.Flags}
+		if e.New && e.ModTime.After(young) {
+			pending = append(pending, f)
+		} else {
+			files = append(files, f)
+		}
+	}
+	res, leftOut, err := s.opts.Store.SyncMailboxIndex(ctx, user, mailbox, files, pending)
+	if err != nil {
+		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+	}
+	st.dirty = leftOut > 0
+	s.dirs.set(dir, st)
+	if res.Added+res.Removed+res.Updated > 0 {
+		s.log.Info("imap: folder changed on disk", "user", user, "mailbox", mailbox,
+			"added", res.Added, "removed", res.Removed, "updated", res.Updated)
+		s.hub.notify(user, mailbox, nil)
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+package imap
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/postern/postern/store"
+)
+
+// Search answers SEARCH and UID SEARCH with every RFC 3501/9051 criterion. Criteria the
+// index answers (sequence and UID sets, flags, internal date, size, MODSEQ) are checked
+// first; the message file is opened only when a header, sent-date or text criterion
+// remains, and then parsed once per message.
+func (ss *session) Search(ctx context.Context, kind imapserver.NumKind, c *goimap.SearchCriteria, o *goimap.SearchOptions) (data *goimap.SearchData, err error) {
+	defer ss.recovered(&err)
+	sel, err := ss.requireSelected()
+	if err != nil {
+		return nil, err
+	}
+	hits, maxModSeq, err := ss.searchUIDs(ctx, sel, c)
+	if err != nil {
+		return nil, ss.imapError("search", err)
+	}
+	if o != nil && o.ReturnSave {
+		sel.saved = hits
+	}
+	data = &goimap.SearchData{}
+	if c.ModSeq != nil {
+		data.ModSeq = maxModSeq
+	}
+	var nums []uint32
+	for _, uid := range hits {
+		if kind == imapserver.NumKindUID {
+			nums = append(nums, uid)
+		} else if i, ok := slices.BinarySearch(sel.uids, uid); ok {
+			nums = append(nums, uint32(i+1))
+		}
+	}
+	if len(nums) > 0 {
+		data.Min, data.Max = nums[0], nums[len(nums)-1]
+	}
+	data.Count = uint32(len(nums))
+	if kind == imapserver.NumKindUID {
+		var s goimap.UIDSet
+		for _, n := range nums {
+			s.AddNum(goimap.UID(n))
+		}
+		data.All = s
+	} else {
+		var s goimap.SeqSet
+		for _, n := range nums {
+			s.AddNum(n)
+		}
+		data.All = s
+	}
+	return data, nil
+}
+
+// searchUIDs returns the UIDs of the selected mailbox matching c, ascending, and the
+// highest MODSEQ among them.
+func (ss *session) searchUIDs(ctx context.Context, sel *selected, c *goimap.SearchCriteria) ([]uint32, uint64, error) {
+	all := make([]int, len(sel.uids))
+	for i := range all {
+		all[i] = i
+	}
+	msgs, seqs, err := ss.messages(ctx, sel, all)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := newFolder(sel.dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []uint32
+	var maxMod uint64
+	for i, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		mc := &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}
+		if mc.match(c) {
+			out = append(out, m.UID)
+			maxMod = max(maxMod, m.ModSeq)
+		}
+	}
+	return out, maxMod, nil
+}
+
+// matchCtx evaluates criteria on one message, parsing its file at most once.
+type matchCtx struct {
+	sel    *selected
+	m      store.Message
+	seq    uint32
+	f      *folder
+	parsed bool
+	header mail.Header
+	bodyT  string // decoded text parts
+	fullT  string // header + decoded text parts
+	broken bool
+}
+
+func (mc *matchCtx) match(c *goimap.SearchCriteria) bool {
+	for _, set := range c.SeqNum {
+		if !set.Contains(mc.seq) {
+			if !seqStarMatch(set, mc.seq, uint32(len(mc.sel.uids))) {
+				return false
+			}
+		}
+	}
+	for _, set := range c.UID {
+		if goimap.IsSearchRes(set) {
+			if _, ok := slices.BinarySearch(mc.sel.saved, mc.m.UID); !ok {
+				return false
+			}
+			continue
+		}
+		if !uidSetMatch(set, mc.m.UID, mc.sel.uids) {
+			return false
+		}
+	}
+	for _, fl := range c.Flag {
+		if !hasFlag(mc.m.Flags, fl) {
+			return false
+		}
+	}
+	for _, fl := range c.NotFlag {
+		if hasFlag(mc.m.Flags, fl) {
+			return false
+		}
+	}
+	// Dates compare calendar days (RFC 3501 6.4.4), the internal date in its own zone.
+	day := func(t time.Time) time.Time { y, m, d := t.Date(); return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	if !c.Since.IsZero() && day(mc.m.InternalDate).Before(day(c.Since)) {
+		return false
+	}
+	if !c.Before.IsZero() && !day(mc.m.InternalDate).Before(day(c.Before)) {
+		return false
+	}
+	if c.Larger > 0 && mc.m.Size <= c.Larger {
+		return false
+	}
+	if c.Smaller > 0 && mc.m.Size >= c.Smaller {
+		return false
+	}
+	if c.ModSeq != nil && mc.m.ModSeq < c.ModSeq.ModSeq {
+		return false
+	}
+	for _, n := range c.Not {
+		if mc.match(&n) {
+			return false
+		}
+	}
+	for _, or := range c.Or {
+		if !mc.match(&or[0]) && !mc.match(&or[1]) {
+			return false
+		}
+	}
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		mc.parse()
+		sent, err := mc.header.Date()
+		if err != nil || sent.IsZero() {
+			return false
+		}
+		if !c.SentSince.IsZero() && day(sent).Before(day(c.SentSince)) {
+			return false
+		}
+		if !c.SentBefore.IsZero() && !day(sent).Before(day(c.SentBefore)) {
+			return false
+		}
+	}
+	for _, h := range c.Header {
+		mc.parse()
+		if !headerMatch(mc.header, h.Key, h.Value) {
+			return false
+		}
+	}
+	for _, s := range c.Body {
+		mc.parse()
+		if !containsCI(mc.bodyT, s) {
+			return false
+		}
+	}
+	for _, s := range c.Text {
+		mc.parse()
+		if !containsCI(mc.fullT, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func seqStarMatch(set goimap.SeqSet, seq, n uint32) bool {
+	for _, r := range set {
+		start, stop := seqBound(r.Start, int(n)), seqBound(r.Stop, int(n))
+		if start > stop {
+			start, stop = stop, start
+		}
+		if seq >= start && seq <= stop {
+			return true
+		}
+	}
+	return false
+}
+
+func uidSetMatch(set goimap.UIDSet, uid uint32, uids []uint32) bool {
+	maxUID := uint32(0)
+	if len(uids) > 0 {
+		maxUID = uids[len(uids)-1]
+	}
+	for _, r := range set {
+		start, stop := uint32(r.Start), uint32(r.Stop)
+		if start == 0 {
+			start = maxUID
+		}
+		if stop == 0 {
+			stop = maxUID
+		}
+		if start > stop {
+			start, stop = stop, start
+		}
+		if uid >= start && uid <= stop {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFlag(flags []string, f goimap.Flag) bool {
+	if f == flagRecent {
+		return false // we do not keep \Recent (IMAP4rev2 dropped it)
+	}
+	return containsFold(flags, string(f))
+}
+
+// headerMatch implements HEADER field-name string: an empty string matches any message
+// with the field (RFC 3501 6.4.4); otherwise a case-insensitive substring of the
+// decoded field value.
+func headerMatch(h mail.Header, key, value string) bool {
+	fields := h.FieldsByKey(key)
+	found := false
+	for fields.Next() {
+		found = true
+		if value == "" {
+			return true
+		}
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		if containsCI(v, value) {
+			return true
+		}
+	}
+	return found && value == ""
+}
+
+func containsCI(haystack, needle string) bool {
+	return strings.Contains(strings.ToLower(haystack), strings.ToLower(needle))
+}
+
+// maxSearchText caps how much decoded text of one message SEARCH BODY/TEXT looks at.
+const maxSearchText = 4 << 20
+
+// parse reads the message once: its header and the decoded text of its text/* parts
+// (charset and transfer encoding undone by go-message).
+func (mc *matchCtx) parse() {
+	if mc.parsed {
+		return
+	}
+	mc.parsed = true
+	p, err := mc.f.path(mc.m)
+	if err != nil {
+		mc.broken = true
+		return
+	}
+	_, _ = withFile(p, func(r io.Reader) (struct{}, error) {
+		e, err := gomessage.Read(r)
+		if e == nil {
+			mc.broken = true
+			return struct{}{}, err
+		}
+		mc.header = mail.Header{Header: e.Header}
+		var body strings.Builder
+		_ = e.Walk(func(path []int, part *gomessage.Entity, err error) error {
+			if err != nil || body.Len() > maxSearchText {
+				return nil
+			}
+			t, _, _ := part.Header.ContentType()
+			if t == "" || strings.HasPrefix(t, "text/") {
+				b, _ := io.ReadAll(io.LimitReader(part.Body, maxSearchText))
+				body.Write(b)
+				body.WriteByte('\n')
+			}
+			return nil
+		})
+		mc.bodyT = body.String()
+		var hdr strings.Builder
+		fields := e.Header.Fields()
+		for fields.Next() {
+			v, err := fields.Text()
+			if err != nil {
+				v = fields.Value()
+			}
+			hdr.WriteString(fields.Key() + ": " + v + "\n")
+		}
+		mc.fullT = hdr.String() + mc.bodyT
+		return struct{}{}, nil
+	})
+}

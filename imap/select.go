@@ -1,0 +1,134 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	goimap "github.com/emersion/go-imap/v2"
+
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// selected is the state of the selected mailbox in one session: its sequence-number to
+// UID map (uids[seq-1]) and the MODSEQ up to which it has told the client about changes.
+type selected struct {
+	id          int64
+	name        string
+	dir         string
+	readOnly    bool
+	uidValidity uint32
+	uids        []uint32
+	modseq      uint64
+	// own holds the MODSEQs this session's own STOREs produced, so Poll does not echo
+	// them back as unsolicited FETCHes.
+	own map[uint32]uint64
+	// expungePending says expunges happened while the client could not be told
+	// (during FETCH, STORE, SEARCH; RFC 3501 section 7.4.1).
+	expungePending bool
+	notify         <-chan struct{}
+	unsubscribe    func()
+	saved          []uint32 // the SEARCHRES result ($, RFC 5182), as UIDs
+}
+
+// flagRecent is IMAP4rev1's session flag, which we never store (RFC 9051 dropped it).
+const flagRecent = goimap.Flag(`\Recent`)
+
+var systemFlags = []goimap.Flag{goimap.FlagSeen, goimap.FlagAnswered, goimap.FlagFlagged,
+	goimap.FlagDeleted, goimap.FlagDraft}
+
+func (ss *session) closeSelected() {
+	if ss.sel != nil {
+		ss.sel.unsubscribe()
+		ss.sel = nil
+	}
+}
+
+func (ss *session) Select(ctx context.Context, name string, options *goimap.SelectOptions) (data *goimap.SelectData, err error) {
+	defer ss.recovered(&err)
+	ss.closeSelected()
+	n, err := mailboxName(name)
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	st := ss.srv.opts.Store
+	if _, err := st.GetMailbox(ctx, ss.user, n); errors.Is(err, store.ErrNotFound) {
+		// Perhaps a folder another Maildir tool made: the rescan below indexes it.
+		if ok, ferr := ss.md.FolderExists(n); ferr != nil || !ok {
+			return nil, ss.imapError("select", err)
+		}
+	} else if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	dir, err := ss.folderDir(n)
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	if ok, _ := ss.md.FolderExists(n); !ok {
+		if dir, err = ss.md.EnsureFolder(n); err != nil {
+			return nil, ss.imapError("select", err)
+		}
+	}
+	if err := ss.srv.rescan(ctx, ss.user, n, dir); err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	mb, err := st.GetMailbox(ctx, ss.user, n)
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	state, err := st.GetMailboxState(ctx, mb.ID)
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	uids, err := st.MessageUIDs(ctx, mb.ID)
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	sel := &selected{
+		id: mb.ID, name: n, dir: dir, readOnly: options != nil && options.ReadOnly,
+		uidValidity: state.UIDValidity, uids: uids, modseq: state.HighestModSeq,
+		own: map[uint32]uint64{},
+	}
+	sel.notify, sel.unsubscribe = ss.srv.hub.subscribe(ss.user, n)
+	ss.sel = sel
+	flags := ss.mailboxFlags(dir)
+	return &goimap.SelectData{
+		Flags:          flags,
+		PermanentFlags: append(slices.Clone(flags), goimap.FlagWildcard),
+		ReadOnly:       sel.readOnly,
+		NumMessages:    uint32(len(uids)),
+		UIDNext:        goimap.UID(state.UIDNext),
+		UIDValidity:    state.UIDValidity,
+		HighestModSeq:  state.HighestModSeq,
+		List:           &goimap.ListData{Delim: '/', Mailbox: n},
+	}, nil
+}
+
+// mailboxFlags are the system flags plus the folder's keywords (dovecot-keywords).
+func (ss *session) mailboxFlags(dir string) []goimap.Flag {
+	flags := slices.Clone(systemFlags)
+	kw, err := maildir.LoadKeywords(dir)
+	if err != nil {
+		ss.log.Warn("imap: keywords", "dir", dir, "err", err)
+		return flags
+	}
+	for _, k := range kw.Names() {
+		flags = append(flags, goimap.Flag(k))
+	}
+	return flags
+}
+
+// requireSelected returns the selected mailbox; go-imap only calls selected-state
+// methods in selected state, so nil here is a bug.
+func (ss *session) requireSelected() (*selected, error) {
+	if ss.sel == nil {
+		return nil, fmt.Errorf("imap: no mailbox selected")
+	}
+	return ss.sel, nil
+}
+
+func (ss *session) readOnlyError() error {
+	return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "Mailbox is read-only (EXAMINE)"}
+}

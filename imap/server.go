@@ -1,0 +1,160 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// AuthLimiter slows down and locks out password guessing. The server shares one with
+// SMTP AUTH. Allow is asked before a password is checked and returns an error while the
+// client IP or the account is locked out; Record reports each outcome. May be nil.
+type AuthLimiter interface {
+	Allow(ctx context.Context, ip, user string) error
+	Record(ip, user string, ok bool)
+}
+
+// Options configure a Server.
+type Options struct {
+	Store       *store.Store
+	MaildirRoot func(user string) string // a user's Maildir root, <state>/mail/<domain>/<local>
+	Namer       *maildir.Namer
+	TLSConfig   *tls.Config // for STARTTLS; nil disables STARTTLS
+	Logger      *slog.Logger
+	Hostname    string
+	AuthLimiter AuthLimiter
+	// AppendLimit is the largest message APPEND accepts (APPENDLIMIT, RFC 7889).
+	// Default 50 MiB.
+	AppendLimit uint32
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// RescanGrace is how young a file in new/ that the index does not know yet must be
+	// for a rescan to leave it to the delivery that is indexing it. Default 5s.
+	RescanGrace time.Duration
+	// Debug, if set, receives the raw protocol (with passwords!); tests only.
+	Debug io.Writer
+}
+
+// Server is the IMAP service of one postern process.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	plain    *imapserver.Server // port 143: STARTTLS before LOGIN
+	implicit *imapserver.Server // port 993: the listener is already TLS
+	hub      *hub
+	locks    userLocks
+	dirs     dirStamps
+}
+
+// NewServer builds the server; it listens only when Serve is called.
+func NewServer(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.AppendLimit == 0 {
+		o.AppendLimit = 50 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RescanGrace == 0 {
+		o.RescanGrace = 5 * time.Second
+	}
+	if o.Namer == nil {
+		o.Namer = maildir.NewNamer(o.Hostname, o.Now)
+	}
+	s := &Server{opts: o, log: o.Logger, hub: newHub()}
+	s.plain = s.newIMAPServer(o.TLSConfig, false)
+	s.implicit = s.newIMAPServer(nil, true)
+	return s
+}
+
+func (s *Server) newIMAPServer(tlsConfig *tls.Config, implicit bool) *imapserver.Server {
+	return imapserver.New(&imapserver.Options{
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return s.newSession(c, implicit), nil, nil
+		},
+		Caps:        capabilities(),
+		Logger:      slogAdapter{s.log},
+		TLSConfig:   tlsConfig,
+		DebugWriter: s.opts.Debug,
+	})
+}
+
+// capabilities are what we advertise (filtered by connection state by the library).
+func capabilities() goimap.CapSet {
+	caps := goimap.CapSet{}
+	for _, c := range []goimap.Cap{
+		goimap.CapIMAP4rev1, goimap.CapIMAP4rev2, goimap.CapIdle, goimap.CapNamespace,
+		goimap.CapUIDPlus, goimap.CapMove, goimap.CapSpecialUse, goimap.CapCreateSpecialUse,
+		goimap.CapListExtended, goimap.CapListStatus, goimap.CapESearch, goimap.CapSearchRes,
+		goimap.CapLiteralPlus, goimap.CapBinary, goimap.CapStatusSize, goimap.CapChildren,
+		goimap.CapCondStore, goimap.CapSort, goimap.CapESort, goimap.CapID, goimap.CapAppendLimit,
+	} {
+		caps[c] = struct{}{}
+	}
+	return caps
+}
+
+// Serve accepts IMAP connections on ln until Shutdown. implicitTLS says ln is a TLS
+// listener (port 993); otherwise clients must STARTTLS before they may log in.
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	srv := s.plain
+	if implicitTLS {
+		srv = s.implicit
+	}
+	err := srv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, closes idle connections and waits for the others until ctx
+// ends, then closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, srv := range []*imapserver.Server{s.plain, s.implicit} {
+		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// MailboxChanged tells the IMAP sessions of user that have mailbox selected that it has
+// changed (a delivery indexed a new message), so IDLE clients hear of it at once. The
+// delivery agent calls it after AddMessages; it never blocks.
+func (s *Server) MailboxChanged(user, mailbox string) {
+	addr, err := store.NormalizeAddress(user)
+	if err != nil {
+		return
+	}
+	if mailbox == "" {
+		mailbox = store.InboxName
+	}
+	name, err := store.NormalizeMailboxName(mailbox)
+	if err != nil {
+		return
+	}
+	s.hub.notify(addr, name, nil)
+}
+
+// slogAdapter gives go-imap's Logger interface a slog.Logger.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, args ...any) {
+	a.l.Warn("imap: " + fmt.Sprintf(format, args...))
+}

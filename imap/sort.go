@@ -1,0 +1,141 @@
+package imap
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// Sort answers SORT (RFC 5256) and ESORT (RFC 5267): SEARCH, then order the hits by
+// the criteria, with the UID (arrival order) as the final tie-break.
+func (ss *session) Sort(ctx context.Context, kind imapserver.NumKind, criteria []goimap.SortCriterion, charset string, sc *goimap.SearchCriteria, o *goimap.SortOptions) (data *goimap.SortData, err error) {
+	defer ss.recovered(&err)
+	sel, err := ss.requireSelected()
+	if err != nil {
+		return nil, err
+	}
+	hits, _, err := ss.searchUIDs(ctx, sel, sc)
+	if err != nil {
+		return nil, ss.imapError("sort", err)
+	}
+	idx := make([]int, 0, len(hits))
+	for _, uid := range hits {
+		if i, ok := slices.BinarySearch(sel.uids, uid); ok {
+			idx = append(idx, i)
+		}
+	}
+	msgs, seqs, err := ss.messages(ctx, sel, idx)
+	if err != nil {
+		return nil, ss.imapError("sort", err)
+	}
+	f, err := newFolder(sel.dir)
+	if err != nil {
+		return nil, ss.imapError("sort", err)
+	}
+	type row struct {
+		uid, seq uint32
+		mc       *matchCtx
+	}
+	rows := make([]row, len(msgs))
+	for i, m := range msgs {
+		rows[i] = row{m.UID, seqs[i], &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}}
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		for _, c := range criteria {
+			r := compareBy(c.Key, a.mc, b.mc)
+			if c.Reverse {
+				r = -r
+			}
+			if r != 0 {
+				return r
+			}
+		}
+		return cmp.Compare(a.uid, b.uid)
+	})
+	data = &goimap.SortData{}
+	for _, r := range rows {
+		n := r.seq
+		if kind == imapserver.NumKindUID {
+			n = r.uid
+		}
+		data.All = append(data.All, n)
+	}
+	data.Count = uint32(len(data.All))
+	if len(data.All) > 0 {
+		data.Min, data.Max = slices.Min(data.All), slices.Max(data.All)
+	}
+	return data, nil
+}
+
+func compareBy(key goimap.SortKey, a, b *matchCtx) int {
+	switch key {
+	case goimap.SortKeyArrival:
+		return cmp.Compare(a.m.UID, b.m.UID)
+	case goimap.SortKeySize:
+		return cmp.Compare(a.m.Size, b.m.Size)
+	case goimap.SortKeyDate:
+		return a.sentDate().Compare(b.sentDate())
+	case goimap.SortKeySubject:
+		return strings.Compare(a.baseSubject(), b.baseSubject())
+	case goimap.SortKeyFrom, goimap.SortKeyTo, goimap.SortKeyCc:
+		return strings.Compare(a.firstMailbox(string(key), false), b.firstMailbox(string(key), false))
+	case goimap.SortKeyDisplayFrom:
+		return strings.Compare(a.firstMailbox("From", true), b.firstMailbox("From", true))
+	case goimap.SortKeyDisplayTo:
+		return strings.Compare(a.firstMailbox("To", true), b.firstMailbox("To", true))
+	}
+	return 0
+}
+
+// sentDate is the Date header, or the internal date when it is missing or bad (RFC
+// 5256 section 3).
+func (mc *matchCtx) sentDate() time.Time {
+	mc.parse()
+	if t, err := mc.header.Date(); err == nil && !t.IsZero() {
+		return t
+	}
+	return mc.m.InternalDate
+}
+
+// baseSubject is a simplified RFC 5256 base subject: decoded, lower-cased, with
+// leading "re:", "fwd:", "fw:" and trailing "(fwd)" removed.
+func (mc *matchCtx) baseSubject() string {
+	mc.parse()
+	s, _ := mc.header.Subject()
+	s = strings.ToLower(strings.TrimSpace(s))
+	for {
+		t := strings.TrimSpace(strings.TrimSuffix(s, "(fwd)"))
+		for _, p := range []string{"re:", "fwd:", "fw:"} {
+			t = strings.TrimSpace(strings.TrimPrefix(t, p))
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// firstMailbox is the first address's local part (RFC 5256 FROM, TO, CC) or, for
+// DISPLAY sorts (RFC 5957), its display name falling back to the address.
+func (mc *matchCtx) firstMailbox(field string, display bool) string {
+	mc.parse()
+	addrs, err := mc.header.AddressList(strings.ToUpper(field[:1]) + strings.ToLower(field[1:]))
+	if err != nil || len(addrs) == 0 {
+		return ""
+	}
+	a := addrs[0]
+	if display {
+		if a.Name != "" {
+			return strings.ToLower(a.Name)
+		}
+		return strings.ToLower(a.Address)
+	}
+	local, _, _ := strings.Cut(a.Address, "@")
+	return strings.ToLower(local)
+}
+
