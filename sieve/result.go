@@ -1,0 +1,68 @@
+package sieve
+
+import "time"
+
+// Action is one thing the delivery agent must do. The concrete types are
+// Keep, FileInto, Redirect, Discard, Reject and Vacation.
+type Action interface{ action() }
+
+// Keep stores the message in INBOX (an explicit "keep").
+type Keep struct {
+	Flags []string // IMAP flags for the stored copy (RFC 5232)
+}
+
+// FileInto stores the message in Mailbox (RFC 5228 section 4.1).
+type FileInto struct {
+	Mailbox string
+	Flags   []string
+	Create  bool // RFC 5490 :create: make the mailbox if it is missing
+	Copy    bool // RFC 3894 :copy (informational: the implicit keep was not cancelled)
+}
+
+// Redirect forwards the message (RFC 5228 section 4.2). Address is a bare
+// addr-spec with the domain lower-cased.
+type Redirect struct {
+	Address string
+	Copy    bool
+}
+
+// Discard drops the message silently (RFC 5228 section 4.4).
+type Discard struct{}
+
+// Reject refuses the message (RFC 5429). Extended is true for ereject
+// (refuse in the SMTP/LMTP transaction rather than by a bounce).
+type Reject struct {
+	Reason   string
+	Extended bool
+}
+
+// Vacation is an auto-reply that passed every RFC 5230 / RFC 3834 check
+// and must be sent. The caller records (Handle, To) in its vacation log
+// once the reply is queued, for Period.
+type Vacation struct {
+	To      string // the envelope sender the reply goes to
+	From    string // the reply's From address
+	Subject string
+	Reason  string // text, or a MIME entity when MIME is set
+	MIME    bool
+	Handle  string
+	Period  time.Duration
+}
+
+func (Keep) action()     {}
+func (FileInto) action() {}
+func (Redirect) action() {}
+func (Discard) action()  {}
+func (Reject) action()   {}
+func (Vacation) action() {}
+
+// Result is the outcome of one successful run.
+type Result struct {
+	// Actions in the order the script ran them, deduplicated as
+	// Pigeonhole does (one store per mailbox, one redirect per address).
+	Actions []Action
+	// ImplicitKeep says the message must also be stored in INBOX, with
+	// ImplicitKeepFlags (the imap4flags variable at the end of the run).
+	ImplicitKeep      bool
+	ImplicitKeepFlags []string
+}
