@@ -56,6 +56,12 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT)
 
+# Receiving mail against Postfix + Dovecot on this machine, in one run (not part of CI; needs
+# root, the Debian packages in ../shared/bench/README.md and a real disk under BENCH_DIR).
+.PHONY: bench-compare
+bench-compare: build
+	integration/bench/receive.sh
+
 cover:
 	rm -rf $(COVERDIR) && mkdir -p $(COVERDIR)/unit $(COVERDIR)/integration
 	$(GO) test -count=1 -cover -covermode=atomic $(UNIT) -args -test.gocoverdir=$(COVERDIR)/unit
