@@ -293,7 +293,7 @@ func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies 
 		client = env.Session.RemoteAddr.Addr().String()
 	}
 	for i, rcpt := range env.Recipients {
-		attrs := []any{smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
+		attrs := []any{smtp.KeyService, serviceName(env.Session.Role), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
 			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay), "took", a.now().Sub(start).String()}
 		if errs[i] == nil {
 			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i])...)
@@ -306,6 +306,14 @@ func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies 
 		}
 		a.log.Warn("not delivered", attrs...)
 	}
+}
+
+// serviceName is the listener name in the config for a role, as the session lines say.
+func serviceName(r smtp.Role) string {
+	if r == smtp.RoleLMTP {
+		return "lmtp"
+	}
+	return "smtp"
 }
 
 // recipientReply turns a resolution error into the reply for that recipient.

@@ -91,13 +91,14 @@
 //
 //	connect     role, trusted
 //	helo        helo, rdns ("unknown" if not forward-confirmed), tls, cipher
-//	reject      stage (connect|helo|mail|rcpt|data), code, enhanced, reason, helo, from, to
+//	reject      status=reject, stage (connect|helo|mail|rcpt|data), code, enhanced, reason, helo, from, to
 //	message     id, from, size, nrcpt (text received and checked, before delivery)
 //	timeout     stage (command|data), after
 //	panic       stage, panic, stack (level ERROR)
 //	disconnect  duration_ms, msgs, rcpts, rejects
 //
-// Delivery lines (per recipient, with status and delay) are written by server/.
+// Delivery lines (per recipient: service, sid, client, id, from, to, size, delay,
+// status=delivered|deferred|bounced, mailbox or reason) are written by server/.
 // A fail2ban filter can match: `msg=reject .*client=<HOST> .*code=5`.
 //
 // # Failure behaviour

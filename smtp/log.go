@@ -31,12 +31,15 @@ const (
 	KeyRejects  = "rejects"     // replies that refused something in the session
 	KeyPanic    = "panic"       // recovered panic value
 	KeyStack    = "stack"       // its stack trace
+	KeyStatus   = "status"      // outcome: "reject" here; "delivered", "deferred", "bounced" on delivery lines
+	KeyService  = "service"     // the listener: "smtp", "lmtp", ...
 )
 
 // reject logs one refusal ("reject" event) and counts it.
 func (s *session) reject(stage string, r *ReplyError, from string, to ...string) {
 	s.c.rejects.Add(1)
 	s.c.log(slog.LevelInfo, "reject",
+		slog.String(KeyStatus, "reject"),
 		slog.String(KeyStage, stage),
 		slog.Int(KeyCode, r.Code),
 		slog.String(KeyEnhanced, r.EnhancedString()),
