@@ -202,7 +202,7 @@ func (c *compiler) block(nodes []*commandNode, top bool) ([]cmd, *CompileError) 
 }
 
 var knownCaps = map[string]bool{
-	"fileinto": true, "envelope": true, "encoded-character": true, "reject": true, "ereject": true,
+	"fileinto": true, "envelope": true, "encoded-character": true, "reject": true,
 	"imap4flags": true, "variables": true, "vacation": true, "vacation-seconds": true,
 	"subaddress": true, "relational": true, "comparator-i;ascii-numeric": true,
 	"comparator-i;octet": true, "comparator-i;ascii-casemap": true, "copy": true, "body": true,
@@ -479,19 +479,6 @@ func (c *compiler) strs(a argument) ([]value, *CompileError) {
 }
 
 func (c *compiler) one(a argument) (value, *CompileError) { return c.str(a.strs[0]) }
-
-// constStr returns a string argument that must not depend on variables.
-func (c *compiler) constStrs(a argument) ([]string, *CompileError) {
-	vs, err := c.strs(a)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.lit
-	}
-	return out, nil
-}
 
 func lowerAll(ss []string) []string {
 	out := make([]string, len(ss))

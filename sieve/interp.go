@@ -115,11 +115,6 @@ type frame struct {
 	matchVars []string
 }
 
-type pendingAction struct {
-	act  Action
-	line int
-}
-
 type runState struct {
 	ctx          context.Context
 	opts         ExecOptions
@@ -132,7 +127,6 @@ type runState struct {
 	globals      map[string]string
 	frame        *frame
 	included     map[string]bool
-	depth        int
 	vacation     *vacationAction
 	redirects    int
 	hdrCache     map[string][]string

@@ -52,15 +52,6 @@ type matcher struct {
 	capture bool
 }
 
-func foldASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s) // only reached when needed
-		}
-	}
-	return s
-}
-
 func (c comparator) fold(s string) string {
 	if c == cmpCasemap {
 		return asciiLower(s)
@@ -210,8 +201,7 @@ func compileRegex(key string, cmp comparator) (*regexp.Regexp, error) {
 func globMatch(pattern, folded, orig string, captures *[]string) bool {
 	segs := splitGlob(pattern)
 	n := len(segs)
-	type capSpan struct{ a, b int }
-	var caps []capSpan
+	var caps []span
 	want := captures != nil
 	pos := 0
 	// First segment: anchored at the start.
@@ -234,19 +224,15 @@ func globMatch(pattern, folded, orig string, captures *[]string) bool {
 	if !ok {
 		return false
 	}
-	for _, q := range qs {
-		caps = append(caps, capSpan{q.a, q.b})
-	}
+	caps = append(caps, qs...)
 	pos = end
 	for i := 1; i < n-1; i++ {
 		start, e, qs, ok := segFind(segs[i], folded, pos)
 		if !ok {
 			return false
 		}
-		caps = append(caps, capSpan{pos, start})
-		for _, q := range qs {
-			caps = append(caps, capSpan{q.a, q.b})
-		}
+		caps = append(caps, span{pos, start})
+		caps = append(caps, qs...)
 		pos = e
 	}
 	// Last segment: anchored at the end; it must fit after pos.
@@ -255,10 +241,8 @@ func globMatch(pattern, folded, orig string, captures *[]string) bool {
 	if !ok {
 		return false
 	}
-	caps = append(caps, capSpan{pos, lastStart})
-	for _, q := range lqs {
-		caps = append(caps, capSpan{q.a, q.b})
-	}
+	caps = append(caps, span{pos, lastStart})
+	caps = append(caps, lqs...)
 	if want {
 		out := make([]string, 0, len(caps)+1)
 		out = append(out, orig)

@@ -468,8 +468,8 @@ func buildEnvelope(c *compiler, pa *parsedArgs) (test, *CompileError) {
 		return nil, err
 	}
 	for i, v := range parts {
-		if l := strings.ToLower(v.lit); v.isConst() && l != "from" && l != "to" {
-			return nil, errAt(pa.pos[0].strs[i].pos, ClassArgument, "envelope part %q is not supported (only from and to)", v.lit)
+		if l := strings.ToLower(v.lit); v.isConst() && l != "from" && l != "to" && l != "auth" {
+			return nil, errAt(pa.pos[0].strs[i].pos, ClassArgument, "envelope part %q is not supported (only from, to and auth)", v.lit)
 		}
 	}
 	m, err := c.matcher(pa, pa.pos[1])

@@ -1,0 +1,1 @@
+require "fileinto"; if header :is "X-Spam" "Yes" { fileinto "Junk"; stop; }

@@ -1,0 +1,1 @@
+require "vacation"; vacation "Back soon.";

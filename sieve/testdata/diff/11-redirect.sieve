@@ -1,0 +1,1 @@
+redirect "Bob@Example.COM"; redirect "bob@example.com";

@@ -1,0 +1,1 @@
+require "reject"; if header :contains "subject" "SPAM" { reject "go away"; }

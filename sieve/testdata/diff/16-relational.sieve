@@ -1,0 +1,1 @@
+require ["relational","comparator-i;ascii-numeric","fileinto"]; if header :value "ge" :comparator "i;ascii-numeric" "X-Spam-Score" "10" { fileinto "Junk"; } if header :count "ge" :comparator "i;ascii-numeric" "Cc" "1" { fileinto "HasCc"; }

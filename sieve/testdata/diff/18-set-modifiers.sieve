@@ -1,0 +1,1 @@
+require ["variables","fileinto"]; set :upperfirst "a" "hello"; set :length "n" "hello"; set :upper "b" "${a}"; fileinto "${a}-${n}-${b}";

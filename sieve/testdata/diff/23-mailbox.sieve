@@ -1,0 +1,1 @@
+require ["fileinto","mailbox"]; if mailboxexists "Archive" { fileinto "Archive"; } else { fileinto :create "New"; }

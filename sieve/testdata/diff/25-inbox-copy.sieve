@@ -1,0 +1,1 @@
+require ["fileinto","copy","imap4flags"]; fileinto :copy :flags "\\Seen" "inbox";

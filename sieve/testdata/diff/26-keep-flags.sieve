@@ -1,0 +1,1 @@
+require "imap4flags"; setflag "\\Deleted"; keep :flags ["\\Seen", "junk"];

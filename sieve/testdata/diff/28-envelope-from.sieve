@@ -1,0 +1,1 @@
+require ["envelope","fileinto"]; if envelope :domain :is "from" "example.org" { fileinto "EnvOrg"; }

@@ -1,0 +1,1 @@
+require ["imap4flags","fileinto"]; addflag "\\Seen"; if hasflag :is "\\seen" { fileinto "Seen"; }

@@ -1,0 +1,1 @@
+require ["ereject"]; if header :contains "subject" "spam" { ereject "nope";}

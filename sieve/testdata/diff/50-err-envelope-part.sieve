@@ -1,0 +1,1 @@
+require "envelope"; if envelope :is "auth" "x" { keep; }
