@@ -72,8 +72,24 @@ cover:
 docs:
 	$(GO) test -count=1 -run 'TestReference|TestCLIDocs' ./server/config ./cmd/postern -args -update
 
+# DESTDIR-aware install of the binary, its sendmail/mailq names, the systemd unit,
+# sysusers/tmpfiles entries and the example config. Never overwrites an existing config.
+PREFIX  ?= /usr
+UNITDIR ?= /lib/systemd/system
 install: build
-	install -D -m 0755 $(BIN) $(DESTDIR)/usr/bin/postern
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/postern
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	ln -sf ../bin/postern $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf postern $(DESTDIR)$(PREFIX)/bin/mailq
+	install -D -m 0644 packaging/postern.service $(DESTDIR)$(UNITDIR)/postern.service
+	install -D -m 0644 packaging/sysusers.d/postern.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/postern.conf
+	install -D -m 0644 packaging/tmpfiles.d/postern.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/postern.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/postern/README.md
+	install -d -m 0750 $(DESTDIR)/etc/postern
+	h=$$(hostname -f 2>/dev/null); case "$$h" in *.*) ;; *) h=mail.example.com ;; esac; \
+	  ./$(BIN) config default --hostname "$$h" > $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example
+	test -e $(DESTDIR)/etc/postern/postern.toml || install -m 0640 $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example $(DESTDIR)/etc/postern/postern.toml
+	test -e $(DESTDIR)/etc/postern/relay.password || install -m 0600 /dev/null $(DESTDIR)/etc/postern/relay.password
 
 clean:
 	rm -rf bin run .cover
