@@ -50,6 +50,14 @@ type conn struct {
 
 	msgs, rcpts, rejects atomic.Int64
 
+	// authFails counts failed AUTH attempts over the whole connection, so that
+	// neither EHLO nor STARTTLS resets it.
+	authFails atomic.Int32
+	// hangUp makes the next Write the last: the connection is closed after it
+	// (the 421 reply to too many failed AUTH attempts). Below TLS the reply is
+	// one record, written in one Write.
+	hangUp atomic.Bool
+
 	// dotScan watches the raw DATA stream for CRLF "." CR followed by anything
 	// but LF: go-smtp's reader drops that CR, so textChecker cannot see it.
 	// Meaningful only without TLS (below TLS this conn sees ciphertext).
@@ -152,7 +160,13 @@ func (c *conn) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if c.hangUp.Load() {
+		// go-smtp's next read then ends with net.ErrClosed and it closes the
+		// session quietly; Close still runs once and logs the disconnect.
+		c.Conn.Close()
+	}
+	return n, err
 }
 
 // Close closes the connection once, releases its slot and writes "disconnect".

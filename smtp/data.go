@@ -20,6 +20,12 @@ func (s *session) Data(r io.Reader) error {
 		return rerr.toLibrary()
 	}
 	defer done()
+	if s.prepare != nil {
+		if msg, rerr = s.prepare(env, msg); rerr != nil {
+			s.reject("data", rerr, s.from, s.rcpts...)
+			return rerr.toLibrary()
+		}
+	}
 	errs := s.deliver(env, msg)
 	if r := smtpReply(errs); r != nil {
 		return r.toLibrary()

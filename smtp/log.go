@@ -10,7 +10,7 @@ import (
 const (
 	KeySession  = "sid"         // session id, on every line
 	KeyClient   = "client"      // client IP address, or "unix", on every line
-	KeyRole     = "role"        // "mx" or "lmtp"
+	KeyRole     = "role"        // "mx", "lmtp", "submission", "submissions"
 	KeyTrusted  = "trusted"     // client in trusted_networks (or unix socket)
 	KeyHELO     = "helo"        // HELO/EHLO/LHLO name
 	KeyRDNS     = "rdns"        // forward-confirmed PTR name, "unknown" if none
@@ -31,8 +31,10 @@ const (
 	KeyRejects  = "rejects"     // replies that refused something in the session
 	KeyPanic    = "panic"       // recovered panic value
 	KeyStack    = "stack"       // its stack trace
-	KeyStatus   = "status"      // outcome: "reject" here; "delivered", "deferred", "bounced" on delivery lines
+	KeyStatus   = "status"      // outcome: "reject" here, "ok"/"fail" on auth lines; "delivered", "deferred", "bounced" on delivery lines
 	KeyService  = "service"     // the listener: "smtp", "lmtp", ...
+	KeyUser     = "user"        // AUTH username (as given on failure, canonical on success)
+	KeyMech     = "mechanism"   // SASL mechanism: "PLAIN", "LOGIN"
 )
 
 // reject logs one refusal ("reject" event) and counts it.

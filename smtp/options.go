@@ -3,6 +3,8 @@ package smtp
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -20,19 +22,32 @@ const (
 	// of EHLO, one reply per recipient after the final dot, no HELO or sender checks
 	// (the listener is local; its permissions are the authorisation).
 	RoleLMTP
-	// Role numbers after RoleLMTP are reserved for submission (a later issue).
+	// RoleSubmission takes mail from users' clients on port 587 (RFC 6409):
+	// STARTTLS is required before AUTH, AUTH before MAIL, and the sender must be
+	// one of the user's addresses (see submission.go).
+	RoleSubmission
+	// RoleSubmissions is RoleSubmission on port 465 with implicit TLS (RFC 8314
+	// section 3.3): Serve wraps each accepted connection in TLS itself.
+	RoleSubmissions
 )
 
-// String returns the name used in logs ("mx", "lmtp").
+// String returns the name used in logs ("mx", "lmtp", "submission", "submissions").
 func (r Role) String() string {
 	switch r {
 	case RoleMX:
 		return "mx"
 	case RoleLMTP:
 		return "lmtp"
+	case RoleSubmission:
+		return "submission"
+	case RoleSubmissions:
+		return "submissions"
 	}
 	return "unknown"
 }
+
+// isSubmission reports whether r takes mail from authenticated users.
+func (r Role) isSubmission() bool { return r == RoleSubmission || r == RoleSubmissions }
 
 // Resolver is the DNS a Server needs; *net.Resolver satisfies it. Tests pass a fake.
 type Resolver interface {
@@ -70,6 +85,11 @@ const (
 	DefaultSpoolThreshold = 1 << 20
 	// DefaultLookupTimeout bounds each DNS check.
 	DefaultLookupTimeout = 15 * time.Second
+	// DefaultMaxAuthFailures is how many failed AUTH attempts a connection gets
+	// before it is answered 421 and closed.
+	DefaultMaxAuthFailures = 3
+	// DefaultMaxHeaderBytes bounds the header block a submission parses.
+	DefaultMaxHeaderBytes = 256 << 10
 	// hardLineSlack is added to MaxLineLength for go-smtp's own line limit, the
 	// backstop against a client that sends an endless line (see doc.go).
 	hardLineSlack = 64 << 10
@@ -79,9 +99,11 @@ const (
 type Options struct {
 	// Hostname is our name in the banner, EHLO reply and Received header.
 	Hostname string
-	// Role selects MX or LMTP behaviour.
+	// Role selects MX, LMTP or submission behaviour.
 	Role Role
 	// TLSConfig enables STARTTLS (RFC 3207); nil means STARTTLS is not offered.
+	// Required for RoleSubmission (AUTH only after STARTTLS) and RoleSubmissions
+	// (the TLS of every connection).
 	TLSConfig *tls.Config
 
 	// MaxMessageBytes limits the message size (SIZE, RFC 1870). Default 50 MiB.
@@ -120,6 +142,18 @@ type Options struct {
 	Policy Policy
 	// Deliverer stores accepted messages; required.
 	Deliverer Deliverer
+
+	// Authenticator checks AUTH credentials; required for the submission roles.
+	Authenticator Authenticator
+	// SenderPolicy says which sender addresses a user may use; required for the
+	// submission roles.
+	SenderPolicy SenderPolicy
+	// MaxAuthFailures is how many failed AUTH attempts a connection gets; the
+	// last one is answered 421 4.7.0 and the connection closed. Default 3.
+	MaxAuthFailures int
+	// MaxHeaderBytes bounds the header block of a submitted message, which is
+	// parsed for the sender check and header fixes. Default 256 KiB.
+	MaxHeaderBytes int64
 
 	// SpoolDir holds message text larger than SpoolThreshold while it is
 	// delivered. Default os.TempDir().
@@ -163,6 +197,12 @@ func (o Options) withDefaults() Options {
 	if o.LookupTimeout <= 0 {
 		o.LookupTimeout = DefaultLookupTimeout
 	}
+	if o.MaxAuthFailures <= 0 {
+		o.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if o.SpoolThreshold <= 0 {
 		o.SpoolThreshold = DefaultSpoolThreshold
 	}
@@ -176,4 +216,23 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// validate reports options that make a Server unusable.
+func (o Options) validate() error {
+	if o.Policy == nil || o.Deliverer == nil {
+		return errors.New("smtp: Options.Policy and Options.Deliverer are required")
+	}
+	if !o.Role.isSubmission() {
+		return nil
+	}
+	if o.Authenticator == nil || o.SenderPolicy == nil {
+		return fmt.Errorf("smtp: role %s needs Options.Authenticator and Options.SenderPolicy", o.Role)
+	}
+	if o.TLSConfig == nil {
+		// No password crosses the network in clear: without TLS nobody could
+		// ever authenticate.
+		return fmt.Errorf("smtp: role %s needs Options.TLSConfig", o.Role)
+	}
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 //		by mx.example.com with ESMTPS id K7Q2M4XA3B.1
 //		for <alice@example.com>; Tue, 2 Jan 2024 15:04:05 +0000
 //
-// The protocol names are those of RFC 3848 and RFC 6531 section 3.7.7 (ESMTP,
+// The protocol names are those of RFC 3848 (with "A" after AUTH) and RFC 6531 section 3.7.7 (ESMTP,
 // ESMTPS, LMTP, LMTPS, UTF8SMTPS...). "for" is given only for a single
 // recipient, so that a copy does not reveal the other (Bcc) recipients.
 func ReceivedHeader(env *Envelope) string {
@@ -60,8 +60,9 @@ func ReceivedHeader(env *Envelope) string {
 	return b.String()
 }
 
-// protocolName is the "with" value: [UTF8]SMTP|LMTP plus S for TLS. go-smtp does
-// not tell HELO from EHLO, so an SMTP session is always called ESMTP.
+// protocolName is the "with" value: [UTF8]SMTP|LMTP plus S for TLS and A for
+// an authenticated client. go-smtp does not tell HELO from EHLO, so an SMTP
+// session is always called ESMTP.
 func protocolName(env *Envelope) string {
 	var p string
 	switch {
@@ -76,6 +77,9 @@ func protocolName(env *Envelope) string {
 	}
 	if env.Session.TLS != nil {
 		p += "S"
+	}
+	if env.Session.User != "" {
+		p += "A" // RFC 3848 section 2: ESMTPA, ESMTPSA; RFC 6531: UTF8SMTPA, UTF8SMTPSA
 	}
 	return p
 }

@@ -3,6 +3,7 @@ package smtp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"fmt"
 	"log/slog"
@@ -52,12 +53,28 @@ func NewServer(opts Options) *Server {
 	lib.ReadTimeout = 0
 	lib.WriteTimeout = opts.CommandTimeout
 	lib.ErrorLog = libLogger{opts.Logger}
+	if opts.Role.isSubmission() {
+		// go-smtp would refuse AUTH without TLS with its own 523 reply; the
+		// submission session refuses it itself, with Postfix's 530 5.7.0 "Must
+		// issue a STARTTLS command first", and advertises AUTH only under TLS.
+		lib.AllowInsecureAuth = true
+	}
 	s.lib = lib
 	return s
 }
 
-// Serve accepts connections on l until Shutdown. It returns nil after Shutdown.
+// Serve accepts connections on l until Shutdown. It returns nil after Shutdown,
+// and an error at once when the Options cannot work (see Options.validate).
+//
+// l is a plain listener for every role. For RoleSubmissions Serve does the
+// implicit TLS itself (it must sit above the conn that keeps the timeouts); a
+// listener from tls.NewListener is accepted too: its not yet handshaken TLS
+// layer is dropped and replaced by Options.TLSConfig.
 func (s *Server) Serve(l net.Listener) error {
+	if err := s.opts.validate(); err != nil {
+		l.Close()
+		return err
+	}
 	return s.lib.Serve(&listener{Listener: l, srv: s})
 }
 
@@ -99,7 +116,16 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err // go-smtp retries temporary errors
 		}
+		implicit := l.srv.opts.Role == RoleSubmissions
+		if tc, ok := nc.(*tls.Conn); ok && implicit {
+			nc = tc.NetConn() // from tls.NewListener: no handshake yet
+		}
 		if c := l.srv.admit(nc); c != nil {
+			if implicit {
+				// go-smtp sees a *tls.Conn, does the handshake, and reports
+				// the TLS state to the session; connOf finds c below it.
+				return tls.Server(c, l.srv.opts.TLSConfig), nil
+			}
 			return c, nil
 		}
 	}
@@ -142,9 +168,13 @@ func (s *Server) admit(nc net.Conn) *conn {
 		s.refused.Add(1)
 		go func() {
 			defer s.refused.Done()
-			nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			fmt.Fprintf(nc, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
-			nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			w := nc
+			if s.opts.Role == RoleSubmissions && s.opts.TLSConfig != nil {
+				w = tls.Server(nc, s.opts.TLSConfig) // the client speaks TLS first
+			}
+			fmt.Fprintf(w, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
+			w.Close()
 		}()
 		return nil
 	}

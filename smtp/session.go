@@ -26,6 +26,10 @@ type session struct {
 	utf8     bool
 	rcpts    []string // normalised, for the Envelope and the Policy
 	raw      []string // as go-smtp has them, for LMTP's per-recipient status
+
+	// prepare, when set (submission), checks and fixes the received message
+	// before delivery; it returns the message to deliver or the reply.
+	prepare func(env *Envelope, msg Message) (Message, *ReplyError)
 }
 
 // sessionPanic is re-panicked after a callback's panic was logged, so that
@@ -88,6 +92,9 @@ func (srv *Server) newSession(gc *gosmtp.Conn) (_ gosmtp.Session, err error) {
 	}
 	c.log(slog.LevelInfo, "helo", slog.String(KeyHELO, s.info.HELO), slog.String(KeyRDNS, rdns),
 		slog.String(KeyTLS, tlsVersion), slog.String(KeyCipher, cipher))
+	if srv.opts.Role.isSubmission() {
+		return newSubmissionSession(s), nil
+	}
 	return s, nil
 }
 

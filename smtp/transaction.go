@@ -25,8 +25,12 @@ type Session struct {
 	HELO string
 	// ESMTP is true when the client greeted with EHLO or LHLO.
 	ESMTP bool
-	// TLS is the connection state after STARTTLS, nil without TLS.
+	// TLS is the connection state after STARTTLS (or of implicit TLS), nil
+	// without TLS.
 	TLS *tls.ConnectionState
+	// User is the canonical address Authenticator returned after a successful
+	// AUTH (submission roles), "" before AUTH and on the other roles.
+	User string
 	// Hostname is our own name (Options.Hostname).
 	Hostname string
 	// Start is when the connection was accepted.
@@ -36,7 +40,9 @@ type Session struct {
 // Policy decides who may receive mail through this server.
 type Policy interface {
 	// CheckRecipient is called at RCPT TO with the normalised recipient (domain
-	// lower-cased). Return nil to accept it, or a *ReplyError to refuse it (e.g.
+	// lower-cased). On the submission roles it is called too, after AUTH, with
+	// Session.User set: any recipient may be allowed there (the user sends to the
+	// world), but the Policy can still refuse (a blocked domain, a rate limit). Return nil to accept it, or a *ReplyError to refuse it (e.g.
 	// 550 5.1.1 unknown user, 554 5.7.1 relay access denied). Any other error
 	// becomes 451 4.3.0.
 	CheckRecipient(ctx context.Context, s *Session, from string, rcpt string) error
