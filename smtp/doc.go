@@ -1,7 +1,9 @@
-// Package smtp receives mail: the MX role (port 25, RFC 5321) and the LMTP role
-// (RFC 2033), on top of github.com/emersion/go-smtp. It knows the protocol and
-// its checks; who may receive mail (Policy) and where it is stored (Deliverer)
-// are interfaces that server/ implements. It imports no other Postern package.
+// Package smtp receives mail: the MX role (port 25, RFC 5321), the LMTP role
+// (RFC 2033) and the submission roles (ports 587 and 465, RFC 6409 and RFC
+// 8314), on top of github.com/emersion/go-smtp. It knows the protocol and its
+// checks; who may receive mail (Policy), where it is stored (Deliverer), whose
+// password is right (Authenticator) and who may send as whom (SenderPolicy) are
+// interfaces that server/ implements. It imports no other Postern package.
 //
 // # Flow
 //
@@ -48,6 +50,16 @@
 //	data      554  5.5.2     Error: bare <CR> or <LF> received ...
 //	data      554  5.6.0     Error: text line too long ...
 //	data      421  4.4.2     Error: timeout exceeded (then the connection closes)
+//	auth      530  5.7.0     Must issue a STARTTLS command first (submission, no TLS yet; MAIL too)
+//	auth      504  5.5.4     Unsupported authentication mechanism
+//	auth      503  5.5.1     Error: MAIL transaction in progress
+//	auth      535  5.7.8     Authentication credentials invalid (or the Authenticator's *ReplyError)
+//	auth      421  4.7.0     Error: too many failed authentication attempts (then the connection closes)
+//	mail      530  5.7.0     Authentication required (submission)
+//	mail      553  5.7.1     <addr>: Sender address rejected: not owned by user <user> (also for From:/Sender:)
+//	mail      553  5.7.1     <>: Sender address rejected: null sender not allowed on submission
+//	data      552  5.3.4     Error: message header too big (submission)
+//	data      554  5.6.0     Error: malformed message header / From: header / Sender: header
 //	data      451  4.3.0     Error: local error in processing (a Deliverer error that is not a *ReplyError)
 //	data      250  2.0.0     Ok: queued as <id> (LMTP: <rcpt> Ok: saved as <id>)
 //	any       421  4.0.0     a panic in a callback: logged with its stack, this connection closed
@@ -78,10 +90,44 @@
 // backstop that ends a connection sending an endless line (500 5.4.0).
 //
 // EHLO advertises PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING, SMTPUTF8,
-// SIZE <limit>, and STARTTLS when TLSConfig is set and TLS is not yet active;
-// never AUTH. VRFY is answered by go-smtp with "252 2.5.0 Cannot VRFY user",
-// which verifies nothing (RFC 5321 section 3.5.3 allows 252). The banner is
-// "220 <hostname> ESMTP" (or LMTP), naming no software.
+// SIZE <limit>, STARTTLS when TLSConfig is set and TLS is not yet active, and
+// AUTH PLAIN LOGIN only on the submission roles inside TLS. VRFY is answered by
+// go-smtp with "252 2.5.0 Cannot VRFY user", which verifies nothing (RFC 5321
+// section 3.5.3 allows 252). The banner is "220 <hostname> ESMTP" (or LMTP),
+// naming no software.
+//
+// # Submission
+//
+// RoleSubmission (587) offers STARTTLS and advertises AUTH only inside TLS;
+// before it, AUTH and MAIL are answered "530 5.7.0 Must issue a STARTTLS
+// command first" (RFC 3207 section 4, and no password crosses the network in
+// clear). RoleSubmissions (465) is the same behind implicit TLS (RFC 8314
+// section 3.3): Serve takes a plain listener and wraps every admitted conn in
+// TLS itself (a tls.NewListener is unwrapped and re-wrapped the same way), so
+// the conn below TLS still keeps the timeouts. Its banner keeps go-smtp's
+// "Service Ready" suffix: below TLS, conn cannot rewrite it.
+//
+// AUTH PLAIN (RFC 4616, with the initial response of RFC 4954) and LOGIN
+// ("334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6", username allowed as the initial
+// response) are implemented here (auth.go); credentials go to the
+// Authenticator, which applies the failed-login limiter, and the canonical
+// user it returns is Session.User. A PLAIN authorization identity other than
+// the user, NUL, invalid UTF-8 and over-long values are failures without
+// asking the Authenticator. Failures count per connection (EHLO does not reset
+// the count); the one that reaches MaxAuthFailures is answered 421 and the
+// connection closes. MAIL needs AUTH (530 5.7.0 Authentication required).
+//
+// The sender must be the user's: MAIL FROM at MAIL, and every address of every
+// From: and Sender: field after the text, through SenderPolicy (553 5.7.1).
+// The null sender is refused. The header block is parsed by a bounded parser
+// (headers.go, MaxHeaderBytes); a line that is neither a field nor a
+// continuation makes it malformed (554 5.6.0), so no From: can hide behind
+// one. Then RFC 6409 section 8's fixes: a missing From: becomes the user, a
+// missing Date: the receive time, a missing Message-ID: <random@hostname>;
+// they are inserted at the end of the header and the Deliverer gets the fixed
+// message. Recipients are not checked against local users here, but the Policy
+// is still asked for each (with Session.User set), so server/ can refuse.
+// ReceivedHeader says ESMTPSA (RFC 3848) when Session.User is set.
 //
 // # Mail log
 //
@@ -91,7 +137,8 @@
 //
 //	connect     role, trusted
 //	helo        helo, rdns ("unknown" if not forward-confirmed), tls, cipher
-//	reject      status=reject, stage (connect|helo|mail|rcpt|data), code, enhanced, reason, helo, from, to
+//	reject      status=reject, stage (connect|helo|auth|mail|rcpt|data), code, enhanced, reason, helo, from, to
+//	auth        user (as given; canonical on success), mechanism, status=ok|fail, and on fail code, enhanced, reason
 //	message     id, from, size, nrcpt (text received and checked, before delivery)
 //	timeout     stage (command|data), after
 //	panic       stage, panic, stack (level ERROR)
@@ -99,7 +146,8 @@
 //
 // Delivery lines (per recipient: service, sid, client, id, from, to, size, delay,
 // status=delivered|deferred|bounced, mailbox or reason) are written by server/.
-// A fail2ban filter can match: `msg=reject .*client=<HOST> .*code=5`.
+// A fail2ban filter can match: `msg=reject .*client=<HOST> .*code=5`, and
+// `msg=auth .*client=<HOST> .*status=fail`. Passwords are never logged.
 //
 // # Failure behaviour
 //

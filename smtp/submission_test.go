@@ -413,3 +413,28 @@ func TestMXDoesNotOfferAuth(t *testing.T) {
 		t.Fatalf("AUTH on MX: %s", text)
 	}
 }
+
+func TestSubmissionsBanner(t *testing.T) {
+	t.Parallel()
+	e := startSubmission(t, RoleSubmissions, nil)
+	c := e.dialTLS(t)
+	// Below TLS conn cannot rewrite go-smtp's greeting (see doc.go), so on
+	// implicit TLS it keeps go-smtp's "Service Ready"; it still names no software.
+	if text := c.expect("220 mx.example.test ESMTP"); text != "220 mx.example.test ESMTP Service Ready" {
+		t.Fatalf("banner %q", text)
+	}
+}
+
+func TestReceivedHeaderAuthenticated(t *testing.T) {
+	t.Parallel()
+	env := &Envelope{ID: "X.1", Session: &Session{HELO: "h", Hostname: "mx.example.test", User: "alice@example.test"},
+		Recipients: []string{"a@b.c", "d@e.f"}, Received: time.Unix(0, 0).UTC()}
+	h := ReceivedHeader(env)
+	if !strings.Contains(h, " with ESMTPA id X.1;") || strings.Contains(h, "alice") {
+		t.Errorf("Received: %q", h)
+	}
+	env.SMTPUTF8 = true
+	if h := ReceivedHeader(env); !strings.Contains(h, " with UTF8SMTPA id ") {
+		t.Errorf("Received: %q", h)
+	}
+}
