@@ -1,0 +1,247 @@
+package managesieve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/store"
+)
+
+// Authenticator checks a login. It returns the canonical user address, or an error
+// (any error is a failed login; the implementation applies rate limits and logs).
+type Authenticator interface {
+	Authenticate(ctx context.Context, remoteAddr net.Addr, username, password string) (user string, err error)
+}
+
+// Scripts is where a user's scripts live; *store.Store satisfies it. Errors that wrap
+// store.ErrNotFound, ErrExists, ErrInUse and ErrInvalid become the matching response
+// codes (NONEXISTENT, ALREADYEXISTS, ACTIVE, a plain NO).
+type Scripts interface {
+	PutScript(ctx context.Context, user, name, content string) error
+	GetScript(ctx context.Context, user, name string) (store.SieveScript, error)
+	ListScripts(ctx context.Context, user string) ([]store.SieveScript, error)
+	SetActive(ctx context.Context, user, name string) error // "" deactivates
+	DeleteScript(ctx context.Context, user, name string) error
+	RenameScript(ctx context.Context, user, oldName, newName string) error
+}
+
+// CompileFunc validates a script for PUTSCRIPT and CHECKSCRIPT. A script that must be
+// refused gives a *sieve.CompileError; any other error is a server failure.
+type CompileFunc func(ctx context.Context, user, name string, src []byte) error
+
+// Options configure a Server. Scripts and Authenticator are required.
+type Options struct {
+	Hostname      string
+	TLSConfig     *tls.Config // nil: no STARTTLS, and so no AUTHENTICATE at all
+	Authenticator Authenticator
+	Scripts       Scripts
+	// Compile defaults to sieve.Compile with include :personal resolved from the
+	// user's own scripts and :global refused; the daemon passes one that also knows
+	// its global script directory.
+	Compile       CompileFunc
+	MaxScriptSize int64 // 0 means 1 MiB, the engine's default
+	MaxScripts    int   // per user; 0 means 64
+	// Extensions is the SIEVE capability; nil means DefaultExtensions().
+	Extensions  []string
+	IdleTimeout time.Duration // 0 means 10 minutes (between commands)
+	Logger      *slog.Logger  // nil discards
+}
+
+// DefaultExtensions returns the Sieve extensions the engine implements, as listed in
+// the SIEVE capability (RFC 5804 section 1.7). The comparators i;octet and
+// i;ascii-casemap are implied by RFC 5228 and not listed, as Pigeonhole does.
+func DefaultExtensions() []string {
+	return []string{
+		"fileinto", "reject", "envelope", "encoded-character", "vacation", "vacation-seconds",
+		"subaddress", "comparator-i;ascii-numeric", "relational", "regex", "imap4flags", "copy",
+		"include", "variables", "body", "mailbox", "date", "index", "duplicate",
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("managesieve: server closed")
+
+// Server is a ManageSieve server. Serve may be called for several listeners.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	commands map[string]cmdSpec
+	nextID   atomic.Uint64
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	wg        sync.WaitGroup
+}
+
+// NewServer checks opts and fills in the defaults.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Scripts == nil || opts.Authenticator == nil {
+		return nil, errors.New("managesieve: Options.Scripts and Options.Authenticator are required")
+	}
+	if opts.MaxScriptSize <= 0 {
+		opts.MaxScriptSize = 1 << 20
+	}
+	if opts.MaxScripts <= 0 {
+		opts.MaxScripts = 64
+	}
+	if opts.Extensions == nil {
+		opts.Extensions = DefaultExtensions()
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 10 * time.Minute
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = "localhost"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("service", "managesieve"),
+		commands: commandTable(), listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{}}
+	if s.opts.Compile == nil {
+		s.opts.Compile = s.defaultCompile
+	}
+	return s, nil
+}
+
+// defaultCompile compiles with the user's own scripts as the :personal includes.
+func (s *Server) defaultCompile(ctx context.Context, user, name string, src []byte) error {
+	_, err := sieve.Compile(name, src, sieve.CompileOptions{
+		Loader:        personalLoader{ctx: ctx, user: user, scripts: s.opts.Scripts},
+		MaxScriptSize: int(s.opts.MaxScriptSize),
+	})
+	return err
+}
+
+type personalLoader struct {
+	ctx     context.Context
+	user    string
+	scripts Scripts
+}
+
+func (l personalLoader) LoadScript(_ context.Context, loc sieve.ScriptLocation, name string) ([]byte, error) {
+	if loc != sieve.Personal {
+		return nil, fmt.Errorf("global script %q: %w", name, fs.ErrNotExist)
+	}
+	sc, err := l.scripts.GetScript(l.ctx, l.user, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("script %q: %w", name, fs.ErrNotExist)
+	}
+	return []byte(sc.Content), err
+}
+
+// Serve accepts connections on l until Shutdown; it always returns a non-nil error,
+// ErrServerClosed after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay) // back off on EMFILE and the like, as net/http does
+				continue
+			}
+			return fmt.Errorf("managesieve: accept: %w", err)
+		}
+		delay = 0
+		sess := s.newSession(c)
+		if !s.track(sess) {
+			c.Close()
+			return ErrServerClosed
+		}
+		go s.run(sess)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) track(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) run(sess *session) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}()
+	defer sess.close()
+	defer func() {
+		if r := recover(); r != nil {
+			sess.log.Error("managesieve: session panicked", "panic", r)
+		}
+	}()
+	sess.serve()
+}
+
+// Shutdown stops accepting, lets every session finish the command it is running and
+// say BYE, and waits for them until ctx ends; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for sess := range s.sessions {
+		sess.interrupt()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for sess := range s.sessions {
+			sess.conn().Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
