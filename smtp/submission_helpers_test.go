@@ -31,6 +31,8 @@ func (a *testAuth) Authenticate(_ context.Context, s *Session, username, passwor
 	switch {
 	case strings.EqualFold(username, "alice@example.test") && password == alicePassword:
 		return "alice@example.test", nil
+	case username == "boom@example.test":
+		panic("authenticator exploded")
 	case username == "locked@example.test":
 		return "", Reply(454, [3]int{4, 7, 0}, "Temporary authentication failure, try again later")
 	}

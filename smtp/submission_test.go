@@ -438,3 +438,20 @@ func TestReceivedHeaderAuthenticated(t *testing.T) {
 		t.Errorf("Received: %q", h)
 	}
 }
+
+func TestSubmissionAuthenticatorPanic(t *testing.T) {
+	t.Parallel()
+	e := startSubmission(t, RoleSubmissions, nil)
+	c := e.dialTLS(t)
+	c.greet("client.example.org")
+	c.cmd("AUTH PLAIN "+plainIR("boom@example.test", "x"), "421 4.0.0")
+	c.expectClosed()
+	rec := e.logs.wait(t, isMsg("panic"))
+	if rec.attrs[KeyStage] != "auth" || !strings.Contains(rec.attrs[KeyPanic], "authenticator exploded") {
+		t.Errorf("panic line %v", rec.attrs)
+	}
+	// The server goes on.
+	c2 := e.dialTLS(t)
+	c2.greet("client.example.org")
+	c2.cmd("AUTH PLAIN "+plainIR("alice@example.test", alicePassword), "235")
+}
