@@ -102,7 +102,8 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 		UIDNext:        goimap.UID(state.UIDNext),
 		UIDValidity:    state.UIDValidity,
 		HighestModSeq:  state.HighestModSeq,
-		List:           &goimap.ListData{Delim: '/', Mailbox: n},
+		// No List: the fork deadlocks writing SelectData.List (it takes the
+		// connection's encoder lock twice); the LIST reply is optional (RFC 9051 7.3.1).
 	}, nil
 }
 

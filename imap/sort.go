@@ -138,4 +138,3 @@ func (mc *matchCtx) firstMailbox(field string, display bool) string {
 	local, _, _ := strings.Cut(a.Address, "@")
 	return strings.ToLower(local)
 }
-
