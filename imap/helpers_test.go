@@ -28,7 +28,7 @@ const testPassword = "correct horse battery"
 
 // env is one running server with its store and state dir.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	st       *store.Store
 	srv      *Server
 	state    string
@@ -37,7 +37,9 @@ type env struct {
 	clientTL *tls.Config
 }
 
-func newEnv(t *testing.T, users ...string) *env {
+func newEnv(t *testing.T, users ...string) *env { return newEnvB(t, users...) }
+
+func newEnvB(t testing.TB, users ...string) *env {
 	t.Helper()
 	state := t.TempDir()
 	ctx := context.Background()
@@ -152,7 +154,7 @@ func files(t *testing.T, dir, sub string) []string {
 	return out
 }
 
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
