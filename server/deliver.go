@@ -220,7 +220,7 @@ func (a *deliveryAgent) store_(ctx context.Context, env *smtp.Envelope, msg smtp
 		recs[i] = store.NewMessage{User: owners[i], Mailbox: d.Folder, Filename: base, Size: d.VSize,
 			InternalDate: env.Received, Flags: targets[i].Flags}
 	}
-	if _, err := a.index.Add(ctx, recs); err != nil {
+	if err := a.indexCopies(ctx, recs); err != nil {
 		// Not acknowledged, so the sender will try again: take the files back rather
 		// than leave copies the index does not know.
 		for _, d := range done {
@@ -231,6 +231,22 @@ func (a *deliveryAgent) store_(ctx context.Context, env *smtp.Envelope, msg smtp
 	if a.notify != nil {
 		for i, d := range done {
 			a.notify.MailboxChanged(owners[i], d.Folder)
+		}
+	}
+	return nil
+}
+
+// indexCopies indexes the delivered files. An IMAP rescan may already have indexed one
+// of them (a file in new/ whose delivery was slow to index): that copy is indexed, which
+// is what counts, so the others are added one by one and ErrExists is success.
+func (a *deliveryAgent) indexCopies(ctx context.Context, recs []store.NewMessage) error {
+	_, err := a.index.Add(ctx, recs)
+	if !errors.Is(err, store.ErrExists) || len(recs) == 0 {
+		return err
+	}
+	for _, r := range recs {
+		if _, err := a.index.Add(ctx, []store.NewMessage{r}); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
 		}
 	}
 	return nil
@@ -310,10 +326,10 @@ func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies 
 
 // serviceName is the listener name in the config for a role, as the session lines say.
 func serviceName(r smtp.Role) string {
-	if r == smtp.RoleLMTP {
-		return "lmtp"
+	if r == smtp.RoleMX {
+		return "smtp"
 	}
-	return "smtp"
+	return r.String()
 }
 
 // recipientReply turns a resolution error into the reply for that recipient.

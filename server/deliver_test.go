@@ -258,3 +258,26 @@ func TestIndexBatchIsolatesFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverAlreadyIndexed: if an IMAP rescan indexed the new file before the delivery
+// did, the delivery still succeeds and the file is indexed once.
+func TestDeliverAlreadyIndexed(t *testing.T) {
+	t.Parallel()
+	a, st, _ := testAgent(t)
+	ctx := context.Background()
+	rec := store.NewMessage{User: "alice@example.test", Mailbox: "INBOX", Filename: "1.M1P1Q1.host,S=5,W=5", Size: 5, InternalDate: time.Now()}
+	if _, err := st.AddMessages(ctx, []store.NewMessage{rec}); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := rec
+	rec2.User = "bob@example.test"
+	if err := a.indexCopies(ctx, []store.NewMessage{rec, rec2}); err != nil {
+		t.Fatalf("indexCopies with one copy already indexed: %v", err)
+	}
+	for _, u := range []string{"alice@example.test", "bob@example.test"} {
+		mb, err := st.GetMailbox(ctx, u, "INBOX")
+		if err != nil || mb.Messages != 1 {
+			t.Fatalf("%s: %+v %v", u, mb, err)
+		}
+	}
+}

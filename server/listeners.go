@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"sync"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
@@ -22,8 +25,12 @@ func (s *Server) bindListeners(ctx context.Context) error {
 	cfg := s.cfg
 	addrs := cfg.Addrs()
 	binders := map[string]func(config.ListenAddr) error{
-		"smtp": func(a config.ListenAddr) error { return s.bindSMTP("smtp", a, smtp.RoleMX) },
-		"lmtp": func(a config.ListenAddr) error { return s.bindSMTP("lmtp", a, smtp.RoleLMTP) },
+		"smtp":        func(a config.ListenAddr) error { return s.bindSMTP("smtp", a, smtp.RoleMX) },
+		"lmtp":        func(a config.ListenAddr) error { return s.bindSMTP("lmtp", a, smtp.RoleLMTP) },
+		"submission":  func(a config.ListenAddr) error { return s.bindSMTP("submission", a, smtp.RoleSubmission) },
+		"submissions": func(a config.ListenAddr) error { return s.bindSMTP("submissions", a, smtp.RoleSubmissions) },
+		"imap":        func(a config.ListenAddr) error { return s.bindIMAP("imap", a, false) },
+		"imaps":       func(a config.ListenAddr) error { return s.bindIMAP("imaps", a, true) },
 	}
 	names := make([]string, 0, len(addrs))
 	for name := range addrs {
@@ -97,13 +104,55 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
 		Resolver:                  newResolver(cfg.DNS.Addrs()),
-		Policy:                    &recipientPolicy{agent: s.agent, lmtp: role == smtp.RoleLMTP},
+		Policy:                    &recipientPolicy{agent: s.agent, role: role},
 		Deliverer:                 s.agent,
+		Authenticator:             &smtpAuthenticator{store: s.store, limiter: s.limiter, log: s.log},
+		SenderPolicy:              &senderPolicy{resolve: s.agent.resolve},
 		SpoolDir:                  spool,
 		Logger:                    s.log.With("service", name),
 	})
 	s.svcs.Add(name, ln, srv.Serve, srv.Shutdown)
 	return nil
+}
+
+// bindIMAP binds 143 (STARTTLS) or 993 (implicit TLS). Both share one imap.Server, so
+// that a delivery wakes IDLE sessions on either port.
+func (s *Server) bindIMAP(name string, a config.ListenAddr, implicit bool) error {
+	ln, err := bindListenAddr(a)
+	if err != nil {
+		return err
+	}
+	if implicit {
+		ln = tls.NewListener(ln, s.tlsCfg)
+	}
+	srv := s.imapServer()
+	s.svcs.Add(name, ln, func(l net.Listener) error { return srv.Serve(l, implicit) }, s.imapShutdown)
+	return nil
+}
+
+// imapServer builds the IMAP server on first use.
+func (s *Server) imapServer() *imap.Server {
+	if s.imap == nil {
+		cfg := s.cfg
+		s.imap = imap.NewServer(imap.Options{
+			Store:       s.store,
+			MaildirRoot: func(user string) string { return userRoot(cfg.MailDir(), user) },
+			Namer:       s.agent.namer,
+			TLSConfig:   s.tlsCfg,
+			Logger:      s.log.With("service", "imap"),
+			Hostname:    cfg.Hostname,
+			AuthLimiter: s.limiter,
+			AppendLimit: uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
+		})
+		s.agent.notify = s.imap
+		var once sync.Once
+		s.imapShutdown = func(ctx context.Context) error {
+			var err error
+			once.Do(func() { err = s.imap.Shutdown(ctx) })
+			return err
+		}
+	}
+	return s.imap
 }
 
 // status is what `postern status` reports.

@@ -17,15 +17,16 @@ import (
 // nothing they send is lost.
 type recipientPolicy struct {
 	agent *deliveryAgent
-	lmtp  bool
+	role  smtp.Role
 }
 
 func (p *recipientPolicy) CheckRecipient(ctx context.Context, s *smtp.Session, from, rcpt string) error {
 	res, err := p.agent.resolve.Resolve(ctx, rcpt)
+	mayRelay := s.Trusted || s.User != ""
 	switch {
-	case errors.Is(err, errNotLocal) && p.lmtp:
+	case errors.Is(err, errNotLocal) && p.role == smtp.RoleLMTP:
 		return smtp.Reply(550, [3]int{5, 1, 2}, "<%s>: not a domain of this server", rcpt)
-	case errors.Is(err, errNotLocal) && s.Trusted:
+	case errors.Is(err, errNotLocal) && mayRelay:
 		return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Outbound delivery is not available yet", rcpt)
 	case err != nil:
 		return recipientReply(rcpt, err)

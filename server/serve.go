@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
 	"golang.org/x/sys/unix"
@@ -77,6 +78,10 @@ type Server struct {
 	svcs   *services
 	index  *indexBatcher
 	agent  *deliveryAgent
+
+	limiter      *authLimiter
+	imap         *imap.Server
+	imapShutdown func(context.Context) error
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
@@ -108,6 +113,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	}
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
 	s.index = newIndexBatcher(s.store, log)
+	s.limiter = newAuthLimiter()
 	s.agent = s.newDeliveryAgent()
 	if err := s.recoverIfUnclean(ctx); err != nil {
 		return nil, err
