@@ -15,6 +15,7 @@ type Backend interface {
 	AppPasswordBackend
 	AliasBackend
 	MailboxBackend
+	SieveBackend
 }
 
 // StatusBackend reports the daemon's state.

@@ -33,6 +33,7 @@ func commandTable() map[string]handler {
 		appPasswordCommands(),
 		aliasCommands(),
 		mailboxCommands(),
+		sieveCommands(),
 	}
 	for _, g := range groups {
 		for name, h := range g {

@@ -119,3 +119,24 @@ func (f *fakeBackend) RemoveAlias(ctx context.Context, source string, targets []
 func (f *fakeBackend) Reindex(ctx context.Context, address string) ([]MailboxReindex, error) {
 	return []MailboxReindex{{Mailbox: "INBOX", Added: 1}}, f.record(ctx, "Reindex %s", address)
 }
+
+func (f *fakeBackend) ListSieveScripts(ctx context.Context, address string) ([]SieveScript, error) {
+	return []SieveScript{{Name: "main", Active: true, Size: 5, UpdatedAt: fakeTime}},
+		f.record(ctx, "ListSieveScripts %s", address)
+}
+
+func (f *fakeBackend) GetSieveScript(ctx context.Context, address, name string) (SieveScript, error) {
+	return SieveScript{Name: name, Size: 5, Content: "keep;"}, f.record(ctx, "GetSieveScript %s %s", address, name)
+}
+
+func (f *fakeBackend) PutSieveScript(ctx context.Context, address, name, content string) (SieveScript, error) {
+	return SieveScript{Name: name, Size: int64(len(content))}, f.record(ctx, "PutSieveScript %s %s %q", address, name, content)
+}
+
+func (f *fakeBackend) ActivateSieveScript(ctx context.Context, address, name string) error {
+	return f.record(ctx, "ActivateSieveScript %s %q", address, name)
+}
+
+func (f *fakeBackend) DeleteSieveScript(ctx context.Context, address, name string) error {
+	return f.record(ctx, "DeleteSieveScript %s %s", address, name)
+}

@@ -149,6 +149,14 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 		{"alias.list", func() (any, error) { return c.ListAliases(ctx, "") }, "ListAliases ",
 			[]Alias{{Source: "@example.org", Targets: []string{"alice@example.org"}}}},
 		{"alias.remove", func() (any, error) { return nil, c.RemoveAlias(ctx, "postmaster@example.org", nil) }, "RemoveAlias postmaster@example.org []", nil},
+		{"sieve.list", func() (any, error) { return c.ListSieveScripts(ctx, "a@example.org") }, "ListSieveScripts a@example.org",
+			[]SieveScript{{Name: "main", Active: true, Size: 5, UpdatedAt: fakeTime}}},
+		{"sieve.get", func() (any, error) { return c.GetSieveScript(ctx, "a@example.org", "main") }, "GetSieveScript a@example.org main",
+			SieveScript{Name: "main", Size: 5, Content: "keep;"}},
+		{"sieve.put", func() (any, error) { return c.PutSieveScript(ctx, "a@example.org", "main", "discard;\n") },
+			`PutSieveScript a@example.org main "discard;\n"`, SieveScript{Name: "main", Size: 9}},
+		{"sieve.activate", func() (any, error) { return nil, c.ActivateSieveScript(ctx, "a@example.org", "") }, `ActivateSieveScript a@example.org ""`, nil},
+		{"sieve.delete", func() (any, error) { return nil, c.DeleteSieveScript(ctx, "a@example.org", "old") }, "DeleteSieveScript a@example.org old", nil},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -212,6 +220,7 @@ func TestArgumentValidation(t *testing.T) {
 		"negative quota":   c.SetQuota(ctx, "a@b.c", -1),
 		"alias no targets": func() error { _, err := c.AddAlias(ctx, "a@b.c", nil); return err }(),
 		"app pw no name":   c.RevokeAppPassword(ctx, "a@b.c", ""),
+		"sieve no name":    func() error { _, err := c.PutSieveScript(ctx, "a@b.c", "", "keep;"); return err }(),
 	}
 	for name, err := range checks {
 		if ErrorCode(err) != CodeInvalid {

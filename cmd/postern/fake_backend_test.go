@@ -20,6 +20,7 @@ type memBackend struct {
 	apps      map[string][]admin.AppPassword
 	aliases   map[string][]string
 	created   time.Time
+	scripts   map[string][]admin.SieveScript // user -> scripts, lazily made
 }
 
 func newMemBackend() *memBackend {
@@ -206,4 +207,102 @@ func (m *memBackend) RemoveAlias(_ context.Context, source string, targets []str
 
 func (m *memBackend) Reindex(_ context.Context, address string) ([]admin.MailboxReindex, error) {
 	return []admin.MailboxReindex{{Mailbox: "INBOX", Kept: 2, Added: 1}}, nil
+}
+
+func (m *memBackend) sieveUser(address string) error {
+	if _, ok := m.users[address]; !ok {
+		return admin.Errorf(admin.CodeNotFound, "see the users: postern user list", "user %s: not found", address)
+	}
+	if m.scripts == nil {
+		m.scripts = map[string][]admin.SieveScript{}
+	}
+	return nil
+}
+
+func (m *memBackend) findScript(address, name string) (int, error) {
+	if err := m.sieveUser(address); err != nil {
+		return -1, err
+	}
+	for i, s := range m.scripts[address] {
+		if s.Name == name {
+			return i, nil
+		}
+	}
+	return -1, admin.Errorf(admin.CodeNotFound, "see the scripts: postern sieve list "+address, "sieve script %q: not found", name)
+}
+
+func (m *memBackend) ListSieveScripts(_ context.Context, address string) ([]admin.SieveScript, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.sieveUser(address); err != nil {
+		return nil, err
+	}
+	var out []admin.SieveScript
+	for _, s := range m.scripts[address] {
+		s.Content = ""
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (m *memBackend) GetSieveScript(_ context.Context, address, name string) (admin.SieveScript, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.findScript(address, name)
+	if err != nil {
+		return admin.SieveScript{}, err
+	}
+	return m.scripts[address][i], nil
+}
+
+func (m *memBackend) PutSieveScript(_ context.Context, address, name, content string) (admin.SieveScript, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if strings.Contains(content, "frobnicate") {
+		return admin.SieveScript{}, admin.Errorf(admin.CodeInvalid, "check it locally: postern sieve check FILE",
+			"sieve script %s: line 1, column 1: unknown-command error: unknown command frobnicate", name)
+	}
+	s := admin.SieveScript{Name: name, Size: int64(len(content)), UpdatedAt: m.created, Content: content}
+	i, err := m.findScript(address, name)
+	switch {
+	case err == nil:
+		s.Active = m.scripts[address][i].Active
+		m.scripts[address][i] = s
+	case admin.ErrorCode(err) == admin.CodeNotFound && m.scripts != nil:
+		m.scripts[address] = append(m.scripts[address], s)
+	default:
+		return admin.SieveScript{}, err
+	}
+	return s, nil
+}
+
+func (m *memBackend) ActivateSieveScript(_ context.Context, address, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.sieveUser(address); err != nil {
+		return err
+	}
+	if name != "" {
+		if _, err := m.findScript(address, name); err != nil {
+			return err
+		}
+	}
+	for i := range m.scripts[address] {
+		m.scripts[address][i].Active = m.scripts[address][i].Name == name
+	}
+	return nil
+}
+
+func (m *memBackend) DeleteSieveScript(_ context.Context, address, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.findScript(address, name)
+	if err != nil {
+		return err
+	}
+	if m.scripts[address][i].Active {
+		return admin.Errorf(admin.CodeInUse, "deactivate it first: postern sieve activate "+address, "sieve script %q is active", name)
+	}
+	m.scripts[address] = slices.Delete(m.scripts[address], i, i+1)
+	return nil
 }
