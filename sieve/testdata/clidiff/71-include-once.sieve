@@ -1,0 +1,4 @@
+require "include";
+include :personal :once "lists";
+include :personal :once "lists";
+keep;

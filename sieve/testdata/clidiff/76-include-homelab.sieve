@@ -1,0 +1,3 @@
+require ["include", "fileinto"];
+include :global "spam";
+if header :contains "Subject" "list" { fileinto "Lists"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if exists "List-Id" { fileinto "Lists"; }
