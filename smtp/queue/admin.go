@@ -1,0 +1,159 @@
+package queue
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// List describes every queued message, oldest first.
+func (q *Queue) List() []Info {
+	q.mu.Lock()
+	out := make([]Info, 0, len(q.entries))
+	for _, e := range q.entries {
+		out = append(out, e.info())
+	}
+	q.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Arrival.Equal(out[j].Arrival) {
+			return out[i].Arrival.Before(out[j].Arrival)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Show describes one message and returns its header section.
+func (q *Queue) Show(id string) (Info, []byte, error) {
+	e, err := q.lookup(id)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	q.mu.Lock()
+	in := e.info()
+	q.mu.Unlock()
+	headers, err := q.readHeaders(e)
+	return in, headers, err
+}
+
+func (q *Queue) lookup(id string) (*entry, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e := q.entries[id]
+	if e == nil || e.deleted {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return e, nil
+}
+
+// Flush makes every waiting (not held) message due now, like `postqueue -f`.
+// It returns how many were rescheduled.
+func (q *Queue) Flush() int {
+	q.mu.Lock()
+	now := q.opts.Clock.Now()
+	n := 0
+	for _, e := range q.entries {
+		if e.hidx >= 0 && e.next.After(now) {
+			e.next = now
+			q.due.push(e)
+			n++
+		}
+	}
+	q.mu.Unlock()
+	q.poke()
+	return n
+}
+
+// Retry makes one waiting message due now. A held message stays held.
+func (q *Queue) Retry(id string) error {
+	e, err := q.lookup(id)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	if e.hidx >= 0 {
+		e.next = q.opts.Clock.Now()
+		q.due.push(e)
+	}
+	q.mu.Unlock()
+	q.poke()
+	return nil
+}
+
+// Hold stops delivery attempts for a message until Release (an attempt
+// already running finishes). The hold is durable.
+func (q *Queue) Hold(id string) error {
+	return q.setHold(id, true)
+}
+
+// Release undoes Hold and makes the message due now.
+func (q *Queue) Release(id string) error {
+	return q.setHold(id, false)
+}
+
+func (q *Queue) setHold(id string, hold bool) error {
+	e, err := q.lookup(id)
+	if err != nil {
+		return err
+	}
+	kind := recRelease
+	if hold {
+		kind = recHold
+	}
+	rec := record{Kind: kind, At: q.opts.Clock.Now().UTC()}
+	if err := appendRecords(q.statusPath(id), []record{rec}, true); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	e.apply(&rec)
+	switch {
+	case hold:
+		q.due.remove(e)
+	case !e.active:
+		e.next = q.opts.Clock.Now()
+		q.due.push(e)
+	}
+	q.mu.Unlock()
+	q.poke()
+	return nil
+}
+
+// Delete removes a message without any DSN, like `postsuper -d`. If an
+// attempt is running, the message is removed when it ends (recipients the
+// attempt delivers are delivered).
+func (q *Queue) Delete(id string) error {
+	e, err := q.lookup(id)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	e.deleted = true
+	active := e.active
+	q.mu.Unlock()
+	if !active {
+		q.remove(e)
+	}
+	q.opts.Logger.Info("deleted by operator", "component", "queue", "id", id)
+	return nil
+}
+
+// Len returns the number of queued messages.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.entries)
+}
+
+// NextDue returns when the earliest waiting message is due (zero if none);
+// for status pages and tests.
+func (q *Queue) NextDue() time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e := q.due.peek(); e != nil {
+		return e.next
+	}
+	return time.Time{}
+}

@@ -1,0 +1,251 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Run is the scheduler: it starts a delivery attempt for every message whose
+// time has come, at most MaxConcurrency at once, and sleeps until the next
+// one is due or something changes (Enqueue, Flush, Release, an attempt
+// ending). It returns when ctx is done, after the running attempts (whose
+// contexts derive from ctx) have ended. Call it once.
+func (q *Queue) Run(ctx context.Context) error {
+	for {
+		wait := q.startDue(ctx)
+		var timer Timer
+		var timerC <-chan time.Time
+		if wait >= 0 {
+			timer = q.opts.Clock.NewTimer(wait)
+			timerC = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			q.running.Wait()
+			return nil
+		case <-q.wake:
+		case <-timerC:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// startDue launches attempts for due entries while slots are free. It
+// returns how long until the next entry is due, or -1 if nothing waits (or
+// every slot is busy: an ending attempt pokes the scheduler).
+func (q *Queue) startDue(ctx context.Context) time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		e := q.due.peek()
+		if e == nil || q.active >= q.opts.MaxConcurrency {
+			return -1
+		}
+		now := q.opts.Clock.Now()
+		if e.next.After(now) {
+			return e.next.Sub(now)
+		}
+		q.due.remove(e)
+		e.active = true
+		q.active++
+		q.running.Add(1)
+		go q.attempt(ctx, e)
+	}
+}
+
+// attempt makes one delivery attempt. The attempt record is on disk before
+// the Transport is called, so a crash during delivery is followed by the
+// normal backoff, not an immediate retry (and never by a hot loop).
+func (q *Queue) attempt(ctx context.Context, e *entry) {
+	defer q.running.Done()
+	q.mu.Lock()
+	n := e.attempts + 1
+	rcpts := e.pending()
+	q.mu.Unlock()
+	start := q.opts.Clock.Now()
+	log := q.log.With(slog.String("id", e.id))
+
+	if err := appendRecords(q.statusPath(e.id), []record{{Kind: recAttempt, At: start.UTC(), N: n}}, true); err != nil {
+		log.Error("cannot record attempt, not attempting", slog.Any("error", err))
+		q.requeue(e, start.Add(q.opts.MinBackoff))
+		return
+	}
+	q.mu.Lock()
+	e.attempts, e.lastAttempt = n, start.UTC()
+	q.mu.Unlock()
+
+	var results []Result
+	if len(rcpts) > 0 {
+		var err error
+		results, err = q.deliver(ctx, e, n, rcpts)
+		if err != nil {
+			log.Error("cannot open message", slog.Any("error", err))
+			results = failAll(rcpts, true, 0, "", "queue: "+err.Error())
+		}
+	}
+	q.record(ctx, e, rcpts, results, start)
+}
+
+func (q *Queue) deliver(ctx context.Context, e *entry, n int, rcpts []string) ([]Result, error) {
+	f, err := os.Open(q.msgPath(e.id))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	msg := &Message{
+		ID: e.id, From: e.meta.From, Rcpts: e.meta.Rcpts, Arrival: e.meta.Arrival,
+		Size: e.textLen, Attempt: n, Origin: e.meta.Origin, file: f, off: e.textOff,
+	}
+	actx, cancel := context.WithTimeout(ctx, q.opts.AttemptTimeout)
+	defer cancel()
+	return q.opts.Transport.Deliver(actx, msg, rcpts), nil
+}
+
+func failAll(rcpts []string, temp bool, code int, enh, text string) []Result {
+	out := make([]Result, len(rcpts))
+	for i, r := range rcpts {
+		out[i] = Result{Rcpt: r, Temporary: temp, Code: code, Enhanced: enh, Text: text}
+	}
+	return out
+}
+
+// record applies the results, logs one line per recipient, bounces what
+// failed, and removes or reschedules the message.
+func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []Result, start time.Time) {
+	byRcpt := make(map[string]Result, len(results))
+	for _, r := range results {
+		byRcpt[r.Rcpt] = r
+	}
+	now := q.opts.Clock.Now()
+	var recs []record
+	for _, rcpt := range rcpts {
+		r, ok := byRcpt[rcpt]
+		if !ok {
+			r = Result{Rcpt: rcpt, Temporary: true, Text: "transport returned no result for this recipient"}
+		}
+		st := StatusDeferred
+		switch {
+		case r.Delivered:
+			st = StatusDelivered
+		case !r.Temporary:
+			st = StatusFailed
+		}
+		recs = append(recs, record{Kind: recRcpt, At: now.UTC(), Rcpt: rcpt, Status: st,
+			Code: r.Code, Enhanced: r.Enhanced, Text: oneLine(r.Text), MTA: r.RemoteMTA})
+		q.logDelivery(e, r, st, now)
+	}
+	q.mu.Lock()
+	for i := range recs {
+		e.apply(&recs[i])
+	}
+	expired := now.Sub(e.meta.Arrival) >= q.opts.Lifetime
+	if expired {
+		// RFC 5321 section 4.5.4.1: give up after the queue lifetime and
+		// report; 4.4.7 is "delivery time expired" (RFC 3463).
+		for _, a := range e.pending() {
+			rs := e.rcpt(a)
+			text := "message expired in the queue"
+			if rs.LastError != "" {
+				text += " (last error: " + rs.LastError + ")"
+			}
+			r := record{Kind: recRcpt, At: now.UTC(), Rcpt: a, Status: StatusFailed,
+				Code: rs.Code, Enhanced: "4.4.7", Text: text, MTA: rs.RemoteMTA}
+			e.apply(&r)
+			recs = append(recs, r)
+		}
+	}
+	q.mu.Unlock()
+	if err := appendRecords(q.statusPath(e.id), recs, false); err != nil {
+		q.log.Error("cannot record results", slog.String("id", e.id), slog.Any("error", err))
+	}
+	q.bounceFailed(ctx, e, now)
+	q.warnDelay(ctx, e, now)
+	q.mu.Lock()
+	done := e.finished() || e.deleted
+	q.mu.Unlock()
+	if done {
+		q.remove(e)
+		return
+	}
+	q.mu.Lock()
+	next := e.lastAttempt.Add(q.backoff(e.attempts))
+	q.mu.Unlock()
+	q.requeue(e, next)
+}
+
+// requeue ends an attempt and schedules the next one.
+func (q *Queue) requeue(e *entry, next time.Time) {
+	q.mu.Lock()
+	e.active = false
+	q.active--
+	e.next = next
+	if e.deleted {
+		q.mu.Unlock()
+		q.remove(e)
+		return
+	}
+	if !e.held {
+		q.due.push(e)
+	}
+	q.mu.Unlock()
+	q.poke()
+}
+
+// remove deletes a message whose recipients are all final, or that an
+// operator deleted. The message file goes first: a status file left alone
+// is swept by Open. The directory fsync is shared with concurrent enqueues;
+// if it were lost in a power cut, the message would be tried again, which
+// duplicates but never loses.
+func (q *Queue) remove(e *entry) {
+	os.Remove(q.msgPath(e.id))
+	os.Remove(q.statusPath(e.id))
+	q.mu.Lock()
+	if e.active {
+		e.active = false
+		q.active--
+	}
+	q.due.remove(e)
+	delete(q.entries, e.id)
+	q.mu.Unlock()
+	if err := q.syncer.sync(); err != nil {
+		q.log.Error("fsync queue dir", slog.Any("error", err))
+	}
+	q.log.Info("removed", slog.String("id", e.id))
+	q.poke()
+}
+
+// logDelivery writes the one line per delivery event that DESIGN.md asks
+// for (from, to, relay, status, delay), stable for grep and fail2ban.
+func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time) {
+	level := slog.LevelInfo
+	if st == StatusFailed {
+		level = slog.LevelWarn
+	}
+	q.log.Log(context.Background(), level, "delivery",
+		slog.String("id", e.id), slog.String("from", e.meta.From), slog.String("to", r.Rcpt),
+		slog.String("relay", r.RemoteMTA), slog.String("status", string(st)),
+		slog.Float64("delay", now.Sub(e.meta.Arrival).Seconds()),
+		slog.Int("code", r.Code), slog.String("dsn", r.Enhanced), slog.String("reason", oneLine(r.Text)))
+}
+
+// oneLine keeps a reply text on one line for logs, status records and DSNs.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (q *Queue) String() string { return fmt.Sprintf("queue(%s)", q.dir) }

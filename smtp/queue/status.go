@@ -1,0 +1,115 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The status file ID.status is an append-only log of records, one per line:
+//
+//	<8 hex digits: CRC-32C of the JSON> <JSON>\n
+//
+// A torn last line (the process died mid-write) fails its CRC; Open drops it
+// and truncates the file to the last whole record, so later appends start on
+// a clean line.
+//
+// Which records are fsynced, and why:
+//   - "attempt" (written before Transport.Deliver is called): fsynced, so
+//     that after any crash the restarted queue knows the attempt happened and
+//     waits out the backoff instead of retrying at once, again and again.
+//   - "hold"/"release": fsynced; an operator expects them to stick.
+//   - "rcpt", "notified", "warned": not fsynced. After kill -9 they are in
+//     the page cache and survive; only a power loss can drop them, and then
+//     the worst outcome is a recipient delivered or notified twice, which
+//     RFC 5321 section 6.1 accepts over losing mail.
+type record struct {
+	Kind     string     `json:"k"`
+	At       time.Time  `json:"at"`
+	N        int        `json:"n,omitempty"`
+	Rcpt     string     `json:"rcpt,omitempty"`
+	Status   RcptStatus `json:"s,omitempty"`
+	Code     int        `json:"code,omitempty"`
+	Enhanced string     `json:"enh,omitempty"`
+	Text     string     `json:"text,omitempty"`
+	MTA      string     `json:"mta,omitempty"`
+	Rcpts    []string   `json:"rcpts,omitempty"`
+}
+
+const (
+	recAttempt  = "attempt"
+	recRcpt     = "rcpt"
+	recNotified = "notified"
+	recWarned   = "warned"
+	recHold     = "hold"
+	recRelease  = "release"
+)
+
+func encodeRecords(recs []record) ([]byte, error) {
+	var buf bytes.Buffer
+	for i := range recs {
+		js, err := json.Marshal(&recs[i])
+		if err != nil {
+			return nil, fmt.Errorf("queue: encode status: %w", err)
+		}
+		fmt.Fprintf(&buf, "%08x %s\n", crc32.Checksum(js, castagnoli), js)
+	}
+	return buf.Bytes(), nil
+}
+
+// appendRecords appends recs to the status file at path in one write and,
+// if sync, fdatasyncs it (the file already exists, so its directory entry
+// is durable since Enqueue).
+func appendRecords(path string, recs []record, sync bool) error {
+	data, err := encodeRecords(recs)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("queue: open status: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil && sync {
+		err = unix.Fdatasync(int(f.Fd()))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("queue: append status %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseStatus decodes records up to the first damaged line and returns how
+// many bytes were good.
+func parseStatus(data []byte) (recs []record, good int) {
+	for good < len(data) {
+		nl := bytes.IndexByte(data[good:], '\n')
+		if nl < 0 {
+			break
+		}
+		line := data[good : good+nl]
+		if len(line) < 10 || line[8] != ' ' {
+			break
+		}
+		want, err := strconv.ParseUint(string(line[:8]), 16, 32)
+		if err != nil || crc32.Checksum(line[9:], castagnoli) != uint32(want) {
+			break
+		}
+		var r record
+		if err := json.Unmarshal(line[9:], &r); err != nil {
+			break
+		}
+		recs = append(recs, r)
+		good += nl + 1
+	}
+	return recs, good
+}
