@@ -289,3 +289,6 @@ func (ts *testServer) login(t *testing.T) *client {
 func literal(s string) string { return "{" + strconv.Itoa(len(s)) + "+}\r\n" + s }
 
 func plainRaw(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// The daemon passes its *store.Store as Options.Scripts.
+var _ Scripts = (*store.Store)(nil)
