@@ -67,6 +67,10 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 		}
 		return nil, ss.imapError("append", err)
 	}
+	// Summaries now, while the file is in the page cache: its first FETCH reads no file.
+	if e, err := summarizeFile(base, d.Path); err == nil {
+		ss.srv.saveSummaries(added[0].MailboxID, []store.CacheEntry{e})
+	}
 	var self <-chan struct{}
 	if ss.sel != nil && ss.sel.name == n {
 		self = ss.sel.notify

@@ -125,6 +125,14 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 		undo()
 		return nil, nil, ss.imapError("copy", err)
 	}
+	// The copies have the same bytes: they share the originals' cached summaries.
+	names := make(map[string]string, len(recs))
+	for i, r := range recs {
+		names[copied[i].Filename] = r.Filename
+	}
+	if err := st.CopyMessageCache(ctx, sel.id, added[0].MailboxID, names); err != nil {
+		ss.log.Warn("imap: copying message summaries", "user", ss.user, "err", err)
+	}
 	data.UIDValidity = added[0].UIDValidity
 	for i, a := range added {
 		data.SourceUIDs.AddNum(goimap.UID(copied[i].UID))

@@ -21,6 +21,17 @@
 // index, so a crash between the two leaves the file right and the index behind, and the
 // next rescan repairs the index.
 //
+// # The message cache
+//
+// ENVELOPE and BODYSTRUCTURE come from the index's message cache (store migration
+// 0003), in this package's compact binary encoding (summary_codec.go), so FETCH 1:* of
+// envelopes reads no message file. An entry is made when first needed (a FETCH computes
+// what is missing from the file and stores it after answering), at APPEND from the file
+// just written, and copied with COPY and MOVE; old rows and messages the delivery agent
+// or another program added simply fill in on their first FETCH. The store drops an
+// entry with its message row or when the size changes; an entry that does not decode is
+// recomputed, so the encoding can change without a migration.
+//
 // # Sessions, sequence numbers, updates
 //
 // A session that selects a mailbox loads its UID list (the sequence-number map) and

@@ -10,22 +10,22 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
 // Fetch answers FETCH and UID FETCH. UID, FLAGS, RFC822.SIZE, INTERNALDATE and MODSEQ
-// come from the index alone; ENVELOPE reads only the header; BODY[] is streamed from the
-// file; other sections and BODYSTRUCTURE parse the message.
+// come from the index alone; ENVELOPE and BODYSTRUCTURE from the index's message cache,
+// computed from the file (and stored) the first time; BODY[] is streamed from the file;
+// other sections parse the message.
 func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet goimap.NumSet, o *goimap.FetchOptions) (err error) {
 	defer ss.recovered(&err)
 	sel, err := ss.requireSelected()
 	if err != nil {
 		return err
 	}
-	msgs, seqs, err := ss.messages(ctx, sel, sel.resolve(numSet))
+	msgs, seqs, err := ss.fetchRows(ctx, sel, sel.resolve(numSet), o)
 	if err != nil {
 		return ss.imapError("fetch", err)
 	}
@@ -45,11 +45,17 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	if err != nil {
 		return ss.imapError("fetch", err)
 	}
-	for i, m := range msgs {
+	var fill []store.CacheEntry
+	defer func() { ss.srv.saveSummaries(sel.id, fill) }()
+	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := ss.fetchOne(w, f, seqs[i], m, o); err != nil {
+		entry, err := ss.fetchOne(w, f, seqs[i], &msgs[i], o)
+		if entry != nil {
+			fill = append(fill, *entry)
+		}
+		if err != nil {
 			if errors.Is(err, errGone) {
 				continue // expunged by another program; the next poll says so
 			}
@@ -59,9 +65,26 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	return nil
 }
 
+// fetchRows loads the rows a FETCH needs: with their cache entries only when ENVELOPE or
+// BODYSTRUCTURE is asked for, so a FLAGS-only FETCH reads one table.
+func (ss *session) fetchRows(ctx context.Context, sel *selected, idx []int, o *goimap.FetchOptions) ([]store.CachedMessage, []uint32, error) {
+	if o.Envelope || o.BodyStructure != nil {
+		return ss.cachedMessages(ctx, sel, idx)
+	}
+	plain, seqs, err := ss.messages(ctx, sel, idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]store.CachedMessage, len(plain))
+	for i, m := range plain {
+		out[i].Message = m
+	}
+	return out, seqs, nil
+}
+
 // implicitSeen sets \Seen on messages whose body is fetched without PEEK (RFC 3501
 // 6.4.5), before they are written, so the FETCH carries the new flags.
-func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.FetchOptions, msgs []store.Message) error {
+func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.FetchOptions, msgs []store.CachedMessage) error {
 	if sel.readOnly {
 		return nil
 	}
@@ -78,7 +101,7 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 	var unseen []store.Message
 	for _, m := range msgs {
 		if !containsFold(m.Flags, maildir.FlagSeen) {
-			unseen = append(unseen, m)
+			unseen = append(unseen, m.Message)
 		}
 	}
 	if len(unseen) == 0 {
@@ -101,38 +124,32 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 	return nil
 }
 
-func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m store.Message, o *goimap.FetchOptions) error {
-	needsFile := o.Envelope || o.BodyStructure != nil || len(o.BodySection) > 0 ||
-		len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+// fetchOne writes one message's FETCH response. It returns a cache entry to store when
+// it had to compute the ENVELOPE or BODYSTRUCTURE from the file.
+func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, cm *store.CachedMessage, o *goimap.FetchOptions) (*store.CacheEntry, error) {
+	m := cm.Message
 	var path string
-	if needsFile {
+	filePath := func() (string, error) {
+		if path != "" {
+			return path, nil
+		}
 		p, err := f.path(m)
 		if errors.Is(err, fs.ErrNotExist) {
-			return errGone
-		}
-		if err != nil {
-			return err
+			return "", errGone
 		}
 		path = p
+		return p, err
 	}
-	// Parse before the response starts: a failure must not leave half a FETCH line.
-	var env *goimap.Envelope
-	if o.Envelope {
-		e, err := readEnvelope(path)
-		if err != nil {
-			return err
-		}
-		env = e
+	// Summaries are made before the response starts: a failure must not leave half a
+	// FETCH line.
+	sum, err := ss.summaries(cm, o.Envelope, o.BodyStructure != nil, filePath)
+	if err != nil {
+		return nil, err
 	}
-	var bs goimap.BodyStructure
-	if o.BodyStructure != nil {
-		b, err := withFile(path, func(r io.Reader) (goimap.BodyStructure, error) {
-			return imapserver.ExtractBodyStructure(r), nil
-		})
-		if err != nil {
-			return err
+	if len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0 {
+		if _, err := filePath(); err != nil {
+			return sum.fill, err
 		}
-		bs = b
 	}
 
 	rw := w.CreateMessage(seq)
@@ -151,37 +168,37 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 	if o.ModSeq || o.ChangedSince > 0 {
 		rw.WriteModSeq(m.ModSeq)
 	}
-	if env != nil {
-		rw.WriteEnvelope(env)
+	if o.Envelope {
+		rw.WriteEnvelope(sum.env)
 	}
-	if bs != nil {
-		rw.WriteBodyStructure(bs)
+	if o.BodyStructure != nil && sum.bs != nil {
+		rw.WriteBodyStructure(sum.bs)
 	}
 	for _, item := range o.BodySection {
 		if err := writeBodySection(rw, path, m, item); err != nil {
 			rw.Close()
-			return err
+			return sum.fill, err
 		}
 	}
 	for _, item := range o.BinarySection {
 		b, err := withFile(path, func(r io.Reader) ([]byte, error) { return imapserver.ExtractBinarySection(r, item), nil })
 		if err != nil {
 			rw.Close()
-			return err
+			return sum.fill, err
 		}
 		if err := writeLiteral(rw.WriteBinarySection(item, int64(len(b))), b); err != nil {
-			return err
+			return sum.fill, err
 		}
 	}
 	for _, item := range o.BinarySectionSize {
 		n, err := withFile(path, func(r io.Reader) (uint32, error) { return imapserver.ExtractBinarySectionSize(r, item), nil })
 		if err != nil {
 			rw.Close()
-			return err
+			return sum.fill, err
 		}
 		rw.WriteBinarySectionSize(item, n)
 	}
-	return rw.Close()
+	return sum.fill, rw.Close()
 }
 
 // writeBodySection writes one BODY[...] item. The whole message (BODY[] and
@@ -291,16 +308,4 @@ func withFile[T any](path string, fn func(io.Reader) (T, error)) (T, error) {
 	}
 	defer f.Close()
 	return fn(r)
-}
-
-// readEnvelope reads only the header of the message.
-func readEnvelope(path string) (*goimap.Envelope, error) {
-	return withFile(path, func(r io.Reader) (*goimap.Envelope, error) {
-		h, err := textproto.ReadHeader(bufio.NewReader(r))
-		if err != nil && !errors.Is(err, io.EOF) {
-			// A malformed header still gets an envelope of what could be read.
-			return imapserver.ExtractEnvelope(h), nil
-		}
-		return imapserver.ExtractEnvelope(h), nil
-	})
 }

@@ -33,20 +33,40 @@ func (ss *session) messages(ctx context.Context, sel *selected, idx []int) ([]st
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]store.Message, 0, len(idx))
+	out, seqs := pickRows(sel, idx, rows, func(m *store.Message) uint32 { return m.UID })
+	return out, seqs, nil
+}
+
+// cachedMessages is messages with each row's cached ENVELOPE and BODYSTRUCTURE.
+func (ss *session) cachedMessages(ctx context.Context, sel *selected, idx []int) ([]store.CachedMessage, []uint32, error) {
+	if len(idx) == 0 {
+		return nil, nil, nil
+	}
+	rows, err := ss.srv.opts.Store.ListMessagesRangeCached(ctx, sel.id, sel.uids[idx[0]], sel.uids[idx[len(idx)-1]])
+	if err != nil {
+		return nil, nil, err
+	}
+	out, seqs := pickRows(sel, idx, rows, func(m *store.CachedMessage) uint32 { return m.UID })
+	return out, seqs, nil
+}
+
+// pickRows keeps, from rows in UID order, those at the indexes idx (ascending) of
+// sel.uids, with their sequence numbers.
+func pickRows[T any](sel *selected, idx []int, rows []T, uidOf func(*T) uint32) ([]T, []uint32) {
+	out := make([]T, 0, len(idx))
 	seqs := make([]uint32, 0, len(idx))
 	j := 0
 	for _, i := range idx {
 		uid := sel.uids[i]
-		for j < len(rows) && rows[j].UID < uid {
+		for j < len(rows) && uidOf(&rows[j]) < uid {
 			j++
 		}
-		if j < len(rows) && rows[j].UID == uid {
+		if j < len(rows) && uidOf(&rows[j]) == uid {
 			out = append(out, rows[j])
 			seqs = append(seqs, uint32(i+1))
 		}
 	}
-	return out, seqs, nil
+	return out, seqs
 }
 
 // folder caches what finding files in one folder needs during one command.
