@@ -28,6 +28,7 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	b := newAdminBackend(st, status)
 	b.userAdded = userAdded
 	b.mailRoot = cfg.MailDir()
+	b.sieveGlobalDir = cfg.Sieve.GlobalDir
 	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access})
 	serve = func(l net.Listener) error {
 		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
@@ -50,6 +51,8 @@ type adminBackend struct {
 	userAdded func(ctx context.Context, u admin.User) error
 	// mailRoot is state_dir/mail, for reindex.
 	mailRoot string
+	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
+	sieveGlobalDir string
 }
 
 // newAdminBackend returns the admin.Backend of a running daemon. status reports what the

@@ -77,7 +77,7 @@ func (b *adminBackend) GetSieveScript(ctx context.Context, address, name string)
 // PutSieveScript compiles before storing: a script that would fail at every delivery is
 // refused now, with its line and column, as ManageSieve's PUTSCRIPT does.
 func (b *adminBackend) PutSieveScript(ctx context.Context, address, name, content string) (admin.SieveScript, error) {
-	if err := storeSieveCompiler(b.st, nil)(ctx, address, name, []byte(content)); err != nil {
+	if err := storeSieveCompiler(b.st, globalDirLoader(b.sieveGlobalDir))(ctx, address, name, []byte(content)); err != nil {
 		var ce *sieve.CompileError
 		if errors.As(err, &ce) {
 			return admin.SieveScript{}, admin.Errorf(admin.CodeInvalid, "check it locally: postern sieve check FILE",

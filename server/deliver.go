@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/postern/postern/sieve"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
@@ -32,18 +33,25 @@ type HookInput struct {
 	Message   smtp.Message
 }
 
-// DeliveryHook decides the placements of one user's copy. Returning no placements and no
-// error discards the message for that user. An error is logged and the message kept in
-// INBOX: a failing filter never loses mail.
+// DeliveryHook decides what happens to one user's copy (Sieve). A Decision with no
+// placements, redirects or reject discards the message for that user. An error is logged
+// and the message kept in INBOX: a failing filter never loses mail.
 type DeliveryHook interface {
-	Place(ctx context.Context, in *HookInput) ([]Placement, error)
+	Decide(ctx context.Context, in *HookInput) (Decision, error)
 }
 
-// inboxOnly is the hook used until Sieve is wired: everything into INBOX.
+// inboxOnly is the hook without any filtering: everything into INBOX.
 type inboxOnly struct{}
 
-func (inboxOnly) Place(context.Context, *HookInput) ([]Placement, error) {
-	return []Placement{{Mailbox: store.InboxName}}, nil
+func (inboxOnly) Decide(context.Context, *HookInput) (Decision, error) {
+	return inboxDecision(), nil
+}
+
+// forwarder sends copies and replies out through the outbound queue (redirects, vacation
+// replies, bounces of rejected mail). nil until the queue is wired.
+type forwarder interface {
+	Redirect(ctx context.Context, env *smtp.Envelope, user string, to []string, msg smtp.Message) error
+	Vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error
 }
 
 // mailboxNotifier is told after a message is indexed, so that IMAP IDLE sessions see it.
@@ -61,6 +69,7 @@ type deliveryAgent struct {
 	namer    *maildir.Namer
 	mailRoot string
 	hook     DeliveryHook
+	forward  forwarder
 	notify   mailboxNotifier
 	index    *indexBatcher
 	log      *slog.Logger
@@ -96,7 +105,7 @@ func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 		}
 	}
 	for _, c := range live {
-		c.placements = a.place(ctx, env, msg, c)
+		c.placements = a.decide(ctx, env, msg, c, errs)
 	}
 	if err := a.store_(ctx, env, msg, live); err != nil {
 		a.log.Error("delivery failed", "sid", env.Session.ID, "id", env.ID, "err", err)
@@ -172,15 +181,61 @@ func (a *deliveryAgent) overQuota(ctx context.Context, user string, size int64) 
 	return used+size > u.QuotaBytes, nil
 }
 
-// place runs the delivery hook; any failure keeps the message in INBOX.
-func (a *deliveryAgent) place(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy) []Placement {
+// decide runs the delivery hook and carries out what is not a store: a reject becomes
+// this user's reply, redirects and a vacation reply go to the outbound side. Any failure
+// keeps the message in INBOX: a filter never loses mail.
+func (a *deliveryAgent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy, errs []error) []Placement {
 	in := &HookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg}
-	p, err := a.hook.Place(ctx, in)
+	d, err := a.hook.Decide(ctx, in)
 	if err != nil {
-		a.log.Error("delivery filter failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
+		a.log.Error("sieve failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
 		return []Placement{{Mailbox: store.InboxName}}
 	}
-	return p
+	if d.Reject != "" {
+		for _, i := range c.rcpts {
+			errs[i] = smtp.Reply(550, [3]int{5, 7, 1}, "%s", oneLine(d.Reject))
+		}
+		return nil
+	}
+	if len(d.Redirects) > 0 {
+		if a.forward == nil {
+			a.log.Warn("sieve redirect not possible without the outbound queue; keeping a copy in INBOX", "user", c.user, "to", d.Redirects)
+			d.Placements = append(d.Placements, Placement{Mailbox: store.InboxName})
+		} else if err := a.forward.Redirect(ctx, env, c.user, d.Redirects, msg); err != nil {
+			a.log.Error("sieve redirect failed; keeping a copy in INBOX", "user", c.user, "to", d.Redirects, "err", err)
+			d.Placements = append(d.Placements, Placement{Mailbox: store.InboxName})
+		}
+	}
+	if d.Vacation != nil && a.forward != nil {
+		if err := a.forward.Vacation(ctx, c.user, d.Vacation, env, msg); err != nil {
+			a.log.Error("vacation reply failed", "user", c.user, "to", d.Vacation.To, "err", err)
+		}
+	}
+	return dedupePlacements(d.Placements)
+}
+
+// dedupePlacements keeps one store per mailbox (INBOX in any case is one), last flags win.
+func dedupePlacements(ps []Placement) []Placement {
+	idx := map[string]int{}
+	var out []Placement
+	for _, p := range ps {
+		key := p.Mailbox
+		if strings.EqualFold(key, store.InboxName) || key == "" {
+			key = store.InboxName
+		}
+		if i, ok := idx[key]; ok {
+			out[i].Flags = p.Flags
+			continue
+		}
+		idx[key] = len(out)
+		out = append(out, p)
+	}
+	return out
+}
+
+// oneLine makes a reason safe for an SMTP reply line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // store_ writes the copies and indexes them.

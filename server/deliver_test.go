@@ -159,14 +159,14 @@ func TestDeliverQuota(t *testing.T) {
 // failingHook stands in for a Sieve script that fails at run time.
 type failingHook struct{}
 
-func (failingHook) Place(context.Context, *HookInput) ([]Placement, error) {
-	return nil, errors.New("script exploded")
+func (failingHook) Decide(context.Context, *HookInput) (Decision, error) {
+	return Decision{}, errors.New("script exploded")
 }
 
 type junkHook struct{}
 
-func (junkHook) Place(context.Context, *HookInput) ([]Placement, error) {
-	return []Placement{{Mailbox: "Junk", Flags: []string{`\Seen`, "$Junk"}}}, nil
+func (junkHook) Decide(context.Context, *HookInput) (Decision, error) {
+	return Decision{Placements: []Placement{{Mailbox: "Junk", Flags: []string{`\Seen`, "$Junk"}}}}, nil
 }
 
 func TestDeliverHook(t *testing.T) {

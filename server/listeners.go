@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"sync"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
@@ -31,6 +33,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		"submissions": func(a config.ListenAddr) error { return s.bindSMTP("submissions", a, smtp.RoleSubmissions) },
 		"imap":        func(a config.ListenAddr) error { return s.bindIMAP("imap", a, false) },
 		"imaps":       func(a config.ListenAddr) error { return s.bindIMAP("imaps", a, true) },
+		"managesieve": s.bindManageSieve,
 	}
 	names := make([]string, 0, len(addrs))
 	for name := range addrs {
@@ -67,18 +70,22 @@ func bindListenAddr(a config.ListenAddr) (net.Listener, error) {
 }
 
 // newDeliveryAgent builds the local delivery agent shared by SMTP and LMTP.
-func (s *Server) newDeliveryAgent() *deliveryAgent {
+func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 	cfg := s.cfg
+	hook, err := newSieveHook(cfg.Sieve, s.store, s.log, cfg.SMTP.RecipientDelimiter)
+	if err != nil {
+		return nil, err
+	}
 	return &deliveryAgent{
 		store:    s.store,
 		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),
-		hook:     inboxOnly{},
+		hook:     hook,
 		index:    s.index,
 		log:      s.log,
 		now:      time.Now,
-	}
+	}, nil
 }
 
 func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) error {
@@ -127,6 +134,37 @@ func (s *Server) bindIMAP(name string, a config.ListenAddr, implicit bool) error
 	}
 	srv := s.imapServer()
 	s.svcs.Add(name, ln, func(l net.Listener) error { return srv.Serve(l, implicit) }, s.imapShutdown)
+	return nil
+}
+
+// bindManageSieve binds ManageSieve (RFC 5804): STARTTLS, then AUTHENTICATE PLAIN through
+// the shared failed-login limiter; uploaded scripts are compiled the way delivery will
+// compile them (same include resolution) before they are stored.
+func (s *Server) bindManageSieve(a config.ListenAddr) error {
+	ln, err := bindListenAddr(a)
+	if err != nil {
+		return err
+	}
+	cfg := s.cfg
+	srv, err := managesieve.NewServer(managesieve.Options{
+		Hostname:      cfg.Hostname,
+		TLSConfig:     s.tlsCfg,
+		Authenticator: &netAuthenticator{store: s.store, limiter: s.limiter},
+		Scripts:       s.store,
+		Compile:       storeSieveCompiler(s.store, globalDirLoader(cfg.Sieve.GlobalDir)),
+		Logger:        s.log.With("service", "managesieve"),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	serve := func(l net.Listener) error {
+		if err := srv.Serve(l); !errors.Is(err, managesieve.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	s.svcs.Add("managesieve", ln, serve, srv.Shutdown)
 	return nil
 }
 

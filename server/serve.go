@@ -114,7 +114,9 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
 	s.index = newIndexBatcher(s.store, log)
 	s.limiter = newAuthLimiter()
-	s.agent = s.newDeliveryAgent()
+	if s.agent, err = s.newDeliveryAgent(); err != nil {
+		return nil, err
+	}
 	if err := s.recoverIfUnclean(ctx); err != nil {
 		return nil, err
 	}

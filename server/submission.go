@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 
 	"github.com/postern/postern/smtp"
@@ -68,4 +69,30 @@ func (p *senderPolicy) MaySend(ctx context.Context, user, address string) (bool,
 		}
 	}
 	return false, nil
+}
+
+// netAuthenticator is the same login check for protocols that identify the client by
+// its net.Addr (ManageSieve).
+type netAuthenticator struct {
+	store   *store.Store
+	limiter *authLimiter
+}
+
+func (a *netAuthenticator) Authenticate(ctx context.Context, remote net.Addr, username, password string) (string, error) {
+	ip := "unix"
+	if ta, ok := remote.(*net.TCPAddr); ok {
+		ip = ta.IP.String()
+	}
+	if err := a.limiter.Allow(ctx, ip, username); err != nil {
+		return "", err
+	}
+	u, err := a.store.Authenticate(ctx, username, password)
+	if err != nil {
+		if errors.Is(err, store.ErrAuthFailed) {
+			a.limiter.Record(ip, username, false)
+		}
+		return "", err
+	}
+	a.limiter.Record(ip, username, true)
+	return u.Address, nil
 }

@@ -18,6 +18,7 @@ type Config struct {
 	DNS    DNS    `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
 	TLS    TLS    `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
 	Relay  *Relay `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
+	Sieve  Sieve  `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
 	Admin  Admin  `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log    Log    `toml:"log" doc:"How the server writes its log."`
 
@@ -80,6 +81,16 @@ type Relay struct {
 	CAFile       string `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle to verify the smart host; \"\" uses the system CAs."`
 }
 
+// Sieve configures the global Sieve scripts. At delivery the scripts run in this order:
+// the built-in spam rule, before, the user's active script, after; actions add up, and
+// the implicit keep applies only if no script cancelled it.
+type Sieve struct {
+	SpamToJunk bool   `toml:"spam_to_junk" doc:"Built-in global rule run first: mail with an \"X-Spam: Yes\" header (set by Rspamd or SpamAssassin) is filed into Junk."`
+	Before     string `toml:"before" path:"config" type:"path" doc:"A global Sieve script run before each user's script; \"\" for none."`
+	After      string `toml:"after" path:"config" type:"path" doc:"A global Sieve script run after each user's script; \"\" for none."`
+	GlobalDir  string `toml:"global_dir" path:"config" type:"path" doc:"Where \"include :global\" finds NAME.sieve; \"\" for none."`
+}
+
 // Admin configures the admin socket.
 type Admin struct {
 	Socket string `toml:"socket" path:"runtime" type:"path" doc:"The admin socket, created with mode 0660."`
@@ -118,8 +129,9 @@ func Default() Config {
 			MaxConnectionsPerIP:       20,
 			MaxLineLength:             1000,
 		},
-		DNS: DNS{Servers: []string{}},
-		TLS: TLS{SelfSigned: true, MinVersion: "1.2"},
+		DNS:   DNS{Servers: []string{}},
+		Sieve: Sieve{SpamToJunk: true},
+		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{
 			Socket: "admin.sock",
 			Group:  "postern",

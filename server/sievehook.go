@@ -1,0 +1,232 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/store"
+)
+
+// spamToJunkScript is the built-in global rule of [sieve] spam_to_junk, the rule of the
+// classic Postfix + Rspamd + Pigeonhole setup.
+const spamToJunkScript = `require ["fileinto", "mailbox"];
+if header :is "X-Spam" "Yes" {
+    fileinto :create "Junk";
+    stop;
+}
+`
+
+// Decision is what the delivery hook decides for one user's copy of a message.
+type Decision struct {
+	Placements []Placement     // where copies are stored; none and no Reject = discarded
+	Redirects  []string        // forward a copy to each address
+	Reject     string          // refuse the message for this user, with this reason
+	Vacation   *sieve.Vacation // send this auto-reply
+}
+
+// sieveHook runs the Sieve scripts at delivery: the built-in spam rule, the global
+// "before" script, the user's active script and the global "after" script, in that
+// order, as Pigeonhole's sieve_before/sieve_after do. Each script runs to its end (stop
+// ends only that script); their actions add up; the implicit keep is applied once, at
+// the end, unless a script cancelled it. A script that fails to compile or run never
+// loses mail: the caller keeps the message in INBOX and logs the error.
+//
+// Compiled user scripts are cached by the hash of their source, so editing a script
+// takes effect at the next delivery while unchanged scripts compile once.
+type sieveHook struct {
+	store     *store.Store
+	log       *slog.Logger
+	delimiter string
+	globalDir string
+	now       func() time.Time
+	vacation  sieve.VacationLog
+
+	before []*sieve.Script
+	after  []*sieve.Script
+
+	mu    sync.Mutex
+	cache map[string]*sieve.Script // user -> script, keyed further by source hash
+	hash  map[string][32]byte
+}
+
+func newSieveHook(cfg config.Sieve, st *store.Store, log *slog.Logger, delimiter string) (*sieveHook, error) {
+	h := &sieveHook{store: st, log: log, delimiter: delimiter, globalDir: cfg.GlobalDir, now: time.Now,
+		cache: map[string]*sieve.Script{}, hash: map[string][32]byte{}}
+	if cfg.SpamToJunk {
+		sc, err := sieve.Compile("spam_to_junk", []byte(spamToJunkScript), sieve.CompileOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("built-in spam rule: %w", err)
+		}
+		h.before = append(h.before, sc)
+	}
+	for _, g := range []struct {
+		path string
+		dst  *[]*sieve.Script
+	}{{cfg.Before, &h.before}, {cfg.After, &h.after}} {
+		if g.path == "" {
+			continue
+		}
+		src, err := os.ReadFile(g.path)
+		if err != nil {
+			return nil, fmt.Errorf("sieve: %w", err)
+		}
+		sc, err := sieve.Compile(filepath.Base(g.path), src, sieve.CompileOptions{Loader: h.loader(context.Background(), "")})
+		if err != nil {
+			return nil, fmt.Errorf("sieve: %s: %w", g.path, err)
+		}
+		*g.dst = append(*g.dst, sc)
+	}
+	return h, nil
+}
+
+// globalDirLoader resolves include :global from [sieve] global_dir as NAME.sieve.
+type globalDirLoader string
+
+func (dir globalDirLoader) LoadScript(_ context.Context, _ sieve.ScriptLocation, name string) ([]byte, error) {
+	if dir == "" || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return nil, fmt.Errorf("global sieve script %q: %w", name, fs.ErrNotExist)
+	}
+	return os.ReadFile(filepath.Join(string(dir), name+".sieve"))
+}
+
+// loader resolves includes for user's scripts (user "" for the global scripts, which may
+// include only global ones).
+func (h *sieveHook) loader(ctx context.Context, user string) sieve.ScriptLoader {
+	if user == "" {
+		return userScriptLoader{ctx: ctx, st: h.store, global: globalDirLoader(h.globalDir)}
+	}
+	return userScriptLoader{ctx: ctx, st: h.store, user: user, global: globalDirLoader(h.globalDir)}
+}
+
+// userScript returns the user's compiled active script, or nil when there is none.
+func (h *sieveHook) userScript(ctx context.Context, user string) (*sieve.Script, error) {
+	name, content, ok, err := h.store.ActiveScript(ctx, user)
+	if err != nil || !ok {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(name + "\x00" + content))
+	h.mu.Lock()
+	if sc := h.cache[user]; sc != nil && h.hash[user] == sum {
+		h.mu.Unlock()
+		return sc, nil
+	}
+	h.mu.Unlock()
+	sc, err := sieve.Compile(name, []byte(content), sieve.CompileOptions{Loader: h.loader(ctx, user)})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.cache[user], h.hash[user] = sc, sum
+	h.mu.Unlock()
+	return sc, nil
+}
+
+// Decide runs the scripts for one user's copy.
+func (h *sieveHook) Decide(ctx context.Context, in *HookInput) (Decision, error) {
+	user, err := h.userScript(ctx, in.User)
+	if err != nil {
+		return Decision{}, fmt.Errorf("user script: %w", err)
+	}
+	scripts := append(append(append([]*sieve.Script{}, h.before...), nonNilScript(user)...), h.after...)
+	if len(scripts) == 0 {
+		return inboxDecision(), nil
+	}
+	body, err := in.Message.Open()
+	if err != nil {
+		return Decision{}, err
+	}
+	msg, err := sieve.ParseMessage(body)
+	body.Close()
+	if err != nil {
+		return Decision{}, err
+	}
+	env := sieve.Envelope{From: in.Envelope.From, To: in.Recipient, User: in.User, Detail: in.Detail}
+	opts := sieve.ExecOptions{
+		Now:                h.now,
+		Location:           time.Local,
+		RecipientDelimiter: h.delimiter,
+		Vacation:           h.vacation,
+		MailboxExists: func(ctx context.Context, name string) bool {
+			_, err := h.store.GetMailbox(ctx, in.User, name)
+			return err == nil
+		},
+	}
+	return h.combine(ctx, scripts, msg, env, opts, in.User)
+}
+
+func nonNilScript(s *sieve.Script) []*sieve.Script {
+	if s == nil {
+		return nil
+	}
+	return []*sieve.Script{s}
+}
+
+func inboxDecision() Decision { return Decision{Placements: []Placement{{Mailbox: store.InboxName}}} }
+
+// combine runs every script and merges their results.
+func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg sieve.Message, env sieve.Envelope, opts sieve.ExecOptions, user string) (Decision, error) {
+	var d Decision
+	keep := true
+	var keepFlags []string
+	stores := map[string]int{} // mailbox key -> index in d.Placements
+	addStore := func(p Placement) {
+		key := p.Mailbox
+		if strings.EqualFold(key, store.InboxName) {
+			key, p.Mailbox = store.InboxName, store.InboxName
+		}
+		if i, ok := stores[key]; ok {
+			d.Placements[i].Flags = p.Flags // the later store's flags win, as in Pigeonhole
+			d.Placements[i].Create = d.Placements[i].Create || p.Create
+			return
+		}
+		stores[key] = len(d.Placements)
+		d.Placements = append(d.Placements, p)
+	}
+	for _, sc := range scripts {
+		res, err := sc.Execute(ctx, msg, env, opts)
+		if err != nil {
+			return Decision{}, fmt.Errorf("script %s: %w", sc.Name(), err)
+		}
+		keep = keep && res.ImplicitKeep
+		keepFlags = res.ImplicitKeepFlags
+		for _, a := range res.Actions {
+			switch a := a.(type) {
+			case sieve.Keep:
+				addStore(Placement{Mailbox: store.InboxName, Flags: a.Flags})
+			case sieve.FileInto:
+				if !a.Create && !opts.MailboxExists(ctx, a.Mailbox) && !strings.EqualFold(a.Mailbox, store.InboxName) {
+					// Pigeonhole refuses fileinto a missing mailbox without :create and
+					// keeps the message in INBOX; so do we, and say why.
+					h.log.Warn("sieve: fileinto a mailbox that does not exist; keeping in INBOX", "user", user, "mailbox", a.Mailbox, "script", sc.Name())
+					addStore(Placement{Mailbox: store.InboxName, Flags: a.Flags})
+					continue
+				}
+				addStore(Placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create})
+			case sieve.Redirect:
+				d.Redirects = append(d.Redirects, a.Address)
+			case sieve.Reject:
+				d.Reject = a.Reason
+			case sieve.Vacation:
+				v := a
+				d.Vacation = &v
+			case sieve.Discard:
+			}
+		}
+	}
+	if _, stored := stores[store.InboxName]; keep && !stored {
+		// An explicit keep (or fileinto "INBOX") already stored the one INBOX copy, with
+		// its own flags; the implicit keep adds nothing then.
+		addStore(Placement{Mailbox: store.InboxName, Flags: keepFlags})
+	}
+	return d, nil
+}

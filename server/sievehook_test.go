@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/postern/postern/server/config"
+)
+
+func decide(t *testing.T, h *sieveHook, user, rcpt, msg string) Decision {
+	t.Helper()
+	d, err := h.Decide(context.Background(), &HookInput{User: user, Recipient: rcpt, Envelope: testEnvelope(rcpt), Message: bytesMessage(msg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestSieveHookOrderAndMerge(t *testing.T) {
+	t.Parallel()
+	_, st, _ := testAgent(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	after := filepath.Join(dir, "after.sieve")
+	if err := os.WriteFile(after, []byte(`require ["imap4flags"]; if header :contains "Subject" "urgent" { addflag "\\Flagged"; }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := newSieveHook(config.Sieve{SpamToJunk: true, After: after}, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutScript(ctx, "alice@example.test", "main", `require ["fileinto", "subaddress", "envelope", "mailbox"];
+if header :contains "List-Id" "<golang-nuts.googlegroups.com>" { fileinto "Lists/golang"; }
+elsif envelope :detail "to" "receipts" { fileinto :create "Receipts"; }`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetActive(ctx, "alice@example.test", "main"); err != nil {
+		t.Fatal(err)
+	}
+
+	// No user script (bob): spam rule only.
+	if d := decide(t, h, "bob@example.test", "bob@example.test", "X-Spam: Yes\r\nSubject: win\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Junk", Create: true}}) {
+		t.Fatalf("spam for bob: %+v", d)
+	}
+	if d := decide(t, h, "bob@example.test", "bob@example.test", "Subject: hello\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX"}}) {
+		t.Fatalf("ham for bob: %+v", d)
+	}
+	// The user script files lists; Lists/golang does not exist and has no :create: INBOX.
+	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX"}}) {
+		t.Fatalf("list mail to a missing folder: %+v", d)
+	}
+	if _, err := st.EnsureMailbox(ctx, "alice@example.test", "Lists/golang", ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Lists/golang"}}) {
+		t.Fatalf("list mail: %+v", d)
+	}
+	// Subaddress with :create.
+	d := decide(t, h, "alice@example.test", "alice+receipts@example.test", "Subject: your order\r\n\r\nx\r\n")
+	if !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Receipts", Create: true}}) {
+		t.Fatalf("+receipts: %+v", d)
+	}
+	// The after script's flag lands on the implicit keep.
+	d = decide(t, h, "alice@example.test", "alice@example.test", "Subject: urgent thing\r\n\r\nx\r\n")
+	if !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX", Flags: []string{`\Flagged`}}}) {
+		t.Fatalf("after script flags: %+v", d)
+	}
+}
+
+func TestSieveHookBrokenUserScriptKeeps(t *testing.T) {
+	t.Parallel()
+	a, st, mail := testAgent(t)
+	ctx := context.Background()
+	h, err := newSieveHook(config.Sieve{SpamToJunk: true}, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.hook = h
+	// A script that fails at run time (reject together with a store, as Pigeonhole
+	// says): the message is still delivered, to INBOX, and nothing else happens.
+	if err := st.PutScript(ctx, "carol@example.test", "bad", `require ["reject", "fileinto"]; fileinto "Junk"; reject "go away";`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetActive(ctx, "carol@example.test", "bad"); err != nil {
+		t.Fatal(err)
+	}
+	if errs := a.Deliver(ctx, testEnvelope("carol@example.test"), bytesMessage("Subject: x\r\n\r\ny\r\n")); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if n := len(inboxFiles(t, mail, "carol")); n != 1 {
+		t.Fatalf("INBOX has %d", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(mail, "example.test", "carol", ".Junk", "new")); len(entries) != 0 {
+		t.Fatal("a failed run stored into Junk")
+	}
+}
