@@ -1,0 +1,162 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSieveAtDelivery: mail delivered by swaks is sorted by the built-in spam rule and by
+// the user's own script, put with `postern sieve put` and activated.
+func TestSieveAtDelivery(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	rxSetup(t, s, "alice")
+	script := filepath.Join(t.TempDir(), "main.sieve")
+	if err := os.WriteFile(script, []byte(`require ["fileinto", "envelope", "subaddress", "mailbox"];
+if header :contains "List-Id" "<golang-nuts.googlegroups.com>" { fileinto :create "Lists/golang"; stop; }
+if envelope :detail "to" "receipts" { fileinto :create "Receipts"; }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.MustCLI("sieve", "put", "alice@example.test", "main", script)
+	s.MustCLI("sieve", "activate", "alice@example.test", "main")
+	if out := s.MustCLI("sieve", "list", "alice@example.test"); !strings.Contains(out, "main") {
+		t.Fatalf("sieve list: %q", out)
+	}
+
+	send := func(to, subject string, headers ...string) {
+		t.Helper()
+		args := []string{"--to", to, "--from", "sender@example.org", "--header", "Subject: " + subject}
+		for _, h := range headers {
+			args = append(args, "--add-header", h)
+		}
+		if out, code := rxSwaks(t, s, args...); code != 0 {
+			t.Fatalf("swaks: %s", out)
+		}
+	}
+	send("alice@example.test", "cheap pills", "X-Spam: Yes")
+	send("alice@example.test", "[go] generics", "List-Id: Go <golang-nuts.googlegroups.com>")
+	send("alice+receipts@example.test", "your order")
+	send("alice@example.test", "hello")
+
+	root := rxUserDir(s, "alice@example.test")
+	for folder, subject := range map[string]string{".Junk": "cheap pills", ".Lists.golang": "[go] generics", ".Receipts": "your order", "": "hello"} {
+		dir := filepath.Join(root, folder)
+		if got := rxFindSubject(t, dir, subject); len(got) != 1 {
+			t.Errorf("%q: %d copies in %s, want 1", subject, len(got), dir)
+		}
+	}
+	if n := len(rxFiles(t, root)); n != 1 {
+		t.Errorf("INBOX has %d messages, want only the plain one", n)
+	}
+	for _, mb := range []string{"Junk", "Lists/golang", "Receipts"} {
+		if n := len(rxIndexed(t, s, "alice@example.test", mb)); n != 1 {
+			t.Errorf("index of %s has %d messages", mb, n)
+		}
+	}
+}
+
+// TestSieveBrokenScriptRefused: the CLI refuses a broken script with its line.
+func TestSieveBrokenScriptRefused(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	rxSetup(t, s, "alice")
+	script := filepath.Join(t.TempDir(), "bad.sieve")
+	if err := os.WriteFile(script, []byte("require \"fileinto\";\nif true {\n  fileinto \"x\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := s.CLI("", "sieve", "put", "alice@example.test", "bad", script)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "4") {
+		t.Fatalf("broken script: code %d %q", r.Code, r.Stderr)
+	}
+	if r := s.CLI("", "sieve", "check", script); r.Code != 1 || !strings.Contains(r.Stdout+r.Stderr, ":4:") {
+		t.Fatalf("sieve check: code %d %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestManageSieve: a ManageSieve client (raw protocol) uploads and activates a script over
+// port 4190 after STARTTLS, a broken one is refused with its line, and the next delivery
+// follows the uploaded script.
+func TestManageSieve(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	rxSetup(t, s, "alice")
+	c, err := net.DialTimeout("tcp", s.Addrs["managesieve"], 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	// readResp reads lines up to and including the OK/NO/BYE line.
+	readResp := func() []string {
+		t.Helper()
+		var lines []string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v (so far %q)", err, lines)
+			}
+			l = strings.TrimRight(l, "\r\n")
+			lines = append(lines, l)
+			if strings.HasPrefix(l, "OK") || strings.HasPrefix(l, "NO") || strings.HasPrefix(l, "BYE") {
+				return lines
+			}
+		}
+	}
+	send := func(cmd string) []string {
+		t.Helper()
+		if _, err := fmt.Fprintf(c, "%s\r\n", cmd); err != nil {
+			t.Fatal(err)
+		}
+		return readResp()
+	}
+	greeting := readResp()
+	if strings.Contains(strings.Join(greeting, "\n"), `"SASL" "PLAIN"`) {
+		t.Fatalf("PLAIN offered before TLS: %q", greeting)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.test\x00" + strings.TrimSpace(rxPassword)))
+	if resp := send(`AUTHENTICATE "PLAIN" "` + auth + `"`); !strings.HasPrefix(resp[len(resp)-1], "NO") {
+		t.Fatalf("AUTHENTICATE before STARTTLS: %q", resp)
+	}
+	if resp := send("STARTTLS"); !strings.HasPrefix(resp[len(resp)-1], "OK") {
+		t.Fatalf("STARTTLS: %q", resp)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	c = tc
+	r = bufio.NewReader(tc)
+	readResp() // capabilities after TLS
+	if resp := send(`AUTHENTICATE "PLAIN" "` + auth + `"`); !strings.HasPrefix(resp[len(resp)-1], "OK") {
+		t.Fatalf("AUTHENTICATE: %q", resp)
+	}
+	bad := "require \"fileinto\";\nfileinto \"x\"\n"
+	if resp := send(fmt.Sprintf("PUTSCRIPT \"bad\" {%d+}\r\n%s", len(bad), bad)); !strings.HasPrefix(resp[len(resp)-1], "NO") || !strings.Contains(strings.Join(resp, " "), "line 3") {
+		t.Fatalf("broken PUTSCRIPT: %q", resp)
+	}
+	good := "require [\"fileinto\", \"mailbox\"];\nif header :contains \"Subject\" \"report\" { fileinto :create \"Reports\"; }\n"
+	if resp := send(fmt.Sprintf("PUTSCRIPT \"rules\" {%d+}\r\n%s", len(good), good)); !strings.HasPrefix(resp[len(resp)-1], "OK") {
+		t.Fatalf("PUTSCRIPT: %q", resp)
+	}
+	if resp := send(`SETACTIVE "rules"`); !strings.HasPrefix(resp[len(resp)-1], "OK") {
+		t.Fatalf("SETACTIVE: %q", resp)
+	}
+	if resp := send("LISTSCRIPTS"); !strings.Contains(strings.Join(resp, "\n"), `"rules" ACTIVE`) {
+		t.Fatalf("LISTSCRIPTS: %q", resp)
+	}
+	send("LOGOUT")
+
+	if out, code := rxSwaks(t, s, "--to", "alice@example.test", "--from", "cron@example.org", "--header", "Subject: nightly report"); code != 0 {
+		t.Fatalf("swaks: %s", out)
+	}
+	if got := rxFindSubject(t, filepath.Join(rxUserDir(s, "alice@example.test"), ".Reports"), "nightly report"); len(got) != 1 {
+		t.Fatalf("the delivery did not follow the uploaded script: %v", got)
+	}
+}
