@@ -53,7 +53,7 @@ type received struct {
 
 func newFakeHost(t *testing.T) *fakeHost {
 	t.Helper()
-	cert, pool := testCert(t, "smtp.test")
+	cert, pool := testCert(t, "smtp.test", "smtp.fastmail.com")
 	f := &fakeHost{pool: pool, mechs: []string{sasl.Plain, sasl.Login}, user: "me@example.com", pass: "app-password",
 		failRcpt: map[string]*gosmtp.SMTPError{}, msgs: make(chan received, 100)}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -206,14 +206,14 @@ func (s *fakeSession) Reset()        { s.cur = received{} }
 func (s *fakeSession) Logout() error { return nil }
 
 // testCert makes a self-signed certificate for name and a pool trusting it.
-func testCert(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
+func testCert(t *testing.T, name string, more ...string) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: append([]string{name}, more...),
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

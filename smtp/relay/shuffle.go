@@ -3,6 +3,7 @@ package relay
 import (
 	"math/rand/v2"
 	"net"
+	"sort"
 )
 
 // shuffleEqual randomises the order among MX records of equal preference
@@ -19,3 +20,5 @@ func shuffleEqual(mxs []*net.MX) {
 		i = j
 	}
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
