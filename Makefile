@@ -62,6 +62,12 @@ bench:
 bench-compare: build
 	integration/bench/receive.sh
 
+# Reading mail (IMAPS) against Dovecot on this machine, in one run (not part of CI; needs root
+# and the Debian packages in ../shared/bench/README.md).
+.PHONY: bench-imap
+bench-imap: build
+	integration/bench/imap.sh
+
 cover:
 	rm -rf $(COVERDIR) && mkdir -p $(COVERDIR)/unit $(COVERDIR)/integration
 	$(GO) test -count=1 -cover -covermode=atomic $(UNIT) -args -test.gocoverdir=$(COVERDIR)/unit

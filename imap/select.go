@@ -54,7 +54,7 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 		return nil, ss.imapError("select", err)
 	}
 	st := ss.srv.opts.Store
-	if _, err := st.GetMailbox(ctx, ss.user, n); errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.LookupMailbox(ctx, ss.user, n); errors.Is(err, store.ErrNotFound) {
 		// Perhaps a folder another Maildir tool made: the rescan below indexes it.
 		if ok, ferr := ss.md.FolderExists(n); ferr != nil || !ok {
 			return nil, ss.imapError("select", err)
@@ -74,20 +74,17 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 	if err := ss.srv.rescan(ctx, ss.user, n, dir); err != nil {
 		return nil, ss.imapError("select", err)
 	}
-	mb, err := st.GetMailbox(ctx, ss.user, n)
+	// Only the counters and the UID list: SELECT must stay cheap on a big mailbox.
+	id, state, err := st.LookupMailbox(ctx, ss.user, n)
 	if err != nil {
 		return nil, ss.imapError("select", err)
 	}
-	state, err := st.GetMailboxState(ctx, mb.ID)
-	if err != nil {
-		return nil, ss.imapError("select", err)
-	}
-	uids, err := st.MessageUIDs(ctx, mb.ID)
+	uids, err := st.MessageUIDs(ctx, id)
 	if err != nil {
 		return nil, ss.imapError("select", err)
 	}
 	sel := &selected{
-		id: mb.ID, name: n, dir: dir, readOnly: options != nil && options.ReadOnly,
+		id: id, name: n, dir: dir, readOnly: options != nil && options.ReadOnly,
 		uidValidity: state.UIDValidity, uids: uids, modseq: state.HighestModSeq,
 		own: map[uint32]uint64{},
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -111,4 +113,29 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// LookupMailbox returns the id and counters of the user's mailbox name without the
+// aggregate counts GetMailbox computes (three scans of the mailbox's messages), so IMAP
+// SELECT on a large mailbox costs one row. ErrNotFound if there is none.
+func (s *Store) LookupMailbox(ctx context.Context, user, name string) (int64, MailboxState, error) {
+	var st MailboxState
+	addr, err := NormalizeAddress(user)
+	if err != nil {
+		return 0, st, err
+	}
+	if name, err = NormalizeMailboxName(name); err != nil {
+		return 0, st, err
+	}
+	var id, uv, next, hms int64
+	err = s.r.QueryRowContext(ctx, "SELECT id, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE user = ? AND name = ?", addr, name).
+		Scan(&id, &uv, &next, &hms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, st, fmt.Errorf("mailbox %q of %s: %w", name, addr, ErrNotFound)
+	}
+	if err != nil {
+		return 0, st, wrapDB("lookup mailbox", err)
+	}
+	st.UIDValidity, st.UIDNext, st.HighestModSeq = uint32(uv), uint32(next), uint64(hms)
+	return id, st, nil
 }
