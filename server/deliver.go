@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -70,6 +72,8 @@ type deliveryAgent struct {
 	mailRoot string
 	hook     DeliveryHook
 	forward  forwarder
+	out      *outbound // nil: nothing can leave the server (tests)
+	srs      *srs
 	notify   mailboxNotifier
 	index    *indexBatcher
 	log      *slog.Logger
@@ -96,7 +100,10 @@ type userCopy struct {
 func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
 	start := a.now()
 	errs := make([]error, len(env.Recipients))
-	copies := a.plan(ctx, env, errs)
+	copies, remote := a.plan(ctx, env, errs)
+	if len(remote) > 0 {
+		a.enqueue(ctx, env, msg, remote, errs)
+	}
 	a.checkQuota(ctx, copies, msg.Size(), errs)
 	var live []*userCopy
 	for _, c := range copies {
@@ -119,27 +126,38 @@ func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 	return errs
 }
 
+// remoteRcpt is a recipient the message leaves the server for.
+type remoteRcpt struct {
+	idx       int    // the envelope recipient it came from
+	to        string // where it goes
+	forwarded bool   // reached through an alias of ours: the sender is SRS-rewritten
+	via       string // the local domain that forwards it (for SRS)
+}
+
 // plan resolves every recipient and groups them by user: a user reached through several
-// recipients (an alias and the address itself) gets one copy.
-func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []error) []*userCopy {
+// recipients (an alias and the address itself) gets one copy. Recipients in other
+// domains (relaying, which the Policy allowed at RCPT) and alias targets in other
+// domains (forwarding) are returned for the queue.
+func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*userCopy, []remoteRcpt) {
 	byUser := map[string]*userCopy{}
 	var order []*userCopy
+	var remote []remoteRcpt
 	for i, rcpt := range env.Recipients {
 		res, err := a.resolve.Resolve(ctx, rcpt)
+		if errors.Is(err, errNotLocal) && env.Session.Role != smtp.RoleLMTP && (env.Session.Trusted || env.Session.User != "") {
+			remote = append(remote, remoteRcpt{idx: i, to: res.Recipient})
+			continue
+		}
 		if err != nil {
 			errs[i] = recipientReply(rcpt, err)
 			continue
 		}
+		_, via := store.SplitAddress(res.Recipient)
 		for _, t := range res.Targets {
 			if t.Kind != TargetLocal {
-				errs[i] = externalUnavailable(rcpt)
-				break
+				remote = append(remote, remoteRcpt{idx: i, to: t.Address, forwarded: true, via: via})
+				continue
 			}
-		}
-		if errs[i] != nil {
-			continue
-		}
-		for _, t := range res.Targets {
 			c := byUser[t.Address]
 			if c == nil {
 				c = &userCopy{user: t.Address, detail: t.Detail}
@@ -149,7 +167,63 @@ func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []err
 			c.rcpts = append(c.rcpts, i)
 		}
 	}
-	return order
+	return order, remote
+}
+
+// enqueue hands the remote recipients to the outbound queue, one queue entry per
+// envelope sender: the sender as given for relayed and submitted mail, SRS-rewritten for
+// mail we forward (so the relay accepts it and SPF passes at the destination).
+func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Message, remote []remoteRcpt, errs []error) {
+	if a.out == nil {
+		for _, r := range remote {
+			errs[r.idx] = externalUnavailable(env.Recipients[r.idx])
+		}
+		return
+	}
+	type group struct {
+		rcpts []string
+		idx   []int
+	}
+	groups := map[string]*group{}
+	var senders []string
+	seen := map[string]bool{}
+	for _, r := range remote {
+		from := env.From
+		if r.forwarded && a.srs != nil {
+			from = a.srs.Forward(env.From, r.via)
+		}
+		g := groups[from]
+		if g == nil {
+			g = &group{}
+			groups[from] = g
+			senders = append(senders, from)
+		}
+		g.idx = append(g.idx, r.idx)
+		if !seen[from+"\x00"+r.to] {
+			seen[from+"\x00"+r.to] = true
+			g.rcpts = append(g.rcpts, r.to)
+		}
+	}
+	header := []byte(smtp.ReceivedHeader(env))
+	for _, from := range senders {
+		g := groups[from]
+		body, err := msg.Open()
+		if err == nil {
+			var id string
+			id, err = a.out.Enqueue(ctx, from, g.rcpts, io.MultiReader(bytes.NewReader(header), body), serviceName(env.Session.Role)+" "+env.ID)
+			body.Close()
+			if err == nil {
+				a.log.Info("queued", smtp.KeySession, env.Session.ID, "id", env.ID, "queue_id", id, "from", from,
+					"to", strings.Join(g.rcpts, ","), "size", msg.Size(), "status", "queued")
+			}
+		}
+		if err != nil {
+			a.log.Error("queueing failed", smtp.KeySession, env.Session.ID, "id", env.ID, "err", err)
+			for _, i := range g.idx {
+				errs[i] = smtp.Reply(451, [3]int{4, 3, 0}, "Error: queue file write error, try again later")
+			}
+		}
+	}
 }
 
 // checkQuota refuses the copies of users who are over their storage quota (RFC 3463
@@ -364,6 +438,9 @@ func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies 
 		client = env.Session.RemoteAddr.Addr().String()
 	}
 	for i, rcpt := range env.Recipients {
+		if errs[i] == nil && where[i] == "" {
+			continue // queued for a remote recipient: the "queued" line said so
+		}
 		attrs := []any{smtp.KeyService, serviceName(env.Session.Role), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
 			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay), "took", a.now().Sub(start).String()}
 		if errs[i] == nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -19,12 +18,6 @@ import (
 	"github.com/postern/postern/store/maildir"
 )
 
-type bytesMessage []byte
-
-func (m bytesMessage) Size() int64 { return int64(len(m)) }
-func (m bytesMessage) Open() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(m)), nil
-}
 
 // testAgent is a delivery agent over a real store and Maildir in a temp dir.
 func testAgent(t *testing.T) (*deliveryAgent, *store.Store, string) {

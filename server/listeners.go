@@ -76,9 +76,14 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 	if err != nil {
 		return nil, err
 	}
+	srs, err := loadSRS(cfg.StateDir, time.Now)
+	if err != nil {
+		return nil, err
+	}
 	return &deliveryAgent{
 		store:    s.store,
-		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter},
+		srs:      srs,
+		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),
 		hook:     hook,

@@ -68,6 +68,7 @@ type directory interface {
 type resolver struct {
 	dir       directory
 	delimiter string // recipient_delimiter; "" = no subaddressing
+	srs       *srs   // nil: SRS addresses are not recognised
 }
 
 // Resolve resolves one recipient address.
@@ -112,6 +113,15 @@ func (r *resolver) expand(ctx context.Context, addr string, depth int, seen map[
 	defer delete(seen, addr)
 
 	local, domain := store.SplitAddress(addr)
+	if r.srs != nil {
+		// A bounce (or reply) to a sender address we rewrote when forwarding goes back to
+		// the original sender; a forged or expired one is an unknown user.
+		if orig, err := r.srs.Reverse(local); err == nil {
+			return []Target{{Kind: TargetExternal, Address: orig}}, nil
+		} else if !errors.Is(err, errSRS) || len(local) > 5 && strings.EqualFold(local[:5], "SRS0=") {
+			return nil, errUnknownRecipient
+		}
+	}
 	base, detail := local, ""
 	if r.delimiter != "" {
 		if i := strings.Index(local, r.delimiter); i > 0 {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -79,6 +80,7 @@ type Server struct {
 	index  *indexBatcher
 	agent  *deliveryAgent
 
+	out          *outbound
 	limiter      *authLimiter
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
@@ -117,6 +119,14 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	if s.agent, err = s.newDeliveryAgent(); err != nil {
 		return nil, err
 	}
+	ropts, err := relayOptions(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs()))
+	if err != nil {
+		return nil, err
+	}
+	if s.out, err = newOutbound(cfg, ropts, s.agent, log); err != nil {
+		return nil, err
+	}
+	s.agent.out = s.out
 	if err := s.recoverIfUnclean(ctx); err != nil {
 		return nil, err
 	}
@@ -131,6 +141,14 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 // run serves until ctx is done, handling SIGHUP, then stops gracefully.
 func (s *Server) run(ctx context.Context) error {
 	errc := s.svcs.Start()
+	qctx, stopQueue := context.WithCancel(context.Background())
+	qdone := make(chan struct{})
+	go func() {
+		defer close(qdone)
+		if err := s.out.run(qctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("queue scheduler stopped", "err", err)
+		}
+	}()
 	if err := s.notify.Ready(); err != nil {
 		s.log.Warn("sd_notify failed", "err", err)
 	}
@@ -161,6 +179,8 @@ loop:
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	s.svcs.Shutdown(sctx)
+	stopQueue()
+	<-qdone
 	s.close()
 	s.log.Info("postern stopped")
 	return runErr
@@ -200,6 +220,9 @@ func monotonicUsec() int64 {
 
 // close releases what start acquired, in reverse order. Safe on a partly started server.
 func (s *Server) close() {
+	if s.out != nil {
+		s.out.close()
+	}
 	if s.index != nil {
 		s.index.Close()
 	}
