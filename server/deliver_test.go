@@ -18,7 +18,6 @@ import (
 	"github.com/postern/postern/store/maildir"
 )
 
-
 // testAgent is a delivery agent over a real store and Maildir in a temp dir.
 func testAgent(t *testing.T) (*deliveryAgent, *store.Store, string) {
 	t.Helper()

@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
