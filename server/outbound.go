@@ -141,11 +141,18 @@ func newOutbound(cfg *config.Config, opts relay.Options, agent *deliveryAgent, l
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	o := &outbound{client: client, log: log}
+	minB, maxB, life, warn := cfg.Queue.Durations()
 	q, err := queue.Open(cfg.QueueDir(), queue.Options{
-		Transport: relayTransport{c: client},
-		Bouncer:   &bouncer{agent: agent},
-		Hostname:  cfg.Hostname,
-		Logger:    log.With("service", "queue"),
+		Transport:      relayTransport{c: client},
+		Bouncer:        &bouncer{agent: agent},
+		Hostname:       cfg.Hostname,
+		Logger:         log.With("service", "queue"),
+		MinBackoff:     minB,
+		MaxBackoff:     maxB,
+		Lifetime:       life,
+		DelayWarning:   warn,
+		MaxConcurrency: cfg.Queue.MaxConcurrency,
+		MaxMessageSize: cfg.SMTP.MessageSizeLimit + 1<<20, // our headers on top of the limit
 	})
 	if err != nil {
 		client.Close()

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"path/filepath"
+	"time"
 )
 
 // Config is the whole configuration file. After Load or Parse every path in
@@ -18,6 +19,7 @@ type Config struct {
 	DNS    DNS    `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
 	TLS    TLS    `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
 	Relay  *Relay `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
+	Queue  Queue  `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
 	Sieve  Sieve  `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
 	Admin  Admin  `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log    Log    `toml:"log" doc:"How the server writes its log."`
@@ -81,6 +83,23 @@ type Relay struct {
 	CAFile       string `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle to verify the smart host; \"\" uses the system CAs."`
 }
 
+// Queue configures retries of the outbound queue. Durations are Go durations: "90s",
+// "5m", "1h30m", "120h".
+type Queue struct {
+	MinBackoff     string `toml:"min_backoff" type:"duration" doc:"The wait before the first retry of a deferred message; it doubles per attempt."`
+	MaxBackoff     string `toml:"max_backoff" type:"duration" doc:"The longest wait between two attempts."`
+	Lifetime       string `toml:"lifetime" type:"duration" doc:"How long a message is retried before it bounces to its sender (Postfix's maximal_queue_lifetime)."`
+	DelayWarning   string `toml:"delay_warning" type:"duration" doc:"Send the sender one \"still trying\" notice after this long; \"\" for never."`
+	MaxConcurrency int    `toml:"max_concurrency" doc:"The most delivery attempts running at once."`
+}
+
+// Durations returns the queue durations parsed; invalid ones (which Validate reports) are
+// zero.
+func (q Queue) Durations() (minBackoff, maxBackoff, lifetime, delayWarning time.Duration) {
+	d := func(s string) time.Duration { v, _ := time.ParseDuration(s); return v }
+	return d(q.MinBackoff), d(q.MaxBackoff), d(q.Lifetime), d(q.DelayWarning)
+}
+
 // Sieve configures the global Sieve scripts. At delivery the scripts run in this order:
 // the built-in spam rule, before, the user's active script, after; actions add up, and
 // the implicit keep applies only if no script cancelled it.
@@ -131,6 +150,7 @@ func Default() Config {
 		},
 		DNS:   DNS{Servers: []string{}},
 		Sieve: Sieve{SpamToJunk: true},
+		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{
 			Socket: "admin.sock",

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -30,6 +31,7 @@ func (c *Config) validate(pr *problems) {
 	c.SMTP.validate(pr)
 	c.DNS.validate(pr)
 	c.TLS.validate(pr)
+	c.Queue.validate(pr)
 	if c.Relay != nil {
 		c.Relay.validate(pr)
 	}
@@ -231,5 +233,28 @@ func (r *Relay) validate(pr *problems) {
 	// Passwords never cross the network in clear (DESIGN.md).
 	if r.Username != "" && r.TLS == "none" {
 		pr.addf("relay.tls", `"none" would send the relay password in clear; use "starttls" or "implicit"`)
+	}
+}
+
+func (q *Queue) validate(pr *problems) {
+	for _, d := range []struct {
+		key, val string
+		optional bool
+	}{{"queue.min_backoff", q.MinBackoff, false}, {"queue.max_backoff", q.MaxBackoff, false},
+		{"queue.lifetime", q.Lifetime, false}, {"queue.delay_warning", q.DelayWarning, true}} {
+		if d.val == "" && d.optional {
+			continue
+		}
+		v, err := time.ParseDuration(d.val)
+		if err != nil || v <= 0 {
+			pr.addf(d.key, "%q is not a positive duration (write it like \"90s\", \"5m\" or \"120h\")", d.val)
+		}
+	}
+	minB, maxB, _, _ := q.Durations()
+	if minB > 0 && maxB > 0 && maxB < minB {
+		pr.addf("queue.max_backoff", "%q is shorter than min_backoff %q", q.MaxBackoff, q.MinBackoff)
+	}
+	if q.MaxConcurrency < 1 {
+		pr.addf("queue.max_concurrency", "must be at least 1")
 	}
 }
