@@ -80,7 +80,7 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &deliveryAgent{
+	a := &deliveryAgent{
 		store:    s.store,
 		srs:      srs,
 		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
@@ -90,7 +90,9 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		index:    s.index,
 		log:      s.log,
 		now:      time.Now,
-	}, nil
+	}
+	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
+	return a, nil
 }
 
 func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) error {

@@ -49,7 +49,6 @@ type sieveHook struct {
 	delimiter string
 	globalDir string
 	now       func() time.Time
-	vacation  sieve.VacationLog
 
 	before []*sieve.Script
 	after  []*sieve.Script
@@ -155,7 +154,7 @@ func (h *sieveHook) Decide(ctx context.Context, in *HookInput) (Decision, error)
 		Now:                h.now,
 		Location:           time.Local,
 		RecipientDelimiter: h.delimiter,
-		Vacation:           h.vacation,
+		Vacation:           userVacationLog{store: h.store, user: in.User},
 		MailboxExists: func(ctx context.Context, name string) bool {
 			_, err := h.store.GetMailbox(ctx, in.User, name)
 			return err == nil
