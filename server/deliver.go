@@ -14,6 +14,7 @@ import (
 
 	"github.com/postern/postern/sieve"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
@@ -74,6 +75,7 @@ type deliveryAgent struct {
 	forward  forwarder
 	out      *outbound // nil: nothing can leave the server (tests)
 	srs      *srs
+	hostname string
 	notify   mailboxNotifier
 	index    *indexBatcher
 	log      *slog.Logger
@@ -123,7 +125,47 @@ func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 		}
 	}
 	a.logResults(env, msg, copies, errs, start)
+	if env.Session.Role != smtp.RoleLMTP {
+		a.bouncePartial(ctx, env, msg, errs)
+	}
 	return errs
+}
+
+// bouncePartial keeps the promise package smtp makes for one-reply roles: when some
+// recipients were delivered and the rest failed for good (a Sieve reject among several
+// users), the session answers 250 and we owe the sender a DSN for the failed ones.
+func (a *deliveryAgent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.Message, errs []error) {
+	var failed []queue.RcptInfo
+	delivered := false
+	for i, err := range errs {
+		var re *smtp.ReplyError
+		switch {
+		case err == nil:
+			delivered = true
+		case errors.As(err, &re) && !re.Temporary():
+			failed = append(failed, queue.RcptInfo{Addr: env.Recipients[i], Status: queue.StatusFailed,
+				Code: re.Code, Enhanced: re.EnhancedString(), LastError: re.Message})
+		default:
+			return // a temporary failure: the whole message is deferred, the sender retries
+		}
+	}
+	if !delivered || len(failed) == 0 || env.From == "" {
+		return
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return
+	}
+	orig, err := io.ReadAll(io.LimitReader(body, 256<<10))
+	body.Close()
+	if err != nil {
+		return
+	}
+	dsn := queue.BuildDSN(queue.DSN{Hostname: a.hostname, ID: env.ID, Sender: env.From, Arrival: env.Received,
+		Now: a.now(), Rcpts: failed, Original: orig})
+	if err := a.send(ctx, "", []string{env.From}, dsn, "bounce:"+env.ID); err != nil {
+		a.log.Error("bounce failed", smtp.KeySession, env.Session.ID, "id", env.ID, "to", env.From, "err", err)
+	}
 }
 
 // remoteRcpt is a recipient the message leaves the server for.

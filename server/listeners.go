@@ -83,6 +83,7 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 	a := &deliveryAgent{
 		store:    s.store,
 		srs:      srs,
+		hostname: cfg.Hostname,
 		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),

@@ -87,3 +87,42 @@ func TestSieveRedirectAndVacation(t *testing.T) {
 		}
 	}
 }
+
+// TestSieveRejectAmongSeveral: one of two users rejects on port 25; the message is
+// delivered to the other and the sender gets a DSN naming the rejecting user.
+func TestSieveRejectAmongSeveral(t *testing.T) {
+	t.Parallel()
+	a, st, mail := testAgent(t)
+	ctx := context.Background()
+	h, err := newSieveHook(config.Sieve{}, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.hook = h
+	a.hostname = "mail.example.test"
+	if err := st.PutScript(ctx, "carol@example.test", "s", `require "reject"; reject "not interested";`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetActive(ctx, "carol@example.test", "s"); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnvelope("alice@example.test", "carol@example.test")
+	env.From = "bob@example.test"
+	errs := a.Deliver(ctx, env, bytesMessage("From: bob@example.test\r\nSubject: offer\r\n\r\nbuy\r\n"))
+	if errs[0] != nil || errs[1] == nil || !strings.HasPrefix(errs[1].Error(), "550") {
+		t.Fatalf("errs = %v", errs)
+	}
+	if n := len(inboxFiles(t, mail, "alice")); n != 1 {
+		t.Fatalf("alice has %d", n)
+	}
+	bob := inboxFiles(t, mail, "bob")
+	if len(bob) != 1 {
+		t.Fatalf("bob (the sender) got %d messages, want one DSN", len(bob))
+	}
+	data, _ := os.ReadFile(bob[0])
+	for _, want := range []string{"multipart/report", "carol@example.test", "not interested", "Return-Path: <>"} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("DSN lacks %q:\n%s", want, data)
+		}
+	}
+}

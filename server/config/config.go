@@ -57,6 +57,7 @@ type SMTP struct {
 	MaxConnections            int      `toml:"max_connections" doc:"The most SMTP connections served at once, across all clients."`
 	MaxConnectionsPerIP       int      `toml:"max_connections_per_ip" doc:"The most SMTP connections served at once from one client address."`
 	MaxLineLength             int      `toml:"max_line_length" doc:"The longest line accepted, in octets including CRLF; RFC 5321 section 4.5.3.1.6 requires at least 1000."`
+	LocalSender               string   `toml:"local_sender" type:"address" doc:"The sender of mail from postern sendmail when the caller gives no -f; \"\" uses the caller's login name at hostname (root@mail.example.com)."`
 }
 
 // DNS configures the resolver.
@@ -114,6 +115,9 @@ type Sieve struct {
 type Admin struct {
 	Socket string `toml:"socket" path:"runtime" type:"path" doc:"The admin socket, created with mode 0660."`
 	Group  string `toml:"group" doc:"The group that owns the admin socket; its members may run admin commands (\"\" keeps the server's group)."`
+	// SubmitSocket is not an admin socket, but it lives next to it and is for the same
+	// local callers; [listen] is for network listeners.
+	SubmitSocket string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded; \"\" switches it off (sendmail then writes to state_dir/pickup)."`
 }
 
 // Log configures logging.
@@ -153,8 +157,9 @@ func Default() Config {
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{
-			Socket: "admin.sock",
-			Group:  "postern",
+			Socket:       "admin.sock",
+			Group:        "postern",
+			SubmitSocket: "submit.sock",
 		},
 		Log: Log{Format: "auto", Level: "info"},
 	}
@@ -181,6 +186,18 @@ func (c *Config) TLSDir() string { return filepath.Join(c.StateDir, "tls") }
 // AdminSocket is the admin socket's path, resolved against runtime_dir when
 // it is relative.
 func (c *Config) AdminSocket() string { return underDir(c.RuntimeDir, c.Admin.Socket) }
+
+// SubmitSocket is the local submission socket's path ("" when switched off).
+func (c *Config) SubmitSocket() string {
+	if c.Admin.SubmitSocket == "" {
+		return ""
+	}
+	return underDir(c.RuntimeDir, c.Admin.SubmitSocket)
+}
+
+// PickupDir is where postern sendmail leaves messages while the daemon is not
+// running: state_dir/pickup. The daemon delivers them when it starts.
+func (c *Config) PickupDir() string { return filepath.Join(c.StateDir, "pickup") }
 
 // MinTLSVersion returns min_version as a crypto/tls constant; anything but
 // "1.3" means TLS 1.2.

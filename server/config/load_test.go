@@ -96,7 +96,8 @@ func TestParseErrors(t *testing.T) {
 			file + `:2:1: invalid TOML: key hostname is already defined`},
 		{"long socket path", valid + "runtime_dir = \"/" + strings.Repeat("r", 100) + "\"\n",
 			file + `: listen.lmtp: "/` + strings.Repeat("r", 100) + `/lmtp.sock" is longer than 107 bytes, the limit for a unix socket path; shorten runtime_dir` + "\n" +
-				file + `: admin.socket: "/` + strings.Repeat("r", 100) + `/admin.sock" is longer than 107 bytes, the limit for a unix socket path; shorten runtime_dir`},
+				file + `: admin.socket: "/` + strings.Repeat("r", 100) + `/admin.sock" is longer than 107 bytes, the limit for a unix socket path; shorten runtime_dir` + "\n" +
+				file + `: admin.submit_socket: "/` + strings.Repeat("r", 100) + `/submit.sock" is longer than 107 bytes, the limit for a unix socket path; shorten runtime_dir`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

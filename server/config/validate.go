@@ -40,6 +40,11 @@ func (c *Config) validate(pr *problems) {
 	} else if p := c.AdminSocket(); len(p) > maxSocketPath {
 		pr.addf("admin.socket", "%q is longer than %d bytes, the limit for a unix socket path; shorten runtime_dir", p, maxSocketPath)
 	}
+	if p := c.SubmitSocket(); len(p) > maxSocketPath {
+		pr.addf("admin.submit_socket", "%q is longer than %d bytes, the limit for a unix socket path; shorten runtime_dir", p, maxSocketPath)
+	} else if p != "" && p == c.AdminSocket() {
+		pr.addf("admin.submit_socket", "%q is the admin socket too; give it its own name", p)
+	}
 }
 
 func (c *Config) validateTop(pr *problems) {
@@ -123,6 +128,9 @@ func (s *SMTP) validate(pr *problems) {
 		if utf8.RuneCountInString(d) != 1 || !strings.Contains(delimiterChars, d) {
 			pr.addf("smtp.recipient_delimiter", "%q is not allowed (allowed: one of %s, or \"\" for none)", d, delimiterChars)
 		}
+	}
+	if ls := s.LocalSender; ls != "" && (strings.Count(ls, "@") != 1 || strings.HasPrefix(ls, "@") || strings.HasSuffix(ls, "@") || strings.ContainsAny(ls, " <>\t")) {
+		pr.addf("smtp.local_sender", "%q is not an address like \"server@example.com\"", ls)
 	}
 	if s.MessageSizeLimit <= 0 {
 		pr.addf("smtp.message_size_limit", "must be a positive number of bytes, got %d", s.MessageSizeLimit)
