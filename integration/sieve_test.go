@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,5 +159,59 @@ func TestManageSieve(t *testing.T) {
 	}
 	if got := rxFindSubject(t, filepath.Join(rxUserDir(s, "alice@example.test"), ".Reports"), "nightly report"); len(got) != 1 {
 		t.Fatalf("the delivery did not follow the uploaded script: %v", got)
+	}
+}
+
+// TestSieveConnect: sieve-connect (the client people use from scripts) uploads a script
+// over port 4190 and activates it; the next delivery follows it; a broken script is
+// refused with its line number.
+func TestSieveConnect(t *testing.T) {
+	t.Parallel()
+	sc := needTool(t, "sieve-connect")
+	s := NewServer(t, Options{})
+	rxSetup(t, s, "alice")
+	host, port, _ := net.SplitHostPort(s.Addrs["managesieve"])
+	dir := t.TempDir()
+	run := func(script string, args ...string) (string, error) {
+		t.Helper()
+		full := append([]string{"--server", host, "--port", port, "--user", "alice@example.test",
+			"--notlsverify", "--passwordfd", "3", "--authmech", "PLAIN"}, args...)
+		cmd := exec.Command(sc, full...)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.ExtraFiles = []*os.File{pr}
+		go func() { pw.WriteString(strings.TrimSpace(rxPassword) + "\n"); pw.Close() }()
+		out, err := cmd.CombinedOutput()
+		pr.Close()
+		return string(out), err
+	}
+	good := filepath.Join(dir, "rules.sieve")
+	if err := os.WriteFile(good, []byte("require [\"fileinto\", \"mailbox\"];\nif address :is \"from\" \"backup@example.org\" { fileinto :create \"Backups\"; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("", "--upload", "--localsieve", good, "--remotesieve", "rules"); err != nil {
+		t.Fatalf("upload: %v\n%s", err, out)
+	}
+	if out, err := run("", "--activate", "--remotesieve", "rules"); err != nil {
+		t.Fatalf("activate: %v\n%s", err, out)
+	}
+	if out, err := run("", "--list"); err != nil || !strings.Contains(out, "rules") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.sieve")
+	if err := os.WriteFile(bad, []byte("require \"fileinto\";\n\nfileinto \"x\"\nkeep;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("", "--upload", "--localsieve", bad, "--remotesieve", "bad")
+	if err == nil || !strings.Contains(out, "line 3") {
+		t.Fatalf("broken script accepted or error without its line: %v\n%s", err, out)
+	}
+	if out, code := rxSwaks(t, s, "--to", "alice@example.test", "--from", "backup@example.org", "--header", "Subject: borg done"); code != 0 {
+		t.Fatalf("swaks: %s", out)
+	}
+	if got := rxFindSubject(t, filepath.Join(rxUserDir(s, "alice@example.test"), ".Backups"), "borg done"); len(got) != 1 {
+		t.Fatal("delivery did not follow the script uploaded with sieve-connect")
 	}
 }
