@@ -215,3 +215,40 @@ func TestSieveConnect(t *testing.T) {
 		t.Fatal("delivery did not follow the script uploaded with sieve-connect")
 	}
 }
+
+// TestSieveVacation: a vacation script answers the first message from a sender once,
+// and does not answer a mailing-list message.
+func TestSieveVacation(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	rxSetup(t, s, "alice", "bob")
+	script := filepath.Join(t.TempDir(), "away.sieve")
+	if err := os.WriteFile(script, []byte(`require "vacation";
+vacation :days 7 :subject "Out of office" "I am away until Monday.";
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.MustCLI("sieve", "put", "alice@example.test", "away", script)
+	s.MustCLI("sieve", "activate", "alice@example.test", "away")
+	for i, extra := range [][]string{nil, nil, {"--add-header", "List-Id: <team.lists.example.test>"}} {
+		args := append([]string{"--to", "alice@example.test", "--from", "bob@example.test",
+			"--header", fmt.Sprintf("Subject: message %d", i), "--header", "To: alice@example.test"}, extra...)
+		if out, code := rxSwaks(t, s, args...); code != 0 {
+			t.Fatalf("swaks: %s", out)
+		}
+	}
+	replies := rxFindSubject(t, rxUserDir(s, "bob@example.test"), "Out of office")
+	if len(replies) != 1 {
+		t.Fatalf("bob got %d vacation replies, want 1", len(replies))
+	}
+	h := rxHeader(t, replies[0])
+	if got := h["auto-submitted"]; len(got) != 1 || !strings.HasPrefix(got[0], "auto-replied") {
+		t.Fatalf("reply headers: %v", h)
+	}
+	if got := h["return-path"]; len(got) != 1 || got[0] != "<>" {
+		t.Fatalf("reply must have the null sender: %v", h["return-path"])
+	}
+	if n := len(rxFiles(t, rxUserDir(s, "alice@example.test"))); n != 3 {
+		t.Fatalf("alice has %d messages, want all 3 kept", n)
+	}
+}

@@ -182,7 +182,7 @@ func (o *outbound) close() {
 func (a *deliveryAgent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin string) error {
 	env := &smtp.Envelope{
 		ID:         origin,
-		Session:    &smtp.Session{ID: origin, Role: smtp.RoleLMTP, Trusted: true, HELO: "localhost", Start: a.now()},
+		Session:    &smtp.Session{ID: origin, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
 		From:       from,
 		Recipients: rcpts,
 		Received:   a.now(),
