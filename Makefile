@@ -68,6 +68,12 @@ bench-compare: build
 bench-imap: build
 	integration/bench/imap.sh
 
+# Sending through a smart host (smtp-sink) against Postfix relaying to the same sink, in one run
+# (not part of CI; needs root and the Debian packages in ../shared/bench/README.md).
+.PHONY: bench-relay
+bench-relay: build
+	integration/bench/relay.sh
+
 cover:
 	rm -rf $(COVERDIR) && mkdir -p $(COVERDIR)/unit $(COVERDIR)/integration
 	$(GO) test -count=1 -cover -covermode=atomic $(UNIT) -args -test.gocoverdir=$(COVERDIR)/unit
