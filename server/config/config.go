@@ -117,7 +117,7 @@ type Admin struct {
 	Group  string `toml:"group" doc:"The group that owns the admin socket; its members may run admin commands (\"\" keeps the server's group)."`
 	// SubmitSocket is not an admin socket, but it lives next to it and is for the same
 	// local callers; [listen] is for network listeners.
-	SubmitSocket string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded; \"\" switches it off (sendmail then writes to state_dir/pickup)."`
+	SubmitSocket string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded. While the server is down, sendmail leaves mail in state_dir/pickup instead."`
 }
 
 // Log configures logging.
@@ -187,13 +187,9 @@ func (c *Config) TLSDir() string { return filepath.Join(c.StateDir, "tls") }
 // it is relative.
 func (c *Config) AdminSocket() string { return underDir(c.RuntimeDir, c.Admin.Socket) }
 
-// SubmitSocket is the local submission socket's path ("" when switched off).
-func (c *Config) SubmitSocket() string {
-	if c.Admin.SubmitSocket == "" {
-		return ""
-	}
-	return underDir(c.RuntimeDir, c.Admin.SubmitSocket)
-}
+// SubmitSocket is the local submission socket's path, resolved against runtime_dir
+// when it is relative.
+func (c *Config) SubmitSocket() string { return underDir(c.RuntimeDir, c.Admin.SubmitSocket) }
 
 // PickupDir is where postern sendmail leaves messages while the daemon is not
 // running: state_dir/pickup. The daemon delivers them when it starts.

@@ -31,6 +31,7 @@ func (c *Config) validate(pr *problems) {
 	c.SMTP.validate(pr)
 	c.DNS.validate(pr)
 	c.TLS.validate(pr)
+	c.validateACME(pr)
 	c.Queue.validate(pr)
 	if c.Relay != nil {
 		c.Relay.validate(pr)
@@ -40,9 +41,11 @@ func (c *Config) validate(pr *problems) {
 	} else if p := c.AdminSocket(); len(p) > maxSocketPath {
 		pr.addf("admin.socket", "%q is longer than %d bytes, the limit for a unix socket path; shorten runtime_dir", p, maxSocketPath)
 	}
-	if p := c.SubmitSocket(); len(p) > maxSocketPath {
+	if c.Admin.SubmitSocket == "" {
+		pr.addf("admin.submit_socket", "must not be empty (postern sendmail needs it)")
+	} else if p := c.SubmitSocket(); len(p) > maxSocketPath {
 		pr.addf("admin.submit_socket", "%q is longer than %d bytes, the limit for a unix socket path; shorten runtime_dir", p, maxSocketPath)
-	} else if p != "" && p == c.AdminSocket() {
+	} else if p == c.AdminSocket() {
 		pr.addf("admin.submit_socket", "%q is the admin socket too; give it its own name", p)
 	}
 }
