@@ -31,7 +31,6 @@ func (c *Config) validate(pr *problems) {
 	c.SMTP.validate(pr)
 	c.DNS.validate(pr)
 	c.TLS.validate(pr)
-	c.validateACME(pr)
 	c.Queue.validate(pr)
 	if c.Relay != nil {
 		c.Relay.validate(pr)
