@@ -89,6 +89,7 @@ func (s *Server) newIMAPServer(tlsConfig *tls.Config, implicit bool) *imapserver
 		Caps:        capabilities(),
 		Logger:      slogAdapter{s.log},
 		TLSConfig:   tlsConfig,
+		IsTLS:       isTLS, // connections are wrapped in a batchConn
 		DebugWriter: s.opts.Debug,
 	})
 }
@@ -115,7 +116,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS {
 		srv = s.implicit
 	}
-	err := srv.Serve(ln)
+	err := srv.Serve(batchListener{ln})
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
