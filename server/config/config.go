@@ -45,6 +45,8 @@ type Listen struct {
 	ManageSieve string `toml:"managesieve" type:"listen address" doc:"ManageSieve, for clients that edit Sieve filters; STARTTLS before AUTH."`
 	LMTP        string `toml:"lmtp" type:"listen address" unix:"true" doc:"LMTP, for another MTA that hands mail to our store; \"unix:PATH\" (relative to runtime_dir) or \"host:port\"."`
 	Metrics     string `toml:"metrics" type:"listen address" doc:"Prometheus /metrics over HTTP, e.g. \"127.0.0.1:9155\"."`
+	ACMEHTTP    string `toml:"acme_http" type:"listen address" doc:"ACME http-01 challenges over plain HTTP, e.g. \":80\"; needed with tls.acme.challenge = \"http-01\"."`
+	ACMETLS     string `toml:"acme_tls" type:"listen address" doc:"ACME tls-alpn-01 challenges, e.g. \":443\"; needed with tls.acme.challenge = \"tls-alpn-01\"."`
 }
 
 // SMTP holds the policy shared by the SMTP, submission and LMTP listeners.
@@ -72,6 +74,7 @@ type TLS struct {
 	Key        string `toml:"key" path:"config" type:"path" doc:"PEM private key file for cert."`
 	SelfSigned bool   `toml:"self_signed" doc:"Generate a self-signed certificate for hostname on first start (used only when cert and key are not set)."`
 	MinVersion string `toml:"min_version" enum:"1.2|1.3" doc:"The oldest TLS version accepted."`
+	ACME       *ACME  `toml:"acme" doc:"Certificates from an ACME CA such as Let's Encrypt, renewed in the background."`
 }
 
 // Relay is the outbound smart host.

@@ -34,14 +34,22 @@ func DefaultTOML(hostname string) []byte {
 	for _, f := range tables {
 		fv := v.Field(f.index)
 		if fv.Kind() == reflect.Pointer {
-			writeOptionalTable(&b, f)
+			writeOptionalTable(&b, f.name, f)
 			continue
 		}
 		b.WriteString("\n")
 		writeComment(&b, "", f.sf.Tag.Get("doc"))
 		fmt.Fprintf(&b, "[%s]\n", f.name)
+		var nested []field
 		for _, sub := range fieldsOf(fv.Type()) {
+			if tableType(sub.sf.Type) != nil {
+				nested = append(nested, sub)
+				continue
+			}
 			writeKey(&b, "", sub.sf, fv.Field(sub.index))
+		}
+		for _, sub := range nested {
+			writeOptionalTable(&b, f.name+"."+sub.name, sub)
 		}
 	}
 	return []byte(b.String())
@@ -50,10 +58,10 @@ func DefaultTOML(hostname string) []byte {
 // writeOptionalTable writes an optional table commented out, its values
 // taken from the `example` tags so that uncommenting it gives a working
 // table.
-func writeOptionalTable(b *strings.Builder, f field) {
+func writeOptionalTable(b *strings.Builder, name string, f field) {
 	b.WriteString("\n")
 	writeComment(b, "", f.sf.Tag.Get("doc"))
-	fmt.Fprintf(b, "# [%s]\n", f.name)
+	fmt.Fprintf(b, "# [%s]\n", name)
 	for _, sub := range fieldsOf(f.sf.Type.Elem()) {
 		ex := reflect.New(sub.sf.Type).Elem()
 		setFromString(ex, sub.sf.Tag.Get("example"))

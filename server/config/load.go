@@ -50,6 +50,12 @@ func Parse(data []byte, filename string) (*Config, error) {
 		r := DefaultRelay()
 		cfg.Relay = &r
 	}
+	if t, ok := raw["tls"].(map[string]any); ok {
+		if _, ok := t["acme"]; ok {
+			a := DefaultACME()
+			cfg.TLS.ACME = &a
+		}
+	}
 	if err := decodeStrict(raw, &cfg); err != nil {
 		pr.list = append(pr.list, &Error{File: filename, Msg: err.Error()})
 		return nil, pr.err()

@@ -40,17 +40,43 @@ key at its default; ` + "`postern config check`" + ` reports every problem in a 
 	b.WriteString("\n## Top level\n\n")
 	writeTable(&b, top, v)
 	for _, f := range tables {
-		fmt.Fprintf(&b, "\n## [%s]\n\n%s", f.name, f.sf.Tag.Get("doc"))
-		fv := v.Field(f.index)
-		if fv.Kind() == reflect.Pointer {
-			b.WriteString(" The table is optional; the defaults below apply when it is present.")
-			r := DefaultRelay()
-			fv = reflect.ValueOf(r)
-		}
-		b.WriteString("\n\n")
-		writeTable(&b, fieldsOf(fv.Type()), fv)
+		writeSection(&b, f.name, f.sf, v.Field(f.index))
 	}
 	return []byte(b.String())
+}
+
+// writeSection writes one table's section and then, as their own sections, the optional
+// tables nested in it ([tls.acme]).
+func writeSection(b *strings.Builder, name string, sf reflect.StructField, fv reflect.Value) {
+	fmt.Fprintf(b, "\n## [%s]\n\n%s", name, sf.Tag.Get("doc"))
+	if fv.Kind() == reflect.Pointer {
+		b.WriteString(" The table is optional; the defaults below apply when it is present.")
+		fv = optionalDefaults(sf.Type.Elem())
+	}
+	b.WriteString("\n\n")
+	var plain, nested []field
+	for _, sub := range fieldsOf(fv.Type()) {
+		if tableType(sub.sf.Type) != nil {
+			nested = append(nested, sub)
+		} else {
+			plain = append(plain, sub)
+		}
+	}
+	writeTable(b, plain, fv)
+	for _, sub := range nested {
+		writeSection(b, name+"."+sub.name, sub.sf, fv.Field(sub.index))
+	}
+}
+
+// optionalDefaults returns the values an optional table starts from when it is present.
+func optionalDefaults(t reflect.Type) reflect.Value {
+	switch t {
+	case reflect.TypeFor[Relay]():
+		return reflect.ValueOf(DefaultRelay())
+	case reflect.TypeFor[ACME]():
+		return reflect.ValueOf(DefaultACME())
+	}
+	return reflect.New(t).Elem()
 }
 
 // writeTable writes the markdown table of fields read from struct value v.

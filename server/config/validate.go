@@ -31,6 +31,7 @@ func (c *Config) validate(pr *problems) {
 	c.SMTP.validate(pr)
 	c.DNS.validate(pr)
 	c.TLS.validate(pr)
+	c.validateACME(pr)
 	c.Queue.validate(pr)
 	if c.Relay != nil {
 		c.Relay.validate(pr)
