@@ -16,6 +16,8 @@ type Backend interface {
 	AliasBackend
 	MailboxBackend
 	SieveBackend
+	QueueBackend
+	RelayBackend
 }
 
 // StatusBackend reports the daemon's state.

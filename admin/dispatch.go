@@ -34,6 +34,8 @@ func commandTable() map[string]handler {
 		aliasCommands(),
 		mailboxCommands(),
 		sieveCommands(),
+		queueCommands(),
+		relayCommands(),
 	}
 	for _, g := range groups {
 		for name, h := range g {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/postern/postern/smtp/queue"
+	"github.com/postern/postern/smtp/relay"
 )
 
 // fakeBackend records every call as a string and answers from canned values; fail, when
@@ -139,4 +142,40 @@ func (f *fakeBackend) ActivateSieveScript(ctx context.Context, address, name str
 
 func (f *fakeBackend) DeleteSieveScript(ctx context.Context, address, name string) error {
 	return f.record(ctx, "DeleteSieveScript %s %s", address, name)
+}
+
+var fakeQueued = queue.Info{ID: "LX3K2A9F01AB", Size: 4096, Arrival: fakeTime, From: "alice@example.org",
+	Rcpts: []queue.RcptInfo{{Addr: "bob@example.net", Status: queue.StatusDeferred, Code: 451, LastError: "try later"}}}
+
+func (f *fakeBackend) ListQueue(ctx context.Context) ([]queue.Info, error) {
+	return []queue.Info{fakeQueued}, f.record(ctx, "ListQueue")
+}
+
+func (f *fakeBackend) ShowQueue(ctx context.Context, id string) (QueuedMessage, error) {
+	return QueuedMessage{Info: fakeQueued, Headers: "Subject: hi\r\n"}, f.record(ctx, "ShowQueue %s", id)
+}
+
+func (f *fakeBackend) FlushQueue(ctx context.Context) (int, error) {
+	return 3, f.record(ctx, "FlushQueue")
+}
+
+func (f *fakeBackend) RetryQueued(ctx context.Context, id string) error {
+	return f.record(ctx, "RetryQueued %s", id)
+}
+
+func (f *fakeBackend) HoldQueued(ctx context.Context, id string) error {
+	return f.record(ctx, "HoldQueued %s", id)
+}
+
+func (f *fakeBackend) ReleaseQueued(ctx context.Context, id string) error {
+	return f.record(ctx, "ReleaseQueued %s", id)
+}
+
+func (f *fakeBackend) DeleteQueued(ctx context.Context, id string) error {
+	return f.record(ctx, "DeleteQueued %s", id)
+}
+
+func (f *fakeBackend) TestRelay(ctx context.Context, to string) (relay.Report, error) {
+	return relay.Report{Steps: []relay.Step{{Name: "connect", OK: true, Detail: "connected"}}, OK: true},
+		f.record(ctx, "TestRelay %s", to)
 }

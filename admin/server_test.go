@@ -157,6 +157,23 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 			`PutSieveScript a@example.org main "discard;\n"`, SieveScript{Name: "main", Size: 9}},
 		{"sieve.activate", func() (any, error) { return nil, c.ActivateSieveScript(ctx, "a@example.org", "") }, `ActivateSieveScript a@example.org ""`, nil},
 		{"sieve.delete", func() (any, error) { return nil, c.DeleteSieveScript(ctx, "a@example.org", "old") }, "DeleteSieveScript a@example.org old", nil},
+		{"queue.list", func() (any, error) {
+			l, err := c.ListQueue(ctx)
+			return len(l), err
+		}, "ListQueue", 1},
+		{"queue.show", func() (any, error) {
+			m, err := c.ShowQueue(ctx, "LX3K2A9F01AB")
+			return m.Headers + m.Rcpts[0].LastError, err
+		}, "ShowQueue LX3K2A9F01AB", "Subject: hi\r\ntry later"},
+		{"queue.flush", func() (any, error) { return c.FlushQueue(ctx) }, "FlushQueue", 3},
+		{"queue.retry", func() (any, error) { return nil, c.RetryQueued(ctx, "A1") }, "RetryQueued A1", nil},
+		{"queue.hold", func() (any, error) { return nil, c.HoldQueued(ctx, "A1") }, "HoldQueued A1", nil},
+		{"queue.release", func() (any, error) { return nil, c.ReleaseQueued(ctx, "A1") }, "ReleaseQueued A1", nil},
+		{"queue.delete", func() (any, error) { return nil, c.DeleteQueued(ctx, "A1") }, "DeleteQueued A1", nil},
+		{"relay.test", func() (any, error) {
+			r, err := c.TestRelay(ctx, "x@example.net")
+			return r.OK && len(r.Steps) == 1, err
+		}, "TestRelay x@example.net", true},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -17,7 +17,7 @@ import (
 // checked on every connection) and returns it with the serve and shutdown functions of
 // the admin server behind it, in the shape services.Add takes. status is called for
 // every "postern status"; it must be safe to call from the admin goroutines.
-func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status, userAdded func(context.Context, admin.User) error) (
+func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status, userAdded func(context.Context, admin.User) error, setup ...func(*adminBackend)) (
 	ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error, err error) {
 	log = log.With("service", "admin")
 	access := admin.ResolveAccess(cfg.Admin.Group, log)
@@ -29,6 +29,9 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	b.userAdded = userAdded
 	b.mailRoot = cfg.MailDir()
 	b.sieveGlobalDir = cfg.Sieve.GlobalDir
+	for _, fn := range setup {
+		fn(b)
+	}
 	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access})
 	serve = func(l net.Listener) error {
 		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
@@ -53,6 +56,8 @@ type adminBackend struct {
 	mailRoot string
 	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
 	sieveGlobalDir string
+
+	queueAdmin // postern queue and postern relay test (admin_queue.go)
 }
 
 // newAdminBackend returns the admin.Backend of a running daemon. status reports what the

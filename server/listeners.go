@@ -51,7 +51,11 @@ func (s *Server) bindListeners(ctx context.Context) error {
 			return fmt.Errorf("listen %s on %s: %w", name, addrs[name].String(), err)
 		}
 	}
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser)
+	if err := s.bindLocalSubmit(); err != nil {
+		s.svcs.CloseListeners()
+		return err
+	}
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/smtp/queue"
+	"github.com/postern/postern/smtp/relay"
 )
 
 // memBackend is an in-memory admin.Backend with store-like errors and hints, enough to
@@ -21,6 +23,7 @@ type memBackend struct {
 	aliases   map[string][]string
 	created   time.Time
 	scripts   map[string][]admin.SieveScript // user -> scripts, lazily made
+	queue     []queue.Info                   // lazily made by queueState
 }
 
 func newMemBackend() *memBackend {
@@ -305,4 +308,85 @@ func (m *memBackend) DeleteSieveScript(_ context.Context, address, name string) 
 	}
 	m.scripts[address] = slices.Delete(m.scripts[address], i, i+1)
 	return nil
+}
+
+// queued is the fake outbound queue: one deferred message unless a test changes it.
+func (m *memBackend) queueState() []queue.Info {
+	if m.queue == nil {
+		m.queue = []queue.Info{{ID: "LX3K2A9F01AB", Size: 4096, Arrival: m.created, From: "alice@example.com",
+			Rcpts: []queue.RcptInfo{{Addr: "bob@example.org", Status: queue.StatusDeferred, Code: 451,
+				LastError: "connect to smtp.example.net: connection refused"}}}}
+	}
+	return m.queue
+}
+
+func (m *memBackend) findQueued(id string) (int, error) {
+	for i, in := range m.queueState() {
+		if in.ID == id {
+			return i, nil
+		}
+	}
+	return -1, admin.Errorf(admin.CodeNotFound, "see the queue: postern queue list", "queue: no such message: %s", id)
+}
+
+func (m *memBackend) ListQueue(context.Context) ([]queue.Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.queueState()), nil
+}
+
+func (m *memBackend) ShowQueue(_ context.Context, id string) (admin.QueuedMessage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.findQueued(id)
+	if err != nil {
+		return admin.QueuedMessage{}, err
+	}
+	return admin.QueuedMessage{Info: m.queue[i], Headers: "From: alice@example.com\r\nSubject: hi\r\n"}, nil
+}
+
+func (m *memBackend) FlushQueue(context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.queueState()), nil
+}
+
+func (m *memBackend) queueOp(id string, fn func(i int)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.findQueued(id)
+	if err == nil {
+		fn(i)
+	}
+	return err
+}
+
+func (m *memBackend) RetryQueued(_ context.Context, id string) error {
+	return m.queueOp(id, func(int) {})
+}
+
+func (m *memBackend) HoldQueued(_ context.Context, id string) error {
+	return m.queueOp(id, func(i int) { m.queue[i].Held = true })
+}
+
+func (m *memBackend) ReleaseQueued(_ context.Context, id string) error {
+	return m.queueOp(id, func(i int) { m.queue[i].Held = false })
+}
+
+func (m *memBackend) DeleteQueued(_ context.Context, id string) error {
+	return m.queueOp(id, func(i int) { m.queue = slices.Delete(m.queue, i, i+1) })
+}
+
+// TestRelay fails at AUTH for a recipient at fail.example, like a wrong password.
+func (m *memBackend) TestRelay(_ context.Context, to string) (relay.Report, error) {
+	steps := []relay.Step{{Name: "connect", OK: true, Detail: "connected to smtp.example.net:587"}}
+	if strings.HasSuffix(to, "@fail.example") {
+		steps = append(steps, relay.Step{Name: "auth", Detail: "535 5.7.8 authentication failed",
+			Explain: "The relay refused the username or password."})
+		return relay.Report{Steps: steps}, nil
+	}
+	if to != "" {
+		steps = append(steps, relay.Step{Name: "send", OK: true, Detail: "test message to " + to + " accepted"})
+	}
+	return relay.Report{Steps: steps, OK: true}, nil
 }

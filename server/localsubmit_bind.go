@@ -1,0 +1,56 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/postern/postern/smtp/relay"
+)
+
+// bindLocalSubmit binds the local submission socket (mode 0666: any local user may send;
+// the uid is recorded) and registers it, with the pickup scanner, as the "sendmail"
+// service. It runs before the admin socket is bound, so that `postern status` shows it.
+func (s *Server) bindLocalSubmit() error {
+	cfg := s.cfg
+	spool := filepath.Join(cfg.StateDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return err
+	}
+	if err := ensurePickupDir(cfg.PickupDir()); err != nil {
+		return err
+	}
+	ln, err := listen("unix:"+cfg.SubmitSocket(), 0o666)
+	if err != nil {
+		return fmt.Errorf("listen sendmail on %s: %w", cfg.SubmitSocket(), err)
+	}
+	ls := &localSubmit{
+		agent:       s.agent,
+		hostname:    cfg.Hostname,
+		localSender: cfg.SMTP.LocalSender,
+		maxSize:     cfg.SMTP.MessageSizeLimit,
+		maxRcpts:    cfg.SMTP.MaxRecipients,
+		pickupDir:   cfg.PickupDir(),
+		spoolDir:    spool,
+		log:         s.log.With("service", "sendmail"),
+		now:         time.Now,
+		userName:    loginName,
+	}
+	svc := newSubmitService(ls)
+	s.svcs.Add("sendmail", ln, svc.serve, svc.shutdown)
+	return nil
+}
+
+// setupQueueAdmin gives the admin backend the queue and the relay test.
+func (s *Server) setupQueueAdmin(b *adminBackend) {
+	if s.out != nil {
+		b.q = s.out.q
+	}
+	b.relayOptions = func() (relay.Options, error) {
+		s.mu.Lock()
+		cfg := s.cfg
+		s.mu.Unlock()
+		return relayOptions(cfg, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
+	}
+}

@@ -1,0 +1,326 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
+)
+
+// parkedTransport never delivers: queued mail stays queued for the assertions.
+type parkedTransport struct{}
+
+func (parkedTransport) Deliver(_ context.Context, _ *queue.Message, rcpts []string) []queue.Result {
+	out := make([]queue.Result, len(rcpts))
+	for i, r := range rcpts {
+		out[i] = queue.Result{Rcpt: r, Temporary: true, Text: "parked"}
+	}
+	return out
+}
+
+type submitFixture struct {
+	ls     *localSubmit
+	agent  *deliveryAgent
+	q      *queue.Queue
+	mail   string
+	socket string
+}
+
+// newSubmitFixture is a local submission service over a real store, Maildir and queue,
+// serving a real unix socket.
+func newSubmitFixture(t *testing.T) *submitFixture {
+	t.Helper()
+	a, _, mail := testAgent(t)
+	dir := t.TempDir()
+	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Options{Transport: parkedTransport{}, Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	a.out = &outbound{q: q, log: discardLog()}
+	pickup := filepath.Join(dir, "pickup")
+	if err := ensurePickupDir(pickup); err != nil {
+		t.Fatal(err)
+	}
+	ls := &localSubmit{agent: a, hostname: "mail.example.test", maxSize: 1 << 20, maxRcpts: 10,
+		pickupDir: pickup, spoolDir: dir, log: discardLog(), now: time.Now,
+		userName: func(uid uint32) string { return "cron" }}
+	return &submitFixture{ls: ls, agent: a, q: q, mail: mail}
+}
+
+// serve starts the socket service; the socket lives in a short temp dir (sun_path is
+// 108 bytes).
+func (f *submitFixture) serve(t *testing.T) {
+	t.Helper()
+	sockDir, err := os.MkdirTemp("", "ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	f.socket = filepath.Join(sockDir, "submit.sock")
+	ln, err := listen("unix:"+f.socket, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newSubmitService(f.ls)
+	done := make(chan struct{})
+	go func() { svc.serve(ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		svc.shutdown(ctx)
+		<-done
+	})
+}
+
+func readInbox(t *testing.T, mail, user string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range inboxFiles(t, mail, user) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestLocalSubmitDeliversAndQueues(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	f.serve(t)
+	msg := "To: alice@example.test, friend@example.org\nBcc: bob\nSubject: cron job\n\nall done\n"
+	name := "Cron Daemon"
+	rep, err := SubmitLocal(context.Background(), f.socket, &LocalSubmission{FullName: name, ExtractRecipients: true,
+		Rcpts: []string{"carol@example.test"}}, []byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Error != "" || len(rep.Failed) > 0 || len(rep.Deferred) > 0 {
+		t.Fatalf("reply %+v", rep)
+	}
+	// bob@mail.example.test is remote (mail.example.test is not a local domain): queued.
+	want := []string{"carol@example.test", "alice@example.test", "friend@example.org", "bob@mail.example.test"}
+	if !slices.Equal(rep.Accepted, want) {
+		t.Fatalf("accepted %v, want %v", rep.Accepted, want)
+	}
+	got := readInbox(t, f.mail, "alice")
+	if len(got) != 1 {
+		t.Fatalf("alice has %d messages", len(got))
+	}
+	m := got[0]
+	uid := os.Getuid()
+	for _, w := range []string{
+		"Received: by mail.example.test (Postern, from userid " + itoaU(uid) + ")\r\n\tid " + rep.ID,
+		"\r\nFrom: \"Cron Daemon\" <cron@mail.example.test>\r\n", "\r\nDate: ", "\r\nMessage-ID: <",
+		"\r\nSubject: cron job\r\n", "\r\n\r\nall done\r\n",
+	} {
+		if !strings.Contains(m, w) {
+			t.Errorf("delivered message lacks %q:\n%s", w, m)
+		}
+	}
+	if strings.Contains(m, "Bcc") || strings.Contains(m, "bob") {
+		t.Errorf("Bcc visible to recipients:\n%s", m)
+	}
+	if len(readInbox(t, f.mail, "carol")) != 1 {
+		t.Errorf("carol (command line) got nothing")
+	}
+	list := f.q.List()
+	if len(list) != 1 {
+		t.Fatalf("queue has %d messages, want 1", len(list))
+	}
+	var qr []string
+	for _, r := range list[0].Rcpts {
+		qr = append(qr, r.Addr)
+	}
+	if list[0].From != "cron@mail.example.test" || !slices.Equal(qr, []string{"friend@example.org", "bob@mail.example.test"}) {
+		t.Errorf("queued from %s to %v", list[0].From, qr)
+	}
+}
+
+func itoaU(n int) string { return strconv.Itoa(n) }
+
+func TestLocalSubmitRefusals(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	f.serve(t)
+	ctx := context.Background()
+	sender := "ops@example.test"
+	rep, err := SubmitLocal(ctx, f.socket, &LocalSubmission{Sender: &sender, Rcpts: []string{"nobody@example.test", "alice@example.test"}},
+		[]byte("Subject: x\n\nbody\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].Rcpt != "nobody@example.test" || !strings.Contains(rep.Failed[0].Reason, "User unknown") {
+		t.Errorf("unknown user: %+v", rep)
+	}
+	if !slices.Equal(rep.Accepted, []string{"alice@example.test"}) {
+		t.Errorf("accepted %v", rep.Accepted)
+	}
+	if m := readInbox(t, f.mail, "alice"); len(m) != 1 || !strings.Contains(m[0], "From: <ops@example.test>\r\n") {
+		t.Errorf("-f sender not used for From: %q", m)
+	}
+
+	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{}, []byte("Subject: x\n\nbody\n"))
+	if err != nil || !strings.Contains(rep.Error, "no recipients") || rep.Temporary {
+		t.Errorf("no recipients: %+v %v", rep, err)
+	}
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}}, big)
+	if err != nil || !strings.Contains(rep.Error, "larger than the limit") {
+		t.Errorf("too big: %+v %v", rep, err)
+	}
+	// A client cannot claim to be the daemon's own retry file.
+	uid := uint32(0)
+	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}, Prepared: true, UID: &uid}, []byte("x\n"))
+	if err != nil || rep.Error == "" {
+		t.Errorf("prepared over the socket: %+v %v", rep, err)
+	}
+}
+
+func TestSubmitLocalNotRunning(t *testing.T) {
+	t.Parallel()
+	_, err := SubmitLocal(context.Background(), filepath.Join(t.TempDir(), "none.sock"), &LocalSubmission{}, nil)
+	if err == nil || !strings.Contains(err.Error(), ErrNotRunning.Error()) {
+		t.Fatalf("err %v", err)
+	}
+	// A stale socket file nobody listens on is "not running" too.
+	dir, _ := os.MkdirTemp("", "ls")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "s.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := SubmitLocal(context.Background(), path, &LocalSubmission{}, nil); err == nil || !strings.Contains(err.Error(), ErrNotRunning.Error()) {
+		t.Fatalf("stale socket: %v", err)
+	}
+}
+
+func pickupFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestPickupDeliveredOnceAndRemoved(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	msg := []byte("To: alice@example.test\nSubject: while down\n\nqueued by sendmail\n")
+	if _, err := WritePickup(f.ls.pickupDir, &LocalSubmission{ExtractRecipients: true, Size: int64(len(msg))}, bytes.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	// A half-written temporary is not touched (it is young), a broken file set aside.
+	if err := os.WriteFile(filepath.Join(f.ls.pickupDir, ".tmp-123"), []byte("{partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.ls.pickupDir, "0000-broken"), []byte("not json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f.ls.scanPickup(ctx, ctx)
+	got := readInbox(t, f.mail, "alice")
+	if len(got) != 1 || !strings.Contains(got[0], "queued by sendmail") || !strings.Contains(got[0], "from userid "+itoaU(os.Getuid())) {
+		t.Fatalf("alice got %q", got)
+	}
+	if files := pickupFiles(t, f.ls.pickupDir); !slices.Equal(files, []string{".tmp-123", "0000-broken.bad"}) {
+		t.Errorf("pickup left %v", files)
+	}
+	f.ls.scanPickup(ctx, ctx)
+	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
+		t.Errorf("second scan delivered again: %d messages", n)
+	}
+}
+
+// tempFailAgent fails every recipient temporarily, then delivers through the real agent.
+type tempFailAgent struct {
+	fail bool
+	real *deliveryAgent
+}
+
+func (a *tempFailAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
+	if !a.fail {
+		return a.real.Deliver(ctx, env, msg)
+	}
+	errs := make([]error, len(env.Recipients))
+	for i := range errs {
+		errs[i] = smtp.Reply(451, [3]int{4, 3, 0}, "Error: local delivery failed, try again later")
+	}
+	return errs
+}
+
+func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	flaky := &tempFailAgent{fail: true, real: f.agent}
+	f.ls.agent = flaky
+	f.serve(t)
+	rep, err := SubmitLocal(context.Background(), f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}},
+		[]byte("Subject: retry me\n\nbody\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Deferred) != 1 || len(rep.Failed) != 0 || len(rep.Accepted) != 0 {
+		t.Fatalf("reply %+v", rep)
+	}
+	files := pickupFiles(t, f.ls.pickupDir)
+	if len(files) != 1 {
+		t.Fatalf("pickup has %v", files)
+	}
+	data, _ := os.ReadFile(filepath.Join(f.ls.pickupDir, files[0]))
+	if !strings.Contains(string(data), `"prepared":true`) {
+		t.Errorf("retry file not marked prepared: %q", data)
+	}
+	flaky.fail = false
+	ctx := context.Background()
+	f.ls.scanPickup(ctx, ctx)
+	got := readInbox(t, f.mail, "alice")
+	if len(got) != 1 {
+		t.Fatalf("alice has %d messages after the retry", len(got))
+	}
+	// The retry does not fix the header a second time.
+	if n := strings.Count(got[0], "(Postern, from userid"); n != 1 {
+		t.Errorf("%d trace lines:\n%s", n, got[0])
+	}
+	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+		t.Errorf("pickup left %v", files)
+	}
+}
+
+func TestCRLFWriter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"a\nb\n":     "a\r\nb\r\n",
+		"a\r\nb":     "a\r\nb\r\n",
+		"":           "",
+		"x\r\n\ny\n": "x\r\n\r\ny\r\n",
+	} {
+		var b bytes.Buffer
+		w := &crlfWriter{w: bufio.NewWriter(&b)}
+		w.Write([]byte(in))
+		w.finish()
+		if b.String() != want || w.n != int64(len(want)) {
+			t.Errorf("%q -> %q (n=%d), want %q", in, b.String(), w.n, want)
+		}
+	}
+}
