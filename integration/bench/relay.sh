@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: [BENCH_DIR=/var/tmp/postern-bench-relay] [SHARED=<repo>/../shared/bench] [POSTERN=bin/postern]
-#        [N=2000] [SIZE=4096] [SESSIONS=10] [LAT_N=200] [ALLOW_TMPFS=0]  integration/bench/relay.sh
+#        [N=2000] [SIZE=4096] [SESSIONS=10] [LAT_N=200] [ROUNDS=3] [ALLOW_TMPFS=0]  integration/bench/relay.sh
 #
 # Sending mail through a smart host, side by side in one run on this machine (issue 5's
 # benchmark; not a test). The smart host is Postfix's smtp-sink on 127.0.0.1:2600 (shared
@@ -8,11 +8,13 @@
 # SESSIONS sessions from loopback (trusted, so relaying needs no AUTH) to someone@external.test,
 # timed until the sink has counted all N (end to end), then LAT_N messages one at a time,
 # each timed from connect until the sink has counted it.
-#   1. Postfix (peerstack.sh start: Postfix on 2525, relayhost [127.0.0.1]:2600, no TLS on the
-#      relay hop because smtp-sink has none),
-#   2. Postern (bin/postern, a temporary config: [relay] 127.0.0.1:2600, tls = "none", no AUTH,
-#      the same TLS setting as Postfix's), against a fresh sink,
-# then one summary: end-to-end msgs/s of both and the ratio, and latency p50/p99.
+#   - Postfix (peerstack.sh start: Postfix on 2525, relayhost [127.0.0.1]:2600, no TLS on the
+#     relay hop because smtp-sink has none),
+#   - Postern (bin/postern, a temporary config: [relay] 127.0.0.1:2600, tls = "none", no AUTH,
+#     the same TLS setting as Postfix's), relaying to the same sink,
+# both up at once and measured in turn, ROUNDS times (these machines are shared and noisy:
+# alternating rounds and medians keep a burst of outside load from deciding the ratio), then
+# one summary: median end-to-end msgs/s of both and their ratio, and latency p50/p99.
 #
 # Everything is on loopback and under BENCH_DIR, which must be on a real disk (both queues
 # fsync before their 250). Needs root (peerstack runs Postfix), smtp-source, python3 and
@@ -24,7 +26,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$REPO/../shared/bench}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench-relay}
 POSTERN=${POSTERN:-$REPO/bin/postern}
-N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; LAT_N=${LAT_N:-200}
+N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; LAT_N=${LAT_N:-200}; ROUNDS=${ROUNDS:-3}
 export PEERSTACK_ROOT=$BENCH_DIR/peerstack
 RESULTS=$BENCH_DIR/results.txt
 SINK_LOG=$PEERSTACK_ROOT/log/sink.out
@@ -36,14 +38,6 @@ say() { echo "== $*" >&2; }
 
 # kv LINE KEY: the value of KEY=... in a RESULT line ("" if absent).
 kv() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -1; }
-
-# record CMD...: runs a measurement, echoes its RESULT line to stdout and the results file.
-record() {
-  local out
-  out=$("$@" | grep '^RESULT') || die "measurement failed: $*"
-  echo "$out" | tee -a "$RESULTS"
-  LAST=$out
-}
 
 cleanup() {
   if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
@@ -71,23 +65,20 @@ preflight() {
   echo "# postern $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown); $(postconf -d mail_version 2>/dev/null); relay hop: no TLS, no AUTH (smtp-sink has neither) for both" | tee -a "$RESULTS"
 }
 
-# relay_run PORT LABEL: the shared measurement against one server.
+# relay_run PORT LABEL: the shared measurement against one server, its RESULT line labelled.
 relay_run() {
-  record env N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" LAT_N="$LAT_N" SMTP_PORT="$1" \
+  local out
+  out=$(env N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" LAT_N="$LAT_N" SMTP_PORT="$1" \
     SINK_LOG="$SINK_LOG" FROM=alice@example.test RELAY_RCPT=someone@external.test \
-    "$SHARED/relay_throughput.py"
-  echo "# ^ $2" | tee -a "$RESULTS"
+    "$SHARED/relay_throughput.py" | grep '^RESULT') || die "measurement failed against $2"
+  echo "$out label=$2" | tee -a "$RESULTS"
 }
 
-measure_postfix() {
+start_postfix() {
   say "Postfix relaying to smtp-sink (peerstack.sh, root $PEERSTACK_ROOT)"
   "$SHARED/peerstack.sh" wipe >/dev/null 2>&1 || true
   PEERSTACK_STARTED=1
   "$SHARED/peerstack.sh" start >&2 || die "peerstack.sh start failed (logs in $PEERSTACK_ROOT/log)"
-  relay_run 2525 postfix; C_TP=$LAST
-  # Postfix and Dovecot go; a fresh sink stays for Postern.
-  "$SHARED/peerstack.sh" stop >/dev/null 2>&1 || true
-  PEERSTACK_STARTED=0
 }
 
 # pcli ARGS...: the postern CLI against the benchmark's config.
@@ -144,14 +135,20 @@ EOF
   echo "# postern pid=$POSTERN_PID smtp=127.0.0.1:$P_SMTP_PORT state=$PDIR/state" | tee -a "$RESULTS"
 }
 
-measure_postern() {
-  say "Postern relaying to smtp-sink"
-  "$SHARED/peerstack.sh" sink-start >&2 || die "peerstack.sh sink-start failed"
-  PEERSTACK_STARTED=1
-  start_postern
-  relay_run "$P_SMTP_PORT" postern; P_TP=$LAST
+measure() {
+  local r
+  for r in $(seq "$ROUNDS"); do
+    say "round $r of $ROUNDS: Postfix"
+    relay_run 2525 postfix
+    say "round $r of $ROUNDS: Postern"
+    relay_run "$P_SMTP_PORT" postern
+  done
   local left; left=$(find "$PDIR/state/queue" -maxdepth 1 -type f ! -name '*.*' 2>/dev/null | wc -l)
-  echo "# postern queue files left after the run: $left (expected 0)" | tee -a "$RESULTS"
+  echo "# postern queue files left after the runs: $left (expected 0)" | tee -a "$RESULTS"
+  C_TP=$("$SHARED/summarize.py" "$RESULTS" | grep 'label=postfix')
+  P_TP=$("$SHARED/summarize.py" "$RESULTS" | grep 'label=postern')
+  echo "$C_TP" | tee -a "$RESULTS"
+  echo "$P_TP" | tee -a "$RESULTS"
 }
 
 summary() {
@@ -159,19 +156,25 @@ summary() {
   c_rate=$(kv "$C_TP" e2e_msgs_per_s); p_rate=$(kv "$P_TP" e2e_msgs_per_s)
   {
     echo
-    echo "SUMMARY relay: $N x $SIZE B over $SESSIONS sessions to smtp-sink (no TLS on the relay hop); latency $LAT_N x $SIZE B one at a time"
+    echo "SUMMARY relay, medians of $ROUNDS rounds: $N x $SIZE B over $SESSIONS sessions to smtp-sink (no TLS on the relay hop); latency $LAT_N x $SIZE B one at a time"
     printf '  %-40s %12s %12s\n' "" "Postfix" "Postern"
     printf '  %-40s %12s %12s\n' "accepted msgs/s" "$(kv "$C_TP" accept_msgs_per_s)" "$(kv "$P_TP" accept_msgs_per_s)"
     printf '  %-40s %12s %12s\n' "end-to-end msgs/s (all at the sink)" "$c_rate" "$p_rate"
-    printf '  %-40s %12s %12s\n' "relayed / sent" "$(kv "$C_TP" relayed)/$N" "$(kv "$P_TP" relayed)/$N"
+    printf '  %-40s %12s %12s\n' "relayed / sent (median round)" "$(kv "$C_TP" relayed)/$N" "$(kv "$P_TP" relayed)/$N"
     printf '  %-40s %12s %12s\n' "latency p50 ms (connect -> at the sink)" "$(kv "$C_TP" lat_p50_ms)" "$(kv "$P_TP" lat_p50_ms)"
     printf '  %-40s %12s %12s\n' "latency p99 ms (connect -> at the sink)" "$(kv "$C_TP" lat_p99_ms)" "$(kv "$P_TP" lat_p99_ms)"
     awk -v c="$c_rate" -v p="$p_rate" 'BEGIN { printf "  Postern / Postfix, end-to-end msgs/s: %.2fx (goal >= 1.5x)\n", p / c }'
+    printf '  per round, Postern / Postfix:'
+    paste <(grep '^RESULT.*label=postfix' "$RESULTS" | sed 's/.*e2e_msgs_per_s=\([0-9.]*\).*/\1/') \
+          <(grep '^RESULT.*label=postern' "$RESULTS" | sed 's/.*e2e_msgs_per_s=\([0-9.]*\).*/\1/') |
+      awk '{ printf " %.2fx", $2 / $1 } END { print "" }'
+    echo "  load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work on the machine skews both)"
     echo "  raw RESULT lines: $RESULTS"
   } | tee -a "$RESULTS"
 }
 
 preflight
-measure_postfix
-measure_postern
+start_postfix
+start_postern
+measure
 summary
