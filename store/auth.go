@@ -66,7 +66,7 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Use
 			}
 			return User{}, authFailed("stored password hash is unusable", addr)
 		}
-		ok, err := s.verify(ctx, h, password)
+		ok, err := s.verifyShared(ctx, cred.phc, h, password)
 		if err != nil {
 			return User{}, err
 		}

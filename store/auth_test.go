@@ -5,7 +5,9 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -267,4 +269,43 @@ func TestAuthenticateUpgradesHashParameters(t *testing.T) {
 	}
 	_, err = s2.Authenticate(ctx, "alice@example.org", "wrong")
 	wantErr(t, err, ErrAuthFailed)
+}
+
+// TestConcurrentLoginsShareOneHash: identical logins at the same moment run argon2id once.
+func TestConcurrentLoginsShareOneHash(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	mustDomain(t, s, "example.test")
+	mustUser(t, s, "alice@example.test", "correct horse")
+	// Hold the only hash slot so every login queues behind the first verification.
+	s.hashSem = make(chan struct{}, 1)
+	s.hashSem <- struct{}{}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Authenticate(context.Background(), "alice@example.test", "correct horse")
+		}()
+	}
+	// Wait until one verification is in flight and the seven others joined it.
+	for joined := 0; joined < len(errs)-1; runtime.Gosched() {
+		s.flights.mu.Lock()
+		joined = 0
+		for _, c := range s.flights.m {
+			joined = c.waiters
+		}
+		s.flights.mu.Unlock()
+	}
+	<-s.hashSem // let the single hash run
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+	}
+	if s.flights.runs != 1 {
+		t.Fatalf("%d argon2id verifications for 8 identical logins, want 1", s.flights.runs)
+	}
 }

@@ -44,6 +44,7 @@ type Store struct {
 	hashSem chan struct{}
 	dummy   string // PHC string verified against for unknown users
 	auth    *authCache
+	flights *verifyFlights
 	hot     hotStatements
 }
 
@@ -76,6 +77,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		argon:   opts.Argon2,
 		hashSem: make(chan struct{}, opts.HashConcurrency),
 		auth:    newAuthCache(),
+		flights: &verifyFlights{m: map[[32]byte]*verifyCall{}},
 	}
 	s.dummy, err = dummyHash(opts.Argon2)
 	if err != nil {
