@@ -156,6 +156,21 @@ func sxHasQueueCLI(t testing.TB, s *Server) bool {
 	return r.Code == 0
 }
 
+// sxNeedCommand skips the test (fails it under CI=true) when this build has no such
+// `postern` command.
+func sxNeedCommand(t testing.TB, s *Server, name ...string) {
+	t.Helper()
+	r := s.CLI("", append([]string{"help"}, name...)...)
+	if r.Code == 0 && !strings.Contains(r.Stderr, "unknown command") {
+		return
+	}
+	msg := fmt.Sprintf("this build has no `postern %s` (issue 5 item 6)", strings.Join(name, " "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
 // sxRelaySMTP sends one message through port 25 (loopback is trusted: relaying allowed
 // without AUTH, like Postfix's mynetworks) with net/smtp, returning any error.
 func sxRelaySMTP(addr, from, to, msgID, subject string) error {
@@ -422,12 +437,7 @@ func TestSendRelayDownFlush(t *testing.T) {
 	t.Parallel()
 	st := newRelayStub(t, "implicit")
 	s := sxServer(t, st, st.RelayConfig(t, "", 0o600), "[queue]\nmin_backoff = \"1h\"\n")
-	if !sxHasQueueCLI(t, s) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this build has no `postern queue` commands (issue 5 item 6)")
-		}
-		t.Skip("this build has no `postern queue` commands (issue 5 item 6)")
-	}
+	sxNeedCommand(t, s, "queue", "flush")
 	const n = 3
 	for i := range n {
 		if err := sxRelaySMTP(s.Addrs["smtp"], "alice@example.test", "bob@example.org", fmt.Sprintf("flush-%d@example.test", i), fmt.Sprintf("flush %d", i)); err != nil {
@@ -540,6 +550,45 @@ func TestSendRelayWrongPassword(t *testing.T) {
 		if !strings.Contains(out, "535") && !strings.Contains(strings.ToLower(out), "authentication") {
 			t.Errorf("postern queue list does not show the AUTH error:\n%s", out)
 		}
+	}
+	t.Run("relay test explains", func(t *testing.T) {
+		sxNeedCommand(t, s, "relay", "test")
+		r := s.CLI("", "relay", "test")
+		out := r.Stdout + r.Stderr
+		if r.Code != 1 || !strings.Contains(out, "refused the username or password") {
+			t.Errorf("postern relay test with a wrong password: exit %d, want 1 and the refusal in plain words:\n%s", r.Code, out)
+		}
+		if strings.Contains(out, "not-the-password") {
+			t.Errorf("postern relay test printed the password:\n%s", out)
+		}
+	})
+}
+
+// TestSendRelayTestCommand: `postern relay test --to` walks the steps against a working
+// relay and sends a test message; against a relay that is down it fails and says so.
+func TestSendRelayTestCommand(t *testing.T) {
+	t.Parallel()
+	st := newRelayStub(t, "implicit")
+	st.Start()
+	s := sxServer(t, st, st.RelayConfig(t, "", 0o600), "")
+	sxNeedCommand(t, s, "relay", "test")
+	r := s.CLI("", "relay", "test", "--to", "bob@example.org")
+	if r.Code != 0 {
+		t.Fatalf("postern relay test --to: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, step := range []string{"tls", "auth"} {
+		if !strings.Contains(strings.ToLower(r.Stdout), step) {
+			t.Errorf("postern relay test does not report the %s step:\n%s", step, r.Stdout)
+		}
+	}
+	ms := st.WaitFor(30*time.Second, "the test message", func(ms []stubMessage) bool { return len(ms) >= 1 })
+	if len(ms) != 1 || !slices.Equal(ms[0].RcptTos, []string{"bob@example.org"}) || ms[0].Auth == nil {
+		t.Errorf("the relay got %d messages (first: %+v), want one authenticated test message to bob@example.org", len(ms), ms)
+	}
+	st.Stop()
+	r = s.CLI("", "relay", "test")
+	if r.Code != 1 || !strings.Contains(strings.ToLower(r.Stdout+r.Stderr), "refused") {
+		t.Errorf("postern relay test with the relay down: exit %d, want 1 and \"refused\":\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
