@@ -396,14 +396,3 @@ func TestConfigDefaultAndCheck(t *testing.T) {
 	}
 	wantFail(t, runCLI(t, "", nil, "config", "check", filepath.Join(dir, "missing.toml")), 1, "no config file", "config default")
 }
-
-func TestSendmailModeNotYet(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"/usr/sbin/sendmail", "mailq"} {
-		var out, errb bytes.Buffer
-		code := run([]string{name, "-t"}, strings.NewReader(""), &out, &errb, func(string) string { return "" })
-		if code != 1 || !strings.Contains(errb.String(), "not yet supported") {
-			t.Errorf("%s: exit %d %q", name, code, errb.String())
-		}
-	}
-}

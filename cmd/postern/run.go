@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
 )
@@ -22,11 +21,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		name = filepath.Base(args[0])
 		args = args[1:]
 	}
-	switch name {
-	case "sendmail", "mailq":
-		fmt.Fprintf(stderr, "postern: %s mode is not yet supported\n", name)
-		return exitError
-	}
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: env, root: rootCommand()}
+	mode, rest, err := c.compatMode(name, args)
+	if err != nil {
+		return c.report(err)
+	}
+	if mode != "" {
+		return c.runCompat(mode, rest)
+	}
 	return c.main(args)
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+
+	"github.com/postern/postern/admin"
+)
+
+func relayCommand() *command {
+	return &command{
+		name:    "relay",
+		summary: "check the outbound smart host",
+		subs: []*command{
+			{
+				name:    "test",
+				summary: "connect to the smart host step by step and explain what fails",
+				help: `The running daemon connects to the [relay] host with its own settings and
+password: DNS, TCP connect, TLS and the certificate, the banner, EHLO, STARTTLS
+and AUTH; with --to it also sends a short test message. Each step is printed;
+a failure is explained in plain words (a refused password, the wrong TLS mode
+for the port, an unknown certificate authority, a blocked port). The exit
+status is 1 when a step failed.`,
+				flags: []flagSpec{{name: "to", value: "ADDRESS", usage: "also send a test message to ADDRESS"}, jsonFlag()},
+				run:   relayTest,
+			},
+		},
+	}
+}
+
+func relayTest(ctx context.Context, c *cli, inv *invocation) error {
+	return c.withClient(ctx, func(cl *admin.Client) error {
+		rep, err := cl.TestRelay(ctx, inv.str("to"))
+		if err != nil {
+			return err
+		}
+		if inv.bool("json") {
+			err = writeJSON(c.stdout, rep)
+		} else {
+			err = rep.Write(c.stdout)
+		}
+		if err != nil {
+			return err
+		}
+		if !rep.OK {
+			return exitStatus(exitError)
+		}
+		return nil
+	})
+}
