@@ -57,6 +57,8 @@ func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []sto
 	if err != nil {
 		return err
 	}
+	own := ss.srv.beginOwnChange(sel.dir)
+	defer own.done()
 	uids := make([]uint32, 0, len(msgs))
 	for _, m := range msgs {
 		p, err := f.path(m)

@@ -33,6 +33,14 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.
 	if err != nil {
 		return nil, err
 	}
+	// One batch: dovecot-keywords read once, no fsync per rename (see
+	// maildir.FlagRenamer for why that is safe for flags).
+	ren, err := maildir.NewFlagRenamer(sel.dir, f.kw)
+	if err != nil {
+		return nil, err
+	}
+	own := ss.srv.beginOwnChange(sel.dir)
+	defer own.done()
 	var updates []store.FlagUpdate
 	newFlags := map[uint32][]string{}
 	for _, m := range msgs {
@@ -47,18 +55,14 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.
 		if err != nil {
 			return nil, err
 		}
-		newPath, err := maildir.SetFlags(path, want)
+		newPath, err := ren.SetFlags(path, want)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if hasKeyword(want) && !knowsAll(f.kw, want) {
-			if f.kw, err = maildir.LoadKeywords(sel.dir); err != nil {
-				return nil, err
-			}
-		}
+		f.kw = ren.Keywords()
 		_, stored := maildir.ParseInfo(filepath.Base(newPath), f.kw)
 		updates = append(updates, store.FlagUpdate{UID: m.UID, Flags: stored})
 		newFlags[m.UID] = stored

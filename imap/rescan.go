@@ -104,3 +104,30 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
 	}
 	return nil
 }
+
+// ownChange is taken, under the user's lock, before this process changes a folder's
+// files itself (flag renames, expunges), so that afterwards the folder's new stamp can
+// be recorded without a rescan: the index is updated by the same command. It does so
+// only if the folder was in step before; otherwise the next poll rescans as usual.
+type ownChange struct {
+	dirs   *dirStamps
+	dir    string
+	inStep bool
+}
+
+func (s *Server) beginOwnChange(dir string) ownChange {
+	st, err := statStamp(dir)
+	return ownChange{dirs: &s.dirs, dir: dir, inStep: err == nil && s.dirs.unchanged(dir, st)}
+}
+
+// done records the folder's stamp after the change. A file another program dropped in
+// between the two stats would wait for the folder's next change (or a restart) to be
+// indexed; the window is the length of one command.
+func (o ownChange) done() {
+	if !o.inStep {
+		return
+	}
+	if st, err := statStamp(o.dir); err == nil {
+		o.dirs.set(o.dir, st)
+	}
+}

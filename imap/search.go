@@ -71,7 +71,22 @@ func (ss *session) searchUIDs(ctx context.Context, sel *selected, c *goimap.Sear
 	for i := range all {
 		all[i] = i
 	}
-	msgs, seqs, err := ss.messages(ctx, sel, all)
+	// With a HEADER criterion, the rows come with their cached envelopes, which answer
+	// the common header fields without opening files (search_envelope.go).
+	var msgs []store.CachedMessage
+	var seqs []uint32
+	var err error
+	withCache := needsHeaders(c)
+	if withCache {
+		msgs, seqs, err = ss.cachedMessages(ctx, sel, all)
+	} else {
+		var plain []store.Message
+		plain, seqs, err = ss.messages(ctx, sel, all)
+		msgs = make([]store.CachedMessage, len(plain))
+		for i, m := range plain {
+			msgs[i].Message = m
+		}
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -79,16 +94,25 @@ func (ss *session) searchUIDs(ctx context.Context, sel *selected, c *goimap.Sear
 	if err != nil {
 		return nil, 0, err
 	}
+	var fill []store.CacheEntry
+	defer func() { ss.srv.saveSummaries(sel.id, fill) }()
 	var out []uint32
 	var maxMod uint64
-	for i, m := range msgs {
+	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
+		m := msgs[i].Message
 		mc := &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}
+		if withCache {
+			mc.cm = &msgs[i]
+		}
 		if mc.match(c) {
 			out = append(out, m.UID)
 			maxMod = max(maxMod, m.ModSeq)
+		}
+		if e := mc.fillEntry(); e != nil {
+			fill = append(fill, *e)
 		}
 	}
 	return out, maxMod, nil
@@ -105,6 +129,10 @@ type matchCtx struct {
 	bodyT  string // decoded text parts
 	fullT  string // header + decoded text parts
 	broken bool
+
+	cm       *store.CachedMessage // with the cached envelope, when HEADER is searched
+	env      *goimap.Envelope
+	envTried bool
 }
 
 func (mc *matchCtx) match(c *goimap.SearchCriteria) bool {
@@ -177,6 +205,14 @@ func (mc *matchCtx) match(c *goimap.SearchCriteria) bool {
 		}
 	}
 	for _, h := range c.Header {
+		if h.Value != "" {
+			if text, ok := mc.envelopeText(h.Key); ok {
+				if !containsCI(text, h.Value) {
+					return false
+				}
+				continue
+			}
+		}
 		mc.parse()
 		if !headerMatch(mc.header, h.Key, h.Value) {
 			return false
