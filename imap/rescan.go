@@ -46,6 +46,13 @@ func (d *dirStamps) unchanged(dir string, now dirStamp) bool {
 	return ok && !prev.dirty && prev.newM.Equal(now.newM) && prev.curM.Equal(now.curM)
 }
 
+func (d *dirStamps) known(dir string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.m[dir]
+	return ok
+}
+
 func (d *dirStamps) set(dir string, st dirStamp) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -64,6 +71,12 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
 		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
 	if s.dirs.unchanged(dir, st) {
+		return nil
+	}
+	if !s.dirs.known(dir) && s.persistedStampMatches(ctx, user, mailbox, st) {
+		// First look since this process started, and the folder is as it was at
+		// the last sync (migration 0006): no need to read the whole directory.
+		s.dirs.set(dir, st)
 		return nil
 	}
 	unlock := s.locks.lock(user)
@@ -97,12 +110,28 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
 	}
 	st.dirty = leftOut > 0
 	s.dirs.set(dir, st)
+	if !st.dirty {
+		fs := store.FolderStamp{NewNs: st.newM.UnixNano(), CurNs: st.curM.UnixNano()}
+		if err := s.opts.Store.SetFolderStamp(ctx, user, mailbox, fs); err != nil {
+			s.log.Warn("imap: storing folder stamp", "user", user, "mailbox", mailbox, "err", err)
+		}
+	}
 	if res.Added+res.Removed+res.Updated > 0 {
 		s.log.Info("imap: folder changed on disk", "user", user, "mailbox", mailbox,
 			"added", res.Added, "removed", res.Removed, "updated", res.Updated)
 		s.hub.notify(user, mailbox, nil)
 	}
 	return nil
+}
+
+// persistedStampMatches says whether the stamp stored with the mailbox at its last sync
+// equals st. A zero (never synced) or unreadable stamp does not match.
+func (s *Server) persistedStampMatches(ctx context.Context, user, mailbox string, st dirStamp) bool {
+	ps, err := s.opts.Store.GetFolderStamp(ctx, user, mailbox)
+	if err != nil || ps.NewNs == 0 || ps.CurNs == 0 {
+		return false
+	}
+	return ps.NewNs == st.newM.UnixNano() && ps.CurNs == st.curM.UnixNano()
 }
 
 // ownChange is taken, under the user's lock, before this process changes a folder's
