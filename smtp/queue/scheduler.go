@@ -71,7 +71,11 @@ func (q *Queue) attempt(ctx context.Context, e *entry) {
 	start := q.opts.Clock.Now()
 	log := q.log.With(slog.String("id", e.id))
 
-	if err := appendRecords(q.statusPath(e.id), []record{{Kind: recAttempt, At: start.UTC(), N: n}}, true); err != nil {
+	// The attempt record is written, not fsynced: it is there to stop a message that
+	// crashes the process from being retried in a hot loop, and a process crash leaves
+	// the page cache intact. Only a power cut can lose it, and that is not caused by the
+	// message; the cost is one early retry.
+	if err := appendRecords(q.statusPath(e.id), []record{{Kind: recAttempt, At: start.UTC(), N: n}}, false); err != nil {
 		log.Error("cannot record attempt, not attempting", slog.Any("error", err))
 		q.requeue(e, start.Add(q.opts.MinBackoff))
 		return
@@ -199,9 +203,9 @@ func (q *Queue) requeue(e *entry, next time.Time) {
 
 // remove deletes a message whose recipients are all final, or that an
 // operator deleted. The message file goes first: a status file left alone
-// is swept by Open. The directory fsync is shared with concurrent enqueues;
-// if it were lost in a power cut, the message would be tried again, which
-// duplicates but never loses.
+// is swept by Open. The unlinks are not fsynced: if a power cut brought the
+// files back, the message would be tried again, which duplicates but never
+// loses, and Postfix makes the same trade.
 func (q *Queue) remove(e *entry) {
 	os.Remove(q.msgPath(e.id))
 	os.Remove(q.statusPath(e.id))
@@ -213,9 +217,6 @@ func (q *Queue) remove(e *entry) {
 	q.due.remove(e)
 	delete(q.entries, e.id)
 	q.mu.Unlock()
-	if err := q.syncer.sync(); err != nil {
-		q.log.Error("fsync queue dir", slog.Any("error", err))
-	}
 	q.log.Info("removed", slog.String("id", e.id))
 	q.poke()
 }
