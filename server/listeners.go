@@ -34,6 +34,9 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		"imap":        func(a config.ListenAddr) error { return s.bindIMAP("imap", a, false) },
 		"imaps":       func(a config.ListenAddr) error { return s.bindIMAP("imaps", a, true) },
 		"managesieve": s.bindManageSieve,
+		"metrics":     s.bindMetrics,
+		"acme_http":   s.bindACMEHTTP,
+		"acme_tls":    s.bindACMETLS,
 	}
 	names := make([]string, 0, len(addrs))
 	for name := range addrs {
@@ -141,11 +144,16 @@ func (s *Server) bindIMAP(name string, a config.ListenAddr, implicit bool) error
 	if err != nil {
 		return err
 	}
-	if implicit {
-		ln = tls.NewListener(ln, s.tlsCfg)
-	}
 	srv := s.imapServer()
-	s.svcs.Add(name, ln, func(l net.Listener) error { return srv.Serve(l, implicit) }, s.imapShutdown)
+	// TLS is layered in serve, so that the bound listener stays a plain one the metrics
+	// can count connections on.
+	serve := func(l net.Listener) error {
+		if implicit {
+			l = tls.NewListener(l, s.tlsCfg)
+		}
+		return srv.Serve(l, implicit)
+	}
+	s.svcs.Add(name, ln, serve, s.imapShutdown)
 	return nil
 }
 

@@ -84,6 +84,9 @@ type Server struct {
 	limiter      *authLimiter
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
+
+	metrics *serverMetrics // nil unless [listen] metrics is set
+	acme    *acmeManager   // nil unless [tls.acme] is set
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
@@ -93,6 +96,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 			s.close()
 		}
 	}()
+	log = s.setupMetrics(log)
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
@@ -108,7 +112,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		return nil, err
 	}
 	if s.certs, err = newCertManager(certSource{
-		CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, SelfSigned: cfg.TLS.SelfSigned,
+		CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, SelfSigned: cfg.TLS.SelfSigned || cfg.TLS.ACME != nil,
 		Hostname: cfg.Hostname, Dir: filepath.Join(cfg.StateDir, "tls"),
 	}, log, time.Now); err != nil {
 		return nil, err
@@ -131,6 +135,11 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		return nil, err
 	}
 	if err := s.bindListeners(ctx); err != nil {
+		return nil, err
+	}
+	s.countConnections()
+	if err := s.startACME(); err != nil {
+		s.svcs.CloseListeners()
 		return nil, err
 	}
 	log.Info("postern started", "version", opts.Version, "pid", os.Getpid(), "config", cfg.File,
@@ -220,6 +229,9 @@ func monotonicUsec() int64 {
 
 // close releases what start acquired, in reverse order. Safe on a partly started server.
 func (s *Server) close() {
+	if s.acme != nil {
+		s.acme.stop()
+	}
 	if s.out != nil {
 		s.out.close()
 	}

@@ -42,6 +42,7 @@ type certManager struct {
 	cert   atomic.Pointer[tls.Certificate]
 	mu     sync.Mutex // serialises reloads
 	loaded fileStamp
+	acme   *acmeManager // when set, its certificates come first (set before listeners serve)
 }
 
 type fileStamp struct {
@@ -131,11 +132,20 @@ func (m *certManager) TLSConfig(minVersion uint16) *tls.Config {
 		minVersion = tls.VersionTLS12
 	}
 	return &tls.Config{
-		MinVersion: minVersion,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return m.cert.Load(), nil
-		},
+		MinVersion:     minVersion,
+		GetCertificate: m.current,
 	}
+}
+
+// current is the certificate for a handshake: the ACME one for the client's name (or
+// for hostname, when the client sent no SNI) once there is one, else the loaded one.
+func (m *certManager) current(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if m.acme != nil {
+		if c := m.acme.certificateFor(hello); c != nil {
+			return c, nil
+		}
+	}
+	return m.cert.Load(), nil
 }
 
 // ensureSelfSigned returns the self-signed pair for hostname in dir, generating it when it

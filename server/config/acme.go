@@ -1,8 +1,13 @@
 package config
 
 import (
+	"bytes"
+	"fmt"
 	"net/url"
+	"os"
 	"slices"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 // ACME configures certificates from an ACME CA ([tls.acme]). When the table is present it
@@ -86,4 +91,41 @@ func (c *Config) validateACME(pr *problems) {
 			pr.addf("tls.acme.dns_credentials", `is required with challenge = "dns-01"`)
 		}
 	}
+}
+
+// DNSCredentials is the dns_credentials file: the provider's settings, secrets included,
+// kept out of the main config so that it can stay world-readable.
+type DNSCredentials struct {
+	APIToken  string `toml:"api_token"`  // cloudflare, hetzner, digitalocean, powerdns
+	Token     string `toml:"token"`      // desec
+	ServerURL string `toml:"server_url"` // powerdns
+	ServerID  string `toml:"server_id"`  // powerdns ("localhost" when empty)
+	Server    string `toml:"server"`     // rfc2136: "host:port" of the primary
+	KeyName   string `toml:"key_name"`   // rfc2136 TSIG key
+	KeyAlg    string `toml:"key_alg"`    // rfc2136, e.g. "hmac-sha256"
+	Key       string `toml:"key"`        // rfc2136, base64
+}
+
+// ReadDNSCredentials reads the dns_credentials file, refusing one that others can read (the
+// same rule as the relay password).
+func (a ACME) ReadDNSCredentials() (DNSCredentials, error) {
+	var c DNSCredentials
+	path := a.DNSCredentials
+	fi, err := os.Stat(path)
+	if err != nil {
+		return c, fmt.Errorf("dns_credentials: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return c, fmt.Errorf("dns_credentials: %s is mode %04o; it holds secrets, make it 0600 or 0400", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("dns_credentials: %w", err)
+	}
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("dns_credentials %s: %w", path, err)
+	}
+	return c, nil
 }
