@@ -87,6 +87,15 @@ func (c *cli) compatMode(name string, args []string) (string, []string, error) {
 func (c *cli) runCompat(mode string, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// --version and --help, which no sendmail flag looks like, tell what the program is.
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "--help") {
+		if args[0] == "--version" {
+			fmt.Fprintf(c.stdout, "postern %s, running as %s\n", versionString(), mode)
+			return exitOK
+		}
+		c.printHelp(c.stdout, c.root.sub(mode), []string{mode})
+		return exitOK
+	}
 	if mode == "mailq" {
 		return c.report(c.queueList(ctx, false))
 	}

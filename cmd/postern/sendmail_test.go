@@ -252,3 +252,18 @@ func TestRelayTestCommand(t *testing.T) {
 		t.Errorf("failing relay test: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestSendmailVersionAndHelp(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"/usr/sbin/sendmail", "mailq"} {
+		var out, errb bytes.Buffer
+		code := run([]string{name, "--version"}, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+		if code != 0 || !strings.HasPrefix(out.String(), "postern ") {
+			t.Errorf("%s --version: exit %d %q %q", name, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"sendmail", "--help"}, strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 || !strings.Contains(out.String(), "-oi") {
+		t.Errorf("sendmail --help: exit %d %q", code, out.String())
+	}
+}
