@@ -324,3 +324,33 @@ func TestCRLFWriter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadLocalSubmission: the request line of the submission socket (any local user
+// can write it) never panics, never reads past its bound, and what it accepts has the
+// current version and a size that is not negative.
+func FuzzReadLocalSubmission(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"rcpts":["root"],"size":5}` + "\nhello",
+		`{"v":1,"sender":"","full_name":"Cron","extract_recipients":true,"size":0}` + "\n",
+		`{"v":2,"size":1}` + "\n",
+		`{"v":1,"size":-1}` + "\n",
+		`{"v":1,"bogus":true}` + "\n",
+		"not json\n",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bytes.NewReader(data)
+		req, err := readLocalSubmission(bufio.NewReaderSize(r, 4096))
+		if err != nil {
+			return
+		}
+		if req.V != LocalSubmitVersion || req.Size < 0 {
+			t.Fatalf("accepted %+v", req)
+		}
+		if int64(len(data))-int64(r.Len()) > MaxLocalSubmissionLine+4096 {
+			t.Fatalf("read %d bytes for one line", int64(len(data))-int64(r.Len()))
+		}
+	})
+}
