@@ -19,7 +19,10 @@
 // sizes, internal dates and a copy of the flags. Every change is made to the file first
 // (maildir.Append fsyncs before we index; a flag change is a rename) and then to the
 // index, so a crash between the two leaves the file right and the index behind, and the
-// next rescan repairs the index.
+// next rescan repairs the index. Flag renames are not fsynced (maildir.FlagRenamer):
+// they change no message bytes, the rename is atomic in the file system's journal, and
+// a crash can only lose the flag change itself (the rescan then sees the folder's mtime
+// differ and puts the index back in step with the file) — Dovecot does the same.
 //
 // # The message cache
 //
@@ -31,6 +34,18 @@
 // or another program added simply fill in on their first FETCH. The store drops an
 // entry with its message row or when the size changes; an entry that does not decode is
 // recomputed, so the encoding can change without a migration.
+//
+// SEARCH HEADER on Subject, From, To, Cc, Bcc and Message-ID is answered from the cached
+// envelope too (search_envelope.go); other fields, and messages without a cache entry,
+// are read from the file (and their entry filled).
+//
+// # Output
+//
+// go-imap flushes after every response line; every connection is wrapped in a
+// batchConn (batchconn.go) that holds the output until the server next reads from the
+// client (the end of a command, or a continuation request) or 64 KiB are pending, so a
+// FETCH of 10,000 messages is a few dozen TLS records, not 10,000. While a Read is in
+// progress (IDLE) writes go straight out.
 //
 // # Sessions, sequence numbers, updates
 //
@@ -50,7 +65,11 @@
 //
 // On SELECT, STATUS and every poll the new/ and cur/ directories are stat'ed; if their
 // mtimes differ from the last rescan the folder is scanned and the index synced
-// (store.SyncMailboxIndex). Files in new/ younger than Options.RescanGrace that the index
+// (store.SyncMailboxIndex). The stamps are also stored with the mailbox row after each
+// sync (migration 0006), so the first SELECT after a restart of an unchanged folder
+// reads no directory. A command that changes files itself (STORE, EXPUNGE) records the
+// folder's new stamp when the folder was in step before it, so our own renames do not
+// cause a rescan. Files in new/ younger than Options.RescanGrace that the index
 // does not know are left for the delivery that is indexing them (and the folder looked
 // at again), so a rescan never races a delivery into a duplicate index entry.
 //
