@@ -1,0 +1,106 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFail2banFilter runs Debian's fail2ban-regex with packaging/fail2ban's filter over
+// the real log of a server that saw failed logins over SMTP AUTH and IMAP (and
+// successful ones, which must not match), in both machine log formats.
+func TestFail2banFilter(t *testing.T) {
+	t.Parallel()
+	regex := needTool(t, "fail2ban-regex")
+	filter, err := filepath.Abs("../packaging/fail2ban/filter.d/postern.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"logfmt", "json"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			s := NewServer(t, Options{NoStart: true})
+			data, err := os.ReadFile(s.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := strings.Replace(string(data), `format = "logfmt"`, fmt.Sprintf("format = %q", format), 1)
+			if err := os.WriteFile(s.Config, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			rxSetup(t, s, "alice")
+
+			// Two failed SMTP AUTHs on submission, one that succeeds.
+			for _, pw := range []string{"wrong one", `evil" client=192.0.2.66 status=fail`} {
+				if out, code := sxSwaks(t, s.Addrs["submission"], append([]string{"--tls", "--quit-after", "AUTH"}, sxAuth("PLAIN", pw)...)...); code == 0 {
+					t.Fatalf("AUTH with a wrong password succeeded:\n%s", out)
+				}
+			}
+			if out, code := sxSwaks(t, s.Addrs["submission"], append([]string{"--tls", "--quit-after", "AUTH"}, sxAuth("PLAIN", strings.TrimSpace(rxPassword))...)...); code != 0 {
+				t.Fatalf("AUTH with the right password failed:\n%s", out)
+			}
+			// Two failed IMAP logins (one with a user name that tries to inject an
+			// address), one that succeeds.
+			for _, login := range []string{`alice@example.test "nope"`, `"x client=192.0.2.66 " "nope"`, `alice@example.test "` + strings.TrimSpace(rxPassword) + `"`} {
+				imapLogin(t, s.Addrs["imaps"], login)
+			}
+
+			logFile := filepath.Join(t.TempDir(), "postern.log")
+			var lines []string
+			for _, l := range s.Log() {
+				if strings.HasPrefix(l, "time=") || strings.HasPrefix(l, `{"time":`) {
+					lines = append(lines, l)
+				}
+			}
+			if err := os.WriteFile(logFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(regex, "-o", "ip", logFile, filter).CombinedOutput()
+			if err != nil {
+				t.Fatalf("fail2ban-regex: %v\n%s", err, out)
+			}
+			var ips []string
+			sc := bufio.NewScanner(strings.NewReader(string(out)))
+			for sc.Scan() {
+				if l := strings.TrimSpace(sc.Text()); l != "" {
+					ips = append(ips, l)
+				}
+			}
+			if want := []string{"127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"}; !slices.Equal(ips, want) {
+				t.Errorf("fail2ban-regex matched %q, want %q (four failures from 127.0.0.1)", ips, want)
+			}
+		})
+	}
+}
+
+// imapLogin opens an IMAPS session, sends LOGIN args and logs out.
+func imapLogin(t testing.TB, addr, args string) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	if _, err := rd.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "a1 LOGIN %s\r\n", args)
+	for {
+		l, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("LOGIN: %v", err)
+		}
+		if strings.HasPrefix(l, "a1 ") {
+			break
+		}
+	}
+	fmt.Fprintf(c, "a2 LOGOUT\r\n")
+}
