@@ -131,15 +131,22 @@ func (c *batchConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
-// Close sends what is pending (a BYE) unless a write is blocked right now — then the
-// close is what unblocks it.
+// Close sends what is pending (a BYE, a TLS close_notify) unless a write is blocked
+// right now — then the close is what unblocks it. It sets a deadline of its own: a
+// tls.Conn above us sets the write deadline to "now" after its close_notify.
 func (c *batchConn) Close() error {
 	if c.mu.TryLock() {
-		_ = c.flushBounded()
+		if c.buf != nil {
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+			_ = c.flushLocked()
+		}
 		c.mu.Unlock()
 	}
 	return c.Conn.Close()
 }
+
+// closeFlushTimeout bounds the last flush at Close, for a client that stopped reading.
+const closeFlushTimeout = 5 * time.Second
 
 // isTLS tells go-imap whether a connection is encrypted (for LOGINDISABLED): a TLS
 // connection itself (after STARTTLS) or a batchConn over one (port 993).

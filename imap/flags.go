@@ -99,25 +99,6 @@ func containsFold(list []string, f string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, f) })
 }
 
-func hasKeyword(fs []string) bool {
-	return slices.ContainsFunc(fs, func(f string) bool { return !strings.HasPrefix(f, `\`) })
-}
-
-func knowsAll(kw *maildir.Keywords, fs []string) bool {
-	for _, f := range fs {
-		if strings.HasPrefix(f, `\`) {
-			continue
-		}
-		if _, ok := letterOf[strings.ToLower(f)]; ok {
-			continue
-		}
-		if _, ok := kw.Letter(f); !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // applyStore computes STORE's result on one message's flags (RFC 3501 6.4.6).
 func applyStore(op goimap.StoreFlagsOp, flags []goimap.Flag) func([]string) []string {
 	arg := fromFlags(flags)
