@@ -26,6 +26,10 @@ func (s *session) Data(r io.Reader) error {
 			return rerr.toLibrary()
 		}
 	}
+	if msg, rerr = s.filter(env, msg); rerr != nil {
+		s.reject("data", rerr, s.from, s.rcpts...)
+		return rerr.toLibrary()
+	}
 	errs := s.deliver(env, msg)
 	if r := smtpReply(errs); r != nil {
 		return r.toLibrary()

@@ -23,6 +23,13 @@
 //	                  to SpoolThreshold, then a file in SpoolDir), Deliverer.Deliver
 //	                  with a DeliverTimeout context, then the reply
 //
+// On the MX role, Options.Filters (sender authentication in smtp/senderauth, a
+// milter) then inspect the message of an untrusted client: each may rewrite
+// the header (EditHeader: add Authentication-Results, drop forged ones), mark
+// it for quarantine (Envelope.Quarantine, filed into Junk by the Deliverer)
+// or refuse it with its own reply (550 5.7.1 DMARC reject, 451 4.7.0 DNS
+// failure) before anything is delivered.
+//
 // Checks apply to MX clients outside TrustedNetworks; LMTP peers (local MTAs) and
 // trusted clients skip the HELO and sender checks but not the syntax, size and
 // text rules. The reply to the final dot comes only after Deliver returned, so a

@@ -142,6 +142,9 @@ type Options struct {
 	Policy Policy
 	// Deliverer stores accepted messages; required.
 	Deliverer Deliverer
+	// Filters inspect each message from an untrusted MX client before it is
+	// delivered (see Filter), in order.
+	Filters []Filter
 
 	// Authenticator checks AUTH credentials; required for the submission roles.
 	Authenticator Authenticator

@@ -63,6 +63,10 @@ type Envelope struct {
 	SMTPUTF8 bool
 	// Received is when the message text was complete.
 	Received time.Time
+	// Quarantine, set by a Filter, says why the message is suspicious (e.g. the
+	// sender's DMARC policy is quarantine); the Deliverer files it as spam
+	// (Junk) instead of into the inbox. "" for normal delivery.
+	Quarantine string
 }
 
 // Message is the text of a message exactly as received: CRLF line ends, with the
