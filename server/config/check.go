@@ -34,17 +34,43 @@ func checkEntries(entries []entry, pr *problems) [][]string {
 }
 
 // checkEntry walks e's key down the schema. It returns the offending prefix
-// of the key and a message, or "" when the entry fits.
+// of the key and a message, or "" when the entry fits. Below a map of tables
+// ([relays.NAME]) any NAME is allowed; below an array of tables ([[route]])
+// the scanner has put the element number.
 func checkEntry(root reflect.Type, e entry) ([]string, string) {
+	if e.kind == unstable.ArrayTable {
+		return checkArrayTable(root, e)
+	}
 	st := root
-	for i, seg := range e.path {
+	for i := 0; i < len(e.path); i++ {
+		seg := e.path[i]
 		here := e.path[:i+1]
 		f, ok := lookup(st, seg)
 		if !ok {
 			return here, unknownKey(root, e.path[:i], seg, i < len(e.path)-1 || e.kind == unstable.Table)
 		}
-		key := strings.Join(here, ".")
+		key := displayKey(root, here)
 		last := i == len(e.path)-1
+		if elem, isMap := collectionOf(f.sf.Type); elem != nil {
+			if last {
+				if msg := checkCollection(f.sf.Type, isMap, e); msg != "" {
+					return here, key + ": " + msg
+				}
+				return nil, ""
+			}
+			if e.kind == unstable.Table && i+2 == len(e.path) && !isMap {
+				return here, fmt.Sprintf("%s: expected an array of tables ([[%s]]), got a table", key, key)
+			}
+			i++ // the NAME or element number
+			if i == len(e.path)-1 {
+				if msg := checkKind(elem, e); msg != "" {
+					return e.path[:i+1], displayKey(root, e.path[:i+1]) + ": " + msg
+				}
+				return nil, ""
+			}
+			st = elem
+			continue
+		}
 		tt := tableType(f.sf.Type)
 		if !last {
 			if tt == nil {
@@ -58,6 +84,65 @@ func checkEntry(root reflect.Type, e entry) ([]string, string) {
 		}
 	}
 	return nil, ""
+}
+
+// checkArrayTable checks a [[KEY]] header, whose path ends in the element
+// number: KEY must fit the schema and be an array of tables.
+func checkArrayTable(root reflect.Type, e entry) ([]string, string) {
+	key := e.path[:len(e.path)-1]
+	if p, msg := checkEntry(root, entry{path: key, line: e.line, kind: unstable.Array}); msg != "" {
+		return p, msg
+	}
+	sf, _ := fieldAt(root, key)
+	if elem, isMap := collectionOf(sf.Type); elem == nil || isMap {
+		return key, fmt.Sprintf("%s: expected %s, got an array of tables", displayKey(root, key), expected(sf.Type))
+	}
+	return nil, ""
+}
+
+// fieldAt returns the struct field a document key that fits the schema ends at.
+func fieldAt(root reflect.Type, path []string) (reflect.StructField, bool) {
+	st := root
+	var sf reflect.StructField
+	for i := 0; i < len(path); i++ {
+		if st == nil {
+			return sf, false
+		}
+		f, ok := lookup(st, path[i])
+		if !ok {
+			return sf, false
+		}
+		sf = f.sf
+		if elem, _ := collectionOf(sf.Type); elem != nil && i < len(path)-1 {
+			i++
+			st = elem
+			continue
+		}
+		st = tableType(sf.Type)
+	}
+	return sf, true
+}
+
+// checkCollection says what is wrong when e, the key of a whole collection of
+// tables, does not fit it: a map of tables is a table ([relays] or relays =
+// {...}), an array of tables an array of inline tables (the [[route]] headers
+// carry an element number and never end here).
+func checkCollection(t reflect.Type, isMap bool, e entry) string {
+	if isMap {
+		if e.kind == unstable.Table || e.kind == unstable.InlineTable {
+			return ""
+		}
+		return fmt.Sprintf("expected %s, got %s", expected(t), kindName(e.kind))
+	}
+	if e.kind != unstable.Array {
+		return fmt.Sprintf("expected %s, got %s", expected(t), kindName(e.kind))
+	}
+	for i, k := range e.elems {
+		if k != unstable.InlineTable {
+			return fmt.Sprintf("expected %s, got %s as element %d", expected(t), kindName(k), i+1)
+		}
+	}
+	return ""
 }
 
 // checkKind says what is wrong when e's value does not fit Go type t.
@@ -92,7 +177,7 @@ func checkKind(t reflect.Type, e entry) string {
 // unknownKey words the error for key name under parent, with the most
 // likely intended key, or else the list of keys allowed there.
 func unknownKey(root reflect.Type, parent []string, name string, isTable bool) string {
-	full := strings.Join(append(append([]string(nil), parent...), name), ".")
+	full := displayKey(root, append(append([]string(nil), parent...), name))
 	what := "key"
 	if isTable {
 		what = "table"
@@ -100,8 +185,13 @@ func unknownKey(root reflect.Type, parent []string, name string, isTable bool) s
 	msg := fmt.Sprintf("unknown %s %q", what, full)
 
 	st := root
-	for _, p := range parent {
-		f, _ := lookup(st, p)
+	for i := 0; i < len(parent); i++ {
+		f, _ := lookup(st, parent[i])
+		if elem, _ := collectionOf(f.sf.Type); elem != nil {
+			st = elem
+			i++ // the NAME or element number
+			continue
+		}
 		st = tableType(f.sf.Type)
 	}
 	var siblings []string
@@ -121,7 +211,11 @@ func unknownKey(root reflect.Type, parent []string, name string, isTable bool) s
 	}
 	where := "at the top level"
 	if len(parent) > 0 {
-		where = "in [" + strings.Join(parent, ".") + "]"
+		d := displayKey(root, parent)
+		if i := strings.LastIndexByte(d, '['); i > 0 && strings.HasSuffix(d, "]") {
+			d = "[" + d[:i] + "]" // an element of an array of tables: [[route]]
+		}
+		where = "in [" + d + "]"
 	}
 	return fmt.Sprintf("%s (allowed %s: %s)", msg, where, strings.Join(siblings, ", "))
 }

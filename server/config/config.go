@@ -14,15 +14,17 @@ type Config struct {
 	StateDir   string `toml:"state_dir" path:"config" type:"path" doc:"Directory for the database, the Maildirs, the outbound queue and generated certificates."`
 	RuntimeDir string `toml:"runtime_dir" path:"config" type:"path" doc:"Directory for the unix sockets (admin, LMTP); relative socket paths are relative to it."`
 
-	Listen Listen `toml:"listen" doc:"Where each listener binds; \"\" switches a listener off."`
-	SMTP   SMTP   `toml:"smtp" doc:"Limits and policy for SMTP, submission and LMTP sessions."`
-	DNS    DNS    `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
-	TLS    TLS    `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
-	Relay  *Relay `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
-	Queue  Queue  `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
-	Sieve  Sieve  `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
-	Admin  Admin  `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
-	Log    Log    `toml:"log" doc:"How the server writes its log."`
+	Listen Listen            `toml:"listen" doc:"Where each listener binds; \"\" switches a listener off."`
+	SMTP   SMTP              `toml:"smtp" doc:"Limits and policy for SMTP, submission and LMTP sessions."`
+	DNS    DNS               `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
+	TLS    TLS               `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
+	Relay  *Relay            `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
+	Relays map[string]*Relay `toml:"relays" doc:"More smart hosts, each a [relays.NAME] table with the keys of [relay]; routes and fallback name them."`
+	Routes []Route           `toml:"route" doc:"Routes: which recipient or sender domains leave through another relay, or directly to MX. Recipient domains are matched first, then the sender's domain; everything else takes [relay] (or direct delivery without it)."`
+	Queue  Queue             `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
+	Sieve  Sieve             `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
+	Admin  Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
+	Log    Log               `toml:"log" doc:"How the server writes its log."`
 
 	// File is the absolute path of the file the config was read from; "" when
 	// the Config was built in code.
@@ -79,12 +81,17 @@ type TLS struct {
 
 // Relay is the outbound smart host.
 type Relay struct {
-	Host         string `toml:"host" required:"true" type:"host name" example:"smtp.fastmail.com" doc:"The smart host's name or IP address."`
-	Port         int    `toml:"port" example:"587" doc:"The smart host's port: usually 587 with starttls or 465 with implicit."`
-	TLS          string `toml:"tls" enum:"starttls|implicit|none" example:"starttls" doc:"How to encrypt the connection to the smart host."`
+	Provider     string `toml:"provider" example:"" doc:"A known provider (brevo, fastmail, gmail, mailgun, postmark, ses, smtp2go) whose host, port and tls are filled in unless given here."`
+	Region       string `toml:"region" example:"" doc:"The region of provider = \"ses\", e.g. \"eu-west-1\"."`
+	Host         string `toml:"host" type:"host name" example:"smtp.fastmail.com" doc:"The smart host's name or IP address; required unless provider is set."`
+	Port         int    `toml:"port" example:"587" doc:"The smart host's port: usually 587 with starttls or 465 with implicit; the provider's when provider is set."`
+	TLS          string `toml:"tls" enum:"starttls|implicit|none" example:"starttls" doc:"How to encrypt the connection to the smart host; the provider's when provider is set."`
 	Username     string `toml:"username" example:"you@fastmail.com" doc:"The AUTH user name; \"\" sends without AUTH."`
 	PasswordFile string `toml:"password_file" path:"config" type:"path" example:"/etc/postern/relay.password" doc:"File holding the AUTH password (mode 0600 or 0400); required with username."`
 	CAFile       string `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle to verify the smart host; \"\" uses the system CAs."`
+	// InsecureSkipVerify is relay.Options.InsecureSkipVerify.
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify" example:"false" doc:"Encrypt without verifying the smart host's certificate (anyone on the path could read the password); a warning is logged at start. Only for a certificate that cannot be fixed."`
+	Fallback           string `toml:"fallback" example:"" doc:"The NAME of a [relays.NAME] table that takes a message's recipients when this relay cannot be reached (connect, TLS, greeting, AUTH) in the same attempt; from a [relays.NAME] table, \"relay\" names [relay]."`
 }
 
 // Queue configures retries of the outbound queue. Durations are Go durations: "90s",

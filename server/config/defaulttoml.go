@@ -25,7 +25,7 @@ func DefaultTOML(hostname string) []byte {
 	v := reflect.ValueOf(cfg)
 	var tables []field
 	for _, f := range fieldsOf(v.Type()) {
-		if tableType(f.sf.Type) != nil {
+		if isTable(f.sf.Type) {
 			tables = append(tables, f)
 			continue
 		}
@@ -33,6 +33,14 @@ func DefaultTOML(hostname string) []byte {
 	}
 	for _, f := range tables {
 		fv := v.Field(f.index)
+		if elem, isMap := collectionOf(f.sf.Type); elem != nil {
+			header := "[[" + f.name + "]]"
+			if isMap {
+				header = "[" + f.name + ".backup]"
+			}
+			writeExampleTable(&b, header, f.sf.Tag.Get("doc"), elem)
+			continue
+		}
 		if fv.Kind() == reflect.Pointer {
 			writeOptionalTable(&b, f.name, f)
 			continue
@@ -59,10 +67,15 @@ func DefaultTOML(hostname string) []byte {
 // taken from the `example` tags so that uncommenting it gives a working
 // table.
 func writeOptionalTable(b *strings.Builder, name string, f field) {
+	writeExampleTable(b, "["+name+"]", f.sf.Tag.Get("doc"), f.sf.Type.Elem())
+}
+
+// writeExampleTable writes the commented-out example of table type t under header.
+func writeExampleTable(b *strings.Builder, header, doc string, t reflect.Type) {
 	b.WriteString("\n")
-	writeComment(b, "", f.sf.Tag.Get("doc"))
-	fmt.Fprintf(b, "# [%s]\n", name)
-	for _, sub := range fieldsOf(f.sf.Type.Elem()) {
+	writeComment(b, "", doc)
+	fmt.Fprintf(b, "# %s\n", header)
+	for _, sub := range fieldsOf(t) {
 		ex := reflect.New(sub.sf.Type).Elem()
 		setFromString(ex, sub.sf.Tag.Get("example"))
 		writeKey(b, "# ", sub.sf, ex)
@@ -117,6 +130,13 @@ func setFromString(v reflect.Value, s string) {
 	case reflect.Int, reflect.Int64:
 		n, _ := strconv.ParseInt(s, 10, 64)
 		v.SetInt(n)
+	case reflect.Slice:
+		// a comma-separated list of strings; "" is the empty list
+		list := []string{}
+		if s != "" {
+			list = strings.Split(s, ",")
+		}
+		v.Set(reflect.ValueOf(list))
 	}
 }
 

@@ -17,6 +17,13 @@
 //	type:"..."       the type shown in the reference when "string" says too little
 //	example:"..."    the value shown in the default config for optional tables
 //
+// Besides tables (a struct, or a pointer to one for an optional table), a
+// field may hold a collection of tables: a map of named tables
+// (map[string]*T, written [relays.NAME]) or an array of tables ([]T, written
+// [[route]]). Their keys are checked, decoded, resolved and validated like any
+// other; in lines and errors an element of an array of tables is numbered from
+// 1 ("route.2.via", shown as "route[2].via").
+//
 // DefaultTOML (the commented default file behind `postern config default`)
 // and Reference (docs/config.md) are generated from those tags, and a test
 // fails when the committed docs/config.md drifts from Reference.

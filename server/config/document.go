@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -19,20 +20,43 @@ func (e entry) key() string { return strings.Join(e.path, ".") }
 // scanDocument lists every table header and key of data, including the keys
 // inside inline tables, in document order. go-toml's unstable parser is the
 // only one that exposes positions, which is why it is used here.
+//
+// The elements of an array of tables are numbered from 1 in the paths: the
+// second [[route]] header is "route.2" and its via key "route.2.via", so that
+// each element's keys have their own lines and can be pruned one by one.
 func scanDocument(data []byte) ([]entry, error) {
 	var (
 		p       unstable.Parser
 		prefix  []string
 		entries []entry
+		arrays  = make(map[string]int) // numbered key of an array of tables -> elements so far
 	)
+	numbered := func(keys []string) []string {
+		var out []string
+		for _, k := range keys {
+			out = append(out, k)
+			if n, ok := arrays[strings.Join(out, ".")]; ok {
+				out = append(out, strconv.Itoa(n))
+			}
+		}
+		return out
+	}
 	p.Reset(data)
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
+		case unstable.Table:
 			keys, line := keyOf(&p, e)
-			prefix = keys
-			entries = append(entries, entry{path: keys, line: line, kind: e.Kind})
+			prefix = numbered(keys)
+			entries = append(entries, entry{path: prefix, line: line, kind: e.Kind})
+		case unstable.ArrayTable:
+			keys, line := keyOf(&p, e)
+			parent := numbered(keys[:len(keys)-1])
+			arr := append(parent, keys[len(keys)-1])
+			k := strings.Join(arr, ".")
+			arrays[k]++
+			prefix = append(arr, strconv.Itoa(arrays[k]))
+			entries = append(entries, entry{path: prefix, line: line, kind: e.Kind})
 		case unstable.KeyValue:
 			entries = scanKeyValue(&p, prefix, e, entries)
 		}
@@ -53,6 +77,22 @@ func scanKeyValue(p *unstable.Parser, prefix []string, kv *unstable.Node, entrie
 		}
 	}
 	entries = append(entries, en)
+	if v.Kind == unstable.Array {
+		// An array of inline tables: number its elements like [[...]] headers.
+		n := 0
+		for it := v.Children(); it.Next(); {
+			n++
+			if el := it.Node(); el.Kind == unstable.InlineTable {
+				elPath := append(append([]string(nil), path...), strconv.Itoa(n))
+				entries = append(entries, entry{path: elPath, line: line, kind: el.Kind})
+				for kv := el.Children(); kv.Next(); {
+					if c := kv.Node(); c.Kind == unstable.KeyValue {
+						entries = scanKeyValue(p, elPath, c, entries)
+					}
+				}
+			}
+		}
+	}
 	if v.Kind == unstable.InlineTable {
 		for it := v.Children(); it.Next(); {
 			if n := it.Node(); n.Kind == unstable.KeyValue {

@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(valid))
 	f.Add(DefaultTOML("mail.example.com"))
 	f.Add([]byte(valid + "[smtp]\nmesage_size_limit = 5\n[relay]\nport = 465\n"))
+	f.Add([]byte(valid + "[relays.a]\nprovider = \"ses\"\n[[route]]\nvia = \"a\"\n[[route]]\nrecipient_domains = [\"x\"]\nvia = 1\n[route.3]\n"))
+	f.Add([]byte(valid + "route = [{ via = \"direct\" }, 5]\nrelays = { a = { fallback = \"a\" } }\n"))
 	f.Add([]byte("listen = { smtp = \":25\", imap = 143 }\nsmtp.trusted_networks = [1, [2]]\n[[tls]]\n"))
 	f.Add([]byte("a.b.c = 1\n[a.b]\n[x]\ny = 1979-05-27T07:32:00Z\n"))
 	f.Add([]byte("hostname = \"\"\"\nmulti\"\"\"\n"))

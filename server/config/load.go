@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -47,8 +48,9 @@ func Parse(data []byte, filename string) (*Config, error) {
 	cfg.File = filename
 	cfg.lines = lines
 	if _, ok := raw["relay"]; ok {
-		r := DefaultRelay()
-		cfg.Relay = &r
+		// Zero, not DefaultRelay: applyDefaults must see which of host, port
+		// and tls the file gave, so that a provider fills only the others.
+		cfg.Relay = &Relay{}
 	}
 	if t, ok := raw["tls"].(map[string]any); ok {
 		if _, ok := t["acme"]; ok {
@@ -60,6 +62,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 		pr.list = append(pr.list, &Error{File: filename, Msg: err.Error()})
 		return nil, pr.err()
 	}
+	cfg.applyRelayDefaults()
 	// cert and key replace the default self_signed = true; only an explicit
 	// self_signed = true next to them is a contradiction (see Validate).
 	if _, explicit := lines["tls.self_signed"]; !explicit && (cfg.TLS.Cert != "" || cfg.TLS.Key != "") {
@@ -89,17 +92,43 @@ func tomlError(filename string, err error) error {
 }
 
 // prune deletes path from the nested map raw, so the strict decoder never
-// sees a key that was already reported.
+// sees a key that was already reported. A segment below an array of tables is
+// the element number (from 1), as scanDocument writes it.
 func prune(raw map[string]any, path []string) {
-	m := raw
-	for _, p := range path[:len(path)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
+	var cur any = raw
+	for i, p := range path {
+		lastSeg := i == len(path)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if lastSeg {
+				delete(c, p)
+				return
+			}
+			cur = c[p]
+		case []any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > len(c) {
+				return
+			}
+			if lastSeg {
+				c[n-1] = map[string]any{} // keep the numbering of the others
+				return
+			}
+			cur = c[n-1]
+		case []map[string]any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > len(c) {
+				return
+			}
+			if lastSeg {
+				c[n-1] = map[string]any{}
+				return
+			}
+			cur = c[n-1]
+		default:
 			return
 		}
-		m = next
 	}
-	delete(m, path[len(path)-1])
 }
 
 // decodeStrict decodes the checked map into cfg with unknown fields

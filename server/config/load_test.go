@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"no certificate", valid + "[tls]\nself_signed = false\n",
 			file + `:2: tls: no TLS certificate: set tls.cert and tls.key, or self_signed = true`},
 		{"relay without host", valid + "[relay]\nport = 587\n",
-			file + `:2: relay.host is required in [relay] (the smart host, e.g. "smtp.fastmail.com"); remove [relay] to deliver directly to MX hosts`},
+			file + `:2: relay.host is required in [relay] (the smart host, e.g. "smtp.fastmail.com", or a provider such as provider = "fastmail"); remove [relay] to deliver directly to MX hosts`},
 		{"relay host with port", valid + "[relay]\nhost = \"smtp.example.com:587\"\n",
 			file + `:3: relay.host: "smtp.example.com:587" is not a host name; put the port in relay.port`},
 		{"relay username without password", valid + "[relay]\nhost = \"smtp.example.com\"\nusername = \"me\"\n",

@@ -3,15 +3,47 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
 )
 
 // visit calls fn for every leaf key of the struct v points into (tables are
-// descended into; a nil optional table is skipped), with its dotted key.
+// descended into; a nil optional table is skipped), with its dotted key. The
+// tables of a collection are visited too, as "relays.NAME.key" (names in
+// sorted order) and "route.N.key" (N from 1), the keys scanDocument uses.
 func visit(v reflect.Value, prefix string, fn func(key string, sf reflect.StructField, fv reflect.Value)) {
 	for _, f := range fieldsOf(v.Type()) {
 		fv := v.Field(f.index)
 		key := prefix + f.name
+		if elem, isMap := collectionOf(f.sf.Type); elem != nil {
+			if isMap {
+				names := make([]string, 0, fv.Len())
+				for _, k := range fv.MapKeys() {
+					names = append(names, k.String())
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					ev := fv.MapIndex(reflect.ValueOf(n))
+					if ev.Kind() != reflect.Pointer || ev.IsNil() {
+						continue // only maps of pointers can be changed in place
+					}
+					visit(ev.Elem(), key+"."+n+".", fn)
+				}
+				continue
+			}
+			for i := range fv.Len() {
+				ev := fv.Index(i)
+				if ev.Kind() == reflect.Pointer {
+					if ev.IsNil() {
+						continue
+					}
+					ev = ev.Elem()
+				}
+				visit(ev, key+"."+strconv.Itoa(i+1)+".", fn)
+			}
+			continue
+		}
 		if tableType(f.sf.Type) != nil {
 			if fv.Kind() == reflect.Pointer {
 				if fv.IsNil() {

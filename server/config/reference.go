@@ -31,7 +31,7 @@ key at its default; ` + "`postern config check`" + ` reports every problem in a 
 	var top []field
 	var tables []field
 	for _, f := range fieldsOf(v.Type()) {
-		if tableType(f.sf.Type) != nil {
+		if isTable(f.sf.Type) {
 			tables = append(tables, f)
 		} else {
 			top = append(top, f)
@@ -48,6 +48,15 @@ key at its default; ` + "`postern config check`" + ` reports every problem in a 
 // writeSection writes one table's section and then, as their own sections, the optional
 // tables nested in it ([tls.acme]).
 func writeSection(b *strings.Builder, name string, sf reflect.StructField, fv reflect.Value) {
+	if elem, isMap := collectionOf(sf.Type); elem != nil {
+		header, more := "[["+name+"]]", " Each [["+name+"]] table is one more; they are optional."
+		if isMap {
+			header, more = "["+name+".NAME]", " Each NAME is a table of its own; they are optional."
+		}
+		fmt.Fprintf(b, "\n## %s\n\n%s%s\n\n", header, sf.Tag.Get("doc"), more)
+		writeTable(b, fieldsOf(elem), optionalDefaults(elem))
+		return
+	}
 	fmt.Fprintf(b, "\n## [%s]\n\n%s", name, sf.Tag.Get("doc"))
 	if fv.Kind() == reflect.Pointer {
 		b.WriteString(" The table is optional; the defaults below apply when it is present.")
@@ -56,7 +65,7 @@ func writeSection(b *strings.Builder, name string, sf reflect.StructField, fv re
 	b.WriteString("\n\n")
 	var plain, nested []field
 	for _, sub := range fieldsOf(fv.Type()) {
-		if tableType(sub.sf.Type) != nil {
+		if isTable(sub.sf.Type) {
 			nested = append(nested, sub)
 		} else {
 			plain = append(plain, sub)

@@ -59,8 +59,36 @@ func tableType(t reflect.Type) reflect.Type {
 	return nil
 }
 
+// collectionOf returns, for a field that holds several tables of one kind,
+// the struct type of each: a map of tables ([relays.NAME], isMap) or an array
+// of tables ([[route]]). It returns nil for any other field.
+func collectionOf(t reflect.Type) (elem reflect.Type, isMap bool) {
+	switch t.Kind() {
+	case reflect.Map:
+		if t.Key().Kind() == reflect.String {
+			return tableType(t.Elem()), true
+		}
+	case reflect.Slice:
+		return tableType(t.Elem()), false
+	}
+	return nil, false
+}
+
+// isTable reports whether a field is written as one or more TOML tables
+// rather than as a key = value line.
+func isTable(t reflect.Type) bool {
+	elem, _ := collectionOf(t)
+	return tableType(t) != nil || elem != nil
+}
+
 // expected describes, for error messages, the TOML type a Go type takes.
 func expected(t reflect.Type) string {
+	if elem, isMap := collectionOf(t); elem != nil {
+		if isMap {
+			return "a table of named tables"
+		}
+		return "an array of tables"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
@@ -81,6 +109,9 @@ func expected(t reflect.Type) string {
 func typeName(sf reflect.StructField) string {
 	if t := sf.Tag.Get("type"); t != "" {
 		return t
+	}
+	if elem, _ := collectionOf(sf.Type); elem != nil {
+		return expected(sf.Type)[len("a "):]
 	}
 	switch sf.Type.Kind() {
 	case reflect.String:
@@ -104,10 +135,15 @@ func enumOf(sf reflect.StructField) []string {
 	return strings.Split(e, "|")
 }
 
-// allKeys lists every dotted leaf key of the schema, for suggestions.
+// allKeys lists every dotted leaf key of the schema, for suggestions. The
+// keys inside collections of tables ([relays.NAME], [[route]]) are left out:
+// they have no single dotted name.
 func allKeys(t reflect.Type, prefix string) []string {
 	var out []string
 	for _, f := range fieldsOf(t) {
+		if elem, _ := collectionOf(f.sf.Type); elem != nil {
+			continue
+		}
 		if tt := tableType(f.sf.Type); tt != nil {
 			out = append(out, allKeys(tt, prefix+f.name+".")...)
 			continue
@@ -115,4 +151,39 @@ func allKeys(t reflect.Type, prefix string) []string {
 		out = append(out, prefix+f.name)
 	}
 	return out
+}
+
+// displayKey writes a document key for messages: the element number of an
+// array of tables in brackets ("route[2].via"), everything else dotted.
+func displayKey(root reflect.Type, path []string) string {
+	var b strings.Builder
+	st := root
+	idx := false // the next segment is an element number
+	name := false
+	for i, seg := range path {
+		switch {
+		case idx:
+			b.WriteString("[" + seg + "]")
+			idx = false
+			continue
+		case name:
+			name = false
+		case st != nil:
+			if f, ok := lookup(st, seg); ok {
+				if elem, isMap := collectionOf(f.sf.Type); elem != nil {
+					idx, name = !isMap, isMap
+					st = elem
+				} else {
+					st = tableType(f.sf.Type)
+				}
+			} else {
+				st = nil
+			}
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/postern/postern/smtp/relay"
 )
 
 // maxSocketPath is the longest unix socket path Linux accepts: sun_path is
@@ -33,9 +35,7 @@ func (c *Config) validate(pr *problems) {
 	c.TLS.validate(pr)
 	c.validateACME(pr)
 	c.Queue.validate(pr)
-	if c.Relay != nil {
-		c.Relay.validate(pr)
-	}
+	c.validateRelays(pr)
 	if c.Admin.Socket == "" {
 		pr.addf("admin.socket", "must not be empty (the command line needs it)")
 	} else if p := c.AdminSocket(); len(p) > maxSocketPath {
@@ -223,27 +223,46 @@ func (t *TLS) validate(pr *problems) {
 	}
 }
 
-func (r *Relay) validate(pr *problems) {
+// validate checks one relay table: [relay] (key "relay") or [relays.NAME].
+func (r *Relay) validate(pr *problems, key, table string) {
+	_, known := relay.LookupPreset(r.Provider, "")
+	if r.Provider != "" && !known {
+		pr.addf(key+".provider", "unknown provider %q (known: %s)", r.Provider, providerNames())
+	}
+	if r.Region != "" {
+		if !strings.EqualFold(r.Provider, "ses") {
+			pr.addf(key+".region", `only applies to provider = "ses"`)
+		} else if strings.Trim(strings.ToLower(r.Region), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			pr.addf(key+".region", "%q is not a region name like \"eu-west-1\"", r.Region)
+		}
+	}
 	switch {
+	case r.Host == "" && strings.EqualFold(r.Provider, "ses") && r.Region == "":
+		pr.addf(key+".region", `is required with provider = "ses" (e.g. "eu-west-1"), or set host`)
+	case r.Host == "" && r.Provider != "":
+		// an unknown provider, reported above
 	case r.Host == "":
-		pr.add("relay", `relay.host is required in [relay] (the smart host, e.g. "smtp.fastmail.com"); remove [relay] to deliver directly to MX hosts`)
+		pr.add(key, fmt.Sprintf(`%s.host is required in %s (the smart host, e.g. "smtp.fastmail.com", or a provider such as provider = "fastmail"); remove %s to deliver directly to MX hosts`, key, table, table))
 	case strings.Contains(r.Host, ":") && !isIPOrHostname(r.Host):
-		pr.addf("relay.host", "%q is not a host name; put the port in relay.port", r.Host)
+		pr.addf(key+".host", "%q is not a host name; put the port in %s.port", r.Host, key)
 	case !isIPOrHostname(r.Host):
-		pr.addf("relay.host", "%q is neither a host name nor an IP address", r.Host)
+		pr.addf(key+".host", "%q is neither a host name nor an IP address", r.Host)
 	}
 	if r.Port < 1 || r.Port > 65535 {
-		pr.addf("relay.port", "%d is not a port (1 to 65535)", r.Port)
+		pr.addf(key+".port", "%d is not a port (1 to 65535)", r.Port)
 	}
 	if r.Username != "" && r.PasswordFile == "" {
-		pr.addf("relay.password_file", "is required when relay.username is set")
+		pr.addf(key+".password_file", "is required when %s.username is set", key)
 	}
 	if r.Username == "" && r.PasswordFile != "" {
-		pr.addf("relay.username", "is required when relay.password_file is set")
+		pr.addf(key+".username", "is required when %s.password_file is set", key)
 	}
 	// Passwords never cross the network in clear (DESIGN.md).
 	if r.Username != "" && r.TLS == "none" {
-		pr.addf("relay.tls", `"none" would send the relay password in clear; use "starttls" or "implicit"`)
+		pr.addf(key+".tls", `"none" would send the relay password in clear; use "starttls" or "implicit"`)
+	}
+	if r.InsecureSkipVerify && r.CAFile != "" {
+		pr.addf(key+".insecure_skip_verify", "is true and %s.ca_file is set; pick one: the CA file verifies the certificate, insecure_skip_verify does not", key)
 	}
 }
 

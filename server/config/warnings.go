@@ -5,17 +5,7 @@ package config
 // at start; `postern config check` prints them. Call it on a valid Config.
 func (c *Config) Warnings() []string {
 	pr := &problems{file: c.File, lines: c.lines}
-	if r := c.Relay; r != nil {
-		switch {
-		case r.Port == 465 && r.TLS == "starttls":
-			pr.addf("relay.tls", `"starttls" on port 465, which usually speaks implicit TLS; did you mean tls = "implicit"?`)
-		case r.Port == 587 && r.TLS == "implicit":
-			pr.addf("relay.tls", `"implicit" on port 587, which usually speaks STARTTLS; did you mean tls = "starttls"?`)
-		}
-		if r.TLS == "none" {
-			pr.addf("relay.tls", `"none": mail to the smart host travels unencrypted`)
-		}
-	}
+	c.relaysWarnings(pr)
 	s := c.SMTP
 	if s.MaxConnectionsPerIP > s.MaxConnections {
 		pr.addf("smtp.max_connections_per_ip", "%d is more than smtp.max_connections (%d), so it never applies", s.MaxConnectionsPerIP, s.MaxConnections)
