@@ -175,7 +175,7 @@ func (f *fakeBackend) DeleteQueued(ctx context.Context, id string) error {
 	return f.record(ctx, "DeleteQueued %s", id)
 }
 
-func (f *fakeBackend) TestRelay(ctx context.Context, to string) (relay.Report, error) {
+func (f *fakeBackend) TestRelay(ctx context.Context, to, name string) (relay.Report, error) {
 	return relay.Report{Steps: []relay.Step{{Name: "connect", OK: true, Detail: "connected"}}, OK: true},
-		f.record(ctx, "TestRelay %s", to)
+		f.record(ctx, "TestRelay %s %s", to, name)
 }

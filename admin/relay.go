@@ -13,19 +13,20 @@ const cmdRelayTest = "relay.test"
 type RelayBackend interface {
 	// TestRelay connects to the configured relay step by step (DNS, TCP, TLS and the
 	// certificate, EHLO, STARTTLS, AUTH) and, when to is not "", sends a test message to
-	// it. A failing step is a Report with OK false, not an error: errors are for when the
-	// test could not be run at all.
-	TestRelay(ctx context.Context, to string) (relay.Report, error)
+	// it. name picks a [relays.NAME] table; "" is [relay]. A failing step is a Report
+	// with OK false, not an error: errors are for when the test could not be run at all.
+	TestRelay(ctx context.Context, to, name string) (relay.Report, error)
 }
 
 type relayTestArgs struct {
-	To string `json:"to,omitempty"`
+	To    string `json:"to,omitempty"`
+	Relay string `json:"relay,omitempty"`
 }
 
 func relayCommands() map[string]handler {
 	return map[string]handler{
 		cmdRelayTest: bind(func(ctx context.Context, b Backend, a relayTestArgs) (relay.Report, error) {
-			r, err := b.TestRelay(ctx, a.To)
+			r, err := b.TestRelay(ctx, a.To, a.Relay)
 			if r.Steps == nil {
 				r.Steps = []relay.Step{}
 			}
@@ -34,9 +35,10 @@ func relayCommands() map[string]handler {
 	}
 }
 
-// TestRelay asks the daemon to test its smart host, optionally sending a message to to.
-func (c *Client) TestRelay(ctx context.Context, to string) (relay.Report, error) {
+// TestRelay asks the daemon to test its smart host ([relay], or the [relays.NAME] table
+// name when it is not ""), optionally sending a message to to.
+func (c *Client) TestRelay(ctx context.Context, to, name string) (relay.Report, error) {
 	var r relay.Report
-	err := c.call(ctx, cmdRelayTest, relayTestArgs{To: to}, &r)
+	err := c.call(ctx, cmdRelayTest, relayTestArgs{To: to, Relay: name}, &r)
 	return r, err
 }

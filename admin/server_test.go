@@ -171,9 +171,9 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 		{"queue.release", func() (any, error) { return nil, c.ReleaseQueued(ctx, "A1") }, "ReleaseQueued A1", nil},
 		{"queue.delete", func() (any, error) { return nil, c.DeleteQueued(ctx, "A1") }, "DeleteQueued A1", nil},
 		{"relay.test", func() (any, error) {
-			r, err := c.TestRelay(ctx, "x@example.net")
+			r, err := c.TestRelay(ctx, "x@example.net", "backup")
 			return r.OK && len(r.Steps) == 1, err
-		}, "TestRelay x@example.net", true},
+		}, "TestRelay x@example.net backup", true},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

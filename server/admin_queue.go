@@ -14,10 +14,10 @@ import (
 // the store commands) answers every command with an internal error.
 type queueAdmin struct {
 	q *queue.Queue
-	// relayOptions builds the relay client's options from the current config, reading
-	// the password file (or systemd credential) afresh, so that a test after fixing the
-	// password needs no restart.
-	relayOptions func() (relay.Options, error)
+	// relayOptions builds the options of a relay client ("" for [relay], else a
+	// [relays.NAME] name) from the current config, reading the password file (or systemd
+	// credential) afresh, so that a test after fixing the password needs no restart.
+	relayOptions func(name string) (relay.Options, error)
 }
 
 var errNoQueue = errors.New("the outbound queue is not running")
@@ -82,14 +82,18 @@ func (b *queueAdmin) DeleteQueued(_ context.Context, id string) error {
 // TestRelay runs relay.Diagnose with the daemon's relay options. A config problem (the
 // password file unreadable or not private) is reported as a failed "config" step, so
 // that the operator sees it next to the other steps.
-func (b *queueAdmin) TestRelay(ctx context.Context, to string) (relay.Report, error) {
+func (b *queueAdmin) TestRelay(ctx context.Context, to, name string) (relay.Report, error) {
 	if b.relayOptions == nil {
 		return relay.Report{}, errors.New("the relay client is not configured in this daemon")
 	}
-	opts, err := b.relayOptions()
+	opts, err := b.relayOptions(name)
 	if err != nil {
+		table := "[relay]"
+		if name != "" {
+			table = "[relays." + name + "]"
+		}
 		return relay.Report{Steps: []relay.Step{{Name: "config", Detail: err.Error(),
-			Explain: "Fix the [relay] settings or the password file, then run the test again; no restart is needed for the test."}}}, nil
+			Explain: "Fix the " + table + " settings or the password file, then run the test again; no restart is needed for the test."}}}, nil
 	}
 	return *relay.Diagnose(ctx, opts, to), nil
 }

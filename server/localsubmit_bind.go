@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp/relay"
 )
 
@@ -47,10 +48,13 @@ func (s *Server) setupQueueAdmin(b *adminBackend) {
 	if s.out != nil {
 		b.q = s.out.q
 	}
-	b.relayOptions = func() (relay.Options, error) {
+	b.relayOptions = func(name string) (relay.Options, error) {
 		s.mu.Lock()
 		cfg := s.cfg
 		s.mu.Unlock()
-		return relayOptions(cfg, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
+		if name == "" {
+			name = config.ViaRelay
+		}
+		return relayOptionsFor(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/postern/postern/server/config"
@@ -18,26 +19,39 @@ import (
 	"github.com/postern/postern/smtp/relay"
 )
 
-// outbound is the sending side: the durable queue and the client that empties it through
-// the smart host of [relay] (or straight to each domain's MX without one). Everything
+// outbound is the sending side: the durable queue and the clients that empty it through
+// the smart host of [relay] (or straight to each domain's MX without one), or the way
+// a [[route]] names (see router). Everything
 // that leaves the server goes through Enqueue: relayed and submitted mail, alias
 // forwards, Sieve redirects and vacation replies, and bounces for remote senders.
 type outbound struct {
 	q      *queue.Queue
-	client *relay.Client
+	router *router
 	log    *slog.Logger
 }
 
-// relayOptions builds the relay client's options from the config, reading the password.
-func relayOptions(cfg *config.Config, getenv func(string) string, log *slog.Logger, resolver relay.Resolver) (relay.Options, error) {
+// relayOptionsFor builds the relay client's options for a route target (config.ViaRelay,
+// config.ViaDirect or a [relays.NAME] name), reading its password file.
+func relayOptionsFor(cfg *config.Config, name string, getenv func(string) string, log *slog.Logger, resolver relay.Resolver) (relay.Options, error) {
 	o := relay.Options{HeloName: cfg.Hostname, Logger: log.With("service", "relay"), Resolver: resolver}
-	r := cfg.Relay
-	if r == nil {
-		return o, nil // direct MX delivery
+	if name == config.ViaDirect {
+		return o, nil
 	}
+	r := cfg.RelayByName(name)
+	if r == nil {
+		if name == config.ViaRelay {
+			return o, nil // direct MX delivery
+		}
+		return o, fmt.Errorf("no relay named %q (known: %s)", name, strings.Join(cfg.RelayNames(), ", "))
+	}
+	if name != config.ViaRelay {
+		o.Logger = o.Logger.With("relay", name)
+	}
+	label := relayTarget(name)
 	o.Host, o.Port, o.TLS, o.Username = r.Host, r.Port, relay.TLSMode(r.TLS), r.Username
+	o.InsecureSkipVerify = r.InsecureSkipVerify
 	if r.Username != "" {
-		pw, err := readRelayPassword(r.PasswordFile, getenv)
+		pw, err := readPasswordFile(label, r.PasswordFile, getenv)
 		if err != nil {
 			return o, err
 		}
@@ -46,23 +60,24 @@ func relayOptions(cfg *config.Config, getenv func(string) string, log *slog.Logg
 	if r.CAFile != "" {
 		pem, err := os.ReadFile(r.CAFile)
 		if err != nil {
-			return o, fmt.Errorf("relay ca_file: %w", err)
+			return o, fmt.Errorf("%s ca_file: %w", label, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return o, fmt.Errorf("relay ca_file %s: no PEM certificates in it", r.CAFile)
+			return o, fmt.Errorf("%s ca_file %s: no PEM certificates in it", label, r.CAFile)
 		}
 		o.RootCAs = pool
 	}
 	return o, nil
 }
 
-// readRelayPassword reads the smart host's password. Under systemd the unit's
+// readPasswordFile reads a smart host's password. Under systemd the unit's
 // LoadCredential hands it over in $CREDENTIALS_DIRECTORY under the file's base name,
 // which is preferred. Otherwise the file must be private to the service user: mode 0600
 // or 0400 and owned by us, so a password left world-readable is refused loudly at start
 // rather than leaked quietly.
-func readRelayPassword(path string, getenv func(string) string) (string, error) {
+// label ("relay", "relays.NAME") starts every error.
+func readPasswordFile(label, path string, getenv func(string) string) (string, error) {
 	if dir := getenv("CREDENTIALS_DIRECTORY"); dir != "" {
 		cred := filepath.Join(dir, filepath.Base(path))
 		if data, err := os.ReadFile(cred); err == nil {
@@ -71,21 +86,21 @@ func readRelayPassword(path string, getenv func(string) string) (string, error) 
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("relay password_file: %w", err)
+		return "", fmt.Errorf("%s password_file: %w", label, err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("relay password_file %s is readable by others (mode %04o); make it private: chmod 600 %s", path, perm, path)
+		return "", fmt.Errorf("%s password_file %s is readable by others (mode %04o); make it private: chmod 600 %s", label, path, perm, path)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return "", fmt.Errorf("relay password_file %s is owned by uid %d, not by the service user (uid %d): chown it to the user postern runs as", path, st.Uid, os.Getuid())
+		return "", fmt.Errorf("%s password_file %s is owned by uid %d, not by the service user (uid %d): chown it to the user postern runs as", label, path, st.Uid, os.Getuid())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("relay password_file: %w", err)
+		return "", fmt.Errorf("%s password_file: %w", label, err)
 	}
 	pw := firstLine(data)
 	if pw == "" {
-		return "", fmt.Errorf("relay password_file %s is empty", path)
+		return "", fmt.Errorf("%s password_file %s is empty", label, path)
 	}
 	return pw, nil
 }
@@ -95,33 +110,6 @@ func firstLine(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
-}
-
-// relayTransport adapts the relay client to the queue.
-type relayTransport struct{ c *relay.Client }
-
-func (t relayTransport) Deliver(ctx context.Context, m *queue.Message, rcpts []string) []queue.Result {
-	res, err := t.c.Send(ctx, relay.Envelope{From: m.From, Rcpts: rcpts}, m.Body())
-	out := make([]queue.Result, len(rcpts))
-	for i, rcpt := range rcpts {
-		out[i] = queue.Result{Rcpt: rcpt, Temporary: true, Text: "no result"}
-		if err != nil {
-			out[i].Text = err.Error()
-			var re *relay.Error
-			if errors.As(err, &re) {
-				out[i].Code, out[i].Enhanced, out[i].Temporary, out[i].RemoteMTA = re.Code, re.Enhanced, re.Temporary, re.Host
-			}
-		}
-	}
-	for _, r := range res {
-		for i, rcpt := range rcpts {
-			if r.Rcpt == rcpt {
-				out[i] = queue.Result{Rcpt: rcpt, Delivered: r.Delivered(), Temporary: r.Temporary, Code: r.Code,
-					Enhanced: r.Enhanced, Text: r.Text, RemoteMTA: r.RemoteMTA}
-			}
-		}
-	}
-	return out
 }
 
 // bouncer sends DSNs: to a local sender through local delivery, to anyone else through
@@ -134,16 +122,16 @@ func (b *bouncer) Bounce(ctx context.Context, bn *queue.Bounce) error {
 	return b.agent.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID)
 }
 
-// newOutbound opens the queue and the relay client.
-func newOutbound(cfg *config.Config, opts relay.Options, agent *deliveryAgent, log *slog.Logger) (*outbound, error) {
-	client, err := relay.New(opts)
+// newOutbound opens the queue and a relay client per way out (routeOptions).
+func newOutbound(cfg *config.Config, opts map[string]relay.Options, agent *deliveryAgent, log *slog.Logger) (*outbound, error) {
+	rt, err := newRouter(cfg, opts, log.With("service", "relay"))
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	o := &outbound{client: client, log: log}
+	o := &outbound{router: rt, log: log}
 	minB, maxB, life, warn := cfg.Queue.Durations()
 	q, err := queue.Open(cfg.QueueDir(), queue.Options{
-		Transport:      relayTransport{c: client},
+		Transport:      rt,
 		Bouncer:        &bouncer{agent: agent},
 		Hostname:       cfg.Hostname,
 		Logger:         log.With("service", "queue"),
@@ -155,7 +143,7 @@ func newOutbound(cfg *config.Config, opts relay.Options, agent *deliveryAgent, l
 		MaxMessageSize: cfg.SMTP.MessageSizeLimit + 1<<20, // our headers on top of the limit
 	})
 	if err != nil {
-		client.Close()
+		rt.close()
 		return nil, err
 	}
 	o.q = q
@@ -174,7 +162,7 @@ func (o *outbound) close() {
 	if err := o.q.Close(); err != nil {
 		o.log.Warn("closing queue", "err", err)
 	}
-	o.client.Close()
+	o.router.close()
 }
 
 // send delivers a message the server itself makes (a bounce, a vacation reply, a

@@ -123,7 +123,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	if s.agent, err = s.newDeliveryAgent(); err != nil {
 		return nil, err
 	}
-	ropts, err := relayOptions(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs()))
+	ropts, err := routeOptions(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs()))
 	if err != nil {
 		return nil, err
 	}

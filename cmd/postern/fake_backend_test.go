@@ -378,8 +378,12 @@ func (m *memBackend) DeleteQueued(_ context.Context, id string) error {
 }
 
 // TestRelay fails at AUTH for a recipient at fail.example, like a wrong password.
-func (m *memBackend) TestRelay(_ context.Context, to string) (relay.Report, error) {
-	steps := []relay.Step{{Name: "connect", OK: true, Detail: "connected to smtp.example.net:587"}}
+func (m *memBackend) TestRelay(_ context.Context, to, name string) (relay.Report, error) {
+	host := "smtp.example.net"
+	if name != "" {
+		host = name + ".example.net"
+	}
+	steps := []relay.Step{{Name: "connect", OK: true, Detail: "connected to " + host + ":587"}}
 	if strings.HasSuffix(to, "@fail.example") {
 		steps = append(steps, relay.Step{Name: "auth", Detail: "535 5.7.8 authentication failed",
 			Explain: "The relay refused the username or password."})

@@ -19,9 +19,11 @@ password: DNS, TCP connect, TLS and the certificate, the banner, EHLO, STARTTLS
 and AUTH; with --to it also sends a short test message. Each step is printed;
 a failure is explained in plain words (a refused password, the wrong TLS mode
 for the port, an unknown certificate authority, a blocked port). The exit
-status is 1 when a step failed.`,
-				flags: []flagSpec{{name: "to", value: "ADDRESS", usage: "also send a test message to ADDRESS"}, jsonFlag()},
-				run:   relayTest,
+status is 1 when a step failed. --relay NAME tests the [relays.NAME] table
+instead of [relay].`,
+				flags: []flagSpec{{name: "to", value: "ADDRESS", usage: "also send a test message to ADDRESS"},
+					{name: "relay", value: "NAME", usage: "test the [relays.NAME] smart host instead of [relay]"}, jsonFlag()},
+				run: relayTest,
 			},
 		},
 	}
@@ -29,7 +31,7 @@ status is 1 when a step failed.`,
 
 func relayTest(ctx context.Context, c *cli, inv *invocation) error {
 	return c.withClient(ctx, func(cl *admin.Client) error {
-		rep, err := cl.TestRelay(ctx, inv.str("to"))
+		rep, err := cl.TestRelay(ctx, inv.str("to"), inv.str("relay"))
 		if err != nil {
 			return err
 		}

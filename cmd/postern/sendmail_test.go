@@ -251,6 +251,9 @@ func TestRelayTestCommand(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL auth") || !strings.Contains(r.stdout, "refused the username or password") {
 		t.Errorf("failing relay test: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if out := d.ok(t, "", "relay", "test", "--relay", "backup"); !strings.Contains(out, "backup.example.net:587") {
+		t.Errorf("relay test --relay backup did not test the named relay:\n%s", out)
+	}
 }
 
 func TestSendmailVersionAndHelp(t *testing.T) {
