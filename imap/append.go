@@ -69,7 +69,7 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 	}
 	// Summaries now, while the file is in the page cache: its first FETCH reads no file.
 	if e, err := summarizeFile(base, d.Path); err == nil {
-		ss.srv.saveSummaries(added[0].MailboxID, []store.CacheEntry{e})
+		ss.srv.putSummaries(added[0].MailboxID, []store.CacheEntry{e}) // before OK: a COPY right after copies it
 	}
 	var self <-chan struct{}
 	if ss.sel != nil && ss.sel.name == n {

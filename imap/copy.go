@@ -51,7 +51,7 @@ func (ss *session) Move(ctx context.Context, w *imapserver.MoveWriter, numSet go
 	return ss.writeExpunges(sel, moved, w.WriteExpunge)
 }
 
-func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumSet, dest string, quota bool) (*goimap.CopyData, []store.Message, error) {
+func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumSet, dest string, quota bool) (*goimap.CopyData, []snapMsg, error) {
 	n, err := mailboxName(dest)
 	if err != nil {
 		return nil, nil, ss.imapError("copy", err)
@@ -63,7 +63,7 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 		}
 		return nil, nil, ss.imapError("copy", err)
 	}
-	msgs, _, err := ss.messages(ctx, sel, sel.resolve(numSet))
+	msgs, _, err := ss.pick(ctx, sel, sel.resolve(numSet))
 	if err != nil {
 		return nil, nil, ss.imapError("copy", err)
 	}
@@ -81,28 +81,25 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 	}
 	unlock := ss.srv.locks.lock(ss.user)
 	defer unlock()
-	f, err := newFolder(sel.dir)
+	f, err := ss.srv.newFolder(sel.dir)
 	if err != nil {
 		return nil, nil, ss.imapError("copy", err)
 	}
 	var recs []store.NewMessage
 	var made []string
-	var copied []store.Message
+	var copied []snapMsg
 	undo := func() {
 		for _, p := range made {
 			_ = removeFile(p)
 		}
 	}
 	for _, m := range msgs {
-		p, err := f.path(m)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			undo()
-			return nil, nil, ss.imapError("copy", err)
-		}
-		d, err := ss.md.Copy(p, n, m.Flags)
+		var d maildir.Delivered
+		_, err := f.withPath(m, func(p string) error {
+			var err error
+			d, err = ss.md.Copy(p, n, m.Flags)
+			return err
+		})
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

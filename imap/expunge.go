@@ -9,7 +9,6 @@ import (
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
@@ -30,11 +29,11 @@ func (ss *session) Expunge(ctx context.Context, w *imapserver.ExpungeWriter, uid
 	} else {
 		idx = sel.resolve(goimap.SeqSet{{Start: 1, Stop: 0}})
 	}
-	msgs, _, err := ss.messages(ctx, sel, idx)
+	msgs, _, err := ss.pick(ctx, sel, idx)
 	if err != nil {
 		return ss.imapError("expunge", err)
 	}
-	var doomed []store.Message
+	var doomed []snapMsg
 	for _, m := range msgs {
 		if containsFold(m.Flags, maildir.FlagDeleted) {
 			doomed = append(doomed, m)
@@ -46,14 +45,15 @@ func (ss *session) Expunge(ctx context.Context, w *imapserver.ExpungeWriter, uid
 	return ss.writeExpunges(sel, doomed, w.WriteExpunge)
 }
 
-// removeMessages deletes the files and index rows of msgs and wakes other sessions.
-func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []store.Message) error {
+// removeMessages deletes the files and index rows of msgs, drops them from the
+// snapshot and wakes other sessions.
+func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []snapMsg) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	unlock := ss.srv.locks.lock(ss.user)
 	defer unlock()
-	f, err := newFolder(sel.dir)
+	f, err := ss.srv.newFolder(sel.dir)
 	if err != nil {
 		return err
 	}
@@ -61,10 +61,7 @@ func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []sto
 	defer own.done()
 	uids := make([]uint32, 0, len(msgs))
 	for _, m := range msgs {
-		p, err := f.path(m)
-		if err == nil {
-			err = maildir.Remove(p)
-		}
+		_, err := f.withPath(m, maildir.Remove)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -73,13 +70,14 @@ func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []sto
 	if _, err := ss.srv.opts.Store.RemoveMessages(ctx, sel.id, uids); err != nil {
 		return err
 	}
+	sel.snap.applyExpunge(uids)
 	ss.srv.hub.notify(ss.user, sel.name, sel.notify)
 	return nil
 }
 
 // writeExpunges drops msgs from the session's map and reports each with its sequence
 // number at the moment it is sent (highest first, so earlier ones do not shift).
-func (ss *session) writeExpunges(sel *selected, msgs []store.Message, write func(uint32) error) error {
+func (ss *session) writeExpunges(sel *selected, msgs []snapMsg, write func(uint32) error) error {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		seq, ok := slices.BinarySearch(sel.uids, msgs[i].UID)
 		if !ok {

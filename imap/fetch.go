@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"runtime"
+	"slices"
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -15,17 +18,17 @@ import (
 	"github.com/postern/postern/store/maildir"
 )
 
-// Fetch answers FETCH and UID FETCH. UID, FLAGS, RFC822.SIZE, INTERNALDATE and MODSEQ
-// come from the index alone; ENVELOPE and BODYSTRUCTURE from the index's message cache,
-// computed from the file (and stored) the first time; BODY[] is streamed from the file;
-// other sections parse the message.
+// Fetch answers FETCH and UID FETCH from the mailbox's snapshot: UID, FLAGS,
+// RFC822.SIZE, INTERNALDATE and MODSEQ are in memory; ENVELOPE and BODYSTRUCTURE too
+// once decoded, else taken from the index's message cache, else computed from the
+// file (and stored); BODY[] is streamed from the file; other sections parse it.
 func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet goimap.NumSet, o *goimap.FetchOptions) (err error) {
 	defer ss.recovered(&err)
 	sel, err := ss.requireSelected()
 	if err != nil {
 		return err
 	}
-	msgs, seqs, err := ss.fetchRows(ctx, sel, sel.resolve(numSet), o)
+	msgs, seqs, err := ss.pick(ctx, sel, sel.resolve(numSet))
 	if err != nil {
 		return ss.imapError("fetch", err)
 	}
@@ -41,21 +44,28 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	if err := ss.implicitSeen(ctx, sel, o, msgs); err != nil {
 		return ss.imapError("fetch", err)
 	}
-	f, err := newFolder(sel.dir)
+	f, err := ss.srv.newFolder(sel.dir)
 	if err != nil {
 		return ss.imapError("fetch", err)
 	}
-	var fill []store.CacheEntry
-	defer func() { ss.srv.saveSummaries(sel.id, fill) }()
+	// Summaries are made before any response starts: a failure must not leave half a
+	// FETCH line.
+	wantEnv, wantBS := o.Envelope, o.BodyStructure != nil
+	if wantEnv || wantBS {
+		if err := ss.srv.loadCachedSummaries(ctx, sel.snap, msgs, wantEnv, wantBS); err != nil {
+			return ss.imapError("fetch", err)
+		}
+		fill, err := ss.srv.computeSummaries(f, msgs, wantEnv, wantBS, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return ss.imapError("fetch", err)
+		}
+		ss.srv.saveSummaries(sel.id, fill)
+	}
 	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		entry, err := ss.fetchOne(w, f, seqs[i], &msgs[i], o)
-		if entry != nil {
-			fill = append(fill, *entry)
-		}
-		if err != nil {
+		if err := ss.fetchOne(w, f, seqs[i], msgs[i], o); err != nil {
 			if errors.Is(err, errGone) {
 				continue // expunged by another program; the next poll says so
 			}
@@ -65,26 +75,9 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	return nil
 }
 
-// fetchRows loads the rows a FETCH needs: with their cache entries only when ENVELOPE or
-// BODYSTRUCTURE is asked for, so a FLAGS-only FETCH reads one table.
-func (ss *session) fetchRows(ctx context.Context, sel *selected, idx []int, o *goimap.FetchOptions) ([]store.CachedMessage, []uint32, error) {
-	if o.Envelope || o.BodyStructure != nil {
-		return ss.cachedMessages(ctx, sel, idx)
-	}
-	plain, seqs, err := ss.messages(ctx, sel, idx)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]store.CachedMessage, len(plain))
-	for i, m := range plain {
-		out[i].Message = m
-	}
-	return out, seqs, nil
-}
-
 // implicitSeen sets \Seen on messages whose body is fetched without PEEK (RFC 3501
 // 6.4.5), before they are written, so the FETCH carries the new flags.
-func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.FetchOptions, msgs []store.CachedMessage) error {
+func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.FetchOptions, msgs []snapMsg) error {
 	if sel.readOnly {
 		return nil
 	}
@@ -98,17 +91,17 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 	if !setsSeen {
 		return nil
 	}
-	var unseen []store.Message
+	var unseen []snapMsg
 	for _, m := range msgs {
 		if !containsFold(m.Flags, maildir.FlagSeen) {
-			unseen = append(unseen, m.Message)
+			unseen = append(unseen, m)
 		}
 	}
 	if len(unseen) == 0 {
 		return nil
 	}
 	changes, err := ss.changeFlags(ctx, sel, unseen, func(old []string) []string {
-		return append(old, maildir.FlagSeen)
+		return append(slices.Clone(old), maildir.FlagSeen)
 	})
 	if err != nil {
 		return err
@@ -124,32 +117,38 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 	return nil
 }
 
-// fetchOne writes one message's FETCH response. It returns a cache entry to store when
-// it had to compute the ENVELOPE or BODYSTRUCTURE from the file.
-func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, cm *store.CachedMessage, o *goimap.FetchOptions) (*store.CacheEntry, error) {
-	m := cm.Message
-	var path string
-	filePath := func() (string, error) {
-		if path != "" {
-			return path, nil
-		}
-		p, err := f.path(m)
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", errGone
-		}
-		path = p
-		return p, err
+// fetchOne writes one message's FETCH response.
+func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m snapMsg, o *goimap.FetchOptions) error {
+	sum := m.cell.load()
+	if o.Envelope && sum.env == nil || o.BodyStructure != nil && sum.bs == nil {
+		return errGone // computeSummaries found no file
 	}
-	// Summaries are made before the response starts: a failure must not leave half a
-	// FETCH line.
-	sum, err := ss.summaries(cm, o.Envelope, o.BodyStructure != nil, filePath)
-	if err != nil {
-		return nil, err
-	}
+	// The whole message is opened before the response starts, so a vanished file
+	// skips the message rather than leaving half a line.
+	var file *os.File
+	var r *bufio.Reader
 	if len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0 {
-		if _, err := filePath(); err != nil {
-			return sum.fill, err
+		var err error
+		if file, r, err = f.open(m); err != nil {
+			return err
 		}
+		defer file.Close()
+	}
+	// Each further section reads the file again from its start.
+	reader := func() (io.Reader, error) {
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("imap: fetch %s: %w", m.Filename, err)
+		}
+		r.Reset(file)
+		return r, nil
+	}
+	first := true
+	section := func() (io.Reader, error) {
+		if first {
+			first = false
+			return r, nil
+		}
+		return reader()
 	}
 
 	rw := w.CreateMessage(seq)
@@ -175,51 +174,45 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, cm
 		rw.WriteBodyStructure(sum.bs)
 	}
 	for _, item := range o.BodySection {
-		if err := writeBodySection(rw, path, m, item); err != nil {
+		src, err := section()
+		if err == nil {
+			err = writeBodySection(rw, src, m.Message, item)
+		}
+		if err != nil {
 			rw.Close()
-			return sum.fill, err
+			return err
 		}
 	}
 	for _, item := range o.BinarySection {
-		b, err := withFile(path, func(r io.Reader) ([]byte, error) { return imapserver.ExtractBinarySection(r, item), nil })
+		src, err := section()
 		if err != nil {
 			rw.Close()
-			return sum.fill, err
+			return err
 		}
+		b := imapserver.ExtractBinarySection(src, item)
 		if err := writeLiteral(rw.WriteBinarySection(item, int64(len(b))), b); err != nil {
-			return sum.fill, err
+			return err
 		}
 	}
 	for _, item := range o.BinarySectionSize {
-		n, err := withFile(path, func(r io.Reader) (uint32, error) { return imapserver.ExtractBinarySectionSize(r, item), nil })
+		src, err := section()
 		if err != nil {
 			rw.Close()
-			return sum.fill, err
-		}
-		rw.WriteBinarySectionSize(item, n)
-	}
-	return sum.fill, rw.Close()
-}
-
-// writeBodySection writes one BODY[...] item. The whole message (BODY[] and
-// RFC822) is streamed from the file with CRLF line ends; parts are extracted.
-func writeBodySection(rw *imapserver.FetchResponseWriter, path string, m store.Message, item *goimap.FetchItemBodySection) error {
-	whole := item.Specifier == goimap.PartSpecifierNone && len(item.Part) == 0
-	if !whole {
-		b, err := withFile(path, func(r io.Reader) ([]byte, error) { return imapserver.ExtractBodySection(r, item), nil })
-		if err != nil {
 			return err
 		}
+		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(src, item))
+	}
+	return rw.Close()
+}
+
+// writeBodySection writes one BODY[...] item read from src. The whole message (BODY[]
+// and RFC822) is streamed with CRLF line ends; parts are extracted.
+func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store.Message, item *goimap.FetchItemBodySection) error {
+	whole := item.Specifier == goimap.PartSpecifierNone && len(item.Part) == 0
+	if !whole {
+		b := imapserver.ExtractBodySection(src, item)
 		return writeLiteral(rw.WriteBodySection(item, int64(len(b))), toCRLF(b))
 	}
-	file, r, err := openMessage(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return errGone
-		}
-		return err
-	}
-	defer file.Close()
 	size := m.Size // the CRLF size (W=), as indexed
 	start, length := int64(0), size
 	if p := item.Partial; p != nil {
@@ -227,14 +220,18 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, path string, m store.M
 		length = min(p.Size, size-start)
 	}
 	wc := rw.WriteBodySection(item, length)
-	src := &crlfReader{r: r}
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(src)
+	}
+	crlf := &crlfReader{r: br}
 	if start > 0 {
-		if _, err := io.CopyN(io.Discard, src, start); err != nil && !errors.Is(err, io.EOF) {
+		if _, err := io.CopyN(io.Discard, crlf, start); err != nil && !errors.Is(err, io.EOF) {
 			wc.Close()
 			return fmt.Errorf("imap: fetch %s: %w", m.Filename, err)
 		}
 	}
-	n, err := io.Copy(wc, io.LimitReader(src, length))
+	n, err := io.Copy(wc, io.LimitReader(crlf, length))
 	if err == nil && n < length {
 		// The file is shorter than indexed (changed behind our back): pad so the
 		// literal keeps its announced length and the protocol stays in step.
@@ -296,10 +293,10 @@ func writeLiteral(wc io.WriteCloser, b []byte) error {
 	return wc.Close()
 }
 
-// withFile runs fn on the message file's contents.
+// withFile runs fn on the contents of the message file at path.
 func withFile[T any](path string, fn func(io.Reader) (T, error)) (T, error) {
 	var zero T
-	f, r, err := openMessage(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return zero, errGone
 	}
@@ -307,5 +304,5 @@ func withFile[T any](path string, fn func(io.Reader) (T, error)) (T, error) {
 		return zero, err
 	}
 	defer f.Close()
-	return fn(r)
+	return fn(bufio.NewReaderSize(f, 32*1024))
 }

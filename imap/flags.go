@@ -23,13 +23,14 @@ type flagChange struct {
 
 // changeFlags applies fn to the flags of msgs: each file is renamed first (the file name
 // is the truth that Dovecot and mutt read), then the index catches up in one transaction
-// with a new MODSEQ per message. Messages whose flags do not change are left alone, as
-// are messages whose file has gone (expunged by another program; the next rescan drops
-// them). Other sessions are woken.
-func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.Message, fn func([]string) []string) (map[uint32]flagChange, error) {
+// with a new MODSEQ per message, and the snapshot takes the result without reading it
+// back. Messages whose flags do not change are left alone, as are messages whose file
+// has gone (expunged by another program; the next rescan drops them). Other sessions
+// are woken.
+func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMsg, fn func([]string) []string) (map[uint32]flagChange, error) {
 	unlock := ss.srv.locks.lock(ss.user)
 	defer unlock()
-	f, err := newFolder(sel.dir)
+	f, err := ss.srv.newFolder(sel.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -48,20 +49,19 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.
 		if sameFlags(want, m.Flags) {
 			continue
 		}
-		path, err := f.path(m)
+		var newPath string
+		_, err := f.withPath(m, func(p string) error {
+			var err error
+			newPath, err = ren.SetFlags(p, want)
+			return err
+		})
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		newPath, err := ren.SetFlags(path, want)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+		m.cell.path.Store(&newPath)
 		f.kw = ren.Keywords()
 		_, stored := maildir.ParseInfo(filepath.Base(newPath), f.kw)
 		updates = append(updates, store.FlagUpdate{UID: m.UID, Flags: stored})
@@ -79,6 +79,7 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []store.
 		out[uid] = flagChange{flags: newFlags[uid], modseq: ms}
 		sel.own[uid] = ms
 	}
+	sel.snap.applyFlags(out)
 	ss.srv.hub.notify(ss.user, sel.name, sel.notify)
 	return out, nil
 }
@@ -143,7 +144,7 @@ func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet 
 			}
 		}
 	}
-	msgs, seqs, err := ss.messages(ctx, sel, sel.resolve(numSet))
+	msgs, seqs, err := ss.pick(ctx, sel, sel.resolve(numSet))
 	if err != nil {
 		return ss.imapError("store", err)
 	}

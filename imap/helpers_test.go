@@ -190,3 +190,15 @@ func (h *mdHelper) deliver(t *testing.T, msg string) (store.NewMessage, error) {
 	local, domain := filepath.Base(h.root), filepath.Base(filepath.Dir(h.root))
 	return store.NewMessage{User: local + "@" + domain, Mailbox: "INBOX", Filename: base, Size: ds[0].VSize, InternalDate: time.Now()}, nil
 }
+
+// forgetSummaries drops what the server holds in memory about messages, so the next
+// FETCH starts from the index.
+func forgetSummaries(s *Server) {
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock()
+	for _, snap := range s.snaps.m {
+		snap.mu.Lock()
+		snap.view.Store(nil)
+		snap.mu.Unlock()
+	}
+}

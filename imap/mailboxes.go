@@ -161,7 +161,7 @@ func (ss *session) Status(ctx context.Context, name string, options *goimap.Stat
 		return nil, ss.imapError("status", err)
 	}
 	if dir, err := ss.folderDir(n); err == nil {
-		if err := ss.srv.rescan(ctx, ss.user, n, dir); err == nil {
+		if changed, err := ss.srv.rescan(ctx, ss.user, n, dir); err == nil && changed {
 			mb, err = ss.srv.opts.Store.GetMailbox(ctx, ss.user, n)
 			if err != nil {
 				return nil, ss.imapError("status", err)

@@ -23,87 +23,83 @@ var letterOf = map[string]byte{
 	`\draft`: 'D', `\flagged`: 'F', `$forwarded`: 'P', `\answered`: 'R', `\seen`: 'S', `\deleted`: 'T',
 }
 
-// messages loads the index rows of the messages at the given indexes of sel.uids,
-// in the same order. Rows that vanished meanwhile are left out.
-func (ss *session) messages(ctx context.Context, sel *selected, idx []int) ([]store.Message, []uint32, error) {
+// pick returns the messages at the given indexes of sel.uids (ascending) from the
+// mailbox's snapshot, brought up to date first, with their sequence numbers. Messages
+// the snapshot no longer has (expunged, not yet reported to this session) are left
+// out.
+func (ss *session) pick(ctx context.Context, sel *selected, idx []int) ([]snapMsg, []uint32, error) {
 	if len(idx) == 0 {
 		return nil, nil, nil
 	}
-	rows, err := ss.srv.opts.Store.ListMessagesRange(ctx, sel.id, sel.uids[idx[0]], sel.uids[idx[len(idx)-1]])
+	v, err := sel.snap.current(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, seqs := pickRows(sel, idx, rows, func(m *store.Message) uint32 { return m.UID })
-	return out, seqs, nil
-}
-
-// cachedMessages is messages with each row's cached ENVELOPE and BODYSTRUCTURE.
-func (ss *session) cachedMessages(ctx context.Context, sel *selected, idx []int) ([]store.CachedMessage, []uint32, error) {
-	if len(idx) == 0 {
-		return nil, nil, nil
-	}
-	rows, err := ss.srv.opts.Store.ListMessagesRangeCached(ctx, sel.id, sel.uids[idx[0]], sel.uids[idx[len(idx)-1]])
-	if err != nil {
-		return nil, nil, err
-	}
-	out, seqs := pickRows(sel, idx, rows, func(m *store.CachedMessage) uint32 { return m.UID })
-	return out, seqs, nil
-}
-
-// pickRows keeps, from rows in UID order, those at the indexes idx (ascending) of
-// sel.uids, with their sequence numbers.
-func pickRows[T any](sel *selected, idx []int, rows []T, uidOf func(*T) uint32) ([]T, []uint32) {
-	out := make([]T, 0, len(idx))
+	out := make([]snapMsg, 0, len(idx))
 	seqs := make([]uint32, 0, len(idx))
-	j := 0
+	j, _ := v.find(sel.uids[idx[0]])
 	for _, i := range idx {
 		uid := sel.uids[i]
-		for j < len(rows) && uidOf(&rows[j]) < uid {
+		for j < len(v.msgs) && v.msgs[j].UID < uid {
 			j++
 		}
-		if j < len(rows) && uidOf(&rows[j]) == uid {
-			out = append(out, rows[j])
+		if j < len(v.msgs) && v.msgs[j].UID == uid {
+			out = append(out, v.msgs[j])
 			seqs = append(seqs, uint32(i+1))
 		}
 	}
-	return out, seqs
+	return out, seqs, nil
 }
 
-// folder caches what finding files in one folder needs during one command.
+// folder is what finding message files in one folder needs during one command.
 type folder struct {
 	dir   string
 	kw    *maildir.Keywords
 	names map[string]string // base -> path, filled on the first miss
 }
 
-func newFolder(dir string) (*folder, error) {
-	kw, err := maildir.LoadKeywords(dir)
+func (s *Server) newFolder(dir string) (*folder, error) {
+	kw, err := s.keywords.load(dir)
 	if err != nil {
 		return nil, err
 	}
 	return &folder{dir: dir, kw: kw}, nil
 }
 
-// path finds the file of an indexed message. The index's flags predict its name in
-// cur/ (or new/, for a message no session has touched); if another program renamed it,
-// one directory listing finds it by its base name.
-func (f *folder) path(m store.Message) (string, error) {
-	var letters []byte
-	for _, fl := range m.Flags {
-		if l, ok := letterOf[strings.ToLower(fl)]; ok {
-			letters = append(letters, l)
-		} else if l, ok := f.kw.Letter(fl); ok {
-			letters = append(letters, l)
-		}
+// withPath runs op on the message's file. The file is not looked up first: op is tried
+// on where the file was last found, then where the index's flags put it (cur/ with
+// those flags, or new/ for a message no client has touched), and only if all of those
+// fail with "not exist" (another program renamed it) does one listing of the folder
+// find it by its base name. op must fail with fs.ErrNotExist, and do nothing, when the
+// path does not exist. The path that worked is remembered in the message's cell.
+func (f *folder) withPath(m snapMsg, op func(path string) error) (string, error) {
+	hint := ""
+	if m.cell != nil {
+		hint = m.cell.pathHint()
 	}
-	slices.Sort(letters)
-	letters = slices.Compact(letters)
-	for _, p := range []string{
-		filepath.Join(f.dir, "cur", m.Filename+":2,"+string(letters)),
-		filepath.Join(f.dir, "new", m.Filename),
-	} {
-		if _, err := os.Lstat(p); err == nil {
-			return p, nil
+	tried := make([]string, 0, 3)
+	try := func(p string) (bool, error) {
+		if p == "" || slices.Contains(tried, p) {
+			return false, nil
+		}
+		tried = append(tried, p)
+		err := op(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err == nil && m.cell != nil && p != hint {
+			m.cell.path.Store(&p)
+		}
+		return true, err
+	}
+	cur, nw := f.predicted(m.Message)
+	first, second := cur, nw
+	if len(m.Flags) == 0 {
+		first, second = nw, cur
+	}
+	for _, p := range []string{hint, first, second} {
+		if done, err := try(p); done {
+			return p, err
 		}
 	}
 	if f.names == nil {
@@ -120,9 +116,43 @@ func (f *folder) path(m store.Message) (string, error) {
 		}
 	}
 	if p, ok := f.names[m.Filename]; ok {
-		return p, nil
+		if done, err := try(p); done {
+			return p, err
+		}
 	}
 	return "", fmt.Errorf("imap: message file %s: %w", m.Filename, fs.ErrNotExist)
+}
+
+// predicted are the paths the index's flags give the message in cur/ and in new/.
+func (f *folder) predicted(m store.Message) (cur, nw string) {
+	var letters []byte
+	for _, fl := range m.Flags {
+		if l, ok := letterOf[strings.ToLower(fl)]; ok {
+			letters = append(letters, l)
+		} else if l, ok := f.kw.Letter(fl); ok {
+			letters = append(letters, l)
+		}
+	}
+	slices.Sort(letters)
+	letters = slices.Compact(letters)
+	return filepath.Join(f.dir, "cur", m.Filename+":2,"+string(letters)), filepath.Join(f.dir, "new", m.Filename)
+}
+
+// open opens the message's file for reading through a buffer; errGone if it is gone.
+func (f *folder) open(m snapMsg) (*os.File, *bufio.Reader, error) {
+	var file *os.File
+	_, err := f.withPath(m, func(p string) error {
+		var err error
+		file, err = os.Open(p)
+		return err
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, errGone
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return file, bufio.NewReaderSize(file, 32*1024), nil
 }
 
 // crlfWriter writes p with every bare LF turned into CRLF: IMAP sizes and literals
@@ -163,15 +193,6 @@ func toCRLF(b []byte) []byte {
 	cw := &crlfWriter{w: &buf}
 	cw.Write(b) //nolint:errcheck // bytes.Buffer does not fail
 	return buf.Bytes()
-}
-
-// openMessage opens a message file for reading through a buffer.
-func openMessage(path string) (*os.File, *bufio.Reader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, bufio.NewReaderSize(f, 32*1024), nil
 }
 
 var errGone = errors.New("message file is gone")

@@ -16,37 +16,40 @@ const idleRecheck = 30 * time.Second
 
 // Poll tells the client what changed in the selected mailbox since it last heard:
 // new messages (EXISTS), flag changes from other sessions (FETCH FLAGS) and, when
-// allowed, expunges. go-imap calls it after every command and on NOOP.
+// allowed, expunges. go-imap calls it after every command and on NOOP. The changes
+// come from the mailbox's snapshot; when the snapshot is not loaded and the mailbox's
+// HIGHESTMODSEQ has not moved, one row is read and nothing else.
 func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
 	defer ss.recovered(&err)
 	sel := ss.sel
 	if sel == nil {
 		return nil
 	}
-	if err := ss.srv.rescan(ctx, ss.user, sel.name, sel.dir); err != nil {
+	if _, err := ss.srv.rescan(ctx, ss.user, sel.name, sel.dir); err != nil {
 		ss.log.Warn("imap: rescan", "mailbox", sel.name, "err", err)
 	}
-	st := ss.srv.opts.Store
-	state, err := st.GetMailboxState(ctx, sel.id)
+	pending := allowExpunge && sel.expungePending
+	if sel.snap.loaded() == nil {
+		state, err := ss.srv.opts.Store.GetMailboxState(ctx, sel.id)
+		if err != nil {
+			return ss.imapError("poll", err)
+		}
+		if state.HighestModSeq == sel.modseq && state.UIDValidity == sel.uidValidity && !pending {
+			return nil
+		}
+	}
+	v, err := sel.snap.current(ctx)
 	if err != nil {
 		return ss.imapError("poll", err)
 	}
-	if state.HighestModSeq == sel.modseq && !(allowExpunge && sel.expungePending) {
-		return nil
-	}
-	if state.UIDValidity != sel.uidValidity {
+	if v.state.UIDValidity != sel.uidValidity {
 		// The index was renumbered (UIDs exhausted): the client must start over.
 		return ss.conn.Bye("Mailbox UIDVALIDITY changed; please reselect")
 	}
-	changed, err := st.MessagesChangedSince(ctx, sel.id, sel.modseq)
-	if err != nil {
-		return ss.imapError("poll", err)
+	if v.state.HighestModSeq == sel.modseq && !pending {
+		return nil
 	}
-	all, err := st.MessageUIDs(ctx, sel.id)
-	if err != nil {
-		return ss.imapError("poll", err)
-	}
-	if err := ss.reportExpunges(w, sel, all, allowExpunge); err != nil {
+	if err := ss.reportExpunges(w, sel, v, allowExpunge); err != nil {
 		return err
 	}
 	// New messages: UIDs above the highest this session knows.
@@ -54,20 +57,18 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 	if len(sel.uids) > 0 {
 		last = sel.uids[len(sel.uids)-1]
 	}
-	grew := false
-	for _, uid := range all {
-		if uid > last {
-			sel.uids = append(sel.uids, uid)
-			grew = true
-		}
+	i, _ := v.find(last + 1)
+	grew := i < len(v.msgs)
+	for ; i < len(v.msgs); i++ {
+		sel.uids = append(sel.uids, v.msgs[i].UID)
 	}
 	if grew {
 		if err := w.WriteNumMessages(uint32(len(sel.uids))); err != nil {
 			return err
 		}
 	}
-	for _, m := range changed {
-		if m.UID > last || sel.own[m.UID] == m.ModSeq {
+	for _, m := range v.msgs {
+		if m.ModSeq <= sel.modseq || m.UID > last || sel.own[m.UID] == m.ModSeq {
 			continue
 		}
 		seq, ok := slices.BinarySearch(sel.uids, m.UID)
@@ -79,23 +80,24 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 		}
 	}
 	clear(sel.own)
-	sel.modseq = state.HighestModSeq
+	sel.modseq = v.state.HighestModSeq
 	return nil
 }
 
-// reportExpunges drops UIDs no longer indexed from the session's map, telling the
-// client with EXPUNGE when it may be told; otherwise it remembers to do so later.
-func (ss *session) reportExpunges(w *imapserver.UpdateWriter, sel *selected, all []uint32, allowed bool) error {
-	if len(all) >= len(sel.uids) && !sel.expungePending {
+// reportExpunges drops UIDs the snapshot no longer has from the session's map,
+// telling the client with EXPUNGE when it may be told; otherwise it remembers to do
+// so later.
+func (ss *session) reportExpunges(w *imapserver.UpdateWriter, sel *selected, v *snapView, allowed bool) error {
+	if !sel.expungePending && len(sel.uids) <= len(v.msgs) {
 		// Cheap test first: UIDs only grow, so if every old UID is still there the
 		// old list is a prefix of the new one.
-		if len(sel.uids) == 0 || (len(all) >= len(sel.uids) && all[len(sel.uids)-1] == sel.uids[len(sel.uids)-1]) {
+		if len(sel.uids) == 0 || v.msgs[len(sel.uids)-1].UID == sel.uids[len(sel.uids)-1] {
 			return nil
 		}
 	}
 	gone := false
 	for i := len(sel.uids) - 1; i >= 0; i-- {
-		if _, ok := slices.BinarySearch(all, sel.uids[i]); ok {
+		if _, ok := v.find(sel.uids[i]); ok {
 			continue
 		}
 		if !allowed {

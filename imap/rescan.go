@@ -63,32 +63,33 @@ func (d *dirStamps) set(dir string, st dirStamp) {
 }
 
 // rescan makes the index of one folder match its files if the folder changed on disk
-// since we last looked. Our own writes change the mtimes too, so the folder is rescanned
-// once after them; the cost is one readdir of the folder.
-func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
+// since we last looked, and says whether it synced the index. Our own writes record
+// the new stamp themselves (ownChange); the cost of a change by another program is one
+// readdir of the folder. A missing folder is an error wrapping fs.ErrNotExist.
+func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) (bool, error) {
 	st, err := statStamp(dir)
 	if err != nil {
-		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+		return false, fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
 	if s.dirs.unchanged(dir, st) {
-		return nil
+		return false, nil
 	}
 	if !s.dirs.known(dir) && s.persistedStampMatches(ctx, user, mailbox, st) {
 		// First look since this process started, and the folder is as it was at
 		// the last sync (migration 0006): no need to read the whole directory.
 		s.dirs.set(dir, st)
-		return nil
+		return false, nil
 	}
 	unlock := s.locks.lock(user)
 	defer unlock()
 	// The stamp is taken before the scan: a change during the scan makes the next
 	// comparison fail and is picked up then.
 	if st, err = statStamp(dir); err != nil {
-		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+		return false, fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
 	entries, err := maildir.Scan(dir)
 	if err != nil {
-		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+		return false, fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
 	young := s.opts.Now().Add(-s.opts.RescanGrace)
 	var files, pending []store.IndexedFile
@@ -106,7 +107,7 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
 	}
 	res, leftOut, err := s.opts.Store.SyncMailboxIndex(ctx, user, mailbox, files, pending)
 	if err != nil {
-		return fmt.Errorf("imap: rescan %q: %w", mailbox, err)
+		return false, fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
 	st.dirty = leftOut > 0
 	s.dirs.set(dir, st)
@@ -121,7 +122,7 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) error {
 			"added", res.Added, "removed", res.Removed, "updated", res.Updated)
 		s.hub.notify(user, mailbox, nil)
 	}
-	return nil
+	return true, nil
 }
 
 // persistedStampMatches says whether the stamp stored with the mailbox at its last sync

@@ -71,42 +71,34 @@ func (ss *session) searchUIDs(ctx context.Context, sel *selected, c *goimap.Sear
 	for i := range all {
 		all[i] = i
 	}
-	// With a HEADER criterion, the rows come with their cached envelopes, which answer
-	// the common header fields without opening files (search_envelope.go).
-	var msgs []store.CachedMessage
-	var seqs []uint32
-	var err error
-	withCache := needsHeaders(c)
-	if withCache {
-		msgs, seqs, err = ss.cachedMessages(ctx, sel, all)
-	} else {
-		var plain []store.Message
-		plain, seqs, err = ss.messages(ctx, sel, all)
-		msgs = make([]store.CachedMessage, len(plain))
-		for i, m := range plain {
-			msgs[i].Message = m
+	msgs, seqs, err := ss.pick(ctx, sel, all)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := ss.srv.newFolder(sel.dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	// With a HEADER criterion, the cached envelopes answer the common header fields
+	// without opening files (search_envelope.go).
+	withEnv := needsHeaders(c)
+	if withEnv {
+		if err := ss.srv.loadCachedSummaries(ctx, sel.snap, msgs, true, false); err != nil {
+			return nil, 0, err
 		}
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	f, err := newFolder(sel.dir)
-	if err != nil {
-		return nil, 0, err
 	}
 	var fill []store.CacheEntry
 	defer func() { ss.srv.saveSummaries(sel.id, fill) }()
 	var out []uint32
 	var maxMod uint64
 	for i := range msgs {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
 		}
-		m := msgs[i].Message
-		mc := &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}
-		if withCache {
-			mc.cm = &msgs[i]
-		}
+		m := msgs[i]
+		mc := &matchCtx{sel: sel, m: m, seq: seqs[i], f: f, withEnv: withEnv}
 		if mc.match(c) {
 			out = append(out, m.UID)
 			maxMod = max(maxMod, m.ModSeq)
@@ -121,7 +113,7 @@ func (ss *session) searchUIDs(ctx context.Context, sel *selected, c *goimap.Sear
 // matchCtx evaluates criteria on one message, parsing its file at most once.
 type matchCtx struct {
 	sel    *selected
-	m      store.Message
+	m      snapMsg
 	seq    uint32
 	f      *folder
 	parsed bool
@@ -130,9 +122,7 @@ type matchCtx struct {
 	fullT  string // header + decoded text parts
 	broken bool
 
-	cm       *store.CachedMessage // with the cached envelope, when HEADER is searched
-	env      *goimap.Envelope
-	envTried bool
+	withEnv bool // HEADER is searched: use and fill the message's cached envelope
 }
 
 func (mc *matchCtx) match(c *goimap.SearchCriteria) bool {
@@ -312,42 +302,40 @@ func (mc *matchCtx) parse() {
 		return
 	}
 	mc.parsed = true
-	p, err := mc.f.path(mc.m)
+	file, r, err := mc.f.open(mc.m)
 	if err != nil {
 		mc.broken = true
 		return
 	}
-	_, _ = withFile(p, func(r io.Reader) (struct{}, error) {
-		e, err := gomessage.Read(r)
-		if e == nil {
-			mc.broken = true
-			return struct{}{}, err
-		}
-		mc.header = mail.Header{Header: e.Header}
-		var body strings.Builder
-		_ = e.Walk(func(path []int, part *gomessage.Entity, err error) error {
-			if err != nil || body.Len() > maxSearchText {
-				return nil
-			}
-			t, _, _ := part.Header.ContentType()
-			if t == "" || strings.HasPrefix(t, "text/") {
-				b, _ := io.ReadAll(io.LimitReader(part.Body, maxSearchText))
-				body.Write(b)
-				body.WriteByte('\n')
-			}
+	defer file.Close()
+	e, _ := gomessage.Read(r)
+	if e == nil {
+		mc.broken = true
+		return
+	}
+	mc.header = mail.Header{Header: e.Header}
+	var body strings.Builder
+	_ = e.Walk(func(path []int, part *gomessage.Entity, err error) error {
+		if err != nil || body.Len() > maxSearchText {
 			return nil
-		})
-		mc.bodyT = body.String()
-		var hdr strings.Builder
-		fields := e.Header.Fields()
-		for fields.Next() {
-			v, err := fields.Text()
-			if err != nil {
-				v = fields.Value()
-			}
-			hdr.WriteString(fields.Key() + ": " + v + "\n")
 		}
-		mc.fullT = hdr.String() + mc.bodyT
-		return struct{}{}, nil
+		t, _, _ := part.Header.ContentType()
+		if t == "" || strings.HasPrefix(t, "text/") {
+			b, _ := io.ReadAll(io.LimitReader(part.Body, maxSearchText))
+			body.Write(b)
+			body.WriteByte('\n')
+		}
+		return nil
 	})
+	mc.bodyT = body.String()
+	var hdr strings.Builder
+	fields := e.Header.Fields()
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		hdr.WriteString(fields.Key() + ": " + v + "\n")
+	}
+	mc.fullT = hdr.String() + mc.bodyT
 }

@@ -67,18 +67,13 @@ func (mc *matchCtx) envelopeText(key string) (string, bool) {
 	}
 }
 
-// envelope decodes the cached envelope once; nil if there is none or it does not
-// decode (the file is parsed then, and the entry refilled).
+// envelope is the message's cached envelope; nil if the search does not use envelopes
+// or none is cached (the file is parsed then, and the entry filled).
 func (mc *matchCtx) envelope() *goimap.Envelope {
-	if mc.env == nil && !mc.envTried {
-		mc.envTried = true
-		if mc.cm != nil && mc.cm.Envelope != nil {
-			if env, err := decodeEnvelope(mc.cm.Envelope); err == nil {
-				mc.env = env
-			}
-		}
+	if !mc.withEnv {
+		return nil
 	}
-	return mc.env
+	return mc.m.cell.load().env
 }
 
 func addressText(l []goimap.Address) (string, bool) {
@@ -100,11 +95,13 @@ func addressText(l []goimap.Address) (string, bool) {
 }
 
 // fillEntry returns the cache entry to store for a message whose file search parsed
-// anyway and whose cache had no usable envelope, so the next search uses the cache.
+// anyway and that had no envelope yet, and puts the envelope in the message's cell, so
+// the next search uses it.
 func (mc *matchCtx) fillEntry() *store.CacheEntry {
-	if mc.cm == nil || !mc.parsed || mc.broken || mc.envelope() != nil {
+	if !mc.withEnv || !mc.parsed || mc.broken || mc.envelope() != nil {
 		return nil
 	}
 	env := imapserver.ExtractEnvelope(mc.header.Header.Header)
+	mc.m.cell.merge(env, nil)
 	return &store.CacheEntry{Filename: mc.m.Filename, Envelope: encodeEnvelope(env)}
 }

@@ -4,16 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 
 	goimap "github.com/emersion/go-imap/v2"
 
 	"github.com/postern/postern/store"
-	"github.com/postern/postern/store/maildir"
 )
 
 // selected is the state of the selected mailbox in one session: its sequence-number to
-// UID map (uids[seq-1]) and the MODSEQ up to which it has told the client about changes.
+// UID map (uids[seq-1]), the MODSEQ up to which it has told the client about changes,
+// and the mailbox's snapshot, shared with the other sessions that have it selected.
 type selected struct {
 	id          int64
 	name        string
@@ -22,6 +23,7 @@ type selected struct {
 	uidValidity uint32
 	uids        []uint32
 	modseq      uint64
+	snap        *mailboxSnap
 	// own holds the MODSEQs this session's own STOREs produced, so Poll does not echo
 	// them back as unsolicited FETCHes.
 	own map[uint32]uint64
@@ -42,6 +44,7 @@ var systemFlags = []goimap.Flag{goimap.FlagSeen, goimap.FlagAnswered, goimap.Fla
 func (ss *session) closeSelected() {
 	if ss.sel != nil {
 		ss.sel.unsubscribe()
+		ss.srv.snaps.release(ss.sel.snap)
 		ss.sel = nil
 	}
 }
@@ -54,39 +57,44 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 		return nil, ss.imapError("select", err)
 	}
 	st := ss.srv.opts.Store
-	if _, _, err := st.LookupMailbox(ctx, ss.user, n); errors.Is(err, store.ErrNotFound) {
-		// Perhaps a folder another Maildir tool made: the rescan below indexes it.
-		if ok, ferr := ss.md.FolderExists(n); ferr != nil || !ok {
-			return nil, ss.imapError("select", err)
-		}
-	} else if err != nil {
-		return nil, ss.imapError("select", err)
-	}
 	dir, err := ss.folderDir(n)
 	if err != nil {
 		return nil, ss.imapError("select", err)
 	}
-	if ok, _ := ss.md.FolderExists(n); !ok {
-		if dir, err = ss.md.EnsureFolder(n); err != nil {
+	id, state, lookupErr := st.LookupMailbox(ctx, ss.user, n)
+	if lookupErr != nil && !errors.Is(lookupErr, store.ErrNotFound) {
+		return nil, ss.imapError("select", lookupErr)
+	}
+	// The rescan also tells whether the folder exists: a folder another Maildir tool
+	// made is indexed by it; an indexed mailbox whose folder is missing gets an empty
+	// one.
+	changed, err := ss.srv.rescan(ctx, ss.user, n, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if lookupErr != nil {
+			return nil, ss.imapError("select", lookupErr)
+		}
+		if dir, err = ss.md.EnsureFolder(n); err == nil {
+			changed, err = ss.srv.rescan(ctx, ss.user, n, dir)
+		}
+	}
+	if err != nil {
+		return nil, ss.imapError("select", err)
+	}
+	if lookupErr != nil || changed {
+		if id, state, err = st.LookupMailbox(ctx, ss.user, n); err != nil {
 			return nil, ss.imapError("select", err)
 		}
 	}
-	if err := ss.srv.rescan(ctx, ss.user, n, dir); err != nil {
-		return nil, ss.imapError("select", err)
-	}
-	// Only the counters and the UID list: SELECT must stay cheap on a big mailbox.
-	id, state, err := st.LookupMailbox(ctx, ss.user, n)
+	snap := ss.srv.snaps.acquire(id)
+	uids, state, err := ss.selectUIDs(ctx, snap, state)
 	if err != nil {
-		return nil, ss.imapError("select", err)
-	}
-	uids, err := st.MessageUIDs(ctx, id)
-	if err != nil {
+		ss.srv.snaps.release(snap)
 		return nil, ss.imapError("select", err)
 	}
 	sel := &selected{
 		id: id, name: n, dir: dir, readOnly: options != nil && options.ReadOnly,
 		uidValidity: state.UIDValidity, uids: uids, modseq: state.HighestModSeq,
-		own: map[uint32]uint64{},
+		own: map[uint32]uint64{}, snap: snap,
 	}
 	sel.notify, sel.unsubscribe = ss.srv.hub.subscribe(ss.user, n)
 	ss.sel = sel
@@ -104,10 +112,25 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 	}, nil
 }
 
+// selectUIDs returns the sequence-number map and counters for a new selection: from
+// the snapshot when another session keeps it loaded, else just the UID list (the
+// snapshot loads on first use), so SELECT stays cheap on a big mailbox.
+func (ss *session) selectUIDs(ctx context.Context, snap *mailboxSnap, state store.MailboxState) ([]uint32, store.MailboxState, error) {
+	if snap.loaded() != nil {
+		v, err := snap.current(ctx)
+		if err != nil {
+			return nil, state, err
+		}
+		return v.uids(), v.state, nil
+	}
+	uids, err := ss.srv.opts.Store.MessageUIDs(ctx, snap.id)
+	return uids, state, err
+}
+
 // mailboxFlags are the system flags plus the folder's keywords (dovecot-keywords).
 func (ss *session) mailboxFlags(dir string) []goimap.Flag {
 	flags := slices.Clone(systemFlags)
-	kw, err := maildir.LoadKeywords(dir)
+	kw, err := ss.srv.keywords.load(dir)
 	if err != nil {
 		ss.log.Warn("imap: keywords", "dir", dir, "err", err)
 		return flags

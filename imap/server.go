@@ -43,6 +43,13 @@ type Options struct {
 	// RescanGrace is how young a file in new/ that the index does not know yet must be
 	// for a rescan to leave it to the delivery that is indexing it. Default 5s.
 	RescanGrace time.Duration
+	// KeptSnapshots is how many in-memory mailbox snapshots no session has selected
+	// are kept for the next SELECT (see snapshot.go). Default 4; negative keeps none.
+	KeptSnapshots int
+	// SummaryDelay is how long after a delivery's MailboxChanged the background
+	// summariser waits, gathering further deliveries, before it computes the new
+	// messages' cache entries. Default 200ms.
+	SummaryDelay time.Duration
 	// Debug, if set, receives the raw protocol (with passwords!); tests only.
 	Debug io.Writer
 }
@@ -56,6 +63,15 @@ type Server struct {
 	hub      *hub
 	locks    userLocks
 	dirs     dirStamps
+	snaps    snapshots
+	keywords keywordCache
+	sums     summarizer
+
+	// bg counts background work (cache writes, the summariser) that Shutdown waits
+	// for; closing, under bgMu, refuses new work once Shutdown has begun.
+	bgMu    sync.Mutex
+	bg      sync.WaitGroup
+	closing bool
 }
 
 // NewServer builds the server; it listens only when Serve is called.
@@ -75,7 +91,15 @@ func NewServer(o Options) *Server {
 	if o.Namer == nil {
 		o.Namer = maildir.NewNamer(o.Hostname, o.Now)
 	}
+	if o.KeptSnapshots == 0 {
+		o.KeptSnapshots = 4
+	}
+	if o.SummaryDelay == 0 {
+		o.SummaryDelay = 200 * time.Millisecond
+	}
 	s := &Server{opts: o, log: o.Logger, hub: newHub()}
+	s.snaps = snapshots{st: o.Store, maxIdle: max(o.KeptSnapshots, 0)}
+	s.sums = summarizer{srv: s}
 	s.plain = s.newIMAPServer(o.TLSConfig, false)
 	s.implicit = s.newIMAPServer(nil, true)
 	return s
@@ -127,12 +151,35 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 // ends, then closes them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
+	errs := make([]error, 3)
 	for i, srv := range []*imapserver.Server{s.plain, s.implicit} {
 		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
 	}
 	wg.Wait()
+	s.bgMu.Lock()
+	s.closing = true
+	s.bgMu.Unlock()
+	s.sums.stop()
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs[2] = fmt.Errorf("imap: background work still running: %w", ctx.Err())
+	}
 	return errors.Join(errs...)
+}
+
+// goBackground runs fn as background work Shutdown waits for; false if the server is
+// shutting down (fn is not run).
+func (s *Server) goBackground(fn func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.bg.Go(fn)
+	return true
 }
 
 // MailboxChanged tells the IMAP sessions of user that have mailbox selected that it has
@@ -151,6 +198,7 @@ func (s *Server) MailboxChanged(user, mailbox string) {
 		return
 	}
 	s.hub.notify(addr, name, nil)
+	s.sums.kick(addr, name)
 }
 
 // slogAdapter gives go-imap's Logger interface a slog.Logger.

@@ -29,11 +29,11 @@ func (ss *session) Sort(ctx context.Context, kind imapserver.NumKind, criteria [
 			idx = append(idx, i)
 		}
 	}
-	msgs, seqs, err := ss.messages(ctx, sel, idx)
+	msgs, seqs, err := ss.pick(ctx, sel, idx)
 	if err != nil {
 		return nil, ss.imapError("sort", err)
 	}
-	f, err := newFolder(sel.dir)
+	f, err := ss.srv.newFolder(sel.dir)
 	if err != nil {
 		return nil, ss.imapError("sort", err)
 	}

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
@@ -14,55 +17,142 @@ import (
 	"github.com/postern/postern/store"
 )
 
-// summary is what FETCH ENVELOPE/BODYSTRUCTURE writes for one message, and the cache
-// entry to store when some of it had to be computed from the file.
-type summary struct {
-	env  *goimap.Envelope
-	bs   goimap.BodyStructure
-	fill *store.CacheEntry
+// loadCachedSummaries fills the cells of msgs that lack what is wanted from the
+// index's message cache, asking the database at most once per message over the
+// snapshot's life: after that a missing entry means "compute it from the file".
+func (s *Server) loadCachedSummaries(ctx context.Context, snap *mailboxSnap, msgs []snapMsg, wantEnv, wantBS bool) error {
+	var ask []snapMsg
+	for _, m := range msgs {
+		if lacks(m.cell, wantEnv, wantBS) && !m.cell.dbTried.Load() {
+			ask = append(ask, m)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	var entries map[string]store.CacheEntry
+	var err error
+	if v := snap.loaded(); v != nil && len(ask) > len(v.msgs)/4 {
+		entries, err = s.opts.Store.MailboxCacheEntries(ctx, snap.id)
+	} else {
+		names := make([]string, len(ask))
+		for i, m := range ask {
+			names[i] = m.Filename
+		}
+		entries, err = s.opts.Store.MessageCacheEntries(ctx, snap.id, names)
+	}
+	if err != nil {
+		return err
+	}
+	for _, m := range ask {
+		e, ok := entries[m.Filename]
+		if ok {
+			var env *goimap.Envelope
+			var bs goimap.BodyStructure
+			if e.Envelope != nil {
+				env, _ = decodeEnvelope(e.Envelope) // undecodable: recomputed from the file
+			}
+			if e.Structure != nil {
+				bs, _ = decodeStructure(e.Structure)
+			}
+			if env != nil || bs != nil {
+				m.cell.merge(env, bs)
+			}
+		}
+		m.cell.dbTried.Store(true)
+	}
+	return nil
 }
 
-// summaries returns the envelope and/or body structure of cm, decoded from the cache
-// when it holds them, else computed from the file (found through path) and returned in
-// fill for the caller to store. The envelope needs only the header; the structure needs
-// the whole file, so a FETCH that asks only for ENVELOPE never reads bodies. A blob that
-// does not decode (an older format, corruption) is recomputed and overwritten.
-func (ss *session) summaries(cm *store.CachedMessage, wantEnv, wantBS bool, path func() (string, error)) (summary, error) {
-	var s summary
-	if wantEnv && cm.Envelope != nil {
-		if env, err := decodeEnvelope(cm.Envelope); err == nil {
-			s.env, wantEnv = env, false
+func lacks(c *summaryCell, wantEnv, wantBS bool) bool {
+	d := c.load()
+	return wantEnv && d.env == nil || wantBS && d.bs == nil
+}
+
+// computeSummaries computes from the files what the cells of msgs lack, on up to
+// maxWorkers goroutines when there are many, and returns the cache entries to store. A
+// message whose file is gone is skipped (the next poll reports its expunge).
+func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS bool, maxWorkers int) ([]store.CacheEntry, error) {
+	var todo []snapMsg
+	for _, m := range msgs {
+		if lacks(m.cell, wantEnv, wantBS) {
+			todo = append(todo, m)
 		}
 	}
-	if wantBS && cm.Structure != nil {
-		if bs, err := decodeStructure(cm.Structure); err == nil {
-			s.bs, wantBS = bs, false
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	workers := max(1, min(maxWorkers, (len(todo)+63)/64))
+	fills := make([]store.CacheEntry, len(todo))
+	ok := make([]bool, len(todo))
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wf := &folder{dir: f.dir, kw: f.kw}
+		if workers == 1 {
+			wf = f
+		}
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) {
+					return
+				}
+				e, err := summarize(wf, todo[i], wantEnv, wantBS)
+				if errors.Is(err, errGone) {
+					continue
+				}
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				fills[i], ok[i] = e, true
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := fills[:0]
+	for i, e := range fills {
+		if ok[i] {
+			out = append(out, e)
 		}
 	}
-	if !wantEnv && !wantBS {
-		return s, nil
-	}
-	p, err := path()
+	return out, nil
+}
+
+// summarize reads what m's cell lacks from its file, stores it in the cell, and returns
+// it as a cache entry. The envelope needs only the header; the structure the whole file.
+func summarize(f *folder, m snapMsg, wantEnv, wantBS bool) (store.CacheEntry, error) {
+	e := store.CacheEntry{Filename: m.Filename}
+	d := m.cell.load()
+	file, r, err := f.open(m)
 	if err != nil {
-		return s, err
+		return e, err
 	}
-	fill := &store.CacheEntry{Filename: cm.Filename}
-	if wantEnv {
-		env, err := readEnvelope(p)
-		if err != nil {
-			return s, err
+	defer file.Close()
+	var env *goimap.Envelope
+	var bs goimap.BodyStructure
+	if wantEnv && d.env == nil {
+		h, _ := textproto.ReadHeader(r)
+		env = imapserver.ExtractEnvelope(h)
+		e.Envelope = encodeEnvelope(env)
+	}
+	if wantBS && d.bs == nil {
+		if env != nil {
+			if _, err := file.Seek(0, io.SeekStart); err != nil {
+				return e, fmt.Errorf("imap: rewind %s: %w", m.Filename, err)
+			}
+			r.Reset(file)
 		}
-		s.env, fill.Envelope = env, encodeEnvelope(env)
+		bs = imapserver.ExtractBodyStructure(r)
+		e.Structure = encodeStructure(bs)
 	}
-	if wantBS {
-		bs, err := readStructure(p)
-		if err != nil {
-			return s, err
-		}
-		s.bs, fill.Structure = bs, encodeStructure(bs)
-	}
-	s.fill = fill
-	return s, nil
+	m.cell.merge(env, bs)
+	return e, nil
 }
 
 // summarizeFile computes both cache entries of a message file just written (APPEND),
@@ -81,14 +171,18 @@ func summarizeFile(filename, path string) (store.CacheEntry, error) {
 	return e, nil
 }
 
-// saveSummaries stores cache entries computed while answering a command. The cache is
-// derived data, so a failure is logged and the command still succeeds; the entries are
-// computed again next time. It does not use the command's context: a client that hangs
-// up after its FETCH should not waste the work.
+// saveSummaries stores, in the background, cache entries computed while answering a
+// command: the client does not wait for the write. The cache is derived data, so a
+// failure is logged and the entries are computed again next time. Shutdown waits for
+// pending saves.
 func (s *Server) saveSummaries(mailboxID int64, fill []store.CacheEntry) {
 	if len(fill) == 0 {
 		return
 	}
+	s.goBackground(func() { s.putSummaries(mailboxID, fill) })
+}
+
+func (s *Server) putSummaries(mailboxID int64, fill []store.CacheEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.opts.Store.PutMessageCache(ctx, mailboxID, fill); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -96,8 +190,8 @@ func (s *Server) saveSummaries(mailboxID int64, fill []store.CacheEntry) {
 	}
 }
 
-// readEnvelope reads only the header of the message. A malformed header still gets an
-// envelope of what could be read.
+// readEnvelope reads only the header of the message file at path. A malformed header
+// still gets an envelope of what could be read.
 func readEnvelope(path string) (*goimap.Envelope, error) {
 	return withFile(path, func(r io.Reader) (*goimap.Envelope, error) {
 		h, _ := textproto.ReadHeader(bufio.NewReader(r))

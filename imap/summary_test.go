@@ -150,6 +150,7 @@ func TestFetchFillsAndUsesCache(t *testing.T) {
 	}
 	cached := func() store.CachedMessage {
 		t.Helper()
+		e.srv.bg.Wait() // the cache is written in the background
 		rows, err := e.st.ListMessagesRangeCached(ctx, mb, 1, 1)
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("cached rows: %v %d", err, len(rows))
@@ -174,10 +175,12 @@ func TestFetchFillsAndUsesCache(t *testing.T) {
 		t.Fatalf("second FETCH not served from the cache: %+v", second.Envelope)
 	}
 
-	// A corrupt entry is recomputed from the (now different) file and replaced.
+	// A corrupt entry is recomputed from the (now different) file and replaced, once
+	// the summaries in memory are gone.
 	if err := e.st.PutMessageCache(ctx, mb, []store.CacheEntry{{Filename: nm.Filename, Envelope: []byte{42}, Structure: []byte{42}}}); err != nil {
 		t.Fatal(err)
 	}
+	forgetSummaries(e.srv)
 	if third := fetch(); third.Envelope.Subject != "other" {
 		t.Fatalf("corrupt entry not recomputed: %+v", third.Envelope)
 	}
@@ -198,6 +201,7 @@ func TestAppendAndCopyCarrySummaries(t *testing.T) {
 	if _, err := c.Copy(goimap.SeqSetNum(1), "Archive").Wait(); err != nil {
 		t.Fatal(err)
 	}
+	e.srv.bg.Wait()
 	for _, box := range []string{"INBOX", "Archive"} {
 		mb, err := e.st.GetMailbox(ctx, "alice@example.org", box)
 		if err != nil {
