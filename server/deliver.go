@@ -75,6 +75,7 @@ type deliveryAgent struct {
 	forward  forwarder
 	out      *outbound // nil: nothing can leave the server (tests)
 	srs      *srs
+	dkim     *dkimSigner // nil: outgoing mail is not signed (dkimsign.go)
 	hostname string
 	notify   mailboxNotifier
 	index    *indexBatcher
@@ -246,7 +247,7 @@ func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smt
 			g.rcpts = append(g.rcpts, r.to)
 		}
 	}
-	header := []byte(smtp.ReceivedHeader(env))
+	header := a.dkim.withSignature(env, msg, []byte(smtp.ReceivedHeader(env)))
 	for _, from := range senders {
 		g := groups[from]
 		body, err := msg.Open()
@@ -305,7 +306,13 @@ func (a *deliveryAgent) decide(ctx context.Context, env *smtp.Envelope, msg smtp
 	d, err := a.hook.Decide(ctx, in)
 	if err != nil {
 		a.log.Error("sieve failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
-		return []Placement{{Mailbox: store.InboxName}}
+		d = inboxDecision()
+	}
+	if env.Quarantine != "" {
+		d = quarantined(d) // trust.go: Junk, no replies
+	}
+	if err != nil {
+		return d.Placements
 	}
 	if d.Reject != "" {
 		for _, i := range c.rcpts {

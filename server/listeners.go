@@ -15,6 +15,7 @@ import (
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/dkimkeys"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
@@ -100,6 +101,9 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		now:      time.Now,
 	}
 	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
+	if cfg.DKIM.Sign && (cfg.Relay == nil || cfg.DKIM.SignViaRelay) {
+		a.dkim = &dkimSigner{keys: dkimkeys.Dir(cfg.DKIMDir()), log: s.log}
+	}
 	return a, nil
 }
 
@@ -114,6 +118,11 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		ln.Close()
 		return err
 	}
+	resolver := newResolver(cfg.DNS.Addrs())
+	var filters []smtp.Filter
+	if f := newSenderAuthFilter(cfg, resolver, s.log.With("service", name)); f != nil && role == smtp.RoleMX {
+		filters = append(filters, f)
+	}
 	srv := smtp.NewServer(smtp.Options{
 		Hostname:                  cfg.Hostname,
 		Role:                      role,
@@ -125,9 +134,10 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		MaxLineLength:             cfg.SMTP.MaxLineLength,
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
-		Resolver:                  newResolver(cfg.DNS.Addrs()),
+		Resolver:                  resolver,
 		Policy:                    &recipientPolicy{agent: s.agent, role: role},
 		Deliverer:                 s.agent,
+		Filters:                   filters,
 		Authenticator:             &smtpAuthenticator{store: s.store, limiter: s.limiter, log: s.log},
 		SenderPolicy:              &senderPolicy{resolve: s.agent.resolve},
 		SpoolDir:                  spool,

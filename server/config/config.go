@@ -23,6 +23,9 @@ type Config struct {
 	Routes []Route           `toml:"route" doc:"Routes: which recipient or sender domains leave through another relay, or directly to MX. Recipient domains are matched first, then the sender's domain; everything else takes [relay] (or direct delivery without it)."`
 	Queue  Queue             `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
 	Sieve  Sieve             `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
+	SPF    SPF               `toml:"spf" doc:"SPF checks of mail from the internet."`
+	DKIM   DKIM              `toml:"dkim" doc:"DKIM: verifying signatures of mail from the internet, signing the mail we send."`
+	DMARC  DMARC             `toml:"dmarc" doc:"DMARC: the From: domain's policy for mail that fails SPF and DKIM alignment."`
 	Admin  Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log    Log               `toml:"log" doc:"How the server writes its log."`
 
@@ -164,6 +167,9 @@ func Default() Config {
 		},
 		DNS:   DNS{Servers: []string{}},
 		Sieve: Sieve{SpamToJunk: true},
+		SPF:   SPF{Check: true},
+		DKIM:  DKIM{Verify: true, Sign: true},
+		DMARC: DMARC{Check: true, Enforce: true},
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/senderauth"
+)
+
+// junkMailbox is where quarantined mail goes (one of the default mailboxes).
+const junkMailbox = "Junk"
+
+// maxAuthResultsScan bounds how much header is searched for forged
+// Authentication-Results fields.
+const maxAuthResultsScan = 1 << 20
+
+// senderAuthFilter is the smtp.Filter of the MX role that checks SPF, DKIM and
+// DMARC (smtp/senderauth), writes our Authentication-Results field in place
+// of any that claims our name, and applies the DMARC policy when [dmarc]
+// enforce is on: reject -> 550 5.7.1, quarantine -> Envelope.Quarantine (Junk),
+// a DNS failure that keeps DMARC from a verdict -> 451 4.7.0.
+type senderAuthFilter struct {
+	checker  *senderauth.Checker
+	enforce  bool
+	hostname string
+	log      *slog.Logger
+}
+
+// newSenderAuthFilter returns the filter for the config, or nil when every
+// check is off.
+func newSenderAuthFilter(cfg *config.Config, r *net.Resolver, log *slog.Logger) *senderAuthFilter {
+	if !cfg.SPF.Check && !cfg.DKIM.Verify && !cfg.DMARC.Check {
+		return nil
+	}
+	return &senderAuthFilter{
+		checker: senderauth.New(senderauth.Options{
+			AuthServID: cfg.Hostname,
+			Resolver:   r,
+			SPF:        cfg.SPF.Check,
+			DKIM:       cfg.DKIM.Verify,
+			DMARC:      cfg.DMARC.Check,
+		}),
+		enforce:  cfg.DMARC.Check && cfg.DMARC.Enforce,
+		hostname: cfg.Hostname,
+		log:      log,
+	}
+}
+
+func (f *senderAuthFilter) Filter(ctx context.Context, env *smtp.Envelope, msg smtp.Message) (smtp.Message, error) {
+	res, err := f.checker.Check(ctx, senderauth.Input{
+		IP:       env.Session.RemoteAddr.Addr(),
+		HELO:     env.Session.HELO,
+		MailFrom: env.From,
+		Open:     func() (io.ReadCloser, error) { return msg.Open() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.logResult(env, res)
+	if f.enforce {
+		switch res.Action {
+		case senderauth.Reject:
+			return nil, smtp.Reply(550, [3]int{5, 7, 1}, "Message rejected: %s", res.Reason)
+		case senderauth.Defer:
+			return nil, smtp.Reply(451, [3]int{4, 7, 0}, "Temporary failure: %s, try again later", res.Reason)
+		case senderauth.Quarantine:
+			env.Quarantine = res.Reason
+		}
+	}
+	forged := func(name, value string) bool {
+		return strings.EqualFold(name, senderauth.HeaderName) && senderauth.ClaimsAuthServID(value, f.hostname)
+	}
+	return smtp.EditHeader(msg, f.checker.Header(res, env.From), forged, maxAuthResultsScan)
+}
+
+// logResult writes one "senderauth" line per message.
+func (f *senderAuthFilter) logResult(env *smtp.Envelope, res *senderauth.Result) {
+	dkim := make([]string, 0, len(res.DKIM))
+	for _, d := range res.DKIM {
+		dkim = append(dkim, d.Result+":"+d.Domain)
+	}
+	f.log.Info("senderauth", smtp.KeySession, env.Session.ID, "id", env.ID, "from", env.From,
+		"spf", string(res.SPF.Result), "spf_helo", string(res.SPFHELO.Result), "dkim", strings.Join(dkim, ","),
+		"dmarc", res.DMARC.Result, "header_from", res.DMARC.Domain, "policy", res.DMARC.Applied,
+		"action", res.Action.String(), "reason", res.Reason)
+}
+
+// quarantined files a message the sender's DMARC policy put in quarantine:
+// every copy Sieve kept goes to Junk instead, and no redirect or vacation
+// reply goes out for it (it may well be forged, and replies would be
+// backscatter). A Sieve reject or discard still stands.
+func quarantined(d Decision) Decision {
+	if d.Reject != "" || len(d.Placements) == 0 {
+		return Decision{Reject: d.Reject}
+	}
+	var flags []string
+	for _, p := range d.Placements {
+		flags = append(flags, p.Flags...)
+	}
+	return Decision{Placements: dedupePlacements([]Placement{{Mailbox: junkMailbox, Flags: flags, Create: true}})}
+}
