@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,11 +34,19 @@ type fakeDNS struct {
 	mu        sync.Mutex
 	records   map[string][]dns.RR // key: "name. TYPE", lower case
 	loopbackA bool
+	tsig      map[string]string // TSIG key name -> base64 secret; updates need one
+	updates   int               // RFC 2136 updates applied
 }
 
 func startFakeDNS(t testing.TB, loopbackA bool, zone ...string) *fakeDNS {
 	t.Helper()
-	f := &fakeDNS{records: make(map[string][]dns.RR), loopbackA: loopbackA}
+	return startFakeDNSWith(t, &fakeDNS{loopbackA: loopbackA}, zone...)
+}
+
+// startFakeDNSWith starts f (with its tsig keys, if any) holding zone.
+func startFakeDNSWith(t testing.TB, f *fakeDNS, zone ...string) *fakeDNS {
+	t.Helper()
+	f.records = make(map[string][]dns.RR)
 	for _, z := range zone {
 		f.Add(t, z)
 	}
@@ -50,8 +59,15 @@ func startFakeDNS(t testing.TB, loopbackA bool, zone ...string) *fakeDNS {
 		t.Fatal(err)
 	}
 	f.Addr = pc.LocalAddr().String()
-	udp := &dns.Server{PacketConn: pc, Handler: f}
-	tcp := &dns.Server{Listener: ln, Handler: f}
+	// miekg/dns answers NOTIMP to anything but queries and notifies unless told otherwise.
+	accept := func(h dns.Header) dns.MsgAcceptAction {
+		if int(h.Bits>>11)&0xF == dns.OpcodeUpdate {
+			return dns.MsgAccept
+		}
+		return dns.DefaultMsgAcceptFunc(h)
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: f, TsigSecret: f.tsig, MsgAcceptFunc: accept}
+	tcp := &dns.Server{Listener: ln, Handler: f, TsigSecret: f.tsig, MsgAcceptFunc: accept}
 	go udp.ActivateAndServe()
 	go tcp.ActivateAndServe()
 	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
@@ -80,6 +96,10 @@ func (f *fakeDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
+	if r.Opcode == dns.OpcodeUpdate {
+		f.update(w, r, m)
+		return
+	}
 	if len(r.Question) == 1 {
 		q := r.Question[0]
 		name := strings.ToLower(q.Name)
@@ -104,6 +124,52 @@ func (f *fakeDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		}
 	}
 	w.WriteMsg(m)
+}
+
+// update applies an RFC 2136 UPDATE signed with one of f.tsig's keys (RFC 8945); anything
+// unsigned or badly signed is REFUSED / NOTAUTH. Only the update section's three forms
+// that libdns/rfc2136 sends are understood: add (class IN), delete an RRset (class ANY)
+// and delete one RR (class NONE), RFC 2136 section 2.5.
+func (f *fakeDNS) update(w dns.ResponseWriter, r *dns.Msg, m *dns.Msg) {
+	ts := r.IsTsig()
+	switch {
+	case ts == nil || len(f.tsig) == 0:
+		m.Rcode = dns.RcodeRefused
+		w.WriteMsg(m)
+		return
+	case w.TsigStatus() != nil:
+		m.Rcode = dns.RcodeNotAuth
+		w.WriteMsg(m)
+		return
+	}
+	f.mu.Lock()
+	for _, rr := range r.Ns {
+		h := rr.Header()
+		k := strings.ToLower(h.Name) + " " + dns.TypeToString[h.Rrtype]
+		switch h.Class {
+		case dns.ClassINET:
+			f.records[k] = append(f.records[k], rr)
+		case dns.ClassANY:
+			delete(f.records, k)
+		case dns.ClassNONE:
+			f.records[k] = slices.DeleteFunc(f.records[k], func(have dns.RR) bool {
+				want := dns.Copy(rr)
+				want.Header().Class, want.Header().Ttl = dns.ClassINET, have.Header().Ttl
+				return dns.IsDuplicate(have, want)
+			})
+		}
+	}
+	f.updates++
+	f.mu.Unlock()
+	m.SetTsig(ts.Hdr.Name, ts.Algorithm, 300, time.Now().Unix())
+	w.WriteMsg(m)
+}
+
+// Updates is how many RFC 2136 updates were applied.
+func (f *fakeDNS) Updates() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.updates
 }
 
 // testCA makes a CA and a leaf for 127.0.0.1/localhost (Pebble's own HTTPS listener)
@@ -139,24 +205,51 @@ func testCA(t testing.TB, dir string) (caFile, certFile, keyFile string) {
 	return write("ca.pem", "CERTIFICATE", caDER), write("pebble.pem", "CERTIFICATE", leafDER), write("pebble.key", "EC PRIVATE KEY", kDER)
 }
 
+// pebbleConfig is what one Pebble instance is started with.
+type pebbleConfig struct {
+	Dir               string // where its config file goes
+	CertFile, KeyFile string // its HTTPS listener's certificate
+	DNS               string // -dnsserver: where its validation authority resolves names
+	HTTPPort, TLSPort int    // where it validates http-01 and tls-alpn-01
+	// Validity is the lifetime of the certificates it issues in seconds; 0 is Pebble's
+	// default (five years).
+	Validity int
+}
+
+// pebble is a running Pebble; Stop kills it (the CA becomes unreachable).
+type pebble struct {
+	Directory string
+	stop      func()
+}
+
+func (p *pebble) Stop() { p.stop() }
+
 // startPebble runs Debian's pebble with its validation ports pointed at our challenge
 // listeners and its DNS at dnsAddr; it returns the directory URL once pebble says it
 // listens.
 func startPebble(t testing.TB, dir, certFile, keyFile, dnsAddr string, httpPort, tlsPort int) string {
 	t.Helper()
-	pebble := needTool(t, "pebble")
+	return runPebble(t, pebbleConfig{Dir: dir, CertFile: certFile, KeyFile: keyFile, DNS: dnsAddr, HTTPPort: httpPort, TLSPort: tlsPort}).Directory
+}
+
+func runPebble(t testing.TB, pc pebbleConfig) *pebble {
+	t.Helper()
+	bin := needTool(t, "pebble")
 	listen := fmt.Sprintf("127.0.0.1:%d", pfFreePort(t))
-	cfg := map[string]any{"pebble": map[string]any{
+	cfg := map[string]any{
 		"listenAddress": listen, "managementListenAddress": fmt.Sprintf("127.0.0.1:%d", pfFreePort(t)),
-		"certificate": certFile, "privateKey": keyFile, "httpPort": httpPort, "tlsPort": tlsPort,
+		"certificate": pc.CertFile, "privateKey": pc.KeyFile, "httpPort": pc.HTTPPort, "tlsPort": pc.TLSPort,
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
-	}}
-	data, _ := json.Marshal(cfg)
-	cfgFile := filepath.Join(dir, "pebble.json")
+	}
+	if pc.Validity > 0 {
+		cfg["certificateValidityPeriod"] = pc.Validity
+	}
+	data, _ := json.Marshal(map[string]any{"pebble": cfg})
+	cfgFile := filepath.Join(pc.Dir, "pebble.json")
 	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(pebble, "-config", cfgFile, "-dnsserver", dnsAddr)
+	cmd := exec.Command(bin, "-config", cfgFile, "-dnsserver", pc.DNS)
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -166,7 +259,9 @@ func startPebble(t testing.TB, dir, certFile, keyFile, dnsAddr string, httpPort,
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
+	t.Cleanup(stop)
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -183,7 +278,7 @@ func startPebble(t testing.TB, dir, certFile, keyFile, dnsAddr string, httpPort,
 	case <-time.After(30 * time.Second):
 		t.Fatal("pebble did not start listening within 30 s")
 	}
-	return "https://" + listen + "/dir"
+	return &pebble{Directory: "https://" + listen + "/dir", stop: stop}
 }
 
 // waitLog waits until the server logs a line containing substr.

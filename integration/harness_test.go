@@ -102,6 +102,8 @@ type Server struct {
 	StateDir   string
 	RuntimeDir string
 	Config     string
+	// Env is added to the daemon's environment at each Start (set it before Start).
+	Env []string
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -174,7 +176,7 @@ func (s *Server) Start() {
 	defer notify.Close()
 
 	cmd := exec.Command(bin, "serve", "--config", s.Config)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GOCOVERDIR="+coverDir)
+	cmd.Env = append(append(os.Environ(), s.Env...), "NOTIFY_SOCKET="+notifyPath, "GOCOVERDIR="+coverDir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 	"github.com/postern/postern/server/config"
@@ -29,9 +30,19 @@ import (
 // logged with the CA's reason and retried by certmagic with backoff; the old certificate
 // keeps serving until it is replaced.
 //
+// Renewals keep the private key (certmagic's ReusePrivateKeys), so the public key, and
+// with it a DANE TLSA "3 1 1" record (RFC 7671 section 5.1: SPKI, SHA-256) printed by
+// `postern dns records`, stays valid across renewals. Only a new key would need a new
+// TLSA record; removing state_dir/acme forces one.
+//
 // The challenges are answered on our own listeners: http-01 on listen.acme_http,
 // tls-alpn-01 on listen.acme_tls. The issuer is told their bound host and port, so its
 // solver finds the port taken and leaves the answering to us.
+//
+// renewCheckEnv names a test-only knob, read through Options.Getenv and deliberately not
+// part of the config: how often certmagic looks for certificates due for renewal
+// (default 10 minutes). The integration tests set it to a second so that Pebble's
+// short-lived certificates are renewed while they watch.
 type acmeManager struct {
 	names    []string // names[0] is hostname: what clients without SNI get
 	cache    *certmagic.Cache
@@ -47,7 +58,20 @@ type acmeAddrs struct {
 	HTTP, TLS string
 }
 
-func newACMEManager(cfg *config.Config, addrs acmeAddrs, log *slog.Logger) (*acmeManager, error) {
+// renewCheckEnv is the test-only environment variable (a Go duration) that shortens
+// certmagic's renewal check interval; see acmeManager.
+const renewCheckEnv = "POSTERN_TEST_ACME_RENEW_CHECK"
+
+// renewCheckInterval reads renewCheckEnv; 0 (certmagic's default) when unset or invalid.
+func renewCheckInterval(getenv func(string) string) time.Duration {
+	d, err := time.ParseDuration(getenv(renewCheckEnv))
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
+}
+
+func newACMEManager(cfg *config.Config, addrs acmeAddrs, renewCheck time.Duration, log *slog.Logger) (*acmeManager, error) {
 	a := cfg.TLS.ACME
 	names := a.NamesOr(cfg.Hostname)
 	// hostname first: certificateFor falls back to it.
@@ -55,14 +79,17 @@ func newACMEManager(cfg *config.Config, addrs acmeAddrs, log *slog.Logger) (*acm
 	m := &acmeManager{names: names, log: log.With("service", "acme"), hostname: cfg.Hostname}
 	zl := zapToSlog(m.log)
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic, nil },
-		Logger:           zl,
+		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic, nil },
+		RenewCheckInterval: renewCheck,
+		Logger:             zl,
 	})
 	m.magic = certmagic.New(m.cache, certmagic.Config{
 		Storage:           &certmagic.FileStorage{Path: filepath.Join(cfg.StateDir, "acme")},
 		DefaultServerName: cfg.Hostname,
-		Logger:            zl,
-		OnEvent:           m.onEvent,
+		// Same key at every renewal: the TLSA record stays valid (see acmeManager).
+		ReusePrivateKeys: true,
+		Logger:           zl,
+		OnEvent:          m.onEvent,
 	})
 	tmpl := certmagic.ACMEIssuer{
 		CA:                      a.DirectoryURL(),
@@ -145,8 +172,11 @@ func (m *acmeManager) onEvent(_ context.Context, event string, data map[string]a
 	case "cert_obtained":
 		m.log.Info("acme: certificate obtained", "name", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
 	case "cert_failed":
-		m.log.Error("acme: certificate not obtained; the current certificate keeps serving", "name", data["identifier"],
-			"renewal", data["renewal"], "err", fmt.Sprint(data["error"]))
+		attrs := []any{"name", data["identifier"], "renewal", data["renewal"], "err", fmt.Sprint(data["error"])}
+		if left, ok := data["remaining"].(time.Duration); ok {
+			attrs = append(attrs, "remaining", left.Round(time.Second).String())
+		}
+		m.log.Error("acme: certificate not obtained; the current certificate keeps serving", attrs...)
 	}
 	return nil
 }
@@ -208,7 +238,7 @@ func (s *Server) startACME() error {
 		return nil
 	}
 	bound := s.svcs.Addrs()
-	m, err := newACMEManager(s.cfg, acmeAddrs{HTTP: bound["acme_http"], TLS: bound["acme_tls"]}, s.log)
+	m, err := newACMEManager(s.cfg, acmeAddrs{HTTP: bound["acme_http"], TLS: bound["acme_tls"]}, renewCheckInterval(s.opts.Getenv), s.log)
 	if err != nil {
 		return err
 	}

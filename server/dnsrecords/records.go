@@ -80,7 +80,7 @@ func Records(o Options) []Record {
 	if o.Cert != nil {
 		sum := sha256.Sum256(o.Cert.RawSubjectPublicKeyInfo)
 		out = append(out, Record{Name: "_25._tcp." + h, Type: "TLSA", Value: "3 1 1 " + hex.EncodeToString(sum[:]),
-			Why: "DANE (RFC 7672): the key of the certificate on port 25; needs DNSSEC, and must change when the key does"})
+			Why: "DANE (RFC 7672): the key of the certificate on port 25; needs DNSSEC, and must change when the key does (ACME renewals keep the key)"})
 	}
 	// RFC 6186 service records and the autoconfig name mail clients probe.
 	out = append(out,
