@@ -35,6 +35,7 @@ func (ss *session) pick(ctx context.Context, sel *selected, idx []int) ([]snapMs
 	if err != nil {
 		return nil, nil, err
 	}
+	ss.fresh = true
 	out := make([]snapMsg, 0, len(idx))
 	seqs := make([]uint32, 0, len(idx))
 	j, _ := v.find(sel.uids[idx[0]])

@@ -29,18 +29,26 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 		ss.log.Warn("imap: rescan", "mailbox", sel.name, "err", err)
 	}
 	pending := allowExpunge && sel.expungePending
-	if sel.snap.loaded() == nil {
-		state, err := ss.srv.opts.Store.GetMailboxState(ctx, sel.id)
+	fresh := ss.fresh
+	ss.fresh = false
+	v := sel.snap.loaded()
+	switch {
+	case v != nil && fresh:
+		// The command itself brought the snapshot up to date a moment ago; what
+		// changed since is reported after the next command.
+	case v == nil:
+		state, err := ss.srv.mailboxState(ctx, sel.id)
 		if err != nil {
 			return ss.imapError("poll", err)
 		}
 		if state.HighestModSeq == sel.modseq && state.UIDValidity == sel.uidValidity && !pending {
 			return nil
 		}
-	}
-	v, err := sel.snap.current(ctx)
-	if err != nil {
-		return ss.imapError("poll", err)
+		fallthrough
+	default:
+		if v, err = sel.snap.current(ctx); err != nil {
+			return ss.imapError("poll", err)
+		}
 	}
 	if v.state.UIDValidity != sel.uidValidity {
 		// The index was renumbered (UIDs exhausted): the client must start over.

@@ -72,6 +72,10 @@ type Server struct {
 	bgMu    sync.Mutex
 	bg      sync.WaitGroup
 	closing bool
+
+	// queries are the store's prepared hot statements, made on first use.
+	qMu     sync.Mutex
+	queries *store.IMAPQueries
 }
 
 // NewServer builds the server; it listens only when Serve is called.
@@ -98,7 +102,7 @@ func NewServer(o Options) *Server {
 		o.SummaryDelay = 200 * time.Millisecond
 	}
 	s := &Server{opts: o, log: o.Logger, hub: newHub()}
-	s.snaps = snapshots{st: o.Store, maxIdle: max(o.KeptSnapshots, 0)}
+	s.snaps = snapshots{st: o.Store, state: s.mailboxState, maxIdle: max(o.KeptSnapshots, 0)}
 	s.sums = summarizer{srv: s}
 	s.plain = s.newIMAPServer(o.TLSConfig, false)
 	s.implicit = s.newIMAPServer(nil, true)
@@ -160,6 +164,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing = true
 	s.bgMu.Unlock()
 	s.sums.stop()
+	s.qMu.Lock()
+	if s.queries != nil {
+		s.queries.Close()
+		s.queries = nil
+	}
+	s.qMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
@@ -168,6 +178,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs[2] = fmt.Errorf("imap: background work still running: %w", ctx.Err())
 	}
 	return errors.Join(errs...)
+}
+
+// mailboxState reads a mailbox's counters through the prepared statement, falling back
+// to the store's plain query if it cannot be prepared.
+func (s *Server) mailboxState(ctx context.Context, mailboxID int64) (store.MailboxState, error) {
+	s.qMu.Lock()
+	q := s.queries
+	if q == nil {
+		s.bgMu.Lock()
+		closing := s.closing
+		s.bgMu.Unlock()
+		if !closing {
+			var err error
+			if q, err = s.opts.Store.PrepareIMAPQueries(ctx); err != nil {
+				s.log.Warn("imap: preparing queries", "err", err)
+			}
+			s.queries = q
+		}
+	}
+	s.qMu.Unlock()
+	if q == nil {
+		return s.opts.Store.GetMailboxState(ctx, mailboxID)
+	}
+	return q.MailboxState(ctx, mailboxID)
 }
 
 // goBackground runs fn as background work Shutdown waits for; false if the server is

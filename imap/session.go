@@ -28,6 +28,9 @@ type session struct {
 	user string           // "" until logged in
 	md   *maildir.Maildir // the user's Maildir
 	sel  *selected        // nil unless a mailbox is selected
+	// fresh says the current command brought the snapshot up to date (pick), so the
+	// poll after it need not ask the index again.
+	fresh bool
 }
 
 var (

@@ -113,8 +113,9 @@ func (v *snapView) uids() []uint32 {
 
 // mailboxSnap is the snapshot of one mailbox.
 type mailboxSnap struct {
-	id   int64
-	st   *store.Store
+	id    int64
+	st    *store.Store
+	state stateFunc
 	mu   sync.Mutex // serialises loads, refreshes and applied changes
 	view atomic.Pointer[snapView]
 	refs int // sessions holding it; guarded by snapshots.mu
@@ -130,6 +131,12 @@ func (s *mailboxSnap) current(ctx context.Context) (*snapView, error) {
 	v := s.view.Load()
 	if v == nil {
 		return s.reload(ctx)
+	}
+	// The common case, nothing changed, costs one prepared single-row query.
+	if st, err := s.state(ctx, s.id); err != nil {
+		return nil, err
+	} else if st == v.state {
+		return v, nil
 	}
 	d, err := s.st.MailboxChangesSince(ctx, s.id, v.state.HighestModSeq, len(v.msgs), v.state.UIDNext)
 	if err != nil {
@@ -259,9 +266,13 @@ func (s *mailboxSnap) applyExpunge(uids []uint32) {
 	s.view.Store(nv)
 }
 
+// stateFunc reads a mailbox's counters.
+type stateFunc func(ctx context.Context, mailboxID int64) (store.MailboxState, error)
+
 // snapshots is the server's registry of mailbox snapshots, by mailbox id.
 type snapshots struct {
 	st      *store.Store
+	state   stateFunc
 	maxIdle int
 	mu      sync.Mutex
 	m       map[int64]*mailboxSnap
@@ -278,7 +289,7 @@ func (r *snapshots) acquire(id int64) *mailboxSnap {
 		if r.m == nil {
 			r.m = map[int64]*mailboxSnap{}
 		}
-		s = &mailboxSnap{id: id, st: r.st}
+		s = &mailboxSnap{id: id, st: r.st, state: r.state}
 		r.m[id] = s
 	}
 	if s.refs == 0 {
