@@ -59,6 +59,7 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	startPprof(opts.Getenv("POSTERN_PPROF_ADDR"), log)
 	return s.run(ctx)
 }
 
