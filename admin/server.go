@@ -25,6 +25,9 @@ type ServerOptions struct {
 	Authorizer Authorizer
 	// IdleTimeout closes a connection that sends nothing for this long; 0 = 5 minutes.
 	IdleTimeout time.Duration
+	// AfterCommand, if set, runs after every command that succeeded, with its name: the
+	// daemon drops caches that an admin change (a new user, alias or domain) makes stale.
+	AfterCommand func(cmd string)
 }
 
 // Server answers admin requests on any number of listeners.
@@ -34,6 +37,7 @@ type Server struct {
 	log      *slog.Logger
 	auth     Authorizer
 	idle     time.Duration
+	after    func(cmd string)
 
 	ctx    context.Context // parent of every handler's context; cancelled by a forced stop
 	cancel context.CancelFunc
@@ -54,6 +58,7 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 		log:       opts.Logger,
 		auth:      opts.Authorizer,
 		idle:      opts.IdleTimeout,
+		after:     opts.AfterCommand,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
 	}
@@ -262,6 +267,9 @@ func (s *Server) respond(log *slog.Logger, line []byte) Response {
 		return errorResponse(err)
 	}
 	log.Info("admin command", "cmd", req.Cmd, "took", time.Since(start))
+	if s.after != nil {
+		s.after(req.Cmd)
+	}
 	raw, err := json.Marshal(result)
 	if err != nil {
 		log.Error("admin result not encodable", "cmd", req.Cmd, "err", err)

@@ -32,7 +32,7 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	for _, fn := range setup {
 		fn(b)
 	}
-	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access})
+	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access, AfterCommand: b.afterCommand})
 	serve = func(l net.Listener) error {
 		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
 			return err
@@ -56,6 +56,8 @@ type adminBackend struct {
 	mailRoot string
 	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
 	sieveGlobalDir string
+	// afterCommand runs after every successful admin command (cache invalidation).
+	afterCommand func(cmd string)
 
 	queueAdmin // postern queue and postern relay test (admin_queue.go)
 }

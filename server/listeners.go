@@ -59,7 +59,11 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		s.svcs.CloseListeners()
 		return err
 	}
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin)
+	flush := func(*adminBackend) {}
+	if cd, ok := s.agent.resolve.dir.(*cachedDirectory); ok {
+		flush = func(b *adminBackend) { b.afterCommand = func(string) { cd.Flush() } }
+	}
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, flush)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err
@@ -92,7 +96,7 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		store:    s.store,
 		srs:      srs,
 		hostname: cfg.Hostname,
-		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
+		resolve:  &resolver{dir: newCachedDirectory(s.store, time.Now), delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),
 		hook:     hook,
