@@ -70,16 +70,16 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMs
 	if len(updates) == 0 {
 		return nil, nil
 	}
-	mods, err := ss.srv.opts.Store.SetFlagsBulk(ctx, sel.id, updates)
+	res, err := ss.srv.opts.Store.SetFlagsBatch(ctx, sel.id, updates)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uint32]flagChange, len(mods))
-	for uid, ms := range mods {
+	out := make(map[uint32]flagChange, len(res.ModSeqs))
+	for uid, ms := range res.ModSeqs {
 		out[uid] = flagChange{flags: newFlags[uid], modseq: ms}
 		sel.own[uid] = ms
 	}
-	sel.snap.applyFlags(out)
+	sel.snap.applyFlags(out, res.From, res.To)
 	ss.srv.hub.notify(ss.user, sel.name, sel.notify)
 	return out, nil
 }

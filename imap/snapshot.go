@@ -116,9 +116,9 @@ type mailboxSnap struct {
 	id    int64
 	st    *store.Store
 	state stateFunc
-	mu   sync.Mutex // serialises loads, refreshes and applied changes
-	view atomic.Pointer[snapView]
-	refs int // sessions holding it; guarded by snapshots.mu
+	mu    sync.Mutex // serialises loads, refreshes and applied changes
+	view  atomic.Pointer[snapView]
+	refs  int // sessions holding it; guarded by snapshots.mu
 }
 
 // loaded returns the current view without refreshing, nil if never loaded.
@@ -216,11 +216,12 @@ func mergeChanged(old []snapMsg, changed []store.Message, uids []uint32) []snapM
 	return out
 }
 
-// applyFlags records flag changes this process made (STORE) and committed, so the
-// next refresh need not read them back. If the snapshot was up to date just before
-// the change (its HIGHESTMODSEQ is the one the change started from) it is up to date
-// after it too.
-func (s *mailboxSnap) applyFlags(changes map[uint32]flagChange) {
+// applyFlags records flag changes this process made (STORE) and committed, which
+// moved the mailbox's HIGHESTMODSEQ from from to to, so the next refresh need not
+// read them back. If the snapshot was up to date just before the change (at from) it
+// is up to date after it (at to); otherwise it takes the changes but keeps its MODSEQ,
+// and the next refresh reads what it missed.
+func (s *mailboxSnap) applyFlags(changes map[uint32]flagChange, from, to uint64) {
 	if len(changes) == 0 {
 		return
 	}
@@ -230,18 +231,14 @@ func (s *mailboxSnap) applyFlags(changes map[uint32]flagChange) {
 	if v == nil {
 		return
 	}
-	lo, hi := ^uint64(0), uint64(0)
-	for _, ch := range changes {
-		lo, hi = min(lo, ch.modseq), max(hi, ch.modseq)
-	}
 	nv := &snapView{state: v.state, msgs: slices.Clone(v.msgs)}
 	for uid, ch := range changes {
 		if i, ok := nv.find(uid); ok && nv.msgs[i].ModSeq < ch.modseq {
 			nv.msgs[i].Flags, nv.msgs[i].ModSeq = ch.flags, ch.modseq
 		}
 	}
-	if v.state.HighestModSeq == lo-1 && uint64(len(changes)) == hi-lo+1 {
-		nv.state.HighestModSeq = hi
+	if v.state.HighestModSeq == from {
+		nv.state.HighestModSeq = to
 	}
 	s.view.Store(nv)
 }

@@ -268,11 +268,11 @@ func TestFlagsAppliedBehindSnapshot(t *testing.T) {
 	if _, err := e.st.SetMessageFlags(ctx, mb.ID, 1, []string{`\Answered`}); err != nil {
 		t.Fatal(err)
 	}
-	mods, err := e.st.SetFlagsBulk(ctx, mb.ID, []store.FlagUpdate{{UID: 2, Flags: []string{`\Flagged`}}})
+	res, err := e.st.SetFlagsBatch(ctx, mb.ID, []store.FlagUpdate{{UID: 2, Flags: []string{`\Flagged`}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap.applyFlags(map[uint32]flagChange{2: {flags: []string{`\Flagged`}, modseq: mods[2]}})
+	snap.applyFlags(map[uint32]flagChange{2: {flags: []string{`\Flagged`}, modseq: res.ModSeqs[2]}}, res.From, res.To)
 	v := snap.loaded()
 	if v.state.HighestModSeq != before || !slices.Equal(v.msgs[1].Flags, []string{`\Flagged`}) {
 		t.Fatalf("after applyFlags: MODSEQ %d (want %d), flags %v", v.state.HighestModSeq, before, v.msgs[1].Flags)
@@ -281,17 +281,17 @@ func TestFlagsAppliedBehindSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.state.HighestModSeq != mods[2] || !slices.Equal(v.msgs[0].Flags, []string{`\Answered`}) {
-		t.Fatalf("after refresh: MODSEQ %d (want %d), flags %v", v.state.HighestModSeq, mods[2], v.msgs[0].Flags)
+	if v.state.HighestModSeq != res.To || !slices.Equal(v.msgs[0].Flags, []string{`\Answered`}) {
+		t.Fatalf("after refresh: MODSEQ %d (want %d), flags %v", v.state.HighestModSeq, res.To, v.msgs[0].Flags)
 	}
 	// In step: our change right after the snapshot's MODSEQ moves it along.
-	mods, err = e.st.SetFlagsBulk(ctx, mb.ID, []store.FlagUpdate{{UID: 1, Flags: nil}})
+	res, err = e.st.SetFlagsBatch(ctx, mb.ID, []store.FlagUpdate{{UID: 1, Flags: nil}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap.applyFlags(map[uint32]flagChange{1: {flags: nil, modseq: mods[1]}})
-	if got := snap.loaded().state.HighestModSeq; got != mods[1] {
-		t.Fatalf("in-step applyFlags left MODSEQ at %d, want %d", got, mods[1])
+	snap.applyFlags(map[uint32]flagChange{1: {flags: nil, modseq: res.ModSeqs[1]}}, res.From, res.To)
+	if got := snap.loaded().state.HighestModSeq; got != res.To {
+		t.Fatalf("in-step applyFlags left MODSEQ at %d, want %d", got, res.To)
 	}
 }
 
