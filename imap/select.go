@@ -113,8 +113,10 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 }
 
 // selectUIDs returns the sequence-number map and counters for a new selection: from
-// the snapshot when another session keeps it loaded, else just the UID list (the
-// snapshot loads on first use), so SELECT stays cheap on a big mailbox.
+// the snapshot when it is loaded, else just the UID list (the rows load on first
+// use), so SELECT stays cheap on a big mailbox. state was read before; a UID list
+// read after a state stays valid while the mailbox's counters equal that state, so
+// selecting an unchanged mailbox again does not read the list again.
 func (ss *session) selectUIDs(ctx context.Context, snap *mailboxSnap, state store.MailboxState) ([]uint32, store.MailboxState, error) {
 	if snap.loaded() != nil {
 		v, err := snap.current(ctx)
@@ -123,8 +125,15 @@ func (ss *session) selectUIDs(ctx context.Context, snap *mailboxSnap, state stor
 		}
 		return v.uids(), v.state, nil
 	}
+	if l := snap.uidList.Load(); l != nil && l.state == state {
+		return slices.Clone(l.uids), state, nil
+	}
 	uids, err := ss.srv.opts.Store.MessageUIDs(ctx, snap.id)
-	return uids, state, err
+	if err != nil {
+		return nil, state, err
+	}
+	snap.uidList.Store(&uidList{state: state, uids: uids})
+	return slices.Clone(uids), state, nil
 }
 
 // mailboxFlags are the system flags plus the folder's keywords (dovecot-keywords).

@@ -118,7 +118,15 @@ type mailboxSnap struct {
 	state stateFunc
 	mu    sync.Mutex // serialises loads, refreshes and applied changes
 	view  atomic.Pointer[snapView]
-	refs  int // sessions holding it; guarded by snapshots.mu
+	// uidList is the UID list a SELECT read while the rows were not loaded, with the
+	// counters read before it: the next SELECT reuses it while they are unchanged.
+	uidList atomic.Pointer[uidList]
+	refs    int // sessions holding it; guarded by snapshots.mu
+}
+
+type uidList struct {
+	state store.MailboxState
+	uids  []uint32 // never modified
 }
 
 // loaded returns the current view without refreshing, nil if never loaded.

@@ -314,3 +314,31 @@ func fileHasSubject(t *testing.T, path, subject string) bool {
 	}
 	return strings.Contains(string(b), "Subject: "+subject+"\r\n")
 }
+
+// TestReselectSeesChanges: SELECT reuses the UID list of an unchanged mailbox, and
+// reads it again when the mailbox changed in between.
+func TestReselectSeesChanges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "alice@example.org")
+	a := e.dial("alice@example.org", nil)
+	e.appendMsg(a, "INBOX", testMessage("one", "x"))
+	if d := e.selectBox(a, "INBOX"); d.NumMessages != 1 {
+		t.Fatalf("first SELECT: %d messages", d.NumMessages)
+	}
+	if err := a.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.selectBox(a, "INBOX"); d.NumMessages != 1 {
+		t.Fatalf("unchanged reselect: %d messages", d.NumMessages)
+	}
+	if err := a.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	e.appendMsg(a, "INBOX", testMessage("two", "y"))
+	if d := e.selectBox(a, "INBOX"); d.NumMessages != 2 {
+		t.Fatalf("reselect after APPEND: %d messages", d.NumMessages)
+	}
+	if got, _ := fetchAll(t, a); !slices.Equal(got, []string{"one", "two"}) {
+		t.Fatalf("FETCH after reselect: %v", got)
+	}
+}
