@@ -48,6 +48,9 @@ type conn struct {
 	rdnsOnce sync.Once
 	rdns     string
 
+	// verdict waits for Options.ClientCheck's answer about this client.
+	verdict func() *ReplyError
+
 	msgs, rcpts, rejects atomic.Int64
 
 	// authFails counts failed AUTH attempts over the whole connection, so that

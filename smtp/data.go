@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 
 	gosmtp "github.com/emersion/go-smtp"
 )
@@ -29,6 +30,11 @@ func (s *session) Data(r io.Reader) error {
 	if msg, rerr = s.filter(env, msg); rerr != nil {
 		s.reject("data", rerr, s.from, s.rcpts...)
 		return rerr.toLibrary()
+	}
+	if msg == nil {
+		s.c.log(slog.LevelInfo, "discard", slog.String(KeyID, env.ID), slog.String(KeyFrom, env.From),
+			slog.String(KeyTo, strings.Join(env.Recipients, ",")))
+		return &gosmtp.SMTPError{Code: 250, EnhancedCode: gosmtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + env.ID}
 	}
 	errs := s.deliver(env, msg)
 	if r := smtpReply(errs); r != nil {

@@ -3,6 +3,7 @@ package smtp
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -21,7 +22,13 @@ type Filter interface {
 	Filter(ctx context.Context, env *Envelope, msg Message) (Message, error)
 }
 
-// filter runs the Options.Filters over a received message.
+// ErrDiscard, returned by a Filter, accepts the message without delivering it
+// (a milter's discard verdict): the client is answered 250 as usual, so it
+// learns nothing, and a "discard" line is logged.
+var ErrDiscard = errors.New("smtp: message discarded by a filter")
+
+// filter runs the Options.Filters over a received message. A nil message
+// with a nil reply means a filter discarded it.
 func (s *session) filter(env *Envelope, msg Message) (Message, *ReplyError) {
 	if s.srv.opts.Role != RoleMX || s.info.Trusted || s.info.User != "" || len(s.srv.opts.Filters) == 0 {
 		return msg, nil
@@ -30,6 +37,9 @@ func (s *session) filter(env *Envelope, msg Message) (Message, *ReplyError) {
 	defer cancel()
 	for _, f := range s.srv.opts.Filters {
 		out, err := f.Filter(ctx, env, msg)
+		if errors.Is(err, ErrDiscard) {
+			return nil, nil
+		}
 		if err != nil {
 			r := asReply(err)
 			if r == errInternal {

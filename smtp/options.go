@@ -145,6 +145,12 @@ type Options struct {
 	// Filters inspect each message from an untrusted MX client before it is
 	// delivered (see Filter), in order.
 	Filters []Filter
+	// ClientCheck is asked about each untrusted MX client at connect (a DNSBL);
+	// its refusal is answered at RCPT. nil checks nothing.
+	ClientCheck ClientCheck
+	// RateLimiter counts messages (MAIL) and recipients (RCPT) per client or
+	// user; nil limits nothing.
+	RateLimiter RateLimiter
 
 	// Authenticator checks AUTH credentials; required for the submission roles.
 	Authenticator Authenticator

@@ -180,6 +180,7 @@ func (s *Server) admit(nc net.Conn) *conn {
 	}
 	c.log(slog.LevelInfo, "connect", slog.String(KeyRole, s.opts.Role.String()),
 		slog.Bool(KeyTrusted, c.trusted))
+	c.verdict = s.startClientCheck(c)
 	return c
 }
 

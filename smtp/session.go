@@ -125,6 +125,13 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		s.reject("mail", r, from)
 		return r.toLibrary()
 	}
+	if rl := s.srv.opts.RateLimiter; rl != nil {
+		if err := rl.Message(&s.info); err != nil {
+			r := asReply(err)
+			s.reject("mail", r, from)
+			return r.toLibrary()
+		}
+	}
 	s.from, s.fromSet = norm, true
 	s.body8bit = opts.Body == gosmtp.Body8BitMIME
 	s.utf8 = opts.UTF8
@@ -145,6 +152,17 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		return r.toLibrary()
 	}
 	norm := addr.String()
+	if r := s.c.clientVerdict(); r != nil {
+		s.reject("rcpt", r, s.from, norm)
+		return r.toLibrary()
+	}
+	if rl := s.srv.opts.RateLimiter; rl != nil {
+		if err := rl.Recipient(&s.info); err != nil {
+			r := asReply(err)
+			s.reject("rcpt", r, s.from, norm)
+			return r.toLibrary()
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.opts.CommandTimeout)
 	defer cancel()
 	if err := s.srv.opts.Policy.CheckRecipient(ctx, &s.info, s.from, norm); err != nil {
