@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +106,94 @@ _imaps._tcp.example.test. 60 IN SRV 0 1 993 mail.example.test.
 	}
 	if !strings.Contains(r.Stdout, "want 0 1 587 mail.example.test.") {
 		t.Errorf("the wrong SRV record does not say what is wanted:\n%s", r.Stdout)
+	}
+}
+
+// TestInitServerStarts is issue 7's "gives a server that starts": init with the first
+// user's password on stdin (after the relay password) prepares the database, the domain
+// and the user's mailboxes, and the daemon started on that config lets the user log in
+// over IMAPS and see the default folders at once.
+func TestInitServerStarts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "etc", "postern.toml")
+	state := filepath.Join(dir, "state")
+	r := runCLI(t, cfgPath, "relay-app-password\nfirst user pass\n", nil, "init", "--domain", "example.com",
+		"--hostname", "mail.example.com", "--relay", "fastmail", "--relay-user", "you@fastmail.com",
+		"--relay-password-stdin", "--user", "You@Example.com", "--user-password-stdin", "--state-dir", state)
+	if r.Code != 0 {
+		t.Fatalf("init: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, want := range []string{"prepared " + state + ": the database, domain example.com, user You@Example.com with its mailboxes",
+		"log in as You@Example.com"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("init output lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	if strings.Contains(r.Stdout, "postern user add") || strings.Contains(r.Stdout, "postern domain add") {
+		t.Errorf("init prints commands for what it already did:\n%s", r.Stdout)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "etc", "relay.password")); strings.TrimSpace(string(data)) != "relay-app-password" {
+		t.Errorf("relay password file holds %q (the two stdin lines mixed up?)", data)
+	}
+
+	// Start the daemon on init's config, with test ports and a short runtime dir.
+	rt, err := os.MkdirTemp("", "pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	written, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "runtime_dir = %q\n%s\n[listen]\n", rt, written)
+	for _, name := range defaultListen {
+		addr := "127.0.0.1:0"
+		if name == "lmtp" {
+			addr = "unix:lmtp.sock"
+		}
+		fmt.Fprintf(&b, "%s = %q\n", name, addr)
+	}
+	if err := os.WriteFile(cfgPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{t: t, Dir: filepath.Dir(cfgPath), StateDir: state, RuntimeDir: rt, Config: cfgPath}
+	t.Cleanup(s.Stop)
+	s.Start()
+
+	c, err := tls.Dial("tcp", s.Addrs["imaps"], &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	cmd := func(tag, line string) []string {
+		t.Helper()
+		fmt.Fprintf(c, "%s %s\r\n", tag, line)
+		var out []string
+		for {
+			l, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v (so far %q)", line, err, out)
+			}
+			out = append(out, l)
+			if strings.HasPrefix(l, tag+" ") {
+				return out
+			}
+		}
+	}
+	if l, _ := rd.ReadString('\n'); !strings.HasPrefix(l, "* OK") {
+		t.Fatalf("greeting %q", l)
+	}
+	if out := cmd("a1", `LOGIN you@example.com "first user pass"`); !strings.HasPrefix(out[len(out)-1], "a1 OK") {
+		t.Fatalf("the user init created cannot log in: %q", out)
+	}
+	list := strings.Join(cmd("a2", `LIST "" "*"`), "")
+	for _, want := range []string{"INBOX", `\Sent`, `\Drafts`, `\Trash`, `\Junk`} {
+		if !strings.Contains(list, want) {
+			t.Errorf("LIST after init lacks %s:\n%s", want, list)
+		}
 	}
 }

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
+)
+
+// BootstrapRequest is what `postern init` asks of a fresh state directory: the first
+// domain and, when Password is set, its first user.
+type BootstrapRequest struct {
+	Domain   string
+	User     string // "" = no user yet
+	Password string // "" = do not create User (the caller prints the command instead)
+	// Owner, when set (uid, gid), is given the state directory tree afterwards: init runs
+	// as root, the daemon as its own user.
+	Owner *[2]int
+}
+
+// BootstrapResult says what Bootstrap did.
+type BootstrapResult struct {
+	DomainAdded bool // false: it was already there
+	UserAdded   bool // false: no password given, or the user was already there
+	UserExisted bool
+}
+
+// ErrStateLocked is returned by Bootstrap when it cannot take the state directory's lock,
+// most often because the daemon runs; the caller falls back to the admin commands.
+var ErrStateLocked = errors.New("cannot take the state directory's lock")
+
+// Bootstrap creates the state directory, the database, the domain and the first user with
+// its mailboxes, exactly as the admin commands would through a running daemon. It takes
+// the state directory's lock first, so it never writes under a running daemon. Existing
+// domains and users are left as they are, which makes it safe to run again.
+func Bootstrap(ctx context.Context, cfg *config.Config, r BootstrapRequest) (BootstrapResult, error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return BootstrapResult{}, fmt.Errorf("creating %s: %w", cfg.StateDir, err)
+	}
+	lock, err := store.LockDir(cfg.StateDir)
+	if err != nil {
+		return BootstrapResult{}, fmt.Errorf("%w: %w", ErrStateLocked, err)
+	}
+	res, err := bootstrapStore(ctx, cfg, r)
+	if err == nil && r.Owner != nil {
+		// After the store is closed, so that SQLite's side files are settled.
+		err = chownTree(cfg.StateDir, r.Owner[0], r.Owner[1])
+	}
+	if cerr := lock.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return res, err
+}
+
+func bootstrapStore(ctx context.Context, cfg *config.Config, r BootstrapRequest) (BootstrapResult, error) {
+	var res BootstrapResult
+	// Quiet: init's output is for the admin, not the migrations' log lines.
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	switch _, err := st.AddDomain(ctx, r.Domain); {
+	case err == nil:
+		res.DomainAdded = true
+	case !errors.Is(err, store.ErrExists):
+		return res, fmt.Errorf("adding domain %s: %w", r.Domain, err)
+	}
+	if r.User != "" && r.Password != "" {
+		u, err := st.AddUser(ctx, r.User, r.Password, store.UserOptions{})
+		switch {
+		case err == nil:
+			res.UserAdded = true
+			if err := createUserMailboxes(ctx, st, cfg.MailDir(), u.Address); err != nil {
+				return res, fmt.Errorf("user %s created, but preparing its mailbox failed: %w", u.Address, err)
+			}
+		case errors.Is(err, store.ErrExists):
+			res.UserExisted = true
+		default:
+			return res, fmt.Errorf("adding user %s: %w", r.User, err)
+		}
+	}
+	return res, nil
+}
+
+// createUserMailboxes makes a new user's Maildir with the default folders and their index
+// rows, so that the first IMAP client sees Sent, Drafts, Junk, Trash and Archive.
+func createUserMailboxes(ctx context.Context, st *store.Store, mailRoot, address string) error {
+	root := userRoot(mailRoot, address)
+	if err := maildir.Create(root); err != nil {
+		return err
+	}
+	m := &maildir.Maildir{Root: root}
+	for _, mb := range store.DefaultMailboxes() {
+		if mb.Name == store.InboxName {
+			continue
+		}
+		if _, err := m.EnsureFolder(mb.Name); err != nil {
+			return err
+		}
+	}
+	return st.CreateDefaultMailboxes(ctx, address)
+}
+
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return fmt.Errorf("giving %s to uid %d: %w", p, uid, err)
+		}
+		return nil
+	})
+}
