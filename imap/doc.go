@@ -24,20 +24,50 @@
 // a crash can only lose the flag change itself (the rescan then sees the folder's mtime
 // differ and puts the index back in step with the file) — Dovecot does the same.
 //
+// # Snapshots
+//
+// Each selected mailbox has one in-memory snapshot of its index (snapshot.go), shared
+// by every session that has it selected: UID, flags, MODSEQ, size, internal date and
+// file name of every message, and each message's decoded ENVELOPE and BODYSTRUCTURE
+// once first needed. FETCH, SEARCH, SORT, STORE, EXPUNGE, COPY and the post-command
+// poll read it instead of the database. Before a command uses it, one prepared
+// single-row query compares the mailbox's counters (HIGHESTMODSEQ, UIDNEXT,
+// UIDVALIDITY) with the snapshot's; only when they moved are the rows with a higher
+// MODSEQ read (store.MailboxChangesSince), plus, in the same read transaction, the UID
+// list when the message count shows expunges. Every writer of the index bumps
+// HIGHESTMODSEQ, so the snapshot cannot miss a change. A session's own STORE and
+// EXPUNGE are applied to the snapshot directly after their commit, so the next check
+// finds it current. Views are immutable (a change publishes a new one), so a FETCH of
+// 10,000 messages runs without a lock. SELECT does not load the rows (SELECT on
+// 100,000 messages reads only the UID list, reused while the mailbox is unchanged);
+// the first command that needs them does. A snapshot stays in memory while a session
+// has its mailbox selected and, after that, while it is among the KeptSnapshots most
+// recently released.
+//
 // # The message cache
 //
-// ENVELOPE and BODYSTRUCTURE come from the index's message cache (store migration
-// 0003), in this package's compact binary encoding (summary_codec.go), so FETCH 1:* of
-// envelopes reads no message file. An entry is made when first needed (a FETCH computes
-// what is missing from the file and stores it after answering), at APPEND from the file
-// just written, and copied with COPY and MOVE; old rows and messages the delivery agent
-// or another program added simply fill in on their first FETCH. The store drops an
-// entry with its message row or when the size changes; an entry that does not decode is
+// ENVELOPE and BODYSTRUCTURE are stored in the index's message cache (store migration
+// 0003), in this package's compact binary encoding (summary_codec.go), so they outlive
+// the snapshots and a restart. A snapshot asks the cache once per message; what is
+// missing is computed from the file (on all CPUs when there is much of it) and stored
+// in the background after the FETCH is answered. New deliveries are summarised in the
+// background shortly after MailboxChanged reports them (summarizer.go), while the files
+// are in the page cache, so the first FETCH of new mail reads no file; APPEND stores
+// the entries before its OK and COPY and MOVE copy them. The store drops an entry with
+// its message row or when the size changes; an entry that does not decode is
 // recomputed, so the encoding can change without a migration.
 //
-// SEARCH HEADER on Subject, From, To, Cc, Bcc and Message-ID is answered from the cached
-// envelope too (search_envelope.go); other fields, and messages without a cache entry,
-// are read from the file (and their entry filled).
+// SEARCH HEADER on Subject, From, To, Cc, Bcc and Message-ID is answered from the
+// decoded envelopes (search_envelope.go); other fields, and messages without an
+// envelope, are read from the file (and their envelope filled).
+//
+// # Message files
+//
+// A message's file is not looked up before use: it is opened (renamed, removed,
+// linked) where it was last found, then where the index's flags put it (cur/ with
+// those flags, or new/), and only if that fails with ENOENT does one listing of the
+// folder find it by its base name. dovecot-keywords is cached per folder by inode,
+// size and mtime.
 //
 // # Output
 //
@@ -49,13 +79,12 @@
 //
 // # Sessions, sequence numbers, updates
 //
-// A session that selects a mailbox loads its UID list (the sequence-number map) and
+// A session that selects a mailbox takes its UID list (the sequence-number map) and
 // remembers the mailbox's HIGHESTMODSEQ. After each command (go-imap's Poll) it
-// compares that with the index: a cheap one-row read when nothing changed; otherwise
-// the rows with a higher MODSEQ (flag changes from other sessions, new messages) and the
-// UID list (expunges) are read and reported as FETCH, EXISTS and EXPUNGE. Expunges are
-// held back during FETCH, STORE and SEARCH (RFC 3501 section 7.4.1). A session's own
-// flag changes are not echoed.
+// compares that with the snapshot (brought up to date as above, or, right after a
+// FETCH, STORE or SEARCH, as that command left it) and reports the difference as
+// FETCH, EXISTS and EXPUNGE. Expunges are held back during FETCH, STORE and SEARCH
+// (RFC 3501 section 7.4.1). A session's own flag changes are not echoed.
 //
 // Sessions learn of changes at once through an in-process hub keyed by (user, mailbox):
 // every write here and Server.MailboxChanged (called by the delivery agent after it
@@ -63,9 +92,9 @@
 //
 // # Other programs writing the Maildir
 //
-// On SELECT, STATUS and every poll the new/ and cur/ directories are stat'ed; if their
-// mtimes differ from the last rescan the folder is scanned and the index synced
-// (store.SyncMailboxIndex). The stamps are also stored with the mailbox row after each
+// On SELECT, STATUS and every poll the new/ and cur/ directories are stat'ed (two
+// system calls); if their mtimes differ from the last rescan the folder is scanned and
+// the index synced (store.SyncMailboxIndex). The stamps are also stored with the mailbox row after each
 // sync (migration 0006), so the first SELECT after a restart of an unchanged folder
 // reads no directory. A command that changes files itself (STORE, EXPUNGE) records the
 // folder's new stamp when the folder was in step before it, so our own renames do not
@@ -78,6 +107,9 @@
 // Writes of one user (flag renames, expunges, copies, rescans) are serialised by a
 // per-user mutex inside this process; deliveries do not take it, because they only add
 // files under new unique names and the index's writer connection serialises the rest.
+// A snapshot's own mutex serialises its refreshes and applied changes; readers take
+// the published view without it. Background work (cache writes, the summariser) is
+// counted so Shutdown waits for it.
 //
 // # Names and isolation
 //

@@ -2,7 +2,6 @@ package maildir
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -70,7 +69,7 @@ func (r *FlagRenamer) SetFlags(path string, flags []string) (string, error) {
 		return path, nil
 	}
 	newPath := filepath.Join(r.dir, "cur", newName)
-	if err := os.Rename(path, newPath); err != nil {
+	if err := renameFile(path, newPath); err != nil {
 		return "", fmt.Errorf("maildir: set flags: %w", err)
 	}
 	return newPath, nil
