@@ -50,13 +50,14 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	}
 	// Summaries are made before any response starts: a failure must not leave half a
 	// FETCH line.
+	var gone map[uint32]bool
 	wantEnv, wantBS := o.Envelope, o.BodyStructure != nil
 	if wantEnv || wantBS {
 		if err := ss.srv.loadCachedSummaries(ctx, sel.snap, msgs, wantEnv, wantBS); err != nil {
 			return ss.imapError("fetch", err)
 		}
-		fill, err := ss.srv.computeSummaries(f, msgs, wantEnv, wantBS, runtime.GOMAXPROCS(0))
-		if err != nil {
+		var fill []store.CacheEntry
+		if fill, gone, err = ss.srv.computeSummaries(f, msgs, wantEnv, wantBS, runtime.GOMAXPROCS(0)); err != nil {
 			return ss.imapError("fetch", err)
 		}
 		ss.srv.saveSummaries(sel.id, fill)
@@ -64,6 +65,9 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if gone[msgs[i].UID] {
+			continue // expunged by another program; the next poll says so
 		}
 		if err := ss.fetchOne(w, f, seqs[i], msgs[i], o); err != nil {
 			if errors.Is(err, errGone) {
@@ -120,9 +124,6 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 // fetchOne writes one message's FETCH response.
 func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m snapMsg, o *goimap.FetchOptions) error {
 	sum := m.cell.load()
-	if o.Envelope && sum.env == nil || o.BodyStructure != nil && sum.bs == nil {
-		return errGone // computeSummaries found no file
-	}
 	// The whole message is opened before the response starts, so a vanished file
 	// skips the message rather than leaving half a line.
 	var file *os.File

@@ -133,7 +133,7 @@ func (z *summarizer) summarizeNew(user, mailbox string) error {
 		if len(rows) == 0 {
 			break
 		}
-		fills, err := s.computeSummaries(f, z.cells(id, rows), true, true, 1)
+		fills, _, err := s.computeSummaries(f, z.cells(id, rows), true, true, 1)
 		if err != nil {
 			return err
 		}

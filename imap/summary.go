@@ -70,9 +70,9 @@ func lacks(c *summaryCell, wantEnv, wantBS bool) bool {
 }
 
 // computeSummaries computes from the files what the cells of msgs lack, on up to
-// maxWorkers goroutines when there are many, and returns the cache entries to store. A
-// message whose file is gone is skipped (the next poll reports its expunge).
-func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS bool, maxWorkers int) ([]store.CacheEntry, error) {
+// maxWorkers goroutines when there are many, and returns the cache entries to store and
+// the UIDs of messages whose file is gone (the next poll reports their expunge).
+func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS bool, maxWorkers int) ([]store.CacheEntry, map[uint32]bool, error) {
 	var todo []snapMsg
 	for _, m := range msgs {
 		if lacks(m.cell, wantEnv, wantBS) {
@@ -80,11 +80,12 @@ func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS boo
 		}
 	}
 	if len(todo) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	workers := max(1, min(maxWorkers, (len(todo)+63)/64))
 	fills := make([]store.CacheEntry, len(todo))
 	ok := make([]bool, len(todo))
+	gone := make([]bool, len(todo))
 	errs := make([]error, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -101,6 +102,7 @@ func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS boo
 				}
 				e, err := summarize(wf, todo[i], wantEnv, wantBS)
 				if errors.Is(err, errGone) {
+					gone[i] = true
 					continue
 				}
 				if err != nil {
@@ -113,15 +115,22 @@ func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS boo
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := fills[:0]
+	var missing map[uint32]bool
 	for i, e := range fills {
 		if ok[i] {
 			out = append(out, e)
 		}
+		if gone[i] {
+			if missing == nil {
+				missing = map[uint32]bool{}
+			}
+			missing[todo[i].UID] = true
+		}
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // summarize reads what m's cell lacks from its file, stores it in the cell, and returns
