@@ -15,8 +15,10 @@ import (
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/dkimkeys"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
@@ -57,7 +59,11 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		s.svcs.CloseListeners()
 		return err
 	}
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin)
+	flush := func(*adminBackend) {}
+	if cd, ok := s.agent.resolve.dir.(*cachedDirectory); ok {
+		flush = func(b *adminBackend) { b.afterCommand = func(string) { cd.Flush() } }
+	}
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, flush)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err
@@ -90,7 +96,7 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		store:    s.store,
 		srs:      srs,
 		hostname: cfg.Hostname,
-		resolve:  &resolver{dir: s.store, delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
+		resolve:  &resolver{dir: newCachedDirectory(s.store, time.Now), delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),
 		hook:     hook,
@@ -99,6 +105,9 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		now:      time.Now,
 	}
 	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
+	if cfg.DKIM.Sign && (cfg.Relay == nil || cfg.DKIM.SignViaRelay) {
+		a.dkim = &dkimSigner{keys: dkimkeys.Dir(cfg.DKIMDir()), log: s.log}
+	}
 	return a, nil
 }
 
@@ -113,6 +122,25 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		ln.Close()
 		return err
 	}
+	resolver := newResolver(cfg.DNS.Addrs())
+	var filters []smtp.Filter
+	var clientCheck smtp.ClientCheck
+	if role == smtp.RoleMX {
+		if f := newSenderAuthFilter(cfg, resolver, s.log.With("service", name)); f != nil {
+			filters = append(filters, f)
+		}
+		// After sender authentication, so that Rspamd sees our
+		// Authentication-Results.
+		if f := newMilterFilter(cfg, s.log.With("service", name)); f != nil {
+			filters = append(filters, f)
+		}
+		if len(cfg.DNSBL.Zones) > 0 {
+			clientCheck = newDNSBL(cfg.DNSBL.Zones, resolver, time.Now)
+		}
+	}
+	if s.rates == nil {
+		s.rates = newRateLimiter(cfg.Limits, time.Now)
+	}
 	srv := smtp.NewServer(smtp.Options{
 		Hostname:                  cfg.Hostname,
 		Role:                      role,
@@ -124,9 +152,12 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		MaxLineLength:             cfg.SMTP.MaxLineLength,
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
-		Resolver:                  newResolver(cfg.DNS.Addrs()),
+		Resolver:                  resolver,
 		Policy:                    &recipientPolicy{agent: s.agent, role: role},
 		Deliverer:                 s.agent,
+		Filters:                   filters,
+		ClientCheck:               clientCheck,
+		RateLimiter:               s.rates,
 		Authenticator:             &smtpAuthenticator{store: s.store, limiter: s.limiter, log: s.log},
 		SenderPolicy:              &senderPolicy{resolve: s.agent.resolve},
 		SpoolDir:                  spool,
@@ -231,5 +262,18 @@ func (s *Server) status() admin.Status {
 // Junk, Trash, Archive) and their special-use attributes in the index, so that a client
 // that logs in before the first message arrives sees the usual folders.
 func (s *Server) prepareUser(ctx context.Context, u admin.User) error {
-	return createUserMailboxes(ctx, s.store, s.cfg.MailDir(), u.Address)
+	root := userRoot(s.cfg.MailDir(), u.Address)
+	if err := maildir.Create(root); err != nil {
+		return err
+	}
+	m := &maildir.Maildir{Root: root, Namer: s.agent.namer}
+	for _, mb := range store.DefaultMailboxes() {
+		if mb.Name == store.InboxName {
+			continue
+		}
+		if _, err := m.EnsureFolder(mb.Name); err != nil {
+			return err
+		}
+	}
+	return s.store.CreateDefaultMailboxes(ctx, u.Address)
 }

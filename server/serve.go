@@ -83,6 +83,7 @@ type Server struct {
 
 	out          *outbound
 	limiter      *authLimiter
+	rates        *rateLimiter // [limits], shared by every SMTP listener
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
 

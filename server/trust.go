@@ -9,6 +9,7 @@ import (
 
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/milter"
 	"github.com/postern/postern/smtp/senderauth"
 )
 
@@ -103,4 +104,19 @@ func quarantined(d Decision) Decision {
 		flags = append(flags, p.Flags...)
 	}
 	return Decision{Placements: dedupePlacements([]Placement{{Mailbox: junkMailbox, Flags: flags, Create: true}})}
+}
+
+// newMilterFilter returns the [milter] filter, or nil when no milter is set.
+func newMilterFilter(cfg *config.Config, log *slog.Logger) *milter.Filter {
+	if cfg.Milter.Address == "" {
+		return nil
+	}
+	network, addr := cfg.Milter.Network()
+	return milter.New(milter.Options{
+		Network:  network,
+		Address:  addr,
+		Timeout:  cfg.Milter.TimeoutDuration(),
+		TempFail: cfg.Milter.DefaultAction == "tempfail",
+		Logger:   log,
+	})
 }

@@ -26,6 +26,9 @@ type Config struct {
 	SPF    SPF               `toml:"spf" doc:"SPF checks of mail from the internet."`
 	DKIM   DKIM              `toml:"dkim" doc:"DKIM: verifying signatures of mail from the internet, signing the mail we send."`
 	DMARC  DMARC             `toml:"dmarc" doc:"DMARC: the From: domain's policy for mail that fails SPF and DKIM alignment."`
+	Milter Milter            `toml:"milter" doc:"A milter such as Rspamd asked about each message from the internet: its verdict rejects, defers, quarantines or adds headers (X-Spam, which [sieve] spam_to_junk files into Junk)."`
+	DNSBL  DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
+	Limits Limits            `toml:"limits" doc:"Rates of mail per minute per client address and per authenticated user."`
 	Admin  Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log    Log               `toml:"log" doc:"How the server writes its log."`
 
@@ -165,11 +168,15 @@ func Default() Config {
 			MaxConnectionsPerIP:       20,
 			MaxLineLength:             1000,
 		},
-		DNS:   DNS{Servers: []string{}},
-		Sieve: Sieve{SpamToJunk: true},
-		SPF:   SPF{Check: true},
-		DKIM:  DKIM{Verify: true, Sign: true},
-		DMARC: DMARC{Check: true, Enforce: true},
+		DNS:    DNS{Servers: []string{}},
+		Sieve:  Sieve{SpamToJunk: true},
+		SPF:    SPF{Check: true},
+		DKIM:   DKIM{Verify: true, Sign: true},
+		DMARC:  DMARC{Check: true, Enforce: true},
+		Milter: Milter{DefaultAction: "accept", Timeout: "30s"},
+		DNSBL:  DNSBL{Zones: []string{}},
+		Limits: Limits{MessagesPerMinutePerIP: 60, RecipientsPerMinutePerIP: 300,
+			MessagesPerMinutePerUser: 60, RecipientsPerMinutePerUser: 300},
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{

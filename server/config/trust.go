@@ -1,6 +1,12 @@
 package config
 
-import "path/filepath"
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
 
 // DKIMDir holds the DKIM signing keys: state_dir/dkim (see server/dkimkeys).
 func (c *Config) DKIMDir() string { return filepath.Join(c.StateDir, "dkim") }
@@ -21,4 +27,72 @@ type DKIM struct {
 type DMARC struct {
 	Check   bool `toml:"check" doc:"Evaluate DMARC (RFC 7489) for the From: domain of mail arriving on the smtp listener from clients outside trusted_networks, using the SPF and DKIM results."`
 	Enforce bool `toml:"enforce" doc:"Apply the sender domain's policy: p=reject is refused with 550 5.7.1 at the end of DATA, p=quarantine is filed into Junk, and a DNS failure that keeps DMARC from a verdict is answered 451 4.7.0; false only records the result."`
+}
+
+// Milter configures a mail filter (Rspamd's proxy worker) asked about every
+// message arriving on the smtp listener from clients outside trusted_networks.
+type Milter struct {
+	Address       string `toml:"address" type:"address" doc:"The milter as \"host:port\" (Rspamd's proxy worker listens on 127.0.0.1:11332) or \"unix:PATH\"; \"\" asks no milter."`
+	DefaultAction string `toml:"default_action" enum:"accept|tempfail" doc:"What happens when the milter is down, times out or fails: accept delivers the message unfiltered (as Postfix's milter_default_action = accept), tempfail answers 451 4.7.1 so the sender retries."`
+	Timeout       string `toml:"timeout" type:"duration" doc:"How long to wait for the milter to connect and for each of its answers."`
+}
+
+// TimeoutDuration is Timeout parsed; 0 when invalid (which Validate reports).
+func (m Milter) TimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(m.Timeout)
+	return d
+}
+
+// Network splits Address into the network and address to dial.
+func (m Milter) Network() (network, address string) {
+	if p, ok := strings.CutPrefix(m.Address, "unix:"); ok {
+		return "unix", p
+	}
+	return "tcp", m.Address
+}
+
+func (m *Milter) validate(pr *problems) {
+	if m.Address != "" && !strings.HasPrefix(m.Address, "unix:") {
+		if _, _, err := net.SplitHostPort(m.Address); err != nil {
+			pr.addf("milter.address", "%q is not host:port or unix:PATH", m.Address)
+		}
+	}
+	if d, err := time.ParseDuration(m.Timeout); err != nil || d <= 0 {
+		pr.addf("milter.timeout", "%q is not a positive duration (write it like \"30s\")", m.Timeout)
+	}
+}
+
+// DNSBL configures DNS blocklists checked for clients of the smtp listener.
+type DNSBL struct {
+	Zones []string `toml:"zones" type:"array of domain names" doc:"DNS blocklist zones (e.g. \"zen.spamhaus.org\") looked up through [dns] servers when a client outside trusted_networks connects; a listed client gets 554 5.7.1 at RCPT TO naming the list. [] checks none."`
+}
+
+func (d *DNSBL) validate(pr *problems) {
+	for i, z := range d.Zones {
+		if z == "" || strings.ContainsAny(z, " /:@") {
+			pr.addf(fmt.Sprintf("dnsbl.zones[%d]", i), "%q is not a domain name", z)
+		}
+	}
+}
+
+// Limits configures per-minute rates of mail from one client address (smtp
+// listener, clients outside trusted_networks) and one authenticated user
+// (submission listeners). 0 is unlimited.
+type Limits struct {
+	MessagesPerMinutePerIP     int `toml:"messages_per_minute_per_ip" doc:"Messages (MAIL FROM) one client address may start per minute on the smtp listener; more are answered 450 4.7.1. 0 is unlimited."`
+	RecipientsPerMinutePerIP   int `toml:"recipients_per_minute_per_ip" doc:"Recipients (RCPT TO, known or not) one client address may give per minute on the smtp listener; more are answered 452 4.5.3. 0 is unlimited."`
+	MessagesPerMinutePerUser   int `toml:"messages_per_minute_per_user" doc:"Messages one authenticated user may start per minute on the submission listeners; more are answered 450 4.7.1. 0 is unlimited."`
+	RecipientsPerMinutePerUser int `toml:"recipients_per_minute_per_user" doc:"Recipients one authenticated user may give per minute on the submission listeners; more are answered 452 4.5.3. 0 is unlimited."`
+}
+
+func (l *Limits) validate(pr *problems) {
+	for _, v := range []struct {
+		key string
+		n   int
+	}{{"limits.messages_per_minute_per_ip", l.MessagesPerMinutePerIP}, {"limits.recipients_per_minute_per_ip", l.RecipientsPerMinutePerIP},
+		{"limits.messages_per_minute_per_user", l.MessagesPerMinutePerUser}, {"limits.recipients_per_minute_per_user", l.RecipientsPerMinutePerUser}} {
+		if v.n < 0 {
+			pr.addf(v.key, "must be 0 (unlimited) or more")
+		}
+	}
 }

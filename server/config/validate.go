@@ -35,6 +35,9 @@ func (c *Config) validate(pr *problems) {
 	c.TLS.validate(pr)
 	c.validateACME(pr)
 	c.Queue.validate(pr)
+	c.Milter.validate(pr)
+	c.DNSBL.validate(pr)
+	c.Limits.validate(pr)
 	c.validateRelays(pr)
 	if c.Admin.Socket == "" {
 		pr.addf("admin.socket", "must not be empty (the command line needs it)")
