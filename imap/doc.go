@@ -92,9 +92,10 @@
 //
 // # Other programs writing the Maildir
 //
-// On SELECT, STATUS and every poll the new/ and cur/ directories are stat'ed (two
-// system calls); if their mtimes differ from the last rescan the folder is scanned and
-// the index synced (store.SyncMailboxIndex). The stamps are also stored with the mailbox row after each
+// On SELECT, STATUS, IDLE wake-ups and the poll after every command the new/ and cur/
+// directories are stat'ed (two system calls; after FETCH, STORE and SEARCH at most once
+// per Options.RescanInterval); if their mtimes differ from the last rescan the folder
+// is scanned and the index synced (store.SyncMailboxIndex). The stamps are also stored with the mailbox row after each
 // sync (migration 0006), so the first SELECT after a restart of an unchanged folder
 // reads no directory. A command that changes files itself (STORE, EXPUNGE) records the
 // folder's new stamp when the folder was in step before it, so our own renames do not

@@ -25,12 +25,17 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 	if sel == nil {
 		return nil
 	}
-	if _, err := ss.srv.rescan(ctx, ss.user, sel.name, sel.dir); err != nil {
-		ss.log.Warn("imap: rescan", "mailbox", sel.name, "err", err)
-	}
-	pending := allowExpunge && sel.expungePending
 	fresh := ss.fresh
 	ss.fresh = false
+	// After a command that read messages (FETCH, STORE, SEARCH...) the folder is
+	// stat'ed at most once per RescanInterval; after any other command (NOOP, SELECT,
+	// IDLE...) always, so mail another program drops in shows up at the next NOOP.
+	if !fresh || !ss.srv.dirs.checkedWithin(sel.dir, ss.srv.opts.Now(), ss.srv.opts.RescanInterval) {
+		if _, err := ss.srv.rescan(ctx, ss.user, sel.name, sel.dir); err != nil {
+			ss.log.Warn("imap: rescan", "mailbox", sel.name, "err", err)
+		}
+	}
+	pending := allowExpunge && sel.expungePending
 	v := sel.snap.loaded()
 	switch {
 	case v != nil && fresh:

@@ -16,8 +16,9 @@ import (
 // the last rescan. Any file added, renamed or removed changes a directory's mtime, so
 // comparing two stats tells whether another program touched the folder since.
 type dirStamps struct {
-	mu sync.Mutex
-	m  map[string]dirStamp
+	mu      sync.Mutex
+	m       map[string]dirStamp
+	checked map[string]time.Time // when each folder was last stat'ed
 }
 
 type dirStamp struct {
@@ -46,6 +47,24 @@ func (d *dirStamps) unchanged(dir string, now dirStamp) bool {
 	return ok && !prev.dirty && prev.newM.Equal(now.newM) && prev.curM.Equal(now.curM)
 }
 
+// markChecked records that dir was stat'ed at t.
+func (d *dirStamps) markChecked(dir string, t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.checked == nil || len(d.checked) >= maxKeywordDirs {
+		d.checked = map[string]time.Time{}
+	}
+	d.checked[dir] = t
+}
+
+// checkedWithin says whether dir was stat'ed less than d before now.
+func (d *dirStamps) checkedWithin(dir string, now time.Time, within time.Duration) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.checked[dir]
+	return ok && now.Sub(t) < within && !now.Before(t)
+}
+
 func (d *dirStamps) known(dir string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -71,6 +90,7 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("imap: rescan %q: %w", mailbox, err)
 	}
+	s.dirs.markChecked(dir, s.opts.Now())
 	if s.dirs.unchanged(dir, st) {
 		return false, nil
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	// RescanGrace is how young a file in new/ that the index does not know yet must be
 	// for a rescan to leave it to the delivery that is indexing it. Default 5s.
 	RescanGrace time.Duration
+	// RescanInterval is how often, at most, the poll after a command that read
+	// messages (FETCH, STORE, SEARCH) stats the folder for changes made by other
+	// programs; NOOP, SELECT, STATUS and IDLE always look. Default 1s.
+	RescanInterval time.Duration
 	// KeptSnapshots is how many in-memory mailbox snapshots no session has selected
 	// are kept for the next SELECT (see snapshot.go). Default 4; negative keeps none.
 	KeptSnapshots int
@@ -94,6 +98,9 @@ func NewServer(o Options) *Server {
 	}
 	if o.Namer == nil {
 		o.Namer = maildir.NewNamer(o.Hostname, o.Now)
+	}
+	if o.RescanInterval == 0 {
+		o.RescanInterval = time.Second
 	}
 	if o.KeptSnapshots == 0 {
 		o.KeptSnapshots = 4
