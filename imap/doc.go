@@ -10,7 +10,8 @@
 // them, runs a mail provider's production server, builds here with the race detector,
 // and our tests drive ID, CONDSTORE (MODSEQ, CHANGEDSINCE) and SORT through it. The cost
 // is that its Session interface is larger (Sort is mandatory, Rename takes a writer).
-// We advertise QRESYNC and THREAD only once we implement them.
+// THREAD (REFERENCES, ORDEREDSUBJECT) is thread.go; QRESYNC is qresync.go, which
+// keeps no expunge tombstones and answers VANISHED (EARLIER) from the UID gaps.
 //
 // # Layout and truth
 //

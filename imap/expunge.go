@@ -78,6 +78,9 @@ func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []sna
 // writeExpunges drops msgs from the session's map and reports each with its sequence
 // number at the moment it is sent (highest first, so earlier ones do not shift).
 func (ss *session) writeExpunges(sel *selected, msgs []snapMsg, write func(uint32) error) error {
+	if ss.deferExpunges(sel) {
+		return nil // QRESYNC: the poll before the tagged OK says VANISHED
+	}
 	for i := len(msgs) - 1; i >= 0; i-- {
 		seq, ok := slices.BinarySearch(sel.uids, msgs[i].UID)
 		if !ok {

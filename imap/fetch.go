@@ -28,6 +28,11 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	if err != nil {
 		return err
 	}
+	if o.Vanished && o.ChangedSince > 0 {
+		if err := ss.fetchVanished(ctx, w, sel, numSet, o.ChangedSince); err != nil {
+			return ss.imapError("fetch", err)
+		}
+	}
 	msgs, seqs, err := ss.pick(ctx, sel, sel.resolve(numSet))
 	if err != nil {
 		return ss.imapError("fetch", err)

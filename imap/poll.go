@@ -109,6 +109,7 @@ func (ss *session) reportExpunges(w *imapserver.UpdateWriter, sel *selected, v *
 		}
 	}
 	gone := false
+	report := ss.newExpungeReport(w)
 	for i := len(sel.uids) - 1; i >= 0; i-- {
 		if _, ok := v.find(sel.uids[i]); ok {
 			continue
@@ -118,13 +119,13 @@ func (ss *session) reportExpunges(w *imapserver.UpdateWriter, sel *selected, v *
 			continue
 		}
 		// Highest sequence number first, so each one is valid when sent.
-		if err := w.WriteExpunge(uint32(i + 1)); err != nil {
+		if err := report.expunge(uint32(i+1), sel.uids[i]); err != nil {
 			return err
 		}
 		sel.uids = slices.Delete(sel.uids, i, i+1)
 	}
 	sel.expungePending = gone
-	return nil
+	return report.flush()
 }
 
 // Idle waits for changes and reports them at once (RFC 2177): the hub wakes it when

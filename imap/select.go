@@ -99,7 +99,7 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 	sel.notify, sel.unsubscribe = ss.srv.hub.subscribe(ss.user, n)
 	ss.sel = sel
 	flags := ss.mailboxFlags(dir)
-	return &goimap.SelectData{
+	data = &goimap.SelectData{
 		Flags:          flags,
 		PermanentFlags: append(slices.Clone(flags), goimap.FlagWildcard),
 		ReadOnly:       sel.readOnly,
@@ -109,7 +109,14 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 		HighestModSeq:  state.HighestModSeq,
 		// No List: the fork deadlocks writing SelectData.List (it takes the
 		// connection's encoder lock twice); the LIST reply is optional (RFC 9051 7.3.1).
-	}, nil
+	}
+	if options != nil && options.QResync != nil {
+		if err := ss.qresyncSelect(ctx, sel, options.QResync, data); err != nil {
+			ss.closeSelected()
+			return nil, ss.imapError("select", err)
+		}
+	}
+	return data, nil
 }
 
 // selectUIDs returns the sequence-number map and counters for a new selection: from

@@ -138,6 +138,7 @@ func capabilities() goimap.CapSet {
 		goimap.CapListExtended, goimap.CapListStatus, goimap.CapESearch, goimap.CapSearchRes,
 		goimap.CapLiteralPlus, goimap.CapBinary, goimap.CapStatusSize, goimap.CapChildren,
 		goimap.CapCondStore, goimap.CapSort, goimap.CapESort, goimap.CapID, goimap.CapAppendLimit,
+		goimap.CapQResync, "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", // qresync.go, thread.go
 	} {
 		caps[c] = struct{}{}
 	}
