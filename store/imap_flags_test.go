@@ -38,7 +38,7 @@ func TestSetFlagsBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.From != before.HighestModSeq || res.To != before.HighestModSeq+1200 || len(res.ModSeqs) != 1199 {
+	if res.From != before.HighestModSeq || res.To != before.HighestModSeq+1199 || len(res.ModSeqs) != 1199 {
 		t.Fatalf("batch = from %d to %d, %d changed; state before %+v", res.From, res.To, len(res.ModSeqs), before)
 	}
 	if _, ok := res.ModSeqs[7]; ok {
