@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -258,11 +259,13 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// crlfReader reads a file with every bare LF turned into CRLF.
+// crlfReader reads a file with every bare LF turned into CRLF. It works on what r has
+// buffered, copying the runs between line ends, so streaming a large message costs a
+// few copies rather than a call per byte.
 type crlfReader struct {
 	r         *bufio.Reader
-	prevCR    bool
-	pendingLF bool
+	prevCR    bool // the last byte passed on was CR
+	pendingLF bool // a CR was passed on for a bare LF whose LF did not fit
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -273,19 +276,36 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 			n++
 			continue
 		}
-		b, err := c.r.ReadByte()
-		if err != nil {
-			if n > 0 {
-				return n, nil
+		if c.r.Buffered() == 0 {
+			if _, err := c.r.Peek(1); err != nil {
+				if n > 0 {
+					return n, nil
+				}
+				return 0, err
 			}
-			return 0, err
 		}
-		if b == '\n' && !c.prevCR {
-			p[n], c.pendingLF = '\r', true
-			n++
+		buf, _ := c.r.Peek(c.r.Buffered())
+		seg := buf[:min(len(buf), len(p)-n)]
+		j := bytes.IndexByte(seg, '\n')
+		if j < 0 {
+			copy(p[n:], seg)
+			n += len(seg)
+			c.prevCR = seg[len(seg)-1] == '\r'
+			_, _ = c.r.Discard(len(seg))
 			continue
 		}
-		p[n], c.prevCR = b, b == '\r'
+		copy(p[n:], seg[:j])
+		n += j
+		crBefore := c.prevCR
+		if j > 0 {
+			crBefore = seg[j-1] == '\r'
+		}
+		_, _ = c.r.Discard(j + 1)
+		if crBefore {
+			p[n], c.prevCR = '\n', false // j < len(seg) <= len(p)-n: it fits
+		} else {
+			p[n], c.pendingLF = '\r', true
+		}
 		n++
 	}
 	return n, nil

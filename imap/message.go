@@ -153,7 +153,8 @@ func (f *folder) open(m snapMsg) (*os.File, *bufio.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return file, bufio.NewReaderSize(file, 32*1024), nil
+	// A buffer the size of a small message, 32 KiB for large ones.
+	return file, bufio.NewReaderSize(file, int(min(max(m.Size+512, 4096), 32*1024))), nil
 }
 
 // crlfWriter writes p with every bare LF turned into CRLF: IMAP sizes and literals
