@@ -109,8 +109,10 @@
 // Writes of one user (flag renames, expunges, copies, rescans) are serialised by a
 // per-user mutex inside this process; deliveries do not take it, because they only add
 // files under new unique names and the index's writer connection serialises the rest.
-// A snapshot's own mutex serialises its refreshes and applied changes; readers take
-// the published view without it. Background work (cache writes, the summariser) is
+// A STORE holds the index's writer from its first rename to its commit, so the index
+// rows are written while the later files are renamed (flag_feed.go). A snapshot's own
+// mutex serialises its refreshes and applied changes; readers take the published view
+// without it. Background work (cache writes, the summariser) is
 // counted so Shutdown waits for it.
 //
 // # Names and isolation

@@ -22,12 +22,14 @@ type flagChange struct {
 }
 
 // changeFlags applies fn to the flags of msgs: each file is renamed first (the file name
-// is the truth that Dovecot and mutt read), then the index catches up in one transaction
-// with a new MODSEQ per message, and the snapshot takes the result without reading it
-// back. Messages whose flags do not change are left alone, as are messages whose file
-// has gone (expunged by another program; the next rescan drops them). Other sessions
-// are woken.
-func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMsg, fn func([]string) []string) (map[uint32]flagChange, error) {
+// is the truth that Dovecot and mutt read), and the index follows in one transaction,
+// fed while the renames go on (flagFeed), with a new MODSEQ per message; the snapshot
+// takes the result without reading it back. Messages whose flags do not change are
+// left alone, as are messages whose file has gone (expunged by another program; the
+// next rescan drops them). Other sessions are woken. On an error the folder's new
+// stamp is not recorded, so the next poll rescans it and the index catches up with
+// whatever was renamed.
+func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMsg, fn func([]string) []string) (_ map[uint32]flagChange, err error) {
 	unlock := ss.srv.locks.lock(ss.user)
 	defer unlock()
 	f, err := ss.srv.newFolder(sel.dir)
@@ -41,8 +43,13 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMs
 		return nil, err
 	}
 	own := ss.srv.beginOwnChange(sel.dir)
-	defer own.done()
-	var updates []store.FlagUpdate
+	defer func() {
+		if err == nil {
+			own.done()
+		}
+	}()
+	feed := newFlagFeed(ctx, ss.srv.opts.Store, sel.id)
+	defer feed.abort()
 	newFlags := map[uint32][]string{}
 	for _, m := range msgs {
 		want := fn(m.Flags)
@@ -64,13 +71,15 @@ func (ss *session) changeFlags(ctx context.Context, sel *selected, msgs []snapMs
 		m.cell.path.Store(&newPath)
 		f.kw = ren.Keywords()
 		_, stored := maildir.ParseInfo(filepath.Base(newPath), f.kw)
-		updates = append(updates, store.FlagUpdate{UID: m.UID, Flags: stored})
+		if err := feed.add(store.FlagUpdate{UID: m.UID, Flags: stored}); err != nil {
+			return nil, err
+		}
 		newFlags[m.UID] = stored
 	}
-	if len(updates) == 0 {
+	if len(newFlags) == 0 {
 		return nil, nil
 	}
-	res, err := ss.srv.opts.Store.SetFlagsBatch(ctx, sel.id, updates)
+	res, err := feed.commit()
 	if err != nil {
 		return nil, err
 	}
