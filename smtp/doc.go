@@ -51,6 +51,9 @@
 //	mail      451  4.1.8     <addr>: Sender address rejected: Domain not found (DNS lookup failed)
 //	mail      552  5.3.4     SIZE= over the limit (go-smtp's text)
 //	rcpt      452  4.5.3     Error: too many recipients
+//	rcpt      *    *         Options.ClientCheck's refusal (554 5.7.1 DNSBL), decided at connect
+//	mail      *    *         Options.RateLimiter (450 4.7.1 too much mail from ...)
+//	rcpt      *    *         Options.RateLimiter (452 4.5.3 too many recipients from ...)
 //	rcpt      501  5.1.3     Bad recipient address syntax
 //	rcpt      *    *         whatever Policy returns (550 5.1.1, 554 5.7.1 ...)
 //	data      552  5.3.4     Error: message file too big
@@ -148,6 +151,7 @@
 //	auth        user (as given; canonical on success), mechanism, status=ok|fail, and on fail code, enhanced, reason
 //	message     id, from, size, nrcpt (text received and checked, before delivery)
 //	timeout     stage (command|data), after
+//	discard     id, from, to (a Filter returned ErrDiscard; the client got 250)
 //	panic       stage, panic, stack (level ERROR)
 //	disconnect  duration_ms, msgs, rcpts, rejects
 //
