@@ -46,11 +46,20 @@ func SyncDir(dir string) error {
 // Link creates newname as a hard link to oldname and fsyncs newname's
 // directory. oldname must already be durable (fsynced) for the link to be.
 func Link(oldname, newname string) error {
+	if err := linkOnly(oldname, newname); err != nil {
+		return err
+	}
+	return SyncDir(dirOf(newname))
+}
+
+func linkOnly(oldname, newname string) error {
 	if err := os.Link(oldname, newname); err != nil {
 		return fmt.Errorf("durable: %w", err)
 	}
-	return SyncDir(filepath.Dir(newname))
+	return nil
 }
+
+func dirOf(path string) string { return filepath.Dir(path) }
 
 // Rename renames oldpath to newpath and fsyncs newpath's directory, and also
 // oldpath's directory when it differs, so that after a crash the file is not

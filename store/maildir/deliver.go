@@ -94,7 +94,7 @@ func deliver(n *Namer, targets []Target, header []byte, body io.Reader, date tim
 			sub = "new"
 		}
 		dst := filepath.Join(p.dir, sub, name)
-		if err := linkOrCopy(tmp.Name(), dst, p.dir, unique); err != nil {
+		if err := linkOrCopy(&n.dirs, tmp.Name(), dst, p.dir, unique); err != nil {
 			removeAll(out)
 			return nil, fmt.Errorf("maildir: deliver to %s %q: %w", p.t.Root, p.t.Folder, err)
 		}
@@ -213,8 +213,8 @@ func (c *crlfCounter) count(p []byte) {
 
 // linkOrCopy hard-links src to dst and fsyncs dst's directory; across file
 // systems it copies through dir/tmp/ and renames, so dst appears whole.
-func linkOrCopy(src, dst, dir, unique string) error {
-	err := durable.Link(src, dst)
+func linkOrCopy(dirs *durable.DirSyncer, src, dst, dir, unique string) error {
+	err := durable.LinkShared(dirs, src, dst)
 	if err == nil || !errors.Is(err, syscall.EXDEV) {
 		return err
 	}

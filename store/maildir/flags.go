@@ -94,7 +94,7 @@ func (m *Maildir) Copy(srcPath, folder string, flags []string) (Delivered, error
 		sub = "new"
 	}
 	dst := filepath.Join(p.dir, sub, name)
-	if err := linkOrCopy(srcPath, dst, p.dir, unique); err != nil {
+	if err := linkOrCopy(&m.Namer.dirs, srcPath, dst, p.dir, unique); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Delivered{}, fmt.Errorf("maildir: copy %s: %w", srcPath, err)
 		}

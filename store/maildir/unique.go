@@ -2,6 +2,8 @@ package maildir
 
 import (
 	"os"
+
+	"github.com/postern/postern/store/durable"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +18,9 @@ type Namer struct {
 	pid  int
 	now  func() time.Time
 	seq  atomic.Uint64
+	// dirs shares the directory fsyncs of concurrent deliveries (group commit); it
+	// lives here because the Namer is already the one object every delivery shares.
+	dirs durable.DirSyncer
 }
 
 // NewNamer returns a Namer for this process. hostname is sanitized with
