@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/postern/postern/server/config"
 )
 
 // authLimiter slows down and then locks out password guessing, per client IP and per
@@ -36,9 +38,10 @@ type failCount struct {
 	last  time.Time
 }
 
-func newAuthLimiter() *authLimiter {
+func newAuthLimiter(l config.Limits) *authLimiter {
+	maxDelay, lockout := l.AuthDurations()
 	return &authLimiter{
-		slowAfter: 3, lockAfter: 10, window: 15 * time.Minute, maxDelay: 8 * time.Second,
+		slowAfter: l.AuthFailuresBeforeDelay, lockAfter: l.AuthFailuresBeforeLockout, window: lockout, maxDelay: maxDelay,
 		now: time.Now, sleep: sleepCtx, fails: map[string]*failCount{},
 	}
 }

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/server/config"
 )
 
 func TestAuthLimiter(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	var slept []time.Duration
-	l := newAuthLimiter()
+	l := newAuthLimiter(config.Default().Limits)
 	l.now = func() time.Time { return now }
 	l.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	ctx := context.Background()

@@ -121,7 +121,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	}
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
 	s.index = newIndexBatcher(s.store, log)
-	s.limiter = newAuthLimiter()
+	s.limiter = newAuthLimiter(cfg.Limits)
 	if s.agent, err = s.newDeliveryAgent(); err != nil {
 		return nil, err
 	}

@@ -176,7 +176,8 @@ func Default() Config {
 		Milter: Milter{DefaultAction: "accept", Timeout: "30s"},
 		DNSBL:  DNSBL{Zones: []string{}},
 		Limits: Limits{MessagesPerMinutePerIP: 60, RecipientsPerMinutePerIP: 300,
-			MessagesPerMinutePerUser: 60, RecipientsPerMinutePerUser: 300},
+			MessagesPerMinutePerUser: 60, RecipientsPerMinutePerUser: 300,
+			AuthFailuresBeforeDelay: 3, AuthFailuresBeforeLockout: 10, AuthMaxDelay: "8s", AuthLockout: "15m"},
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{

@@ -79,10 +79,21 @@ func (d *DNSBL) validate(pr *problems) {
 // listener, clients outside trusted_networks) and one authenticated user
 // (submission listeners). 0 is unlimited.
 type Limits struct {
-	MessagesPerMinutePerIP     int `toml:"messages_per_minute_per_ip" doc:"Messages (MAIL FROM) one client address may start per minute on the smtp listener; more are answered 450 4.7.1. 0 is unlimited."`
-	RecipientsPerMinutePerIP   int `toml:"recipients_per_minute_per_ip" doc:"Recipients (RCPT TO, known or not) one client address may give per minute on the smtp listener; more are answered 452 4.5.3. 0 is unlimited."`
-	MessagesPerMinutePerUser   int `toml:"messages_per_minute_per_user" doc:"Messages one authenticated user may start per minute on the submission listeners; more are answered 450 4.7.1. 0 is unlimited."`
-	RecipientsPerMinutePerUser int `toml:"recipients_per_minute_per_user" doc:"Recipients one authenticated user may give per minute on the submission listeners; more are answered 452 4.5.3. 0 is unlimited."`
+	MessagesPerMinutePerIP     int    `toml:"messages_per_minute_per_ip" doc:"Messages (MAIL FROM) one client address may start per minute on the smtp listener; more are answered 450 4.7.1. 0 is unlimited."`
+	RecipientsPerMinutePerIP   int    `toml:"recipients_per_minute_per_ip" doc:"Recipients (RCPT TO, known or not) one client address may give per minute on the smtp listener; more are answered 452 4.5.3. 0 is unlimited."`
+	MessagesPerMinutePerUser   int    `toml:"messages_per_minute_per_user" doc:"Messages one authenticated user may start per minute on the submission listeners; more are answered 450 4.7.1. 0 is unlimited."`
+	RecipientsPerMinutePerUser int    `toml:"recipients_per_minute_per_user" doc:"Recipients one authenticated user may give per minute on the submission listeners; more are answered 452 4.5.3. 0 is unlimited."`
+	AuthFailuresBeforeDelay    int    `toml:"auth_failures_before_delay" doc:"Failed logins (SMTP AUTH, IMAP, ManageSieve) from one client address or for one account after which every further attempt waits first (1 s, doubling up to auth_max_delay)."`
+	AuthFailuresBeforeLockout  int    `toml:"auth_failures_before_lockout" doc:"Failed logins from one client address or for one account after which logins are refused outright for auth_lockout."`
+	AuthMaxDelay               string `toml:"auth_max_delay" type:"duration" doc:"The longest wait imposed on a login attempt after repeated failures."`
+	AuthLockout                string `toml:"auth_lockout" type:"duration" doc:"How long a client address or account stays locked out; failures older than this are forgotten."`
+}
+
+// AuthDurations returns auth_max_delay and auth_lockout parsed (zero when invalid, which
+// Validate reports).
+func (l Limits) AuthDurations() (maxDelay, lockout time.Duration) {
+	d := func(s string) time.Duration { v, _ := time.ParseDuration(s); return v }
+	return d(l.AuthMaxDelay), d(l.AuthLockout)
 }
 
 func (l *Limits) validate(pr *problems) {
@@ -93,6 +104,17 @@ func (l *Limits) validate(pr *problems) {
 		{"limits.messages_per_minute_per_user", l.MessagesPerMinutePerUser}, {"limits.recipients_per_minute_per_user", l.RecipientsPerMinutePerUser}} {
 		if v.n < 0 {
 			pr.addf(v.key, "must be 0 (unlimited) or more")
+		}
+	}
+	if l.AuthFailuresBeforeDelay < 1 {
+		pr.addf("limits.auth_failures_before_delay", "must be at least 1")
+	}
+	if l.AuthFailuresBeforeLockout < 1 {
+		pr.addf("limits.auth_failures_before_lockout", "must be at least 1")
+	}
+	for _, d := range []struct{ key, val string }{{"limits.auth_max_delay", l.AuthMaxDelay}, {"limits.auth_lockout", l.AuthLockout}} {
+		if v, err := time.ParseDuration(d.val); err != nil || v <= 0 {
+			pr.addf(d.key, "%q is not a positive duration (write it like \"8s\" or \"15m\")", d.val)
 		}
 	}
 }
