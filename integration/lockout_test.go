@@ -66,7 +66,8 @@ func TestAuthLockout(t *testing.T) {
 	}
 }
 
-// imapLoginReply sends LOGIN over IMAPS and returns the tagged reply line.
+// imapLoginReply sends LOGIN over IMAPS and returns the tagged reply line (the session
+// is left without LOGOUT; the server closes it when the connection goes).
 func imapLoginReply(t testing.TB, addr, args string) string {
 	t.Helper()
 	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
