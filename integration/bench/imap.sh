@@ -19,6 +19,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$REPO/../shared/bench}
+NAME=imap.sh
+# shellcheck source=lib.sh
+. "$REPO/integration/bench/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench-imap}
 POSTERN=${POSTERN:-$REPO/bin/postern}
 M=${M:-10000}; BIG=${BIG:-100000}; IDLERS=${IDLERS:-200}
@@ -30,15 +33,6 @@ PEERSTACK_STARTED=0
 USER_ADDR=alice@example.test
 USER_PASS=alicepw # peerstack's password for alice; Postern's alice gets the same
 
-die() { echo "imap.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
-kv() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -1; }
-record() {
-  local out
-  out=$("$@" | grep '^RESULT') || die "measurement failed: $*"
-  echo "$out" | tee -a "$RESULTS"
-  LAST=$out
-}
 
 stop_postern() {
   if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
@@ -67,10 +61,6 @@ preflight() {
   echo "# postern $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown); dovecot $(dovecot --version 2>/dev/null)" | tee -a "$RESULTS"
 }
 
-pcli() { "$POSTERN" --config "$PDIR/postern.toml" "$@"; }
-listener() {
-  pcli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("listeners", {}).get(sys.argv[1], ""))' "$1"
-}
 
 run_postern() {
   "$POSTERN" serve --config "$PDIR/postern.toml" >> "$PDIR/postern.log" 2>&1 &

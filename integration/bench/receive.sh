@@ -20,6 +20,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$REPO/../shared/bench}
+NAME=receive.sh
+# shellcheck source=lib.sh
+. "$REPO/integration/bench/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench}
 POSTERN=${POSTERN:-$REPO/bin/postern}
 N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; COUNT=${COUNT:-200}
@@ -28,19 +31,8 @@ RESULTS=$BENCH_DIR/results.txt
 POSTERN_PID=""
 PEERSTACK_STARTED=0
 
-die() { echo "receive.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
 
-# kv LINE KEY: the value of KEY=... in a RESULT line ("" if absent).
-kv() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -1; }
 
-# record CMD...: runs a measurement, echoes its RESULT line(s) to stdout and the results file.
-record() {
-  local out
-  out=$("$@" | grep '^RESULT') || die "measurement failed: $*"
-  echo "$out" | tee -a "$RESULTS"
-  LAST=$out
-}
 
 cleanup() {
   if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
@@ -87,13 +79,7 @@ measure_classic() {
   PEERSTACK_STARTED=0
 }
 
-# pcli ARGS...: the postern CLI against the benchmark's config.
-pcli() { "$POSTERN" --config "$PDIR/postern.toml" "$@"; }
 
-# listener NAME: the address `postern status --json` reports for a listener ("" if none).
-listener() {
-  pcli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("listeners", {}).get(sys.argv[1], ""))' "$1"
-}
 
 start_postern() {
   [ -x "$POSTERN" ] || { say "building $POSTERN"; make -C "$REPO" build >&2; }

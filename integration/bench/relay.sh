@@ -24,6 +24,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$REPO/../shared/bench}
+NAME=relay.sh
+# shellcheck source=lib.sh
+. "$REPO/integration/bench/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench-relay}
 POSTERN=${POSTERN:-$REPO/bin/postern}
 N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; LAT_N=${LAT_N:-200}; ROUNDS=${ROUNDS:-3}
@@ -33,11 +36,7 @@ SINK_LOG=$PEERSTACK_ROOT/log/sink.out
 POSTERN_PID=""
 PEERSTACK_STARTED=0
 
-die() { echo "relay.sh: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
 
-# kv LINE KEY: the value of KEY=... in a RESULT line ("" if absent).
-kv() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p" | head -1; }
 
 cleanup() {
   if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
@@ -81,12 +80,7 @@ start_postfix() {
   "$SHARED/peerstack.sh" start >&2 || die "peerstack.sh start failed (logs in $PEERSTACK_ROOT/log)"
 }
 
-# pcli ARGS...: the postern CLI against the benchmark's config.
-pcli() { "$POSTERN" --config "$PDIR/postern.toml" "$@"; }
 
-listener() {
-  pcli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("listeners", {}).get(sys.argv[1], ""))' "$1"
-}
 
 start_postern() {
   [ -x "$POSTERN" ] || { say "building $POSTERN"; make -C "$REPO" build >&2; }
