@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 COVERDIR := $(CURDIR)/.cover
 export CGO_ENABLED = 0
 
-.PHONY: help build run test integration check fuzz bench cover test-all docs clean install
+.PHONY: help build run test integration check fuzz bench cover test-all deps docs clean install
 
 help:
 	@echo "make build        static binary in $(BIN), version $(VERSION)"
@@ -20,7 +20,7 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZTIME ($(FUZZTIME)) each"
 	@echo "make bench        Go benchmarks"
 	@echo "make cover        unit + integration coverage merged into .cover/cover.txt"
-	@echo "make test-all     check + test + integration (what CI runs)"
+	@echo "make test-all     deps + check + test + integration (what CI runs)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postern
@@ -44,7 +44,11 @@ check:
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) test -count=1 -run 'TestReference|TestCLIDocs' ./server/config ./cmd/postern
 
-test-all: check test integration
+# Installs the test peers from Debian first (idempotent; uses sudo when not root).
+deps:
+	bash .ci/deps
+
+test-all: deps check test integration
 
 fuzz:
 	@set -e; for pkg in $(UNIT); do \
