@@ -58,9 +58,8 @@ preflight() {
   mkdir -p "$BENCH_DIR"; chmod 0755 "$BENCH_DIR"
   : > "$RESULTS"
   echo "# imap benchmark $(date -u +%FT%TZ) host=$(hostname) cpus=$(nproc) M=$M BIG=$BIG IDLERS=$IDLERS REPEAT=$REPEAT CLIENTS=$CLIENTS SECS=$SECS" | tee -a "$RESULTS"
-  echo "# postern $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown); dovecot $(dovecot --version 2>/dev/null)" | tee -a "$RESULTS"
+  echo "# postern $(postern_version); dovecot $(dovecot --version 2>/dev/null)" | tee -a "$RESULTS"
 }
-
 
 run_postern() {
   "$POSTERN" serve --config "$PDIR/postern.toml" >> "$PDIR/postern.log" 2>&1 &

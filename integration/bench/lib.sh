@@ -24,3 +24,16 @@ pcli() { "$POSTERN" --config "$PDIR/postern.toml" "$@"; }
 listener() {
   pcli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("listeners", {}).get(sys.argv[1], ""))' "$1"
 }
+
+# bench_dir_on_disk: creates BENCH_DIR and refuses tmpfs (where fsync costs nothing, so a
+# durability benchmark would measure nothing); sets FS to the file system type.
+bench_dir_on_disk() {
+  mkdir -p "$BENCH_DIR"; chmod 0755 "$BENCH_DIR"
+  FS=$(stat -f -c %T "$BENCH_DIR")
+  if [ "$FS" = tmpfs ] && [ "${ALLOW_TMPFS:-0}" != 1 ]; then
+    die "$BENCH_DIR is on tmpfs, where fsync costs nothing; set BENCH_DIR to a directory on a real disk"
+  fi
+}
+
+# postern_version: the checkout's version, for the results header.
+postern_version() { git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown; }

@@ -50,14 +50,10 @@ preflight() {
   for t in smtp-source python3 postfix dovecot doveadm; do
     command -v "$t" >/dev/null || die "missing $t: apt-get install -y postfix dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved swaks isync (preseed: postfix postfix/main_mailer_type select No configuration)"
   done
-  mkdir -p "$BENCH_DIR"; chmod 0755 "$BENCH_DIR"
-  local fs; fs=$(stat -f -c %T "$BENCH_DIR")
-  if [ "$fs" = tmpfs ] && [ "${ALLOW_TMPFS:-0}" != 1 ]; then
-    die "$BENCH_DIR is on tmpfs, where fsync costs nothing; set BENCH_DIR to a directory on a real disk"
-  fi
+  bench_dir_on_disk
   : > "$RESULTS"
-  echo "# receive benchmark $(date -u +%FT%TZ) host=$(hostname) cpus=$(nproc) fs=$fs dir=$BENCH_DIR" | tee -a "$RESULTS"
-  echo "# postern $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown); $(postconf -d mail_version 2>/dev/null); dovecot $(dovecot --version 2>/dev/null)" | tee -a "$RESULTS"
+  echo "# receive benchmark $(date -u +%FT%TZ) host=$(hostname) cpus=$(nproc) fs=$FS dir=$BENCH_DIR" | tee -a "$RESULTS"
+  echo "# postern $(postern_version); $(postconf -d mail_version 2>/dev/null); dovecot $(dovecot --version 2>/dev/null)" | tee -a "$RESULTS"
 }
 
 measure_fsync() {

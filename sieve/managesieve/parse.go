@@ -198,18 +198,26 @@ func (p *parser) atom() (arg, error) {
 	return arg{kind: argAtom, s: string(buf)}, nil
 }
 
-func (p *parser) number() (arg, error) {
+// digits reads a run of ASCII digits (possibly empty), leaving the next byte unread.
+func (p *parser) digits() ([]byte, error) {
 	var buf []byte
 	for {
 		b, err := p.byte()
 		if err != nil {
-			return arg{}, err
+			return nil, err
 		}
 		if b < '0' || b > '9' {
 			p.unread()
-			break
+			return buf, nil
 		}
 		buf = append(buf, b)
+	}
+}
+
+func (p *parser) number() (arg, error) {
+	buf, err := p.digits()
+	if err != nil {
+		return arg{}, err
 	}
 	// RFC 5804 section 4: number is 0..4294967295.
 	n, err := strconv.ParseUint(string(buf), 10, 32)
@@ -255,17 +263,9 @@ func (p *parser) quoted() (arg, error) {
 // (literal-c2s); {N} is accepted too and, as there is no continuation request in
 // ManageSieve, read at once the same way.
 func (p *parser) literalArg() (arg, error) {
-	var digits []byte
-	for {
-		b, err := p.byte()
-		if err != nil {
-			return arg{}, err
-		}
-		if b < '0' || b > '9' {
-			p.unread()
-			break
-		}
-		digits = append(digits, b)
+	digits, err := p.digits()
+	if err != nil {
+		return arg{}, err
 	}
 	b, err := p.byte()
 	if err != nil {
