@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -54,13 +53,18 @@ type sieveHook struct {
 	after  []*sieve.Script
 
 	mu    sync.Mutex
-	cache map[string]*sieve.Script // user -> script, keyed further by source hash
-	hash  map[string][32]byte
+	cache map[string]cachedScript // user -> compiled active script (nil: none)
+}
+
+// cachedScript is a user's compiled active script as of one store sieve generation.
+type cachedScript struct {
+	gen    uint64
+	script *sieve.Script
 }
 
 func newSieveHook(cfg config.Sieve, st *store.Store, log *slog.Logger, delimiter string) (*sieveHook, error) {
 	h := &sieveHook{store: st, log: log, delimiter: delimiter, globalDir: cfg.GlobalDir, now: time.Now,
-		cache: map[string]*sieve.Script{}, hash: map[string][32]byte{}}
+		cache: map[string]cachedScript{}}
 	if cfg.SpamToJunk {
 		sc, err := sieve.Compile("spam_to_junk", []byte(spamToJunkScript), sieve.CompileOptions{})
 		if err != nil {
@@ -107,25 +111,30 @@ func (h *sieveHook) loader(ctx context.Context, user string) sieve.ScriptLoader 
 	return userScriptLoader{ctx: ctx, st: h.store, user: user, global: globalDirLoader(h.globalDir)}
 }
 
-// userScript returns the user's compiled active script, or nil when there is none.
+// userScript returns the user's compiled active script, or nil when there is none. The
+// answer is kept until the store's sieve generation moves (any script of anyone stored,
+// activated, renamed or deleted), so a delivery asks the database only after a change;
+// included scripts are compiled in, and a change to one of them moves the generation too.
 func (h *sieveHook) userScript(ctx context.Context, user string) (*sieve.Script, error) {
-	name, content, ok, err := h.store.ActiveScript(ctx, user)
-	if err != nil || !ok {
-		return nil, err
-	}
-	sum := sha256.Sum256([]byte(name + "\x00" + content))
+	gen := h.store.SieveGeneration() // before the read: a change after it shows as a new generation
 	h.mu.Lock()
-	if sc := h.cache[user]; sc != nil && h.hash[user] == sum {
+	if c, ok := h.cache[user]; ok && c.gen == gen {
 		h.mu.Unlock()
-		return sc, nil
+		return c.script, nil
 	}
 	h.mu.Unlock()
-	sc, err := sieve.Compile(name, []byte(content), sieve.CompileOptions{Loader: h.loader(ctx, user)})
+	name, content, ok, err := h.store.ActiveScript(ctx, user)
 	if err != nil {
 		return nil, err
 	}
+	var sc *sieve.Script
+	if ok {
+		if sc, err = sieve.Compile(name, []byte(content), sieve.CompileOptions{Loader: h.loader(ctx, user)}); err != nil {
+			return nil, err
+		}
+	}
 	h.mu.Lock()
-	h.cache[user], h.hash[user] = sc, sum
+	h.cache[user] = cachedScript{gen: gen, script: sc}
 	h.mu.Unlock()
 	return sc, nil
 }

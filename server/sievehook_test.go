@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/store"
 )
 
 func decide(t *testing.T, h *sieveHook, user, rcpt, msg string) Decision {
@@ -96,4 +97,62 @@ func TestSieveHookBrokenUserScriptKeeps(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(mail, "example.test", "carol", ".Junk", "new")); len(entries) != 0 {
 		t.Fatal("a failed run stored into Junk")
 	}
+}
+
+// The compiled script is reused between deliveries, and every kind of script change is
+// seen by the next delivery: a new active script, an edit of an included script,
+// deactivation, and the user's removal and re-creation.
+func TestSieveHookSeesEveryScriptChange(t *testing.T) {
+	t.Parallel()
+	_, st, _ := testAgent(t)
+	ctx := context.Background()
+	h, err := newSieveHook(config.Sieve{}, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alice = "alice@example.test"
+	msg := "Subject: hello\r\n\r\nx\r\n"
+	place := func(want string) {
+		t.Helper()
+		d := decide(t, h, alice, alice, msg)
+		if len(d.Placements) != 1 || d.Placements[0].Mailbox != want {
+			t.Fatalf("placements %+v, want one in %s", d.Placements, want)
+		}
+	}
+	place("INBOX")
+	put := func(name, src string) {
+		t.Helper()
+		if err := st.PutScript(ctx, alice, name, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("rules", `require ["include"]; include :personal "where";`)
+	put("where", `require ["fileinto", "mailbox"]; fileinto :create "One";`)
+	place("INBOX") // stored, not active yet
+	if err := st.SetActive(ctx, alice, "rules"); err != nil {
+		t.Fatal(err)
+	}
+	place("One")
+	first := h.cache[alice].script
+	place("One")
+	if h.cache[alice].script != first {
+		t.Fatal("an unchanged script was compiled again")
+	}
+	put("where", `require ["fileinto", "mailbox"]; fileinto :create "Two";`) // only the included script changes
+	place("Two")
+	if err := st.SetActive(ctx, alice, ""); err != nil {
+		t.Fatal(err)
+	}
+	place("INBOX")
+	if err := st.SetActive(ctx, alice, "rules"); err != nil {
+		t.Fatal(err)
+	}
+	place("Two")
+	if err := st.RemoveUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddUser(ctx, alice, "a-long-password-1", store.UserOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	place("INBOX")
 }

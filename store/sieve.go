@@ -68,6 +68,7 @@ func (s *Store) PutScript(ctx context.Context, user, name, content string) error
 	if err := CheckSieveScriptName(name); err != nil {
 		return err
 	}
+	defer s.sieveGen.Add(1)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		addr, err := sieveUser(ctx, tx, user)
 		if err != nil {
@@ -139,6 +140,7 @@ func (s *Store) ListScripts(ctx context.Context, user string) ([]SieveScript, er
 // transaction; name "" deactivates all (RFC 5804 section 2.8). ErrNotFound if name does
 // not exist (nothing changes then).
 func (s *Store) SetActive(ctx context.Context, user, name string) error {
+	defer s.sieveGen.Add(1)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		addr, err := sieveUser(ctx, tx, user)
 		if err != nil {
@@ -168,6 +170,7 @@ func (s *Store) SetActive(ctx context.Context, user, name string) error {
 // DeleteScript removes a script. The active script cannot be deleted (ErrInUse), as RFC
 // 5804 section 2.10 requires: deactivate it first.
 func (s *Store) DeleteScript(ctx context.Context, user, name string) error {
+	defer s.sieveGen.Add(1)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		addr, err := sieveUser(ctx, tx, user)
 		if err != nil {
@@ -195,6 +198,7 @@ func (s *Store) RenameScript(ctx context.Context, user, oldName, newName string)
 	if err := CheckSieveScriptName(newName); err != nil {
 		return err
 	}
+	defer s.sieveGen.Add(1)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		addr, err := sieveUser(ctx, tx, user)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -46,7 +47,16 @@ type Store struct {
 	auth    *authCache
 	flights *verifyFlights
 	hot     hotStatements
+
+	// sieveGen counts changes to sieve scripts (any user's), bumped after each such
+	// write commits, so a delivery-time cache of compiled scripts knows when to look again.
+	sieveGen atomic.Uint64
 }
+
+// SieveGeneration is a number that changes after every committed change to any sieve
+// script (stored, replaced, activated, renamed, deleted, or gone with its user). Read it
+// before reading a script: an answer cached under it is current while it stays the same.
+func (s *Store) SieveGeneration() uint64 { return s.sieveGen.Load() }
 
 // Open opens (creating if needed) the database at path, switches it to WAL and applies
 // pending migrations. The directory must exist. A database with a newer schema than this

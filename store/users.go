@@ -142,6 +142,7 @@ func (s *Store) RemoveUser(ctx context.Context, address string) error {
 		return err
 	}
 	defer s.auth.forget(addr)
+	defer s.sieveGen.Add(1) // the user's scripts go with it
 	return s.updateUser(ctx, addr, "DELETE FROM users WHERE address = ?", addr)
 }
 
