@@ -286,8 +286,11 @@ func (a *deliveryAgent) checkQuota(ctx context.Context, copies []*userCopy, size
 	}
 }
 
+// overQuota reports whether size more bytes would take user past their quota. The quota
+// comes from the resolver's directory (cached briefly, flushed by every admin change), so
+// the common case, a user with no quota, costs no query; the usage is always read fresh.
 func (a *deliveryAgent) overQuota(ctx context.Context, user string, size int64) (bool, error) {
-	u, err := a.store.GetUser(ctx, user)
+	u, err := a.resolve.dir.GetUser(ctx, user)
 	if err != nil || u.QuotaBytes <= 0 {
 		return false, err
 	}
