@@ -105,7 +105,7 @@ func (b *indexBatcher) commit(batch []*indexReq) {
 		all = append(all, r.msgs...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	added, err := b.st.AddMessages(ctx, all)
+	added, err := b.st.IndexDeliveries(ctx, all)
 	cancel()
 	if err != nil {
 		b.log.Debug("index batch failed; retrying one by one", "n", len(batch), "err", err)
@@ -124,6 +124,6 @@ func (b *indexBatcher) commit(batch []*indexReq) {
 func (b *indexBatcher) one(r *indexReq) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), time.Minute)
 	defer cancel()
-	added, err := b.st.AddMessages(ctx, r.msgs)
+	added, err := b.st.IndexDeliveries(ctx, r.msgs)
 	r.done <- indexResult{added: added, err: err}
 }

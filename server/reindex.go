@@ -22,11 +22,22 @@ const runningMarker = "postern.running"
 // crash between the two can leave a complete, fsynced message file that the index does
 // not know (and whose sender got no 250 and will try again). The Maildir is the source
 // of truth: the reconcile indexes such files and drops index entries whose file is gone.
+// Delivery's index commits do not wait for the disk (store.IndexDeliveries), so after a
+// power loss the same reconcile also restores the entries those commits lost.
 // Stale tmp/ files are left to the Maildir convention (removed after 36 hours).
 func (s *Server) recoverIfUnclean(ctx context.Context) error {
 	marker := filepath.Join(s.cfg.StateDir, runningMarker)
 	if _, err := os.Stat(marker); err == nil {
 		s.log.Warn("the last run did not stop cleanly; reconciling the index with the Maildirs")
+		// First the counters: a delivery commit lost in a power loss may have shown UIDs
+		// that the reconcile below must not hand out again (store.IndexDeliveries).
+		moved, err := s.store.RecoverCounters(ctx)
+		if err != nil {
+			return fmt.Errorf("recovering after an unclean stop: %w", err)
+		}
+		if moved > 0 {
+			s.log.Info("mailbox counters raised past values possibly handed out before the stop", "mailboxes", moved)
+		}
 		n, err := s.reindexAll(ctx)
 		if err != nil {
 			return fmt.Errorf("recovering after an unclean stop: %w", err)

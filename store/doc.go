@@ -30,8 +30,11 @@
 // # Durability
 //
 // synchronous=FULL: a commit returns only after the WAL is fsync'd, so a caller that
-// acknowledges (250 to DATA, OK to APPEND) after a successful call never loses the index
-// entry it acknowledged.
+// acknowledges (OK to APPEND, an admin change) after a successful call never loses what
+// it acknowledged. The one exception is IndexDeliveries, the delivery path's index
+// commit: the message file is fsynced before it, so its commit does not wait for the disk
+// (synchronous=NORMAL for that transaction), and per-mailbox ceilings (migration 0007,
+// RecoverCounters) keep a power loss from ever reusing a UID or MODSEQ.
 //
 // # Mail index
 //

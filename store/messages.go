@@ -42,13 +42,36 @@ type Message struct {
 const maxUID = 0xFFFFFFFF // UIDs are 32-bit (RFC 3501 section 2.3.1.1)
 
 // AddMessages indexes messages, possibly in different users' mailboxes, in ONE write
-// transaction with one fsync'd commit: the delivery path calls it once per incoming
-// message for all its recipients, after the files are durably in the Maildir and before
-// it acknowledges. UIDs come from each mailbox's UIDNEXT, which only grows, and every new
-// message gets a new MODSEQ. A missing mailbox is created (the file is already in its
-// folder on disk; the index follows the disk). All or nothing: on any error (unknown
-// user ErrNotFound, duplicate file name ErrExists) nothing is indexed.
+// transaction with one fsync'd commit. UIDs come from each mailbox's UIDNEXT, which only
+// grows, and every new message gets a new MODSEQ. A missing mailbox is created (the file
+// is already in its folder on disk; the index follows the disk). All or nothing: on any
+// error (unknown user ErrNotFound, duplicate file name ErrExists) nothing is indexed.
+// IMAP APPEND, COPY and MOVE use it; delivery uses IndexDeliveries.
 func (s *Store) AddMessages(ctx context.Context, msgs []NewMessage) ([]AddedMessage, error) {
+	return s.addMessages(ctx, msgs, false)
+}
+
+// uidReserve is how far past the counters a delivery's unsynced commit may hand out
+// UIDs and MODSEQs before a commit must wait for the disk to move the ceilings: one
+// synced commit per this many deliveries to a mailbox, and after a power loss at most
+// this many UIDs are skipped.
+const uidReserve = 256
+
+// IndexDeliveries is AddMessages for the delivery path, which calls it (through a group
+// commit) once per incoming message after the files and their directory entries are
+// fsynced and before it acknowledges. Its commit is visible at once and survives a crash
+// of the process, but normally does not wait for an fsync of the WAL: the message is
+// already safe in the Maildir, and after a power loss the reconcile that runs at the
+// next start (the daemon's unclean-stop marker) indexes any file whose entry was lost.
+// What must survive a power loss is the promise that a UID or MODSEQ a client may have
+// seen is never handed out again: a commit hands out values only below each mailbox's
+// uid_ceiling and modseq_ceiling, and a commit that has to raise a ceiling, or that
+// creates a mailbox, waits for the disk. RecoverCounters applies the ceilings.
+func (s *Store) IndexDeliveries(ctx context.Context, msgs []NewMessage) ([]AddedMessage, error) {
+	return s.addMessages(ctx, msgs, true)
+}
+
+func (s *Store) addMessages(ctx context.Context, msgs []NewMessage, lazy bool) ([]AddedMessage, error) {
 	type mbKey struct{ user, name string }
 	norm := make([]NewMessage, len(msgs))
 	for i, m := range msgs {
@@ -58,11 +81,21 @@ func (s *Store) AddMessages(ctx context.Context, msgs []NewMessage) ([]AddedMess
 		}
 	}
 	out := make([]AddedMessage, len(msgs))
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	run := s.writeTx
+	if lazy {
+		run = func(ctx context.Context, fn func(tx *sql.Tx) error) error {
+			return s.writeTxRelaxed(ctx, func(tx *sql.Tx, relaxed bool) error {
+				lazy = relaxed
+				return fn(tx)
+			})
+		}
+	}
+	err := run(ctx, func(tx *sql.Tx) error {
 		// state tracks each touched mailbox's counters in memory, written back once.
 		type state struct {
-			id, uidnext, modseq int64
-			uidvalidity         uint32
+			id, uidnext, modseq    int64
+			uidCeiling, modCeiling int64
+			uidvalidity            uint32
 		}
 		boxes := map[mbKey]*state{}
 		var order []*state
@@ -74,12 +107,19 @@ func (s *Store) AddMessages(ctx context.Context, msgs []NewMessage) ([]AddedMess
 			st := boxes[k]
 			if st == nil {
 				st = &state{}
-				err := find.QueryRowContext(ctx, m.User, m.Mailbox).Scan(&st.id, &st.uidvalidity, &st.uidnext, &st.modseq)
+				scan := func() error {
+					return find.QueryRowContext(ctx, m.User, m.Mailbox).Scan(&st.id, &st.uidvalidity, &st.uidnext, &st.modseq, &st.uidCeiling, &st.modCeiling)
+				}
+				err := scan()
 				if errors.Is(err, sql.ErrNoRows) {
 					if _, _, err = s.ensureMailboxTx(ctx, tx, m.User, m.Mailbox, ""); err != nil {
 						return err
 					}
-					err = find.QueryRowContext(ctx, m.User, m.Mailbox).Scan(&st.id, &st.uidvalidity, &st.uidnext, &st.modseq)
+					if lazy {
+						// A new mailbox's UIDVALIDITY must not be handed out twice either.
+						return errNeedSync
+					}
+					err = scan()
 				}
 				if err != nil {
 					return wrapDB("add messages", err)
@@ -99,7 +139,16 @@ func (s *Store) AddMessages(ctx context.Context, msgs []NewMessage) ([]AddedMess
 			st.uidnext++
 		}
 		for _, st := range order {
-			if _, err := update.ExecContext(ctx, st.uidnext, st.modseq, st.id); err != nil {
+			if lazy && (st.uidnext > st.uidCeiling || st.modseq > st.modCeiling) {
+				return errNeedSync
+			}
+			if !lazy {
+				// A synced commit moves the ceilings ahead, so the relaxed commits after
+				// it have room.
+				st.uidCeiling = max(st.uidCeiling, min(st.uidnext+uidReserve, maxUID+1))
+				st.modCeiling = max(st.modCeiling, st.modseq+uidReserve)
+			}
+			if _, err := update.ExecContext(ctx, st.uidnext, st.modseq, st.uidCeiling, st.modCeiling, st.id); err != nil {
 				return wrapDB("add messages", err)
 			}
 		}
@@ -109,6 +158,25 @@ func (s *Store) AddMessages(ctx context.Context, msgs []NewMessage) ([]AddedMess
 		return nil, err
 	}
 	return out, nil
+}
+
+// RecoverCounters raises every mailbox's UIDNEXT and HIGHESTMODSEQ to its ceilings (see
+// IndexDeliveries), so that no value handed out by a commit lost in a power loss is used
+// again. Run it after an unclean stop, before the Maildir reconcile; it returns how many
+// mailboxes moved. Values skipped this way are gaps, which IMAP allows.
+func (s *Store) RecoverCounters(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = MAX(uidnext, uid_ceiling),
+			highest_modseq = MAX(highest_modseq, modseq_ceiling)
+			WHERE uid_ceiling > uidnext OR modseq_ceiling > highest_modseq`)
+		if err != nil {
+			return wrapDB("recover counters", err)
+		}
+		n, err = r.RowsAffected()
+		return wrapDB("recover counters", err)
+	})
+	return n, err
 }
 
 // hotStatements are prepared once on the writer connection for the delivery path;
@@ -123,10 +191,11 @@ func (h *hotStatements) prepare(ctx context.Context, db *sql.DB) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&h.findMailbox, "SELECT id, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE user = ? AND name = ?"},
+		{&h.findMailbox, `SELECT id, uidvalidity, uidnext, highest_modseq, uid_ceiling, modseq_ceiling
+			FROM mailboxes WHERE user = ? AND name = ?`},
 		{&h.insertMessage, `INSERT INTO messages(mailbox_id, uid, filename, size, internal_date, flags, modseq)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&h.updateCounters, "UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?"},
+		{&h.updateCounters, "UPDATE mailboxes SET uidnext = ?, highest_modseq = ?, uid_ceiling = ?, modseq_ceiling = ? WHERE id = ?"},
 	} {
 		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			return wrapDB("prepare", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,8 @@ type Store struct {
 	// sieveGen counts changes to sieve scripts (any user's), bumped after each such
 	// write commits, so a delivery-time cache of compiled scripts knows when to look again.
 	sieveGen atomic.Uint64
+	// relaxedCommits counts commits made without waiting for the disk.
+	relaxedCommits atomic.Int64
 }
 
 // SieveGeneration is a number that changes after every committed change to any sieve
@@ -206,6 +209,63 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// errNeedSync is returned by a writeTxRelaxed function that finds its commit must wait
+// for the disk after all.
+var errNeedSync = errors.New("store: this commit must be synced")
+
+// writeTxRelaxed is writeTx with a commit that does not wait for the disk
+// (synchronous=NORMAL): atomic, visible at once, surviving a crash of the process, but
+// undone by a power loss before the next synced commit or checkpoint. SQLite allows the
+// setting to change only between transactions, so fn is told whether its commit will be
+// relaxed; if fn finds it needs a synced commit after all it returns errNeedSync, and
+// the transaction is rolled back and run again with relaxed false (a synced commit). The
+// writer connection is set back to FULL afterwards, so every other transaction stays
+// synced; if that fails the connection is dropped (a new one starts from the DSN's FULL).
+func (s *Store) writeTxRelaxed(ctx context.Context, fn func(tx *sql.Tx, relaxed bool) error) error {
+	c, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return wrapDB("relax commit", err)
+	}
+	err = runTx(ctx, c, func(tx *sql.Tx) error { return fn(tx, true) })
+	s.restoreFullSync(c)
+	if err == nil {
+		s.relaxedCommits.Add(1)
+	}
+	if !errors.Is(err, errNeedSync) {
+		return err
+	}
+	return runTx(ctx, c, func(tx *sql.Tx) error { return fn(tx, false) })
+}
+
+// runTx runs fn in a write transaction on c and commits it.
+func runTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) error {
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// restoreFullSync puts the writer connection back to synchronous=FULL, or, failing
+// that, has database/sql discard it.
+func (s *Store) restoreFullSync(c *sql.Conn) {
+	if _, err := c.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
+		s.log.Error("store: could not restore synchronous=FULL; reopening the writer connection", "err", err)
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // readTx runs fn in one read transaction, so several queries see one snapshot.
