@@ -149,6 +149,13 @@ func TestCrashKill9MidLoad(t *testing.T) {
 		t.Fatal("the whole load finished before the kill: nothing was tested")
 	}
 
+	// What the dead server's index says: the highest UID it gave, and how far it may have
+	// given UIDs in commits that were not yet on disk (store.IndexDeliveries).
+	maxUID, ceiling := crashUIDs(t, s)
+	if ceiling <= maxUID {
+		t.Fatalf("uid_ceiling %d is not above the highest UID given, %d", ceiling, maxUID)
+	}
+
 	s.Start()
 	alice := rxUserDir(s, "alice@example.test")
 	seen := map[string]int{}
@@ -193,6 +200,24 @@ func TestCrashKill9MidLoad(t *testing.T) {
 		t.Fatalf("the message after the restart: %v", got)
 	}
 	rxCheckIndexMatches(t, s, "alice@example.test")
+	// The recovery moved UIDNEXT to the ceiling before anything was indexed again: no UID
+	// handed out before the crash, even by a commit a power loss would have undone, is
+	// given again.
+	if after, _ := crashUIDs(t, s); after < ceiling {
+		t.Errorf("the message after the restart got UID %d, below the ceiling %d of the crashed run", after, ceiling)
+	}
+}
+
+// crashUIDs returns the highest UID in alice's INBOX and its uid_ceiling.
+func crashUIDs(t *testing.T, s *Server) (maxUID, ceiling int64) {
+	t.Helper()
+	db := rxOpenIndex(t, s)
+	err := db.QueryRow(`SELECT COALESCE((SELECT MAX(uid) FROM messages WHERE mailbox_id = b.id), 0), b.uid_ceiling
+		FROM mailboxes b WHERE b.user = 'alice@example.test' AND b.name = 'INBOX'`).Scan(&maxUID, &ceiling)
+	if err != nil {
+		t.Fatalf("reading the index: %v", err)
+	}
+	return maxUID, ceiling
 }
 
 // TestSMTPSourceLoad: Postfix's smtp-source sends 2,000 messages of 4 KiB over 10
