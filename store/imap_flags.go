@@ -39,6 +39,7 @@ func (s *Store) SetFlagsBatch(ctx context.Context, mailboxID int64, updates []Fl
 // the index's writer from BeginFlagBatch to Commit or Rollback. Add may be called from
 // another goroutine than Begin, but not concurrently.
 type FlagBatchTx struct {
+	conn      *sql.Conn // the writer connection, held until Commit or Rollback
 	tx        *sql.Tx
 	upd       *sql.Stmt
 	mailboxID int64
@@ -49,11 +50,20 @@ type FlagBatchTx struct {
 
 // BeginFlagBatch starts a FlagBatchTx; ErrNotFound if the mailbox is gone.
 func (s *Store) BeginFlagBatch(ctx context.Context, mailboxID int64) (*FlagBatchTx, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	b := &FlagBatchTx{tx: tx, mailboxID: mailboxID, out: FlagBatch{ModSeqs: map[uint32]uint64{}}}
+	if err := s.setRelaxed(ctx, c, false); err != nil { // MODSEQs must not go back
+		c.Close()
+		return nil, err
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	b := &FlagBatchTx{conn: c, tx: tx, mailboxID: mailboxID, out: FlagBatch{ModSeqs: map[uint32]uint64{}}}
 	err = tx.QueryRowContext(ctx, "SELECT highest_modseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&b.modseq)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("mailbox %d: %w", mailboxID, ErrNotFound)
@@ -65,6 +75,7 @@ func (s *Store) BeginFlagBatch(ctx context.Context, mailboxID int64) (*FlagBatch
 	}
 	if err != nil {
 		tx.Rollback()
+		c.Close()
 		return nil, err
 	}
 	b.out.From = uint64(b.modseq)
@@ -101,7 +112,9 @@ func (b *FlagBatchTx) Commit(ctx context.Context) (FlagBatch, error) {
 	}
 	b.upd.Close()
 	b.done = true
-	if err := b.tx.Commit(); err != nil {
+	err := b.tx.Commit()
+	b.conn.Close()
+	if err != nil {
 		return FlagBatch{}, fmt.Errorf("store: commit: %w", err)
 	}
 	return b.out, nil
@@ -115,4 +128,5 @@ func (b *FlagBatchTx) Rollback() {
 	b.done = true
 	b.upd.Close()
 	b.tx.Rollback()
+	b.conn.Close()
 }

@@ -54,6 +54,10 @@ type Store struct {
 	sieveGen atomic.Uint64
 	// relaxedCommits counts commits made without waiting for the disk.
 	relaxedCommits atomic.Int64
+	// wRelaxed says the writer connection was last left at synchronous=NORMAL. Only
+	// read and written while holding that connection (the writer pool has one), so it
+	// needs no lock; a replaced connection starts at FULL, which only costs a PRAGMA.
+	wRelaxed bool
 }
 
 // SieveGeneration is a number that changes after every committed change to any sieve
@@ -197,18 +201,15 @@ func (s *Store) SchemaVersion() int { return s.version }
 // writeTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection and commits
 // it (fsync'd). fn's error rolls back and is returned as is.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	defer c.Close()
+	if err := s.setRelaxed(ctx, c, false); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return runTx(ctx, c, fn)
 }
 
 // errNeedSync is returned by a writeTxRelaxed function that finds its commit must wait
@@ -220,27 +221,52 @@ var errNeedSync = errors.New("store: this commit must be synced")
 // undone by a power loss before the next synced commit or checkpoint. SQLite allows the
 // setting to change only between transactions, so fn is told whether its commit will be
 // relaxed; if fn finds it needs a synced commit after all it returns errNeedSync, and
-// the transaction is rolled back and run again with relaxed false (a synced commit). The
-// writer connection is set back to FULL afterwards, so every other transaction stays
-// synced; if that fails the connection is dropped (a new one starts from the DSN's FULL).
+// the transaction is rolled back and run again with relaxed false (a synced commit).
+// The connection stays relaxed until the next writeTx, which sets it back to FULL
+// before it begins, so every other transaction stays synced.
 func (s *Store) writeTxRelaxed(ctx context.Context, fn func(tx *sql.Tx, relaxed bool) error) error {
 	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
-		return wrapDB("relax commit", err)
+	if err := s.setRelaxed(ctx, c, true); err != nil {
+		return err
 	}
 	err = runTx(ctx, c, func(tx *sql.Tx) error { return fn(tx, true) })
-	s.restoreFullSync(c)
 	if err == nil {
 		s.relaxedCommits.Add(1)
 	}
 	if !errors.Is(err, errNeedSync) {
 		return err
 	}
+	if err := s.setRelaxed(ctx, c, false); err != nil {
+		return err
+	}
 	return runTx(ctx, c, func(tx *sql.Tx) error { return fn(tx, false) })
+}
+
+// setRelaxed puts the writer connection c (held by the caller) at synchronous=NORMAL
+// or FULL, unless it is there already. If the setting cannot be made FULL, the
+// connection is dropped (database/sql opens a new one, FULL from the DSN) and the
+// transaction is not run.
+func (s *Store) setRelaxed(ctx context.Context, c *sql.Conn, relaxed bool) error {
+	if s.wRelaxed == relaxed {
+		return nil
+	}
+	q := "PRAGMA synchronous = FULL"
+	if relaxed {
+		q = "PRAGMA synchronous = NORMAL"
+	}
+	if _, err := c.ExecContext(context.WithoutCancel(ctx), q); err != nil {
+		if !relaxed {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+			s.wRelaxed = false // the next connection starts from the DSN's FULL
+		}
+		return wrapDB("set commit durability", err)
+	}
+	s.wRelaxed = relaxed
+	return nil
 }
 
 // runTx runs fn in a write transaction on c and commits it.
@@ -257,15 +283,6 @@ func runTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
-}
-
-// restoreFullSync puts the writer connection back to synchronous=FULL, or, failing
-// that, has database/sql discard it.
-func (s *Store) restoreFullSync(c *sql.Conn) {
-	if _, err := c.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
-		s.log.Error("store: could not restore synchronous=FULL; reopening the writer connection", "err", err)
-		_ = c.Raw(func(any) error { return driver.ErrBadConn })
-	}
 }
 
 // readTx runs fn in one read transaction, so several queries see one snapshot.
