@@ -139,6 +139,27 @@ func (d *File) Commit(finalPath string) error {
 	return SyncDir(filepath.Dir(finalPath))
 }
 
+// CommitShared is Commit with the directory fsync shared through s (see DirSyncer):
+// concurrent commits into one directory wait for one fsync. nil s means a plain fsync.
+func (d *File) CommitShared(s *DirSyncer, finalPath string) error {
+	if s == nil {
+		return d.Commit(finalPath)
+	}
+	if d.done {
+		return errSealed
+	}
+	if err := d.Seal(); err != nil {
+		d.Abort()
+		return err
+	}
+	if err := os.Rename(d.name, finalPath); err != nil {
+		d.Abort()
+		return fmt.Errorf("durable: commit: %w", err)
+	}
+	d.done = true
+	return s.Sync(filepath.Dir(finalPath))
+}
+
 // Abort closes and removes the temporary file. It is a no-op after Commit or
 // a previous Abort, so it is meant to be deferred right after creation.
 // Errors are ignored: there is nothing a caller could do with them, and a

@@ -72,7 +72,7 @@ func deliver(n *Namer, targets []Target, header []byte, body io.Reader, date tim
 	if err != nil {
 		return nil, fmt.Errorf("maildir: deliver: %w", err)
 	}
-	defer tmp.Abort()
+	defer tmp.Abort() // removes the tmp/ file unless CommitShared renamed it
 	size, vsize, err := writeCounting(tmp, header, body)
 	if err != nil {
 		return nil, fmt.Errorf("maildir: deliver: %w", err)
@@ -86,24 +86,32 @@ func deliver(n *Namer, targets []Target, header []byte, body io.Reader, date tim
 		return nil, fmt.Errorf("maildir: deliver: %w", err)
 	}
 	base := withSizes(unique, size, vsize)
-	out := make([]Delivered, 0, len(plans))
-	for _, p := range plans {
+	out := make([]Delivered, len(plans))
+	for i, p := range plans {
 		name := infoName(base, p.letters, len(p.t.Flags) == 0)
 		sub := "cur"
 		if len(p.t.Flags) == 0 {
 			sub = "new"
 		}
-		dst := filepath.Join(p.dir, sub, name)
-		if err := linkOrCopy(&n.dirs, tmp.Name(), dst, p.dir, unique); err != nil {
-			removeAll(out)
-			return nil, fmt.Errorf("maildir: deliver to %s %q: %w", p.t.Root, p.t.Folder, err)
-		}
-		out = append(out, Delivered{
+		out[i] = Delivered{
 			Root: p.t.Root, Folder: p.t.Folder, Dir: p.dir,
-			Name: name, Path: dst, Size: size, VSize: vsize,
-		})
+			Name: name, Path: filepath.Join(p.dir, sub, name), Size: size, VSize: vsize,
+		}
 	}
-	return out, nil // the deferred Abort removes the tmp/ file
+	// The other targets get hard links (or copies) of the tmp/ file first; then the file
+	// itself is renamed into the first target, whose tmp/ it was written in, as any
+	// Maildir delivery does: one rename instead of a link and an unlink.
+	for i := 1; i < len(plans); i++ {
+		if err := linkOrCopy(&n.dirs, tmp.Name(), out[i].Path, plans[i].dir, unique); err != nil {
+			removeAll(out[1:i])
+			return nil, fmt.Errorf("maildir: deliver to %s %q: %w", plans[i].t.Root, plans[i].t.Folder, err)
+		}
+	}
+	if err := tmp.CommitShared(&n.dirs, out[0].Path); err != nil {
+		removeAll(out) // the rename may have happened before the directory fsync failed
+		return nil, fmt.Errorf("maildir: deliver to %s %q: %w", plans[0].t.Root, plans[0].t.Folder, err)
+	}
+	return out, nil
 }
 
 // planTargets resolves folders and keyword letters before anything is
