@@ -42,9 +42,10 @@ type plan struct {
 // Deliver stores one message in every target: header (already formatted
 // header lines to prepend, such as Return-Path and Received; may be nil)
 // followed by body, streamed. The file is written once, to the first
-// target's tmp/, fsynced, then hard-linked into each target's new/ (cur/
-// with the flags, if the target has flags; copied when a link would cross
-// file systems), each destination directory fsynced. Only then does Deliver
+// target's tmp/, fsynced, then hard-linked into each other target's new/
+// (cur/ with the flags, if the target has flags; copied when a link would
+// cross file systems) and renamed into the first target's, each destination
+// directory fsynced. Only then does Deliver
 // return. On error no file is left in any new/ or cur/. Every target's
 // folder must exist (wrapping ErrNoFolder otherwise), and no folder may
 // appear twice.

@@ -29,8 +29,8 @@
 //
 // Every write goes through store/durable. Delivery writes the message once to
 // the first target's tmp/, fsyncs it, hard-links it (or copies it, across
-// file systems) into each target's new/ or cur/, fsyncs each destination
-// directory and only then removes the tmp/ file and returns. If any step
+// file systems) into each other target's new/ or cur/, renames it into the
+// first target's, fsyncs each destination directory and only then returns. If any step
 // fails, the links already made are removed, so a failed delivery leaves
 // nothing in new/ or cur/; a crash can leave a file in tmp/, which CleanTmp
 // removes after 36 hours (the Maildir convention), and can leave a message in
