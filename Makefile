@@ -60,8 +60,10 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT)
 
-# Receiving mail against Postfix + Dovecot on this machine, in one run (not part of CI; needs
-# root, the Debian packages in ../shared/bench/README.md and a real disk under BENCH_DIR).
+# Receiving mail against Postfix + Dovecot on this machine: ROUNDS (default 3) interleaved
+# rounds of fsync ceiling, classic stack, Postern, with per-round ratios and their medians
+# (not part of CI; needs root, the Debian packages in ../shared/bench/README.md and a real
+# disk under BENCH_DIR).
 .PHONY: bench-compare
 bench-compare: build
 	integration/bench/receive.sh
