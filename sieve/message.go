@@ -40,7 +40,23 @@ type headerField struct {
 // skipped rather than failing delivery; a message without a blank line is
 // all header.
 func ParseMessage(r io.Reader) (*RawMessage, error) {
-	raw, err := io.ReadAll(r)
+	var raw []byte
+	var err error
+	if l, ok := r.(interface{ Len() int }); ok {
+		// An in-memory message (bytes.Reader and the like): one exact allocation.
+		raw = make([]byte, l.Len())
+		if _, err = io.ReadFull(r, raw); err == nil {
+			// Nothing more, unless Len() promised less than there is.
+			var one [1]byte
+			if n, _ := r.Read(one[:]); n > 0 {
+				var rest []byte
+				rest, err = io.ReadAll(r)
+				raw = append(append(raw, one[:n]...), rest...)
+			}
+		}
+	} else {
+		raw, err = io.ReadAll(r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sieve: reading message: %w", err)
 	}

@@ -75,6 +75,9 @@ func (s *session) LMTPData(r io.Reader, status gosmtp.StatusCollector) error {
 // on the first broken rule: go-smtp then drains the rest of the DATA (or the
 // current BDAT chunk) before replying, so the session stays in step with the
 // client. done removes the spool.
+// readBufSize is the size of the buffer DATA is read through.
+const readBufSize = 32 << 10
+
 func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(), rerr *ReplyError) {
 	s.c.startDotScan()
 	s.c.inData.Store(true)
@@ -89,7 +92,13 @@ func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(),
 		return nil, nil, nil, r
 	}
 
-	buf := make([]byte, 32<<10)
+	bp, _ := s.srv.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, readBufSize)
+		bp = &b
+	}
+	defer s.srv.bufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {

@@ -21,6 +21,7 @@ import (
 type Server struct {
 	opts Options
 	lib  *gosmtp.Server
+	bufs sync.Pool // *[]byte of readBufSize: DATA read buffers, reused between messages
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}

@@ -74,7 +74,13 @@ func deliver(n *Namer, targets []Target, header []byte, body io.Reader, date tim
 		return nil, fmt.Errorf("maildir: deliver: %w", err)
 	}
 	defer tmp.Abort() // removes the tmp/ file unless CommitShared renamed it
-	size, vsize, err := writeCounting(tmp, header, body)
+	bp, _ := n.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 32*1024)
+		bp = &b
+	}
+	size, vsize, err := writeCounting(tmp, header, body, *bp)
+	n.bufs.Put(bp)
 	if err != nil {
 		return nil, fmt.Errorf("maildir: deliver: %w", err)
 	}
@@ -178,15 +184,14 @@ func withSizes(unique string, size, vsize int64) string {
 	return string(b)
 }
 
-// writeCounting writes header then body to w and returns the byte count and
-// the count with every bare LF taken as CRLF.
-func writeCounting(w io.Writer, header []byte, body io.Reader) (size, vsize int64, err error) {
+// writeCounting writes header then body to w, through buf, and returns the byte
+// count and the count with every bare LF taken as CRLF.
+func writeCounting(w io.Writer, header []byte, body io.Reader, buf []byte) (size, vsize int64, err error) {
 	var c crlfCounter
 	if _, err := w.Write(header); err != nil {
 		return 0, 0, err
 	}
 	c.count(header)
-	buf := make([]byte, 32*1024)
 	for {
 		nr, rerr := body.Read(buf)
 		if nr > 0 {

@@ -295,7 +295,7 @@ func TestWriteCountingCRLF(t *testing.T) {
 	for _, c := range cases {
 		var buf bytes.Buffer
 		// One-byte reads put a chunk boundary between every CR and LF.
-		size, vsize, err := writeCounting(&buf, []byte(c.header), iotest.OneByteReader(strings.NewReader(c.body)))
+		size, vsize, err := writeCounting(&buf, []byte(c.header), iotest.OneByteReader(strings.NewReader(c.body)), make([]byte, 7))
 		if err != nil || size != c.size || vsize != c.vsize || buf.String() != c.header+c.body {
 			t.Errorf("%q+%q: size %d vsize %d %v, want %d %d", c.header, c.body, size, vsize, err, c.size, c.vsize)
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/postern/postern/store/durable"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -21,6 +22,8 @@ type Namer struct {
 	// dirs shares the directory fsyncs of concurrent deliveries (group commit); it
 	// lives here because the Namer is already the one object every delivery shares.
 	dirs durable.DirSyncer
+	// bufs holds *[]byte copy buffers, reused between deliveries.
+	bufs sync.Pool
 }
 
 // NewNamer returns a Namer for this process. hostname is sanitized with
