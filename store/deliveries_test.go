@@ -20,6 +20,15 @@ func mailboxCounters(t *testing.T, s *Store, user, name string) counters {
 	return c
 }
 
+// aliceStore is a store with example.test and alice@example.test.
+func aliceStore(t *testing.T) *Store {
+	t.Helper()
+	s := openTest(t)
+	mustDomain(t, s, "example.test")
+	mustUser(t, s, "alice@example.test", "a-long-password-1")
+	return s
+}
+
 func deliverOne(t *testing.T, s *Store, user, mailbox, file string) AddedMessage {
 	t.Helper()
 	added, err := s.IndexDeliveries(context.Background(), []NewMessage{{User: user, Mailbox: mailbox, Filename: file, Size: 100, InternalDate: time.Now()}})
@@ -34,10 +43,8 @@ func deliverOne(t *testing.T, s *Store, user, mailbox, file string) AddedMessage
 // commit once per uidReserve deliveries.
 func TestIndexDeliveriesStaysBelowCeilings(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	mustDomain(t, s, "example.test")
+	s := aliceStore(t)
 	const alice = "alice@example.test"
-	mustUser(t, s, alice, "a-long-password-1")
 	const n = 1000
 	for i := range n {
 		a := deliverOne(t, s, alice, "INBOX", fmt.Sprintf("m%04d", i))
@@ -68,10 +75,8 @@ func TestIndexDeliveriesStaysBelowCeilings(t *testing.T) {
 // past everything handed out, so the reconcile and later deliveries never reuse a UID.
 func TestRecoverCountersAfterLostCommits(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	mustDomain(t, s, "example.test")
+	s := aliceStore(t)
 	const alice = "alice@example.test"
-	mustUser(t, s, alice, "a-long-password-1")
 	ctx := context.Background()
 	var last AddedMessage
 	for i := range 300 {
@@ -109,9 +114,7 @@ func TestRecoverCountersAfterLostCommits(t *testing.T) {
 // it on the writer connection: an admin change, an IMAP flag batch.
 func TestOnlyDeliveriesAreRelaxed(t *testing.T) {
 	t.Parallel()
-	s := openTest(t)
-	mustDomain(t, s, "example.test")
-	mustUser(t, s, "alice@example.test", "a-long-password-1")
+	s := aliceStore(t)
 	ctx := context.Background()
 	level := func() int {
 		t.Helper()

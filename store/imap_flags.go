@@ -50,12 +50,8 @@ type FlagBatchTx struct {
 
 // BeginFlagBatch starts a FlagBatchTx; ErrNotFound if the mailbox is gone.
 func (s *Store) BeginFlagBatch(ctx context.Context, mailboxID int64) (*FlagBatchTx, error) {
-	c, err := s.w.Conn(ctx)
+	c, err := s.writer(ctx, false) // synced: MODSEQs must not go back
 	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
-	}
-	if err := s.setRelaxed(ctx, c, false); err != nil { // MODSEQs must not go back
-		c.Close()
 		return nil, err
 	}
 	tx, err := c.BeginTx(ctx, nil)

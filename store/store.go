@@ -201,15 +201,26 @@ func (s *Store) SchemaVersion() int { return s.version }
 // writeTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection and commits
 // it (fsync'd). fn's error rolls back and is returned as is.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	c, err := s.w.Conn(ctx)
+	c, err := s.writer(ctx, false)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	defer c.Close()
-	if err := s.setRelaxed(ctx, c, false); err != nil {
 		return err
 	}
+	defer c.Close()
 	return runTx(ctx, c, fn)
+}
+
+// writer takes the writer connection, set to relaxed (synchronous=NORMAL) or synced
+// commits; the caller closes it.
+func (s *Store) writer(ctx context.Context, relaxed bool) (*sql.Conn, error) {
+	c, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	if err := s.setRelaxed(ctx, c, relaxed); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // errNeedSync is returned by a writeTxRelaxed function that finds its commit must wait
@@ -225,14 +236,11 @@ var errNeedSync = errors.New("store: this commit must be synced")
 // The connection stays relaxed until the next writeTx, which sets it back to FULL
 // before it begins, so every other transaction stays synced.
 func (s *Store) writeTxRelaxed(ctx context.Context, fn func(tx *sql.Tx, relaxed bool) error) error {
-	c, err := s.w.Conn(ctx)
+	c, err := s.writer(ctx, true)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	defer c.Close()
-	if err := s.setRelaxed(ctx, c, true); err != nil {
 		return err
 	}
+	defer c.Close()
 	err = runTx(ctx, c, func(tx *sql.Tx) error { return fn(tx, true) })
 	if err == nil {
 		s.relaxedCommits.Add(1)

@@ -124,19 +124,7 @@ func (d *File) Seal() error {
 // file there) and fsyncs finalPath's directory. On error the temporary file
 // is removed and finalPath is untouched.
 func (d *File) Commit(finalPath string) error {
-	if d.done {
-		return errSealed
-	}
-	if err := d.Seal(); err != nil {
-		d.Abort()
-		return err
-	}
-	if err := os.Rename(d.name, finalPath); err != nil {
-		d.Abort()
-		return fmt.Errorf("durable: commit: %w", err)
-	}
-	d.done = true
-	return SyncDir(filepath.Dir(finalPath))
+	return d.commit(finalPath, SyncDir)
 }
 
 // CommitShared is Commit with the directory fsync shared through s (see DirSyncer):
@@ -145,6 +133,10 @@ func (d *File) CommitShared(s *DirSyncer, finalPath string) error {
 	if s == nil {
 		return d.Commit(finalPath)
 	}
+	return d.commit(finalPath, s.Sync)
+}
+
+func (d *File) commit(finalPath string, syncDir func(dir string) error) error {
 	if d.done {
 		return errSealed
 	}
@@ -157,7 +149,7 @@ func (d *File) CommitShared(s *DirSyncer, finalPath string) error {
 		return fmt.Errorf("durable: commit: %w", err)
 	}
 	d.done = true
-	return s.Sync(filepath.Dir(finalPath))
+	return syncDir(filepath.Dir(finalPath))
 }
 
 // Abort closes and removes the temporary file. It is a no-op after Commit or
