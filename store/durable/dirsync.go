@@ -41,22 +41,30 @@ func (s *DirSyncer) Sync(dir string) error {
 }
 
 // run syncs dir for as long as callers are waiting, each batch after the previous one.
+// When no caller arrived during a sync, the group is removed before that sync's callers
+// are answered, so a caller that has returned never leaves a group behind.
 func (s *DirSyncer) run(dir string, g *dirGroup) {
+	s.mu.Lock()
+	batch := g.waiting
+	g.waiting = nil
+	s.mu.Unlock()
 	for {
+		err := SyncDir(dir)
 		s.mu.Lock()
-		batch := g.waiting
+		next := g.waiting
 		g.waiting = nil
-		if len(batch) == 0 {
+		if len(next) == 0 {
 			g.running = false
 			delete(s.dirs, dir)
-			s.mu.Unlock()
-			return
 		}
 		s.mu.Unlock()
-		err := SyncDir(dir)
 		for _, c := range batch {
 			c <- err
 		}
+		if len(next) == 0 {
+			return
+		}
+		batch = next
 	}
 }
 
