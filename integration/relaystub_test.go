@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,6 +148,7 @@ type relayStub struct {
 	CA   string // PEM file of the self-signed certificate, for [relay] ca_file
 
 	python string
+	hold   int // the socket keeping Port reserved until the first Start (holdPort)
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -200,14 +202,39 @@ func newRelayStub(t testing.TB, mode string) *relayStub {
 	}
 	st := &relayStub{t: t, Dir: dir, Mode: mode, python: py, CA: filepath.Join(dir, "ca.pem")}
 	writeStubCert(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	st.Port, st.hold = holdPort(t)
+	t.Cleanup(st.Stop)
+	t.Cleanup(st.release)
+	return st
+}
+
+// holdPort binds a TCP socket to a free port on 127.0.0.1 without listening on it: until
+// the descriptor is closed, connections to the port are refused (a relay that is down)
+// and no other test's listener can be given the port.
+func holdPort(t testing.TB) (port, fd int) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	t.Cleanup(st.Stop)
-	return st
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port, fd
+}
+
+// release gives up the held port, if it is still held.
+func (st *relayStub) release() {
+	if st.hold >= 0 {
+		syscall.Close(st.hold)
+		st.hold = -1
+	}
 }
 
 // writeStubCert writes a self-signed certificate for 127.0.0.1 and localhost: cert.pem and
@@ -278,6 +305,7 @@ func (st *relayStub) Start() {
 	if st.cmd != nil {
 		t.Fatal("relay stand-in already running")
 	}
+	st.release()
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.Port))
 	if err != nil {
 		t.Fatalf("relay stand-in: binding its port again: %v", err)
