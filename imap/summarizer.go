@@ -12,10 +12,12 @@ import (
 // summarizer computes the message-cache entries (ENVELOPE, BODYSTRUCTURE) of newly
 // delivered messages in the background, shortly after the delivery agent reports
 // them through MailboxChanged: the files are still in the page cache then, and the
-// first FETCH of the new mail reads no file. Deliveries within SummaryDelay of each
-// other are handled in one batch (one read, one write transaction), so a burst of
-// mail costs few commits; the work runs on one goroutine so it never takes more than
-// one CPU from the deliveries.
+// first FETCH of the new mail reads no file. It waits for a quiet moment: it runs once
+// no delivery has been reported for SummaryDelay, or once the oldest unhandled report
+// is summaryMaxWait old, so during a burst of mail it stays out of the deliveries'
+// way and then handles the whole burst in one batch (one read, one write
+// transaction). The work runs on one goroutine so it never takes more than one CPU
+// from the deliveries.
 //
 // It remembers, per mailbox, the highest UID it has looked at; the first time it sees
 // a mailbox it looks at the newest maxBackfill messages only, so an old mailbox never
@@ -26,6 +28,8 @@ type summarizer struct {
 
 	mu      sync.Mutex
 	pending map[hubKey]struct{}
+	first   time.Time // when the oldest report in pending came
+	last    time.Time // when the newest report came
 	running bool
 	stopped bool
 	quit    chan struct{}
@@ -37,6 +41,9 @@ const (
 	maxBackfill    = 1000
 	summaryBatch   = 500
 	maxSummaryBoxs = 10000
+	// summaryMaxWait bounds how long a steady stream of deliveries can hold the
+	// summarizer back.
+	summaryMaxWait = 5 * time.Second
 )
 
 // kick notes that (user, mailbox) got new mail.
@@ -50,6 +57,11 @@ func (z *summarizer) kick(user, mailbox string) {
 		z.pending = map[hubKey]struct{}{}
 		z.quit = make(chan struct{})
 	}
+	now := time.Now()
+	if len(z.pending) == 0 {
+		z.first = now
+	}
+	z.last = now
 	z.pending[hubKey{user, mailbox}] = struct{}{}
 	if !z.running && z.srv.goBackground(z.run) {
 		z.running = true
@@ -66,18 +78,34 @@ func (z *summarizer) stop() {
 	z.stopped = true
 }
 
+// wait returns how long run should still wait before it takes the pending reports:
+// zero once the deliveries have been quiet for SummaryDelay or the oldest report is
+// summaryMaxWait old. The caller holds z.mu.
+func (z *summarizer) wait(now time.Time) time.Duration {
+	if len(z.pending) == 0 {
+		return z.srv.opts.SummaryDelay
+	}
+	quiet := z.last.Add(z.srv.opts.SummaryDelay).Sub(now)
+	return max(min(quiet, z.first.Add(summaryMaxWait).Sub(now)), 0)
+}
+
 func (z *summarizer) run() {
 	for {
 		z.mu.Lock()
 		quit := z.quit
+		d := z.wait(time.Now())
 		z.mu.Unlock()
-		t := time.NewTimer(z.srv.opts.SummaryDelay)
+		t := time.NewTimer(d)
 		select {
 		case <-quit:
 		case <-t.C:
 		}
 		t.Stop()
 		z.mu.Lock()
+		if d := z.wait(time.Now()); d > 0 && len(z.pending) > 0 && !z.stopped {
+			z.mu.Unlock()
+			continue
+		}
 		batch := z.pending
 		z.pending = map[hubKey]struct{}{}
 		if len(batch) == 0 || z.stopped {

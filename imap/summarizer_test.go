@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/postern/postern/store"
 )
@@ -47,5 +48,40 @@ func TestDeliveriesSummarisedInBackground(t *testing.T) {
 	}
 	if missing, err := e.st.MessagesWithoutCache(ctx, added[0].MailboxID, 0, 10); err != nil || len(missing) != 0 {
 		t.Fatalf("still without cache: %v %v", missing, err)
+	}
+}
+
+// TestSummarizerWaitsForQuiet: the summariser holds back while reports keep coming
+// within SummaryDelay of each other, but never longer than summaryMaxWait after the
+// oldest one.
+func TestSummarizerWaitsForQuiet(t *testing.T) {
+	t.Parallel()
+	const delay = 200 * time.Millisecond
+	z := &summarizer{srv: &Server{opts: Options{SummaryDelay: delay}}}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := z.wait(t0); got != delay {
+		t.Fatalf("nothing pending: wait %v, want %v", got, delay)
+	}
+	z.pending = map[hubKey]struct{}{{"a", "INBOX"}: {}}
+	z.first, z.last = t0, t0
+	if got := z.wait(t0.Add(50 * time.Millisecond)); got != 150*time.Millisecond {
+		t.Errorf("50ms after the only report: wait %v, want 150ms", got)
+	}
+	if got := z.wait(t0.Add(delay)); got != 0 {
+		t.Errorf("quiet for SummaryDelay: wait %v, want 0", got)
+	}
+	// A steady stream: a report every 100ms keeps it waiting until summaryMaxWait.
+	now := t0
+	for now.Sub(t0) < summaryMaxWait-delay {
+		now = now.Add(100 * time.Millisecond)
+		z.last = now
+		if got := z.wait(now); got <= 0 {
+			t.Fatalf("%v into a stream: wait %v, want > 0", now.Sub(t0), got)
+		}
+	}
+	now = t0.Add(summaryMaxWait)
+	z.last = now
+	if got := z.wait(now); got != 0 {
+		t.Errorf("summaryMaxWait after the oldest report: wait %v, want 0", got)
 	}
 }
