@@ -6,7 +6,9 @@
 # Receiving mail, side by side in one run on this machine (issue 3's benchmark; not a test).
 # ROUNDS rounds, each in this order, each contender started fresh for its round and stopped
 # after it, as separate replicates:
-#   1. the disk's durable-write ceiling (shared fsync_limit.py),
+#   1. the disk's durable-write ceiling (shared fsync_limit.py), then the SMTP conversation's
+#      ceiling: the same smtp-source load into smtp-sink (peerstack.sh sink-start), which
+#      answers and stores nothing,
 #   2. the classic stack, Postfix -> LMTP -> Dovecot (shared peerstack.sh): smtp_throughput.sh,
 #      N x SIZE over SESSIONS sessions, delivered into Maildir, with its delivered-count check,
 #   3. Postern (bin/postern, a temporary config), measured the same way.
@@ -14,6 +16,15 @@
 # messages one at a time, connect -> 250) and its memory after the load; Postern its peak RSS
 # (VmHWM). The summary gives, per round, the three rates, Postern/classic and Postern's share of
 # that round's ceiling, then the medians of those per-round figures.
+#
+# CPU: around each throughput step the script reads /proc/stat and the servers' process trees
+# (the shared cpuacct.py), and smtp-source runs through a wrapper that records its own CPU
+# time. It reports CPU per message: the server's, the load generator's, and the rest (kernel
+# threads, the measuring scripts), and how busy the machine was; for the ceiling, the bare
+# durable write's CPU per message, and for the sink, the bare SMTP conversation's (client,
+# kernel, a server that does nothing). Their sum is a floor on the machine CPU any server needs
+# per message for this load; the summary compares it with what half the fsync ceiling allows
+# on this machine's CPUs, so it says whether that goal can be reached here at all.
 #
 # Why rounds: the disk's speed on these VMs swings within minutes (the ceiling has read 1,200
 # and 7,600 msgs/s ten minutes apart), so one pass of each contender compares luck. Interleaved
@@ -60,11 +71,12 @@ POSTERN_PID=""
 PEERSTACK_STARTED=0
 CHECKS_FAILED=""
 # Per-round figures, indexed by round: RESULT lines and msgs/s.
-declare -a FSYNC C_TP P_TP
+declare -a FSYNC SINK C_TP P_TP F_CPU S_CPU C_CPU P_CPU
 
 cleanup() {
   stop_postern
   stop_classic
+  stop_sink
   # Only now, with every measurement done (see the header): earlier runs' directories, and
   # those of the layout before run directories. This run's stays, for its logs.
   if [ "$LOCKED" = 1 ]; then
@@ -131,6 +143,23 @@ stop_classic() {
   PEERSTACK_STARTED=0
 }
 
+SINK_STARTED=0
+stop_sink() {
+  if [ "$SINK_STARTED" = 1 ]; then PEERSTACK_ROOT=$SINK_ROOT "$SHARED/peerstack.sh" sink-stop >/dev/null 2>&1 || true; fi
+  SINK_STARTED=0
+}
+
+# sink_rate ROUND: smtp-source's load into smtp-sink on 2600, timed like the throughput runs.
+sink_rate() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  timeout 600 "$RUN/bin/smtp-source" -s "$SESSIONS" -m "$N" -l "$SIZE" -f loadgen@client.test -t alice@example.test \
+    -M client.test -S "smtp_throughput $SIZE" 127.0.0.1:2600 >&2
+  t1=$(date +%s.%N)
+  awk -v n="$N" -v size="$SIZE" -v s="$SESSIONS" -v t0="$t0" -v t1="$t1" 'BEGIN {
+    printf "RESULT test=smtp_sink n=%d size=%d sessions=%d msgs_per_s=%.1f\n", n, size, s, n / (t1 - t0) }'
+}
+
 stop_postern() {
   if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
     kill -TERM "$POSTERN_PID" 2>/dev/null || true
@@ -194,7 +223,7 @@ throughput_maildir() { # port maildir
   local port=$1 md=$2 before after t0 t1 t2
   before=$(MAILDIR=$md "$SHARED/mailcount.py")
   t0=$(date +%s.%N)
-  timeout 600 smtp-source -s "$SESSIONS" -m "$N" -l "$SIZE" -f loadgen@client.test -t alice@example.test \
+  timeout 600 "$RUN/bin/smtp-source" -s "$SESSIONS" -m "$N" -l "$SIZE" -f loadgen@client.test -t alice@example.test \
     -M client.test -S "smtp_throughput $SIZE" "127.0.0.1:$port"
   t1=$(date +%s.%N)
   MAILDIR=$md "$SHARED/mailcount.py" --wait $((before + N)) --timeout 600 >/dev/null || true
@@ -204,6 +233,45 @@ throughput_maildir() { # port maildir
     a = t1 - t0; e = t2 - t0;
     printf "RESULT test=smtp_throughput n=%d size=%d sessions=%d reuse=0 accept_s=%.2f accept_msgs_per_s=%.1f deliver_s=%.2f deliver_msgs_per_s=%.1f delivered=%d ok=%d count_via=maildir\n",
       n, size, s, a, n / a, e, n / e, d, (d == n) }'
+}
+
+# cpu_begin PID...: the machine's busy CPU seconds and those of the given process trees, now.
+cpu_begin() {
+  CPU_T0=$(date +%s.%N)
+  rm -f "$RUN/loadgen.cpu"
+  read -r CPU_BUSY0 CPU_OURS0 <<< "$(python3 "$SHARED/cpuacct.py" "$@")"
+}
+
+# cpu_end LABEL MSGS PID...: a RESULT line with CPU per message since cpu_begin (same PIDs):
+# machine (all busy CPU), server (the trees), loadgen (smtp-source's own user + system time,
+# from the wrapper loadgen_wrapper installs), rest (machine - server - loadgen: kernel
+# threads, the measuring scripts), and busy% of all CPUs.
+cpu_end() {
+  local label=$1 msgs=$2 t1 busy1 ours1 lg=0; shift 2
+  t1=$(date +%s.%N)
+  read -r busy1 ours1 <<< "$(python3 "$SHARED/cpuacct.py" "$@")"
+  if [ -s "$RUN/loadgen.cpu" ]; then lg=$(cat "$RUN/loadgen.cpu"); fi
+  LAST_CPU=$(awk -v l="$label" -v n="$msgs" -v c="$(nproc)" -v t0="$CPU_T0" -v t1="$t1" -v g="$lg" \
+    -v b0="$CPU_BUSY0" -v b1="$busy1" -v o0="$CPU_OURS0" -v o1="$ours1" 'BEGIN {
+    b = b1 - b0; o = o1 - o0; if (o + g > b) b = o + g
+    printf "RESULT test=cpu label=%s msgs=%d wall_s=%.2f busy_pct=%.0f machine_us_per_msg=%.0f server_us_per_msg=%.0f loadgen_us_per_msg=%.0f rest_us_per_msg=%.0f\n",
+      l, n, t1 - t0, 100 * b / (c * (t1 - t0)), 1e6 * b / n, 1e6 * o / n, 1e6 * g / n, 1e6 * (b - o - g) / n }')
+  echo "$LAST_CPU" | tee -a "$RESULTS"
+}
+
+# loadgen_wrapper: puts an smtp-source first in $RUN/bin that runs the real one and writes its
+# CPU seconds (user + system, from bash's times for its children) to $RUN/loadgen.cpu.
+loadgen_wrapper() {
+  local real; real=$(command -v smtp-source)
+  mkdir -p "$RUN/bin"
+  cat > "$RUN/bin/smtp-source" <<EOF
+#!/usr/bin/env bash
+"$real" "\$@"; rc=\$?
+times > "$RUN/loadgen.times" # not in a pipeline: a subshell has no children of its own
+awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split(\$i, a, "m"); n += a[1] * 60 + a[2] } printf "%.3f\\n", n }' "$RUN/loadgen.times" > "$RUN/loadgen.cpu"
+exit \$rc
+EOF
+  chmod 0755 "$RUN/bin/smtp-source"
 }
 
 # check_delivered WHO ROUND: the round's delivered count must be N.
@@ -221,12 +289,26 @@ round() {
   local r=$1 files
   echo "# round $r of $ROUNDS" | tee -a "$RESULTS"
   say "round $r/$ROUNDS: disk durable-write ceiling"
+  cpu_begin
   record fsync_limit 10 200 "$RUN/fsync-limit.$r"; FSYNC[r]=$LAST
+  cpu_end ceiling 2000; F_CPU[r]=$LAST_CPU
+
+  say "round $r/$ROUNDS: the SMTP conversation alone (smtp-sink stores nothing)"
+  SINK_ROOT=$RUN/sink.$r; SINK_STARTED=1
+  PEERSTACK_ROOT=$SINK_ROOT "$SHARED/peerstack.sh" sink-start >&2 || die "peerstack.sh sink-start failed"
+  cpu_begin
+  record sink_rate "$r"; SINK[r]=$LAST
+  cpu_end sink "$N"; S_CPU[r]=$LAST_CPU
+  stop_sink
 
   say "round $r/$ROUNDS: classic stack"
   start_classic "$r"
-  record env N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" SMTP_PORT=2525 IMAP_PORT=1143 \
+  # shellcheck disable=SC2046 # the pids are words
+  cpu_begin $("$SHARED/peerstack.sh" pids)
+  record env PATH="$RUN/bin:$PATH" N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" SMTP_PORT=2525 IMAP_PORT=1143 \
     MAILDIR="$C_MAILDIR" "$SHARED/smtp_throughput.sh"; C_TP[r]=$LAST
+  # shellcheck disable=SC2046
+  cpu_end classic "$N" $("$SHARED/peerstack.sh" pids); C_CPU[r]=$LAST_CPU
   check_delivered classic "$r"
   if [ "$r" = "$ROUNDS" ]; then
     record env COUNT="$COUNT" SIZE="$SIZE" SMTP_PORT=2525 MAILDIR="$C_MAILDIR" "$SHARED/smtp_latency.py"; C_LAT=$LAST
@@ -236,13 +318,15 @@ round() {
 
   say "round $r/$ROUNDS: Postern"
   start_postern "$r"
+  cpu_begin "$POSTERN_PID"
   if [ -n "$P_IMAP_PORT" ]; then
-    record env N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" SMTP_PORT="$P_SMTP_PORT" IMAP_PORT="$P_IMAP_PORT" IMAP_SSL=1 \
+    record env PATH="$RUN/bin:$PATH" N="$N" SIZE="$SIZE" SESSIONS="$SESSIONS" SMTP_PORT="$P_SMTP_PORT" IMAP_PORT="$P_IMAP_PORT" IMAP_SSL=1 \
       IMAP_PASS=alicepw MAILDIR="$P_MAILDIR" "$SHARED/smtp_throughput.sh"; P_TP[r]=$LAST
   else
     say "this postern has no IMAP listener yet: delivered count from the Maildir"
     record throughput_maildir "$P_SMTP_PORT" "$P_MAILDIR"; P_TP[r]=$LAST
   fi
+  cpu_end postern "$N" "$POSTERN_PID"; P_CPU[r]=$LAST_CPU
   check_delivered postern "$r"
   if [ "$r" = "$ROUNDS" ]; then
     record env COUNT="$COUNT" SIZE="$SIZE" SMTP_PORT="$P_SMTP_PORT" MAILDIR="$P_MAILDIR" "$SHARED/smtp_latency.py"; P_LAT=$LAST
@@ -264,9 +348,34 @@ median() {
     printf fmt, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# cpu_median KEY ROUND-ARRAY-NAME: the median of KEY over the rounds' cpu RESULT lines.
+cpu_median() {
+  local -n lines=$2
+  local -a v=()
+  local r
+  for r in $(seq "$ROUNDS"); do v+=("$(kv "${lines[r]}" "$1")"); done
+  median %.0f "${v[@]}"
+}
+
+# cpu_summary: the CPU lines of the summary (called from summary, whose fs it reads).
+cpu_summary() {
+  printf '  %-34s %14s %14s\n' "CPU us/msg: the server" "$(cpu_median server_us_per_msg C_CPU)" "$(cpu_median server_us_per_msg P_CPU)"
+  printf '  %-34s %14s %14s\n' "  the load generator (smtp-source)" "$(cpu_median loadgen_us_per_msg C_CPU)" "$(cpu_median loadgen_us_per_msg P_CPU)"
+  printf '  %-34s %14s %14s\n' "  the rest (kernel threads, scripts)" "$(cpu_median rest_us_per_msg C_CPU)" "$(cpu_median rest_us_per_msg P_CPU)"
+  printf '  %-34s %14s %14s\n' "machine busy %, all CPUs" "$(cpu_median busy_pct C_CPU)" "$(cpu_median busy_pct P_CPU)"
+  awk -v m="$(cpu_median machine_us_per_msg F_CPU)" -v k="$(cpu_median machine_us_per_msg S_CPU)" -v c="$(nproc)" \
+    -v sk="$(median %.0f "${ss[@]}")" -v f="$(median %.0f "${fs[@]}")" 'BEGIN {
+    h = f / 2; budget = c * 1e6 / h; floor = m + k
+    printf "  machine CPU per message, medians: the bare durable write (fsync_limit.py) %d us; the bare SMTP\n", m
+    printf "  conversation (smtp-source into smtp-sink, %d msgs/s) %d us; together %d us, roughly the least any server needs.\n", sk, k, floor
+    printf "  Half the fsync ceiling, %d msgs/s, leaves %d us per message on %d CPUs: ", h, budget, c
+    if (floor > budget) printf "below the floor, so no server can reach it on this machine.\n"
+    else printf "%d us above the floor for the server%ss own work.\n", budget - floor, "\047" }'
+}
+
 summary() {
   local r f c p fig ratio cpct ppct
-  local -a fs cs ps ratios cpcts ppcts c_acc p_acc
+  local -a fs ss cs ps ratios cpcts ppcts c_acc p_acc
   local c_del=0 p_del=0
   {
     echo
@@ -277,6 +386,7 @@ summary() {
       f=$(kv "${FSYNC[r]}" msgs_per_s); c=$(kv "${C_TP[r]}" deliver_msgs_per_s); p=$(kv "${P_TP[r]}" deliver_msgs_per_s)
       fig=$(awk -v f="$f" -v c="$c" -v p="$p" 'BEGIN { printf "%.4f %.2f %.2f", p / c, 100 * c / f, 100 * p / f }')
       read -r ratio cpct ppct <<< "$fig"
+      ss+=("$(kv "${SINK[r]}" msgs_per_s)")
       fs+=("$f"); cs+=("$c"); ps+=("$p"); ratios+=("$ratio"); cpcts+=("$cpct"); ppcts+=("$ppct")
       c_acc+=("$(kv "${C_TP[r]}" accept_msgs_per_s)"); p_acc+=("$(kv "${P_TP[r]}" accept_msgs_per_s)")
       c_del=$((c_del + $(kv "${C_TP[r]}" delivered))); p_del=$((p_del + $(kv "${P_TP[r]}" delivered)))
@@ -299,6 +409,7 @@ summary() {
       "$(kv "$C_LAT" deliver_p50_ms)/$(kv "$C_LAT" deliver_p99_ms)" "$(kv "$P_LAT" deliver_p50_ms)/$(kv "$P_LAT" deliver_p99_ms)"
     printf '  %-34s %14s %14s\n' "memory after load, PSS sum MiB" "$(kv "$C_MEM" pss_sum_mib)" "$(kv "$P_MEM" pss_sum_mib)"
     printf '  %-34s %14s %14s\n' "peak RSS MiB (VmHWM)" "-" "$((P_HWM_KB / 1024))"
+    cpu_summary
     awk -v x="$ratio" -v f="$f" -v cp="$cpct" -v pp="$ppct" 'BEGIN {
       printf "  Postern / classic, delivered msgs/s: %.2fx, median of the per-round ratios (goal >= 3x)\n", x;
       printf "  fsync ceiling: median %d msgs/s; median per-round share of the ceiling: classic %.0f%%, Postern %.0f%% (goal >= 50%%)\n",
@@ -308,6 +419,7 @@ summary() {
 }
 
 preflight
+loadgen_wrapper
 for r in $(seq "$ROUNDS"); do round "$r"; done
 summary
 [ -z "$CHECKS_FAILED" ] || die "delivered count other than $N in:$CHECKS_FAILED"
