@@ -196,12 +196,27 @@ func TestSendmailDaemonStoppedUsesPickup(t *testing.T) {
 	if !strings.Contains(r.Stderr, "pickup") {
 		t.Errorf("-v does not say where the message went: %q", r.Stderr)
 	}
+	// A recipient that does not exist: sendmail cannot know yet, so the sender gets a
+	// bounce once the daemon delivers the pickup file, as with Postfix.
+	r = s.CLI("Subject: to a typo\n\nlost\n", "sendmail", "-f", "alice@example.test", "nobdy@example.test")
+	if r.Code != 0 {
+		t.Fatalf("sendmail to an unknown user with the daemon stopped: exit %d: %s", r.Code, r.Stderr)
+	}
 	pickup, err := os.ReadDir(filepath.Join(s.StateDir, "pickup"))
-	if err != nil || len(pickup) != 1 {
+	if err != nil || len(pickup) != 2 {
 		t.Fatalf("pickup holds %v (%v)", pickup, err)
 	}
 	s.Start()
 	smWaitFile(t, rxUserDir(s, "alice@example.test"), "while stopped")
+	bounce, err := os.ReadFile(smWaitFile(t, rxUserDir(s, "alice@example.test"), "Undelivered Mail Returned to Sender"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Final-Recipient: rfc822; nobdy@example.test", "Status: 5.1.1", "Subject: to a typo"} {
+		if !strings.Contains(string(bounce), want) {
+			t.Errorf("the bounce lacks %q:\n%s", want, bounce)
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left, _ := os.ReadDir(filepath.Join(s.StateDir, "pickup"))

@@ -126,7 +126,7 @@ func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 		}
 	}
 	a.logResults(env, msg, copies, errs, start)
-	if env.Session.Role != smtp.RoleLMTP {
+	if env.Session.Role != smtp.RoleLMTP && !env.OwnReports {
 		a.bouncePartial(ctx, env, msg, errs)
 	}
 	return errs
@@ -153,20 +153,26 @@ func (a *deliveryAgent) bouncePartial(ctx context.Context, env *smtp.Envelope, m
 	if !delivered || len(failed) == 0 || env.From == "" {
 		return
 	}
+	if err := a.Bounce(ctx, env.ID, env.From, env.Received, failed, msg); err != nil {
+		a.log.Error("bounce failed", smtp.KeySession, env.Session.ID, "id", env.ID, "to", env.From, "err", err)
+	}
+}
+
+// Bounce sends sender a DSN (RFC 3464) for recipients of msg that failed for good,
+// quoting msg's header section; id names the transaction, arrival is when it came.
+func (a *deliveryAgent) Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error {
 	body, err := msg.Open()
 	if err != nil {
-		return
+		return err
 	}
 	orig, err := io.ReadAll(io.LimitReader(body, 256<<10))
 	body.Close()
 	if err != nil {
-		return
+		return err
 	}
-	dsn := queue.BuildDSN(queue.DSN{Hostname: a.hostname, ID: env.ID, Sender: env.From, Arrival: env.Received,
+	dsn := queue.BuildDSN(queue.DSN{Hostname: a.hostname, ID: id, Sender: sender, Arrival: arrival,
 		Now: a.now(), Rcpts: failed, Original: orig})
-	if err := a.send(ctx, "", []string{env.From}, dsn, "bounce:"+env.ID); err != nil {
-		a.log.Error("bounce failed", smtp.KeySession, env.Session.ID, "id", env.ID, "to", env.From, "err", err)
-	}
+	return a.send(ctx, "", []string{sender}, dsn, "bounce:"+id)
 }
 
 // remoteRcpt is a recipient the message leaves the server for.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
 )
 
 // Local submission: how `postern sendmail` hands a message to the daemon.
@@ -61,11 +62,13 @@ type LocalSubmission struct {
 	// Size is the length of the message text that follows.
 	Size int64 `json:"size"`
 
-	// Prepared and UID are set only in pickup files the daemon writes itself, to retry
-	// recipients whose delivery failed temporarily: the header is already fixed, and
-	// the uid is the original caller's.
+	// Prepared, UID and Arrival are set only in pickup files the daemon writes itself,
+	// to retry recipients whose delivery failed temporarily: the header is already
+	// fixed, the uid is the original caller's, and Arrival (Unix seconds) is when the
+	// message first came, from which the retries give up after [queue] lifetime.
 	Prepared bool    `json:"prepared,omitempty"`
 	UID      *uint32 `json:"uid,omitempty"`
+	Arrival  int64   `json:"arrival,omitempty"`
 }
 
 // LocalSubmitReply is the answer line.
@@ -95,9 +98,11 @@ type RcptFailure struct {
 // connects, so it sends without pauses.
 const localSubmitTimeout = 5 * time.Minute
 
-// localDeliverer is what local submission needs of the delivery agent.
+// localDeliverer is what local submission needs of the delivery agent: delivery, and
+// bounces for the pickup directory, where no caller waits to be told of a refusal.
 type localDeliverer interface {
 	Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error
+	Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error
 }
 
 // localSubmit takes messages from the submission socket and the pickup directory.
@@ -107,6 +112,7 @@ type localSubmit struct {
 	localSender string // [smtp] local_sender; "" = login@hostname
 	maxSize     int64
 	maxRcpts    int
+	lifetime    time.Duration // [queue] lifetime: how long a deferred pickup retry is tried
 	pickupDir   string
 	spoolDir    string
 	log         *slog.Logger
@@ -158,7 +164,7 @@ func (ls *localSubmit) serveConn(ctx context.Context, c net.Conn, uid uint32, pi
 		return
 	}
 	defer msg.remove()
-	reply(ls.submit(ctx, req, uid, msg))
+	reply(ls.submit(ctx, req, uid, msg, false))
 }
 
 // readLocalSubmission reads and checks the request line.
@@ -276,8 +282,18 @@ func (c *crlfWriter) finish() error {
 
 // submit delivers one message and says what happened to each recipient. Temporarily
 // failed recipients are kept in pickup for a retry, so the reply is final.
-func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uint32, raw smtp.Message) LocalSubmitReply {
+//
+// With detached (a pickup file: the sendmail that wrote it has exited), recipients refused
+// for good are bounced to the sender, as Postfix's pickup does, and a retry file older than
+// [queue] lifetime gets one last try, after which its recipients still failing are bounced
+// too.
+func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uint32, raw smtp.Message, detached bool) LocalSubmitReply {
 	now := ls.now()
+	arrival := now
+	if req.Prepared && req.Arrival > 0 {
+		arrival = time.Unix(req.Arrival, 0)
+	}
+	expired := detached && req.Prepared && ls.lifetime > 0 && now.Sub(arrival) >= ls.lifetime
 	id := newLocalID()
 	login := ls.userName(uid)
 	if login == "" {
@@ -316,7 +332,13 @@ func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uin
 		return LocalSubmitReply{ID: id, Error: fmt.Sprintf("%d recipients are more than the limit of %d (smtp.max_recipients)", len(rcpts), ls.maxRcpts)}
 	}
 	out := LocalSubmitReply{ID: id, Failed: failed}
+	// bounced is what a DSN says of out.Failed, with the codes the reason text lost.
+	var bounced []queue.RcptInfo
+	for _, f := range failed {
+		bounced = append(bounced, queue.RcptInfo{Addr: f.Rcpt, Status: queue.StatusFailed, Enhanced: "5.1.3", LastError: f.Reason})
+	}
 	if len(rcpts) == 0 {
+		ls.bounceDetached(ctx, detached, id, sender, arrival, msg, bounced, log)
 		return out
 	}
 	env := &smtp.Envelope{
@@ -325,7 +347,8 @@ func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uin
 			HELO: "localhost", Hostname: ls.hostname, Start: now},
 		From:       sender,
 		Recipients: rcpts,
-		Received:   now,
+		Received:   arrival,
+		OwnReports: true, // the reply, or for pickup files bounceDetached
 	}
 	log.Info("local submission", "from", sender, "rcpts", len(rcpts), "size", msg.Size(), "pickup", req.Prepared)
 	errs := ls.agent.Deliver(ctx, env, msg)
@@ -336,13 +359,18 @@ func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uin
 			out.Accepted = append(out.Accepted, rcpt)
 		case isPermanent(e):
 			out.Failed = append(out.Failed, RcptFailure{Rcpt: rcpt, Reason: e.Error()})
+			bounced = append(bounced, rcptInfo(rcpt, e, ""))
+		case expired:
+			why := fmt.Sprintf("given up after %v of retries (queue.lifetime)", ls.lifetime)
+			out.Failed = append(out.Failed, RcptFailure{Rcpt: rcpt, Reason: e.Error() + "; " + why})
+			bounced = append(bounced, rcptInfo(rcpt, e, why))
 		default:
 			retry = append(retry, rcpt)
 			out.Deferred = append(out.Deferred, RcptFailure{Rcpt: rcpt, Reason: e.Error()})
 		}
 	}
 	if len(retry) > 0 {
-		if err := ls.keepForRetry(sender, retry, uid, msg); err != nil {
+		if err := ls.keepForRetry(sender, retry, uid, arrival, msg); err != nil {
 			log.Error("cannot keep deferred local submission in pickup", "to", retry, "err", err)
 			for _, d := range out.Deferred {
 				out.Failed = append(out.Failed, RcptFailure{Rcpt: d.Rcpt, Reason: d.Reason + "; and keeping it for a retry failed: " + err.Error()})
@@ -355,7 +383,40 @@ func (ls *localSubmit) submit(ctx context.Context, req *LocalSubmission, uid uin
 	for _, f := range out.Failed {
 		log.Warn("local submission refused", "from", sender, "to", f.Rcpt, "reason", f.Reason)
 	}
+	ls.bounceDetached(ctx, detached, id, sender, arrival, msg, bounced, log)
 	return out
+}
+
+// rcptInfo is a failed recipient for a DSN; why, if set, is an expiry after temporary
+// failures (enhanced code 4.4.7, as the queue reports it).
+func rcptInfo(rcpt string, err error, why string) queue.RcptInfo {
+	r := queue.RcptInfo{Addr: rcpt, Status: queue.StatusFailed, LastError: err.Error()}
+	var re *smtp.ReplyError
+	if errors.As(err, &re) {
+		r.Code, r.Enhanced, r.LastError = re.Code, re.EnhancedString(), re.Message
+	}
+	if why != "" {
+		r.Enhanced, r.LastError = "4.4.7", r.LastError+"; "+why
+	}
+	return r
+}
+
+// bounceDetached sends the sender a DSN for the failed recipients of a pickup file; a
+// caller on the socket is told in the reply instead, and the null sender gets nothing.
+func (ls *localSubmit) bounceDetached(ctx context.Context, detached bool, id, sender string, arrival time.Time,
+	msg smtp.Message, rcpts []queue.RcptInfo, log *slog.Logger) {
+	if !detached || len(rcpts) == 0 {
+		return
+	}
+	if sender == "" {
+		log.Error("pickup: recipients refused; the null sender gets no bounce", "rcpts", len(rcpts))
+		return
+	}
+	if err := ls.agent.Bounce(ctx, id, sender, arrival, rcpts, msg); err != nil {
+		log.Error("pickup: bounce to the sender failed", "to", sender, "err", err)
+		return
+	}
+	log.Info("pickup: refused recipients bounced to the sender", "to", sender, "rcpts", len(rcpts))
 }
 
 // envelopeSender is -f, qualified, or the default sender.
@@ -417,13 +478,14 @@ func newLocalID() string {
 }
 
 // keepForRetry writes a prepared pickup file for recipients that failed temporarily.
-func (ls *localSubmit) keepForRetry(sender string, rcpts []string, uid uint32, msg smtp.Message) error {
+func (ls *localSubmit) keepForRetry(sender string, rcpts []string, uid uint32, arrival time.Time, msg smtp.Message) error {
 	rc, err := msg.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	req := LocalSubmission{V: LocalSubmitVersion, Sender: &sender, Rcpts: rcpts, Size: msg.Size(), Prepared: true, UID: &uid}
+	req := LocalSubmission{V: LocalSubmitVersion, Sender: &sender, Rcpts: rcpts, Size: msg.Size(), Prepared: true, UID: &uid,
+		Arrival: arrival.Unix()}
 	_, err = WritePickup(ls.pickupDir, &req, rc)
 	return err
 }

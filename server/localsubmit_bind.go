@@ -22,6 +22,7 @@ func (s *Server) bindLocalSubmit() error {
 	if err := ensurePickupDir(cfg.PickupDir()); err != nil {
 		return err
 	}
+	_, _, lifetime, _ := cfg.Queue.Durations()
 	ln, err := listen("unix:"+cfg.SubmitSocket(), 0o666)
 	if err != nil {
 		return fmt.Errorf("listen sendmail on %s: %w", cfg.SubmitSocket(), err)
@@ -32,6 +33,7 @@ func (s *Server) bindLocalSubmit() error {
 		localSender: cfg.SMTP.LocalSender,
 		maxSize:     cfg.SMTP.MessageSizeLimit,
 		maxRcpts:    cfg.SMTP.MaxRecipients,
+		lifetime:    lifetime,
 		pickupDir:   cfg.PickupDir(),
 		spoolDir:    spool,
 		log:         s.log.With("service", "sendmail"),

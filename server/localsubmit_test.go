@@ -269,6 +269,104 @@ func (a *tempFailAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 	return errs
 }
 
+func (a *tempFailAgent) Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error {
+	return a.real.Bounce(ctx, id, sender, arrival, failed, msg)
+}
+
+// TestPickupRefusalBounced: sendmail has exited when a pickup file is delivered, so a
+// recipient refused for good is bounced to the sender (a DSN in her Maildir), while
+// the other recipient gets the message; with the null sender nothing is bounced.
+func TestPickupRefusalBounced(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	f.agent.hostname = "mail.example.test"
+	alice, null := "alice@example.test", ""
+	for _, c := range []struct {
+		sender *string
+		subj   string
+	}{{&alice, "nightly backup"}, {&null, "from nobody"}} {
+		msg := []byte("Subject: " + c.subj + "\n\nbackup done\n")
+		req := &LocalSubmission{Sender: c.sender, Rcpts: []string{"bob@example.test", "nobody@example.test", "broken@"}, Size: int64(len(msg))}
+		if _, err := WritePickup(f.ls.pickupDir, req, bytes.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	f.ls.scanPickup(ctx, ctx)
+	if got := readInbox(t, f.mail, "bob"); len(got) != 2 {
+		t.Fatalf("bob got %d messages, want 2", len(got))
+	}
+	got := readInbox(t, f.mail, "alice")
+	if len(got) != 1 {
+		t.Fatalf("alice got %d messages, want one bounce: %q", len(got), got)
+	}
+	dsn := got[0]
+	for _, want := range []string{"multipart/report", "Final-Recipient: rfc822; nobody@example.test", "Status: 5.1.1",
+		"Final-Recipient: rfc822; broken@", "Status: 5.1.3", "Subject: nightly backup", "MAILER-DAEMON@mail.example.test"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("the bounce lacks %q:\n%s", want, dsn)
+		}
+	}
+	if strings.Contains(dsn, "bob@example.test") && strings.Contains(dsn, "Final-Recipient: rfc822; bob@") {
+		t.Errorf("the bounce names the delivered recipient:\n%s", dsn)
+	}
+	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+		t.Errorf("pickup left %v", files)
+	}
+}
+
+// TestPickupRetryGivesUp: a deferred recipient is retried from pickup until [queue]
+// lifetime has passed since the message came; then it is bounced (4.4.7) and the file
+// removed.
+func TestPickupRetryGivesUp(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	f.ls.agent = &tempFailAgent{fail: true, real: f.agent}
+	f.ls.lifetime = time.Hour
+	sender, uid := "alice@example.test", uint32(os.Getuid())
+	msg := []byte("From: alice@example.test\r\nSubject: stuck\r\n\r\nbody\r\n")
+	write := func(arrival time.Time) {
+		req := &LocalSubmission{Sender: &sender, Rcpts: []string{"bob@example.test"}, Size: int64(len(msg)),
+			Prepared: true, UID: &uid, Arrival: arrival.Unix()}
+		if _, err := WritePickup(f.ls.pickupDir, req, bytes.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	// Young: kept for another retry, with its first arrival time.
+	first := time.Now().Add(-30 * time.Minute)
+	write(first)
+	f.ls.scanPickup(ctx, ctx)
+	files := pickupFiles(t, f.ls.pickupDir)
+	if len(files) != 1 {
+		t.Fatalf("pickup has %v after a young retry", files)
+	}
+	data, _ := os.ReadFile(filepath.Join(f.ls.pickupDir, files[0]))
+	if want := `"arrival":` + strconv.FormatInt(first.Unix(), 10); !strings.Contains(string(data), want) {
+		t.Fatalf("the new retry file lost the arrival time (%s): %q", want, data)
+	}
+	if got := readInbox(t, f.mail, "alice"); len(got) != 0 {
+		t.Fatalf("alice got %d messages before the lifetime passed", len(got))
+	}
+	// Old: one last try, then a bounce.
+	if err := os.Remove(filepath.Join(f.ls.pickupDir, files[0])); err != nil {
+		t.Fatal(err)
+	}
+	write(time.Now().Add(-2 * time.Hour))
+	f.ls.scanPickup(ctx, ctx)
+	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+		t.Errorf("pickup left %v after the lifetime", files)
+	}
+	got := readInbox(t, f.mail, "alice")
+	if len(got) != 1 || !strings.Contains(got[0], "Status: 4.4.7") || !strings.Contains(got[0], "queue.lifetime") ||
+		!strings.Contains(got[0], "Final-Recipient: rfc822; bob@example.test") {
+		t.Fatalf("alice should have one expiry bounce for bob, got %q", got)
+	}
+	if got := readInbox(t, f.mail, "bob"); len(got) != 0 {
+		t.Errorf("bob got %d messages", len(got))
+	}
+}
+
 func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 	t.Parallel()
 	f := newSubmitFixture(t)

@@ -126,7 +126,7 @@ func (ls *localSubmit) pickupOne(ctx context.Context, path string) {
 		return
 	}
 	defer msg.remove()
-	rep := ls.submit(ctx, req, uid, msg)
+	rep := ls.submit(ctx, req, uid, msg, true)
 	switch {
 	case rep.Error != "" && rep.Temporary:
 		log.Warn("pickup file not delivered; trying again later", "err", rep.Error)
@@ -134,9 +134,6 @@ func (ls *localSubmit) pickupOne(ctx context.Context, path string) {
 	case rep.Error != "":
 		ls.setAside(path, log, errors.New(rep.Error))
 		return
-	}
-	for _, fl := range rep.Failed {
-		log.Error("pickup: recipient refused; nobody to tell, sendmail has exited", "id", rep.ID, "to", fl.Rcpt, "reason", fl.Reason)
 	}
 	if err := durable.Remove(path); err != nil {
 		log.Error("pickup file delivered but not removed; it will be delivered again", "err", err)

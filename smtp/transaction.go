@@ -67,6 +67,10 @@ type Envelope struct {
 	// sender's DMARC policy is quarantine); the Deliverer files it as spam
 	// (Junk) instead of into the inbox. "" for normal delivery.
 	Quarantine string
+	// OwnReports is set by a caller that tells the sender of each recipient's failure
+	// itself (local submission): the Deliverer then sends no DSN for recipients it
+	// refuses after accepting others, as it does for one-reply roles.
+	OwnReports bool
 }
 
 // Message is the text of a message exactly as received: CRLF line ends, with the
