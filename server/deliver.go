@@ -253,7 +253,13 @@ func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smt
 			g.rcpts = append(g.rcpts, r.to)
 		}
 	}
-	header := a.dkim.withSignature(env, msg, []byte(smtp.ReceivedHeader(env)))
+	header := []byte(smtp.ReceivedHeader(env))
+	for _, from := range senders {
+		if a.dkim.wanted(from, groups[from].rcpts) {
+			header = a.dkim.withSignature(env, msg, header)
+			break
+		}
+	}
 	for _, from := range senders {
 		g := groups[from]
 		body, err := msg.Open()

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/dkimkeys"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/senderauth"
@@ -20,14 +22,60 @@ var dkimSignedHeaders = []string{"From", "From", "Reply-To", "Subject", "Date", 
 	"In-Reply-To", "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "List-Id",
 	"List-Unsubscribe", "List-Unsubscribe-Post"}
 
-// dkimSigner signs outgoing mail whose From: domain has an active key in
-// state_dir/dkim ([dkim] sign; with a relay only with sign_via_relay).
-// Mail from other domains (forwards, SRS) goes out unsigned. A signing
-// failure is logged and the message sent unsigned: refusing it would stop
-// mail over a key problem the receiver may not even check.
+// dkimSigner signs outgoing mail whose From: domain, or a parent domain of it (the
+// server's own MAILER-DAEMON@mail.example.org under example.org's key, which DMARC's
+// relaxed alignment accepts), has an active key in state_dir/dkim ([dkim] sign).
+// Mail from other domains (forwards, SRS) goes out unsigned. A signing failure is
+// logged and the message sent unsigned: refusing it would stop mail over a key problem
+// the receiver may not even check.
 type dkimSigner struct {
 	keys dkimkeys.Dir
 	log  *slog.Logger
+	// wants says whether mail from the envelope sender to rcpts is signed at all; nil
+	// signs everything. See signWanted.
+	wants func(from string, rcpts []string) bool
+}
+
+// signWanted is the [dkim] signing decision per message: mail that leaves directly for
+// the recipients' MX hosts ([[route]] via = "direct", or no [relay]) is signed, because
+// nobody else will; mail through a smart host only with sign_via_relay, because smart
+// hosts such as Fastmail sign with their own keys. A message with recipients on both
+// kinds of route is signed.
+func signWanted(cfg *config.Config) func(from string, rcpts []string) bool {
+	if cfg.DKIM.SignViaRelay {
+		return nil
+	}
+	return func(from string, rcpts []string) bool {
+		sender := domainPart(from)
+		for _, r := range rcpts {
+			if cfg.RouteFor(domainPart(r), sender) == config.ViaDirect {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// wanted says whether mail from the envelope sender from to rcpts is to be signed;
+// false for a nil signer ([dkim] sign = false).
+func (s *dkimSigner) wanted(from string, rcpts []string) bool {
+	return s != nil && (s.wants == nil || s.wants(from, rcpts))
+}
+
+// activeKey is the active key of domain or of its nearest parent domain that has one
+// (never a top-level domain alone).
+func (s *dkimSigner) activeKey(domain string) (*dkimkeys.Key, error) {
+	for {
+		key, err := s.keys.Active(domain)
+		if !errors.Is(err, dkimkeys.ErrNoKey) {
+			return key, err
+		}
+		i := strings.IndexByte(domain, '.')
+		if i < 0 || !strings.Contains(domain[i+1:], ".") {
+			return nil, err
+		}
+		domain = domain[i+1:]
+	}
 }
 
 // signature returns the DKIM-Signature field for msg, or nil when its From:
@@ -42,7 +90,7 @@ func (s *dkimSigner) signature(env *smtp.Envelope, msg smtp.Message) []byte {
 	if err != nil || len(domains) != 1 {
 		return nil
 	}
-	key, err := s.keys.Active(domains[0])
+	key, err := s.activeKey(domains[0])
 	if errors.Is(err, dkimkeys.ErrNoKey) {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/dkimkeys"
 	"github.com/postern/postern/smtp"
 )
@@ -56,5 +57,82 @@ func TestDKIMSignVerifies(t *testing.T) {
 	other := bytesMessage(strings.Replace(string(msg), "ours.example", "else.example", 1))
 	if got := s.withSignature(env, other, received); !bytes.Equal(got, received) {
 		t.Errorf("foreign From: signed: %q", got)
+	}
+}
+
+// TestDKIMSignWanted: with a smart host, only mail a route sends direct is signed
+// (unless sign_via_relay); without one, everything is.
+func TestDKIMSignWanted(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{
+		Relay: &config.Relay{Host: "smtp.fastmail.com", Port: 465},
+		Routes: []config.Route{
+			{RecipientDomains: []string{"direct.example"}, Via: config.ViaDirect},
+			{SenderDomains: []string{"lists.ours.example"}, Via: config.ViaDirect},
+		},
+	}
+	s := &dkimSigner{wants: signWanted(cfg)}
+	for _, c := range []struct {
+		from  string
+		rcpts []string
+		want  bool
+	}{
+		{"alice@ours.example", []string{"bob@else.example"}, false},
+		{"alice@ours.example", []string{"bob@direct.example"}, true},
+		{"alice@ours.example", []string{"bob@else.example", "carol@DIRECT.example"}, true},
+		{"news@lists.ours.example", []string{"bob@else.example"}, true},
+		{"", []string{"bob@else.example"}, false},
+	} {
+		if got := s.wanted(c.from, c.rcpts); got != c.want {
+			t.Errorf("from %q to %v: wanted %v, want %v", c.from, c.rcpts, got, c.want)
+		}
+	}
+	cfg.DKIM.SignViaRelay = true
+	if s := (&dkimSigner{wants: signWanted(cfg)}); !s.wanted("alice@ours.example", []string{"bob@else.example"}) {
+		t.Error("sign_via_relay: mail through the relay not signed")
+	}
+	if s := (&dkimSigner{wants: signWanted(&config.Config{})}); !s.wanted("alice@ours.example", []string{"bob@else.example"}) {
+		t.Error("no relay: mail not signed")
+	}
+	var none *dkimSigner
+	if none.wanted("alice@ours.example", []string{"bob@direct.example"}) {
+		t.Error("a nil signer wants to sign")
+	}
+}
+
+// TestDKIMSignParentDomain: the server's own mail (MAILER-DAEMON@ the hostname) is
+// signed with the parent domain's key, d= the parent, which verifies; a top-level
+// domain alone is never tried.
+func TestDKIMSignParentDomain(t *testing.T) {
+	t.Parallel()
+	keys := dkimkeys.Dir(t.TempDir())
+	s := &dkimSigner{keys: keys, log: slog.New(slog.DiscardHandler)}
+	k, _, err := keys.Generate("ours.example", "s1", dkimkeys.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Activate("ours.example", k.Selector); err != nil {
+		t.Fatal(err)
+	}
+	env := &smtp.Envelope{ID: "x.1", Session: &smtp.Session{ID: "x"}}
+	msg := bytesMessage("From: Mail Delivery System <MAILER-DAEMON@mail.ours.example>\r\nTo: bob@else.example\r\nSubject: Undelivered\r\n\r\nSorry.\r\n")
+	header := s.withSignature(env, msg, nil)
+	if !bytes.HasPrefix(header, []byte("DKIM-Signature: ")) {
+		t.Fatalf("not signed: %q", header)
+	}
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(append(header, msg...)), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+		if name != "s1._domainkey.ours.example" {
+			t.Errorf("looked up %s", name)
+		}
+		return []string{k.TXT()}, nil
+	}})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil || verifs[0].Domain != "ours.example" {
+		t.Fatalf("verification %v %+v", err, verifs)
+	}
+	if _, err := s.activeKey("example"); err == nil {
+		t.Error("a bare top-level domain found a key")
+	}
+	if _, err := s.activeKey("ours.example.other"); err == nil {
+		t.Error("an unrelated domain found a key")
 	}
 }

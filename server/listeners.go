@@ -105,8 +105,8 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		now:      time.Now,
 	}
 	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
-	if cfg.DKIM.Sign && (cfg.Relay == nil || cfg.DKIM.SignViaRelay) {
-		a.dkim = &dkimSigner{keys: dkimkeys.Dir(cfg.DKIMDir()), log: s.log}
+	if cfg.DKIM.Sign {
+		a.dkim = &dkimSigner{keys: dkimkeys.Dir(cfg.DKIMDir()), log: s.log, wants: signWanted(cfg)}
 	}
 	return a, nil
 }

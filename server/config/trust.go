@@ -19,8 +19,8 @@ type SPF struct {
 // DKIM configures DKIM verification of incoming and signing of outgoing mail.
 type DKIM struct {
 	Verify       bool `toml:"verify" doc:"Verify every DKIM signature (RFC 6376) of mail arriving on the smtp listener from clients outside trusted_networks."`
-	Sign         bool `toml:"sign" doc:"Sign outgoing mail from our domains with the domain's active key under state_dir/dkim (made by \"postern dkim keygen\"); a domain without a key is sent unsigned."`
-	SignViaRelay bool `toml:"sign_via_relay" doc:"Sign also when mail leaves through [relay]; off because smart hosts such as Fastmail sign with their own keys."`
+	Sign         bool `toml:"sign" doc:"Sign outgoing mail from our domains with the domain's active key under state_dir/dkim (made by \"postern dkim keygen\"), or with a parent domain's key for a subdomain (MAILER-DAEMON@ the hostname); a domain without a key is sent unsigned. Mail that leaves directly for the recipient's MX hosts (no [relay], or a [[route]] with via = \"direct\") is signed; mail through a smart host only with sign_via_relay."`
+	SignViaRelay bool `toml:"sign_via_relay" doc:"Sign also mail that leaves through a smart host ([relay] or a [relays.NAME] route); off because smart hosts such as Fastmail sign with their own keys."`
 }
 
 // DMARC configures DMARC evaluation of incoming mail.
