@@ -195,25 +195,26 @@ func (s *Server) bindACMEHTTP(a config.ListenAddr) error {
 	if err != nil {
 		return err
 	}
+	wk := s.wellKnown(false)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.acme != nil && s.acme.issuer.HandleHTTPChallenge(w, r) {
 			return
 		}
-		http.NotFound(w, r)
+		wk.ServeHTTP(w, r)
 	})
 	serve, stop := serveHTTP(newHTTPServer(h, s.log))
 	s.svcs.Add("acme_http", ln, serve, stop)
 	return nil
 }
 
-// bindACMETLS serves tls-alpn-01 challenges on listen.acme_tls (HTTPS otherwise, with
-// 404 for every request).
+// bindACMETLS serves tls-alpn-01 challenges on listen.acme_tls, and otherwise HTTPS with
+// the well-known files (wellknown.go).
 func (s *Server) bindACMETLS(a config.ListenAddr) error {
 	ln, err := bindListenAddr(a)
 	if err != nil {
 		return err
 	}
-	srv := newHTTPServer(http.NotFoundHandler(), s.log)
+	srv := newHTTPServer(s.wellKnown(true), s.log)
 	serve := func(l net.Listener) error {
 		if s.acme == nil {
 			return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg))
@@ -222,6 +223,25 @@ func (s *Server) bindACMETLS(a config.ListenAddr) error {
 	}
 	s.svcs.Add("acme_tls", ln, serve, srv.Shutdown)
 	return nil
+}
+
+// bindHTTPS serves the well-known files (wellknown.go) over HTTPS on listen.https, with
+// the certificate every TLS listener serves (by SNI, so ACME names such as
+// mta-sts.DOMAIN get theirs).
+func (s *Server) bindHTTPS(a config.ListenAddr) error {
+	ln, err := bindListenAddr(a)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(s.wellKnown(true), s.log)
+	serve := func(l net.Listener) error { return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg)) }
+	s.svcs.Add("https", ln, serve, srv.Shutdown)
+	return nil
+}
+
+// wellKnown is the handler of the well-known files for one listener.
+func (s *Server) wellKnown(https bool) *wellKnown {
+	return &wellKnown{cfg: s.cfg, dir: s.agent.resolve.dir, bound: s.svcs.Addrs, https: https}
 }
 
 func serveHTTPOnly(srv *http.Server, ln net.Listener) error {

@@ -38,6 +38,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		"metrics":     s.bindMetrics,
 		"acme_http":   s.bindACMEHTTP,
 		"acme_tls":    s.bindACMETLS,
+		"https":       s.bindHTTPS,
 	}
 	names := make([]string, 0, len(addrs))
 	for name := range addrs {

@@ -26,6 +26,7 @@ type Config struct {
 	SPF    SPF               `toml:"spf" doc:"SPF checks of mail from the internet."`
 	DKIM   DKIM              `toml:"dkim" doc:"DKIM: verifying signatures of mail from the internet, signing the mail we send."`
 	DMARC  DMARC             `toml:"dmarc" doc:"DMARC: the From: domain's policy for mail that fails SPF and DKIM alignment."`
+	MTASTS MTASTS            `toml:"mta_sts" doc:"The MTA-STS policy (RFC 8461) served for each local domain, telling senders to deliver only over verified TLS. Add mta-sts.DOMAIN to tls.acme.names (and DNS) so that the policy's HTTPS certificate is valid."`
 	Milter Milter            `toml:"milter" doc:"A milter such as Rspamd asked about each message from the internet: its verdict rejects, defers, quarantines or adds headers (X-Spam, which [sieve] spam_to_junk files into Junk)."`
 	DNSBL  DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
 	Limits Limits            `toml:"limits" doc:"Rates of mail per minute per client address and per authenticated user."`
@@ -54,7 +55,8 @@ type Listen struct {
 	LMTP        string `toml:"lmtp" type:"listen address" unix:"true" doc:"LMTP, for another MTA that hands mail to our store; \"unix:PATH\" (relative to runtime_dir) or \"host:port\"."`
 	Metrics     string `toml:"metrics" type:"listen address" doc:"Prometheus /metrics over HTTP, e.g. \"127.0.0.1:9155\"."`
 	ACMEHTTP    string `toml:"acme_http" type:"listen address" doc:"ACME http-01 challenges over plain HTTP, e.g. \":80\"; needed with tls.acme.challenge = \"http-01\"."`
-	ACMETLS     string `toml:"acme_tls" type:"listen address" doc:"ACME tls-alpn-01 challenges, e.g. \":443\"; needed with tls.acme.challenge = \"tls-alpn-01\"."`
+	ACMETLS     string `toml:"acme_tls" type:"listen address" doc:"ACME tls-alpn-01 challenges, e.g. \":443\"; needed with tls.acme.challenge = \"tls-alpn-01\". Otherwise HTTPS with the files of listen.https."`
+	HTTPS       string `toml:"https" type:"listen address" doc:"HTTPS for the files mail clients and senders fetch: Thunderbird-style autoconfiguration (autoconfig.DOMAIN) and the MTA-STS policy (mta-sts.DOMAIN), e.g. \":443\"; not needed when acme_tls is on port 443, which serves them too. acme_http serves the autoconfiguration over plain HTTP as well."`
 }
 
 // SMTP holds the policy shared by the SMTP, submission and LMTP listeners.
@@ -173,6 +175,7 @@ func Default() Config {
 		SPF:    SPF{Check: true},
 		DKIM:   DKIM{Verify: true, Sign: true},
 		DMARC:  DMARC{Check: true, Enforce: true},
+		MTASTS: MTASTS{MaxAge: "168h", MX: []string{}},
 		Milter: Milter{DefaultAction: "accept", Timeout: "30s"},
 		DNSBL:  DNSBL{Zones: []string{}},
 		Limits: Limits{MessagesPerMinutePerIP: 60, RecipientsPerMinutePerIP: 300,

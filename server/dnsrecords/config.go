@@ -16,6 +16,9 @@ import (
 // file, the ACME certificate for hostname, or the self-signed one), if it can be read.
 func FromConfig(cfg *config.Config, domain string) Options {
 	o := Options{Domain: domain, Hostname: cfg.Hostname, TLSRPT: true}
+	if cfg.MTASTS.Mode != "" {
+		o.MTASTS, o.MTASTSID = true, cfg.MTASTSPolicyID()
+	}
 	if cfg.Relay != nil {
 		for _, p := range relay.Presets() {
 			if strings.EqualFold(p.Host, cfg.Relay.Host) {

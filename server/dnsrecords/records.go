@@ -23,7 +23,8 @@ type Options struct {
 	Domain   string
 	Hostname string
 	Relay    string // a smtp/relay preset name ("fastmail"); "" = direct delivery
-	MTASTS   bool   // publish MTA-STS (RFC 8461); the policy file must be served separately
+	MTASTS   bool   // publish MTA-STS (RFC 8461); Postern serves the policy ([mta_sts])
+	MTASTSID string // the policy's id (config.MTASTSPolicyID); "" means "1"
 	TLSRPT   bool   // publish TLS-RPT (RFC 8460)
 	DMARC    string // policy: "none", "quarantine" (default) or "reject"
 	// Cert is the certificate served on port 25 (DER leaf), for the TLSA record; nil
@@ -70,8 +71,15 @@ func Records(o Options) []Record {
 	out = append(out, Record{Name: "_dmarc." + d, Type: "TXT", Value: "v=DMARC1; p=" + policy + "; rua=mailto:postmaster@" + d,
 		Why: "DMARC: what receivers do with mail that fails SPF and DKIM"})
 	if o.MTASTS {
-		out = append(out, Record{Name: "_mta-sts." + d, Type: "TXT", Value: "v=STSv1; id=1",
-			Why: "MTA-STS (RFC 8461); serve the policy at https://mta-sts." + d + "/.well-known/mta-sts.txt and raise id when it changes"})
+		id := o.MTASTSID
+		if id == "" {
+			id = "1"
+		}
+		out = append(out,
+			Record{Name: "_mta-sts." + d, Type: "TXT", Value: "v=STSv1; id=" + id,
+				Why: "MTA-STS (RFC 8461): senders fetch the policy when id changes (it follows [mta_sts]; reprint after a change)"},
+			Record{Name: "mta-sts." + d, Type: "CNAME", Value: h + ".",
+				Why: "the policy is served here over HTTPS (listen.https or acme_tls on 443); add mta-sts." + d + " to tls.acme.names"})
 	}
 	if o.TLSRPT {
 		out = append(out, Record{Name: "_smtp._tls." + d, Type: "TXT", Value: "v=TLSRPTv1; rua=mailto:postmaster@" + d,
@@ -87,7 +95,7 @@ func Records(o Options) []Record {
 		Record{Name: "_submissions._tcp." + d, Type: "SRV", Value: "0 1 465 " + h + ".", Why: "mail clients find submission over TLS (RFC 8314)"},
 		Record{Name: "_submission._tcp." + d, Type: "SRV", Value: "0 1 587 " + h + ".", Why: "mail clients find submission (RFC 6186)"},
 		Record{Name: "_imaps._tcp." + d, Type: "SRV", Value: "0 1 993 " + h + ".", Why: "mail clients find IMAP over TLS (RFC 6186)"},
-		Record{Name: "autoconfig." + d, Type: "CNAME", Value: h + ".", Why: "Thunderbird-style autoconfiguration looks here"},
+		Record{Name: "autoconfig." + d, Type: "CNAME", Value: h + ".", Why: "Thunderbird-style autoconfiguration looks here (served on listen.https, acme_tls or acme_http)"},
 	)
 	return out
 }
