@@ -144,6 +144,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		s.svcs.CloseListeners()
 		return nil, err
 	}
+	s.warnWellKnownCerts(ctx)
 	log.Info("postern started", "version", opts.Version, "pid", os.Getpid(), "config", cfg.File,
 		"state_dir", cfg.StateDir, "listeners", s.svcs.Addrs())
 	return s, nil

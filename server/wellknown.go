@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,39 @@ func (wk *wellKnown) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(body)
 	default:
 		http.NotFound(w, r)
+	}
+}
+
+// warnWellKnownCerts logs, at start, what keeps the well-known files from being fetched
+// with a valid certificate: senders fetch the MTA-STS policy only over HTTPS with a
+// certificate valid for mta-sts.DOMAIN (RFC 8461 section 3.3), and ignore it otherwise.
+func (s *Server) warnWellKnownCerts(ctx context.Context) {
+	cfg := s.cfg
+	if cfg.MTASTSPolicy() == "" {
+		return
+	}
+	addrs := cfg.Addrs()
+	if _, ok := addrs["https"]; !ok {
+		if a, ok := addrs["acme_tls"]; !ok || listenPort(a.Address) != 443 {
+			s.log.Warn("mta_sts: the policy is served on listen.https or on acme_tls at port 443, and neither is on", "fix", `set [listen] https = ":443"`)
+		}
+	}
+	if cfg.TLS.ACME == nil {
+		if cfg.TLS.Cert == "" {
+			s.log.Warn("mta_sts: senders ignore a policy served with a self-signed certificate", "fix", "use [tls.acme] with mta-sts.DOMAIN in names, or a cert valid for it")
+		}
+		return
+	}
+	domains, err := s.store.ListDomains(ctx)
+	if err != nil {
+		return
+	}
+	names := cfg.TLS.ACME.NamesOr(cfg.Hostname)
+	for _, d := range domains {
+		want := "mta-sts." + d.Name
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, want) }) {
+			s.log.Warn("mta_sts: the ACME certificate does not cover the policy's name; senders will not fetch it", "name", want, "fix", "add it to tls.acme.names (and point it at this server in DNS)")
+		}
 	}
 }
 
