@@ -29,7 +29,7 @@ import (
 // everything else is 404, so the listener says nothing about other names.
 type wellKnown struct {
 	cfg   *config.Config
-	dir   interface{ HasDomain(context.Context, string) (bool, error) }
+	dir   localDomains
 	bound func() map[string]string // the listeners' bound addresses, by [listen] name
 	https bool                     // on a TLS listener: the MTA-STS policy may be served
 }
@@ -131,6 +131,11 @@ func (wk *wellKnown) local(ctx context.Context, domain string) bool {
 	return err == nil && ok
 }
 
+// localDomains says whether a domain is one of ours (the resolver's directory).
+type localDomains interface {
+	HasDomain(ctx context.Context, name string) (bool, error)
+}
+
 // The autoconfiguration format (Mozilla's clientConfig 1.1).
 type clientConfig struct {
 	XMLName  xml.Name      `xml:"clientConfig"`
@@ -139,12 +144,12 @@ type clientConfig struct {
 }
 
 type emailProvider struct {
-	ID        string         `xml:"id,attr"`
-	Domain    string         `xml:"domain"`
-	Display   string         `xml:"displayName"`
-	Short     string         `xml:"displayShortName"`
-	Incoming  []clientServer `xml:"incomingServer"`
-	Outgoing  []clientServer `xml:"outgoingServer"`
+	ID       string         `xml:"id,attr"`
+	Domain   string         `xml:"domain"`
+	Display  string         `xml:"displayName"`
+	Short    string         `xml:"displayShortName"`
+	Incoming []clientServer `xml:"incomingServer"`
+	Outgoing []clientServer `xml:"outgoingServer"`
 }
 
 type clientServer struct {
