@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -191,13 +190,9 @@ func autoconfigXML(cfg *config.Config, domain string, bound map[string]string) (
 // listenPort is the port of a [listen] address; 0 when off or unparsable (or port 0,
 // which only tests use: then the bound port is not known here).
 func listenPort(addr string) int {
-	if addr == "" {
-		return 0
-	}
-	_, p, err := net.SplitHostPort(addr)
+	_, port, err := hostPort(addr)
 	if err != nil {
 		return 0
 	}
-	n, _ := strconv.Atoi(p)
-	return n
+	return port
 }
