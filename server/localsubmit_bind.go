@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp/relay"
 )
@@ -19,29 +19,26 @@ func (s *Server) bindLocalSubmit() error {
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return err
 	}
-	if err := ensurePickupDir(cfg.PickupDir()); err != nil {
+	_, _, lifetime, _ := cfg.Queue.Durations()
+	ls, err := localsubmit.New(localsubmit.Options{
+		Deliverer:   s.agent,
+		Hostname:    cfg.Hostname,
+		LocalSender: cfg.SMTP.LocalSender,
+		MaxSize:     cfg.SMTP.MessageSizeLimit,
+		MaxRcpts:    cfg.SMTP.MaxRecipients,
+		Lifetime:    lifetime,
+		PickupDir:   cfg.PickupDir(),
+		SpoolDir:    spool,
+		Logger:      s.log.With("service", "sendmail"),
+	})
+	if err != nil {
 		return err
 	}
-	_, _, lifetime, _ := cfg.Queue.Durations()
 	ln, err := listen("unix:"+cfg.SubmitSocket(), 0o666)
 	if err != nil {
 		return fmt.Errorf("listen sendmail on %s: %w", cfg.SubmitSocket(), err)
 	}
-	ls := &localSubmit{
-		agent:       s.agent,
-		hostname:    cfg.Hostname,
-		localSender: cfg.SMTP.LocalSender,
-		maxSize:     cfg.SMTP.MessageSizeLimit,
-		maxRcpts:    cfg.SMTP.MaxRecipients,
-		lifetime:    lifetime,
-		pickupDir:   cfg.PickupDir(),
-		spoolDir:    spool,
-		log:         s.log.With("service", "sendmail"),
-		now:         time.Now,
-		userName:    loginName,
-	}
-	svc := newSubmitService(ls)
-	s.svcs.Add("sendmail", ln, svc.serve, svc.shutdown)
+	s.svcs.Add("sendmail", ln, ls.Serve, ls.Shutdown)
 	return nil
 }
 

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
 )
@@ -29,7 +28,8 @@ func (parkedTransport) Deliver(_ context.Context, _ *queue.Message, rcpts []stri
 }
 
 type submitFixture struct {
-	ls     *localSubmit
+	ls     *localsubmit.Server
+	pickup string
 	agent  *deliveryAgent
 	q      *queue.Queue
 	mail   string
@@ -48,14 +48,22 @@ func newSubmitFixture(t *testing.T) *submitFixture {
 	}
 	t.Cleanup(func() { q.Close() })
 	a.out = &outbound{q: q, log: discardLog()}
-	pickup := filepath.Join(dir, "pickup")
-	if err := ensurePickupDir(pickup); err != nil {
+	f := &submitFixture{agent: a, q: q, mail: mail, pickup: filepath.Join(dir, "pickup")}
+	f.ls = f.server(t, a, 0)
+	return f
+}
+
+// server is a local submission server delivering through d, with retries given up after
+// lifetime.
+func (f *submitFixture) server(t *testing.T, d localsubmit.Deliverer, lifetime time.Duration) *localsubmit.Server {
+	t.Helper()
+	ls, err := localsubmit.New(localsubmit.Options{Deliverer: d, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
+		Lifetime: lifetime, PickupDir: f.pickup, SpoolDir: filepath.Dir(f.pickup), Logger: discardLog(),
+		UserName: func(uid uint32) string { return "cron" }})
+	if err != nil {
 		t.Fatal(err)
 	}
-	ls := &localSubmit{agent: a, hostname: "mail.example.test", maxSize: 1 << 20, maxRcpts: 10,
-		pickupDir: pickup, spoolDir: dir, log: discardLog(), now: time.Now,
-		userName: func(uid uint32) string { return "cron" }}
-	return &submitFixture{ls: ls, agent: a, q: q, mail: mail}
+	return ls
 }
 
 // serve starts the socket service; the socket lives in a short temp dir (sun_path is
@@ -72,13 +80,12 @@ func (f *submitFixture) serve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := newSubmitService(f.ls)
 	done := make(chan struct{})
-	go func() { svc.serve(ln); close(done) }()
+	go func() { f.ls.Serve(ln); close(done) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		svc.shutdown(ctx)
+		f.ls.Shutdown(ctx)
 		<-done
 	})
 }
@@ -102,7 +109,7 @@ func TestLocalSubmitDeliversAndQueues(t *testing.T) {
 	f.serve(t)
 	msg := "To: alice@example.test, friend@example.org\nBcc: bob\nSubject: cron job\n\nall done\n"
 	name := "Cron Daemon"
-	rep, err := SubmitLocal(context.Background(), f.socket, &LocalSubmission{FullName: name, ExtractRecipients: true,
+	rep, err := localsubmit.Submit(context.Background(), f.socket, &localsubmit.Request{FullName: name, ExtractRecipients: true,
 		Rcpts: []string{"carol@example.test"}}, []byte(msg))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +164,7 @@ func TestLocalSubmitRefusals(t *testing.T) {
 	f.serve(t)
 	ctx := context.Background()
 	sender := "ops@example.test"
-	rep, err := SubmitLocal(ctx, f.socket, &LocalSubmission{Sender: &sender, Rcpts: []string{"nobody@example.test", "alice@example.test"}},
+	rep, err := localsubmit.Submit(ctx, f.socket, &localsubmit.Request{Sender: &sender, Rcpts: []string{"nobody@example.test", "alice@example.test"}},
 		[]byte("Subject: x\n\nbody\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -172,41 +179,20 @@ func TestLocalSubmitRefusals(t *testing.T) {
 		t.Errorf("-f sender not used for From: %q", m)
 	}
 
-	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{}, []byte("Subject: x\n\nbody\n"))
+	rep, err = localsubmit.Submit(ctx, f.socket, &localsubmit.Request{}, []byte("Subject: x\n\nbody\n"))
 	if err != nil || !strings.Contains(rep.Error, "no recipients") || rep.Temporary {
 		t.Errorf("no recipients: %+v %v", rep, err)
 	}
 	big := bytes.Repeat([]byte("x"), 2<<20)
-	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}}, big)
+	rep, err = localsubmit.Submit(ctx, f.socket, &localsubmit.Request{Rcpts: []string{"alice@example.test"}}, big)
 	if err != nil || !strings.Contains(rep.Error, "larger than the limit") {
 		t.Errorf("too big: %+v %v", rep, err)
 	}
 	// A client cannot claim to be the daemon's own retry file.
 	uid := uint32(0)
-	rep, err = SubmitLocal(ctx, f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}, Prepared: true, UID: &uid}, []byte("x\n"))
+	rep, err = localsubmit.Submit(ctx, f.socket, &localsubmit.Request{Rcpts: []string{"alice@example.test"}, Prepared: true, UID: &uid}, []byte("x\n"))
 	if err != nil || rep.Error == "" {
 		t.Errorf("prepared over the socket: %+v %v", rep, err)
-	}
-}
-
-func TestSubmitLocalNotRunning(t *testing.T) {
-	t.Parallel()
-	_, err := SubmitLocal(context.Background(), filepath.Join(t.TempDir(), "none.sock"), &LocalSubmission{}, nil)
-	if err == nil || !strings.Contains(err.Error(), ErrNotRunning.Error()) {
-		t.Fatalf("err %v", err)
-	}
-	// A stale socket file nobody listens on is "not running" too.
-	dir, _ := os.MkdirTemp("", "ls")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "s.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	ln.Close()
-	if _, err := SubmitLocal(context.Background(), path, &LocalSubmission{}, nil); err == nil || !strings.Contains(err.Error(), ErrNotRunning.Error()) {
-		t.Fatalf("stale socket: %v", err)
 	}
 }
 
@@ -227,26 +213,26 @@ func TestPickupDeliveredOnceAndRemoved(t *testing.T) {
 	t.Parallel()
 	f := newSubmitFixture(t)
 	msg := []byte("To: alice@example.test\nSubject: while down\n\nqueued by sendmail\n")
-	if _, err := WritePickup(f.ls.pickupDir, &LocalSubmission{ExtractRecipients: true, Size: int64(len(msg))}, bytes.NewReader(msg)); err != nil {
+	if _, err := localsubmit.WritePickup(f.pickup, &localsubmit.Request{ExtractRecipients: true, Size: int64(len(msg))}, bytes.NewReader(msg)); err != nil {
 		t.Fatal(err)
 	}
 	// A half-written temporary is not touched (it is young), a broken file set aside.
-	if err := os.WriteFile(filepath.Join(f.ls.pickupDir, ".tmp-123"), []byte("{partial"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(f.pickup, ".tmp-123"), []byte("{partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(f.ls.pickupDir, "0000-broken"), []byte("not json\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(f.pickup, "0000-broken"), []byte("not json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	f.ls.scanPickup(ctx, ctx)
+	f.ls.ScanPickup(ctx)
 	got := readInbox(t, f.mail, "alice")
 	if len(got) != 1 || !strings.Contains(got[0], "queued by sendmail") || !strings.Contains(got[0], "from userid "+itoaU(os.Getuid())) {
 		t.Fatalf("alice got %q", got)
 	}
-	if files := pickupFiles(t, f.ls.pickupDir); !slices.Equal(files, []string{".tmp-123", "0000-broken.bad"}) {
+	if files := pickupFiles(t, f.pickup); !slices.Equal(files, []string{".tmp-123", "0000-broken.bad"}) {
 		t.Errorf("pickup left %v", files)
 	}
-	f.ls.scanPickup(ctx, ctx)
+	f.ls.ScanPickup(ctx)
 	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
 		t.Errorf("second scan delivered again: %d messages", n)
 	}
@@ -286,13 +272,13 @@ func TestPickupRefusalBounced(t *testing.T) {
 		subj   string
 	}{{&alice, "nightly backup"}, {&null, "from nobody"}} {
 		msg := []byte("Subject: " + c.subj + "\n\nbackup done\n")
-		req := &LocalSubmission{Sender: c.sender, Rcpts: []string{"bob@example.test", "nobody@example.test", "broken@"}, Size: int64(len(msg))}
-		if _, err := WritePickup(f.ls.pickupDir, req, bytes.NewReader(msg)); err != nil {
+		req := &localsubmit.Request{Sender: c.sender, Rcpts: []string{"bob@example.test", "nobody@example.test", "broken@"}, Size: int64(len(msg))}
+		if _, err := localsubmit.WritePickup(f.pickup, req, bytes.NewReader(msg)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx := context.Background()
-	f.ls.scanPickup(ctx, ctx)
+	f.ls.ScanPickup(ctx)
 	if got := readInbox(t, f.mail, "bob"); len(got) != 2 {
 		t.Fatalf("bob got %d messages, want 2", len(got))
 	}
@@ -310,7 +296,7 @@ func TestPickupRefusalBounced(t *testing.T) {
 	if strings.Contains(dsn, "bob@example.test") && strings.Contains(dsn, "Final-Recipient: rfc822; bob@") {
 		t.Errorf("the bounce names the delivered recipient:\n%s", dsn)
 	}
-	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+	if files := pickupFiles(t, f.pickup); len(files) != 0 {
 		t.Errorf("pickup left %v", files)
 	}
 }
@@ -321,14 +307,13 @@ func TestPickupRefusalBounced(t *testing.T) {
 func TestPickupRetryGivesUp(t *testing.T) {
 	t.Parallel()
 	f := newSubmitFixture(t)
-	f.ls.agent = &tempFailAgent{fail: true, real: f.agent}
-	f.ls.lifetime = time.Hour
+	f.ls = f.server(t, &tempFailAgent{fail: true, real: f.agent}, time.Hour)
 	sender, uid := "alice@example.test", uint32(os.Getuid())
 	msg := []byte("From: alice@example.test\r\nSubject: stuck\r\n\r\nbody\r\n")
 	write := func(arrival time.Time) {
-		req := &LocalSubmission{Sender: &sender, Rcpts: []string{"bob@example.test"}, Size: int64(len(msg)),
+		req := &localsubmit.Request{Sender: &sender, Rcpts: []string{"bob@example.test"}, Size: int64(len(msg)),
 			Prepared: true, UID: &uid, Arrival: arrival.Unix()}
-		if _, err := WritePickup(f.ls.pickupDir, req, bytes.NewReader(msg)); err != nil {
+		if _, err := localsubmit.WritePickup(f.pickup, req, bytes.NewReader(msg)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,12 +321,12 @@ func TestPickupRetryGivesUp(t *testing.T) {
 	// Young: kept for another retry, with its first arrival time.
 	first := time.Now().Add(-30 * time.Minute)
 	write(first)
-	f.ls.scanPickup(ctx, ctx)
-	files := pickupFiles(t, f.ls.pickupDir)
+	f.ls.ScanPickup(ctx)
+	files := pickupFiles(t, f.pickup)
 	if len(files) != 1 {
 		t.Fatalf("pickup has %v after a young retry", files)
 	}
-	data, _ := os.ReadFile(filepath.Join(f.ls.pickupDir, files[0]))
+	data, _ := os.ReadFile(filepath.Join(f.pickup, files[0]))
 	if want := `"arrival":` + strconv.FormatInt(first.Unix(), 10); !strings.Contains(string(data), want) {
 		t.Fatalf("the new retry file lost the arrival time (%s): %q", want, data)
 	}
@@ -349,12 +334,12 @@ func TestPickupRetryGivesUp(t *testing.T) {
 		t.Fatalf("alice got %d messages before the lifetime passed", len(got))
 	}
 	// Old: one last try, then a bounce.
-	if err := os.Remove(filepath.Join(f.ls.pickupDir, files[0])); err != nil {
+	if err := os.Remove(filepath.Join(f.pickup, files[0])); err != nil {
 		t.Fatal(err)
 	}
 	write(time.Now().Add(-2 * time.Hour))
-	f.ls.scanPickup(ctx, ctx)
-	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+	f.ls.ScanPickup(ctx)
+	if files := pickupFiles(t, f.pickup); len(files) != 0 {
 		t.Errorf("pickup left %v after the lifetime", files)
 	}
 	got := readInbox(t, f.mail, "alice")
@@ -371,9 +356,9 @@ func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 	t.Parallel()
 	f := newSubmitFixture(t)
 	flaky := &tempFailAgent{fail: true, real: f.agent}
-	f.ls.agent = flaky
+	f.ls = f.server(t, flaky, 0)
 	f.serve(t)
-	rep, err := SubmitLocal(context.Background(), f.socket, &LocalSubmission{Rcpts: []string{"alice@example.test"}},
+	rep, err := localsubmit.Submit(context.Background(), f.socket, &localsubmit.Request{Rcpts: []string{"alice@example.test"}},
 		[]byte("Subject: retry me\n\nbody\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -381,17 +366,17 @@ func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 	if len(rep.Deferred) != 1 || len(rep.Failed) != 0 || len(rep.Accepted) != 0 {
 		t.Fatalf("reply %+v", rep)
 	}
-	files := pickupFiles(t, f.ls.pickupDir)
+	files := pickupFiles(t, f.pickup)
 	if len(files) != 1 {
 		t.Fatalf("pickup has %v", files)
 	}
-	data, _ := os.ReadFile(filepath.Join(f.ls.pickupDir, files[0]))
+	data, _ := os.ReadFile(filepath.Join(f.pickup, files[0]))
 	if !strings.Contains(string(data), `"prepared":true`) {
 		t.Errorf("retry file not marked prepared: %q", data)
 	}
 	flaky.fail = false
 	ctx := context.Background()
-	f.ls.scanPickup(ctx, ctx)
+	f.ls.ScanPickup(ctx)
 	got := readInbox(t, f.mail, "alice")
 	if len(got) != 1 {
 		t.Fatalf("alice has %d messages after the retry", len(got))
@@ -400,55 +385,7 @@ func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 	if n := strings.Count(got[0], "(Postern, from userid"); n != 1 {
 		t.Errorf("%d trace lines:\n%s", n, got[0])
 	}
-	if files := pickupFiles(t, f.ls.pickupDir); len(files) != 0 {
+	if files := pickupFiles(t, f.pickup); len(files) != 0 {
 		t.Errorf("pickup left %v", files)
 	}
-}
-
-func TestCRLFWriter(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"a\nb\n":     "a\r\nb\r\n",
-		"a\r\nb":     "a\r\nb\r\n",
-		"":           "",
-		"x\r\n\ny\n": "x\r\n\r\ny\r\n",
-	} {
-		var b bytes.Buffer
-		w := &crlfWriter{w: bufio.NewWriter(&b)}
-		w.Write([]byte(in))
-		w.finish()
-		if b.String() != want || w.n != int64(len(want)) {
-			t.Errorf("%q -> %q (n=%d), want %q", in, b.String(), w.n, want)
-		}
-	}
-}
-
-// FuzzReadLocalSubmission: the request line of the submission socket (any local user
-// can write it) never panics, never reads past its bound, and what it accepts has the
-// current version and a size that is not negative.
-func FuzzReadLocalSubmission(f *testing.F) {
-	for _, s := range []string{
-		`{"v":1,"rcpts":["root"],"size":5}` + "\nhello",
-		`{"v":1,"sender":"","full_name":"Cron","extract_recipients":true,"size":0}` + "\n",
-		`{"v":2,"size":1}` + "\n",
-		`{"v":1,"size":-1}` + "\n",
-		`{"v":1,"bogus":true}` + "\n",
-		"not json\n",
-		"",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := bytes.NewReader(data)
-		req, err := readLocalSubmission(bufio.NewReaderSize(r, 4096))
-		if err != nil {
-			return
-		}
-		if req.V != LocalSubmitVersion || req.Size < 0 {
-			t.Fatalf("accepted %+v", req)
-		}
-		if int64(len(data))-int64(r.Len()) > MaxLocalSubmissionLine+4096 {
-			t.Fatalf("read %d bytes for one line", int64(len(data))-int64(r.Len()))
-		}
-	})
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/postern/postern/server"
+	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/server/config"
 )
 
@@ -104,7 +104,7 @@ func (c *cli) runCompat(mode string, args []string) int {
 
 // sendmailArgs is a parsed sendmail command line.
 type sendmailArgs struct {
-	req        server.LocalSubmission
+	req        localsubmit.Request
 	ignoreDots bool
 	verbose    bool
 	listQueue  bool // -bp
@@ -249,7 +249,7 @@ func (c *cli) sendmail(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(exDataErr, "reading the message: %v", err)
 	}
-	rep, err := server.SubmitLocal(ctx, cfg.SubmitSocket(), &sa.req, msg)
+	rep, err := localsubmit.Submit(ctx, cfg.SubmitSocket(), &sa.req, msg)
 	if err == nil && !(rep.Error != "" && rep.Temporary) {
 		return c.sendmailResult(sa, rep)
 	}
@@ -261,7 +261,7 @@ func (c *cli) sendmail(ctx context.Context, args []string) int {
 }
 
 // sendmailResult reports the daemon's answer.
-func (c *cli) sendmailResult(sa *sendmailArgs, rep server.LocalSubmitReply) int {
+func (c *cli) sendmailResult(sa *sendmailArgs, rep localsubmit.Reply) int {
 	if rep.Error != "" {
 		fmt.Fprintf(c.stderr, "sendmail: message refused: %s\n", rep.Error)
 		return exDataErr
@@ -287,7 +287,7 @@ func (c *cli) sendmailResult(sa *sendmailArgs, rep server.LocalSubmitReply) int 
 func (c *cli) keepInPickup(cfg *config.Config, sa *sendmailArgs, msg []byte, why error) int {
 	req := sa.req
 	req.Size = int64(len(msg))
-	path, err := server.WritePickup(cfg.PickupDir(), &req, bytes.NewReader(msg))
+	path, err := localsubmit.WritePickup(cfg.PickupDir(), &req, bytes.NewReader(msg))
 	if err != nil {
 		hint := "start the daemon (postern serve or systemctl start postern) and send again"
 		if errors.Is(err, fs.ErrPermission) {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postern/postern/server"
+	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/server/config"
 )
 
@@ -87,11 +87,11 @@ func TestReadSendmailMessage(t *testing.T) {
 // fakeSubmitDaemon answers the local submission protocol with reply and records what
 // it was sent.
 type fakeSubmitDaemon struct {
-	got  chan server.LocalSubmission
+	got  chan localsubmit.Request
 	msgs chan string
 }
 
-func startFakeSubmit(t *testing.T, cfgPath string, reply server.LocalSubmitReply) *fakeSubmitDaemon {
+func startFakeSubmit(t *testing.T, cfgPath string, reply localsubmit.Reply) *fakeSubmitDaemon {
 	t.Helper()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -105,7 +105,7 @@ func startFakeSubmit(t *testing.T, cfgPath string, reply server.LocalSubmitReply
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	f := &fakeSubmitDaemon{got: make(chan server.LocalSubmission, 1), msgs: make(chan string, 1)}
+	f := &fakeSubmitDaemon{got: make(chan localsubmit.Request, 1), msgs: make(chan string, 1)}
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -114,7 +114,7 @@ func startFakeSubmit(t *testing.T, cfgPath string, reply server.LocalSubmitReply
 		defer c.Close()
 		br := bufio.NewReader(c)
 		line, _ := br.ReadBytes('\n')
-		var req server.LocalSubmission
+		var req localsubmit.Request
 		json.Unmarshal(line, &req)
 		body := make([]byte, req.Size)
 		io.ReadFull(br, body)
@@ -129,7 +129,7 @@ func startFakeSubmit(t *testing.T, cfgPath string, reply server.LocalSubmitReply
 func TestSendmailHandsOverToDaemon(t *testing.T) {
 	t.Parallel()
 	cfgPath := writeConfig(t, shortTempDir(t))
-	f := startFakeSubmit(t, cfgPath, server.LocalSubmitReply{V: 1, ID: "L1", Accepted: []string{"root@mail.example.com"}})
+	f := startFakeSubmit(t, cfgPath, localsubmit.Reply{V: 1, ID: "L1", Accepted: []string{"root@mail.example.com"}})
 	r := runCLI(t, "Subject: backup\n\nok\n.\nnot sent\n", nil, "--config", cfgPath, "sendmail", "-F", "Borg", "-oi", "root")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -146,8 +146,8 @@ func TestSendmailHandsOverToDaemon(t *testing.T) {
 func TestSendmailAsSymlinkReportsRefusedRecipients(t *testing.T) {
 	t.Parallel()
 	cfgPath := writeConfig(t, shortTempDir(t))
-	startFakeSubmit(t, cfgPath, server.LocalSubmitReply{V: 1, ID: "L2",
-		Failed: []server.RcptFailure{{Rcpt: "nobody@example.com", Reason: "550 5.1.1 User unknown"}}})
+	startFakeSubmit(t, cfgPath, localsubmit.Reply{V: 1, ID: "L2",
+		Failed: []localsubmit.RcptFailure{{Rcpt: "nobody@example.com", Reason: "550 5.1.1 User unknown"}}})
 	var out, errb bytes.Buffer
 	code := run([]string{"/usr/sbin/sendmail", "-t"}, strings.NewReader("To: nobody@example.com\n\nx\n"), &out, &errb,
 		func(k string) string { return map[string]string{"POSTERN_CONFIG": cfgPath}[k] })
@@ -181,7 +181,7 @@ func TestSendmailDaemonDownWritesPickup(t *testing.T) {
 	}
 	data, _ := os.ReadFile(filepath.Join(cfg.PickupDir(), entries[0].Name()))
 	head, body, _ := strings.Cut(string(data), "\n")
-	var req server.LocalSubmission
+	var req localsubmit.Request
 	if err := json.Unmarshal([]byte(head), &req); err != nil {
 		t.Fatal(err)
 	}

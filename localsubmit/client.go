@@ -1,53 +1,54 @@
-package server
+package localsubmit
 
 import (
 	"bufio"
-
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/postern/postern/store/durable"
 )
 
-// ErrNotRunning is returned by SubmitLocal when no daemon listens on the socket: the
+// ErrNotRunning is returned by Submit when no daemon listens on the socket: the
 // caller keeps the message in the pickup directory instead.
 var ErrNotRunning = errors.New("the postern daemon is not running")
 
-// ErrNoReply is returned by SubmitLocal when the connection broke after the message was
+// ErrNoReply is returned by Submit when the connection broke after the message was
 // sent: the daemon may or may not have it. Keeping it in pickup may deliver it twice,
 // which is better than losing it.
 var ErrNoReply = errors.New("the daemon did not answer")
 
-// SubmitLocal hands a message to the daemon over the local submission socket and returns
+// Submit hands a message to the daemon over the local submission socket and returns
 // its reply, which comes only once the message is on disk.
-func SubmitLocal(ctx context.Context, socket string, req *LocalSubmission, msg []byte) (LocalSubmitReply, error) {
+func Submit(ctx context.Context, socket string, req *Request, msg []byte) (Reply, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return LocalSubmitReply{}, fmt.Errorf("%w (nothing listens on %s)", ErrNotRunning, socket)
+			return Reply{}, fmt.Errorf("%w (nothing listens on %s)", ErrNotRunning, socket)
 		}
-		return LocalSubmitReply{}, fmt.Errorf("connecting to %s: %w", socket, err)
+		return Reply{}, fmt.Errorf("connecting to %s: %w", socket, err)
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	} else {
-		c.SetDeadline(time.Now().Add(localSubmitTimeout))
+		c.SetDeadline(time.Now().Add(connTimeout))
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	r := *req
-	r.V, r.Size = LocalSubmitVersion, int64(len(msg))
+	r.V, r.Size = Version, int64(len(msg))
 	line, err := json.Marshal(&r)
 	if err != nil {
-		return LocalSubmitReply{}, err
+		return Reply{}, err
 	}
 	w := bufio.NewWriter(c)
 	w.Write(line)
@@ -56,16 +57,16 @@ func SubmitLocal(ctx context.Context, socket string, req *LocalSubmission, msg [
 	werr := w.Flush()
 	// Even when sending failed, the daemon may have answered first (a message over the
 	// size limit is refused before it is read): its reply says why.
-	answer, err := readBoundedLine(bufio.NewReader(c), MaxLocalSubmissionLine)
+	answer, err := readBoundedLine(bufio.NewReader(c), MaxRequestLine)
 	if err != nil {
 		if werr != nil {
 			err = werr
 		}
-		return LocalSubmitReply{}, fmt.Errorf("%w: %v", ErrNoReply, err)
+		return Reply{}, fmt.Errorf("%w: %v", ErrNoReply, err)
 	}
-	var rep LocalSubmitReply
+	var rep Reply
 	if err := json.Unmarshal([]byte(answer), &rep); err != nil {
-		return LocalSubmitReply{}, fmt.Errorf("%w: malformed answer: %v", ErrNoReply, err)
+		return Reply{}, fmt.Errorf("%w: malformed answer: %v", ErrNoReply, err)
 	}
 	return rep, nil
 }
@@ -74,14 +75,14 @@ func SubmitLocal(ctx context.Context, socket string, req *LocalSubmission, msg [
 // fsync, rename, fsync of the directory), so that the daemon sees either nothing or the
 // whole file. It returns the file's path. The file is made group-readable: the
 // directory is the daemon's and its group's, and nobody else can enter it.
-func WritePickup(dir string, req *LocalSubmission, body io.Reader) (string, error) {
+func WritePickup(dir string, req *Request, body io.Reader) (string, error) {
 	f, err := durable.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return "", err
 	}
 	defer f.Abort()
 	r := *req
-	r.V = LocalSubmitVersion
+	r.V = Version
 	line, err := json.Marshal(&r)
 	if err != nil {
 		return "", err
@@ -99,9 +100,17 @@ func WritePickup(dir string, req *LocalSubmission, body io.Reader) (string, erro
 	if err := f.Chmod(0o640); err != nil {
 		return "", err
 	}
-	path := pickupPath(dir, time.Now())
+	path := filepath.Join(dir, pickupName(time.Now()))
 	if err := f.Commit(path); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// pickupName is the final name of a pickup file: time first, so that a directory
+// listing is in arrival order.
+func pickupName(now time.Time) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%016x-%x", now.UnixNano(), b)
 }

@@ -1,4 +1,4 @@
-package server
+package localsubmit
 
 import (
 	"bufio"
@@ -7,22 +7,19 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/postern/postern/admin"
 	"github.com/postern/postern/store/durable"
 )
 
 // The pickup directory (state_dir/pickup) holds messages sendmail could not hand over
 // because the daemon was down, and the daemon's own retries of local submissions that
-// failed temporarily. Each file is a LocalSubmission line and the message, written with
+// failed temporarily. Each file is a Request line and the message, written with
 // temp file + rename (names starting with "." are temporaries, still being written).
 // The daemon delivers them at start and every pickupInterval, one at a time, and
 // removes a file only after its delivery succeeded; a crash in between delivers it
@@ -48,8 +45,11 @@ func ensurePickupDir(dir string) error {
 	return nil
 }
 
+// ScanPickup delivers every complete pickup file now, as the periodic scan does.
+func (ls *Server) ScanPickup(ctx context.Context) { ls.scanPickup(ctx, ctx) }
+
 // scanPickup delivers every complete pickup file, oldest first, until stop ends.
-func (ls *localSubmit) scanPickup(ctx, stop context.Context) {
+func (ls *Server) scanPickup(ctx, stop context.Context) {
 	entries, err := os.ReadDir(ls.pickupDir)
 	if err != nil {
 		ls.log.Error("reading the pickup directory", "dir", ls.pickupDir, "err", err)
@@ -76,7 +76,7 @@ func (ls *localSubmit) scanPickup(ctx, stop context.Context) {
 	}
 }
 
-func (ls *localSubmit) removeStaleTemp(e fs.DirEntry) {
+func (ls *Server) removeStaleTemp(e fs.DirEntry) {
 	fi, err := e.Info()
 	if err == nil && ls.now().Sub(fi.ModTime()) > staleTemp {
 		path := filepath.Join(ls.pickupDir, e.Name())
@@ -86,7 +86,7 @@ func (ls *localSubmit) removeStaleTemp(e fs.DirEntry) {
 }
 
 // pickupOne delivers one pickup file and removes it, or leaves it for the next scan.
-func (ls *localSubmit) pickupOne(ctx context.Context, path string) {
+func (ls *Server) pickupOne(ctx context.Context, path string) {
 	log := ls.log.With("file", filepath.Base(path))
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -109,7 +109,7 @@ func (ls *localSubmit) pickupOne(ctx context.Context, path string) {
 		uid = st.Uid
 	}
 	br := bufio.NewReader(f)
-	req, err := readLocalSubmission(br)
+	req, err := readRequest(br)
 	if err == nil && (req.Prepared || req.UID != nil) && uid != uint32(os.Getuid()) {
 		err = errors.New("a pickup file not written by the daemon claims to be prepared")
 	}
@@ -143,109 +143,23 @@ func (ls *localSubmit) pickupOne(ctx context.Context, path string) {
 }
 
 // setAside renames a pickup file that can never be delivered to NAME.bad.
-func (ls *localSubmit) setAside(path string, log interface{ Error(string, ...any) }, why error) {
+func (ls *Server) setAside(path string, log interface{ Error(string, ...any) }, why error) {
 	log.Error("pickup file cannot be delivered; renamed to .bad for the operator", "err", why)
 	if err := os.Rename(path, path+".bad"); err != nil {
 		log.Error("renaming bad pickup file", "err", err)
 	}
 }
 
-// submitService is the local submission socket and the pickup scanner, as one service.
-type submitService struct {
-	ls     *localSubmit
-	ctx    context.Context // cancelled by shutdown once connections are done or time is up
-	cancel context.CancelFunc
-	stop   context.Context // cancelled as shutdown begins: no new pickup file is started
-	halt   context.CancelFunc
-	wg     sync.WaitGroup // connections and the scanner
-	mu     sync.Mutex
-	ln     net.Listener
-	closed bool
-}
-
-func newSubmitService(ls *localSubmit) *submitService {
-	s := &submitService{ls: ls}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.stop, s.halt = context.WithCancel(context.Background())
-	return s
-}
-
-// serve scans pickup now and periodically, and accepts sendmail connections.
-func (s *submitService) serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return net.ErrClosed
-	}
-	s.ln = ln
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go s.scanLoop()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return net.ErrClosed
-		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.conn(c)
-	}
-}
-
-func (s *submitService) scanLoop() {
+func (s *Server) scanLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(pickupInterval)
 	defer t.Stop()
 	for {
-		s.ls.scanPickup(s.ctx, s.stop)
+		s.scanPickup(s.ctx, s.stop)
 		select {
 		case <-s.stop.Done():
 			return
 		case <-t.C:
 		}
-	}
-}
-
-func (s *submitService) conn(c net.Conn) {
-	defer s.wg.Done()
-	cred, err := admin.PeerCredentials(c)
-	if err != nil {
-		// Without the uid the message could not be traced to its sender.
-		s.ls.log.Warn("local submission refused: peer credentials unavailable", "err", err)
-		c.Close()
-		return
-	}
-	s.ls.serveConn(s.ctx, c, cred.UID, cred.PID)
-}
-
-// shutdown stops accepting, waits for messages being submitted (their senders are
-// waiting for the reply) until ctx ends, then cancels what is left.
-func (s *submitService) shutdown(ctx context.Context) error {
-	s.halt()
-	s.mu.Lock()
-	s.closed = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		<-done
-		return ctx.Err()
 	}
 }

@@ -1,0 +1,27 @@
+// Package localsubmit is how `postern sendmail` hands a message to the daemon: the
+// protocol of the local submission socket, the daemon's side of it (Server), the pickup
+// directory for when the daemon is down, and the client (Submit, WritePickup).
+//
+// The client half (protocol.go, client.go) depends on nothing of the daemon, so the
+// sendmail command does not link the server; the Server half delivers through a Deliverer
+// that the composition root (package server) passes in.
+//
+// The socket (config [admin] submit_socket, mode 0666) is the authorisation: any local
+// user may send, as Postfix's sendmail lets any user send. The caller's uid comes from
+// the kernel (SO_PEERCRED), is logged, and goes into a Received line the way Postfix
+// writes it: "Received: by HOST (Postern, from userid 1000) id ID; DATE".
+//
+// The protocol, one message per connection:
+//
+//	client: one JSON line, a Request (at most MaxRequestLine octets),
+//	        then exactly Size octets of message text (LF or CRLF line ends)
+//	server: one JSON line, a Reply, sent only after every recipient's copy is
+//	        on disk (delivered to a Maildir, in the outbound queue, or kept in pickup
+//	        for a retry)
+//
+// A pickup file (state_dir/pickup, written by sendmail while the daemon is down) has
+// the same bytes: the JSON line, then the message. The daemon delivers pickup files at
+// start and every 30 s, removes each only once delivered (at least once, never lost),
+// bounces recipients refused for good to the sender (nobody waits for that delivery), and
+// keeps temporarily failed recipients as a prepared retry file until [queue] lifetime.
+package localsubmit

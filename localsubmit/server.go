@@ -1,0 +1,198 @@
+package localsubmit
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/user"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/postern/postern/admin"
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
+)
+
+// Deliverer is what local submission needs of the delivery agent: delivery, and
+// bounces for the pickup directory, where no caller waits to be told of a refusal.
+type Deliverer interface {
+	Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error
+	Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error
+}
+
+// Options configure a Server.
+type Options struct {
+	Deliverer   Deliverer
+	Hostname    string
+	LocalSender string        // [smtp] local_sender; "" = login@hostname
+	MaxSize     int64         // [smtp] message_size_limit
+	MaxRcpts    int           // [smtp] max_recipients
+	Lifetime    time.Duration // [queue] lifetime: how long a deferred pickup retry is tried
+	PickupDir   string        // created (mode 2730) if missing
+	SpoolDir    string        // where messages wait while they are delivered
+	Logger      *slog.Logger
+	Now         func() time.Time // nil: time.Now
+	// UserName maps a uid to a login name, "" when unknown; nil: the user database.
+	UserName func(uid uint32) string
+}
+
+// Server takes messages from the submission socket and the pickup directory: one
+// service, started by Serve and stopped by Shutdown.
+type Server struct {
+	deliver     Deliverer
+	hostname    string
+	localSender string
+	maxSize     int64
+	maxRcpts    int
+	lifetime    time.Duration
+	pickupDir   string
+	spoolDir    string
+	log         *slog.Logger
+	now         func() time.Time
+	userName    func(uid uint32) string
+
+	ctx    context.Context // cancelled by Shutdown once connections are done or time is up
+	cancel context.CancelFunc
+	stop   context.Context // cancelled as Shutdown begins: no new pickup file is started
+	halt   context.CancelFunc
+	wg     sync.WaitGroup // connections and the scanner
+	mu     sync.Mutex
+	ln     net.Listener
+	closed bool
+}
+
+// New makes the pickup directory if needed and returns the server.
+func New(o Options) (*Server, error) {
+	if err := ensurePickupDir(o.PickupDir); err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.UserName == nil {
+		o.UserName = loginName
+	}
+	s := &Server{deliver: o.Deliverer, hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
+		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, spoolDir: o.SpoolDir, log: o.Logger,
+		now: o.Now, userName: o.UserName}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.stop, s.halt = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// loginName looks a uid up in the user database.
+func loginName(uid uint32) string {
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
+
+// Serve scans pickup now and periodically, and accepts sendmail connections on ln.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	s.ln = ln
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.scanLoop()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return net.ErrClosed
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.conn(c)
+	}
+}
+
+func (s *Server) conn(c net.Conn) {
+	defer s.wg.Done()
+	cred, err := admin.PeerCredentials(c)
+	if err != nil {
+		// Without the uid the message could not be traced to its sender.
+		s.log.Warn("local submission refused: peer credentials unavailable", "err", err)
+		c.Close()
+		return
+	}
+	s.serveConn(s.ctx, c, cred.UID, cred.PID)
+}
+
+// Shutdown stops accepting, waits for messages being submitted (their senders are
+// waiting for the reply) until ctx ends, then cancels what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.halt()
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// serveConn answers one client of the submission socket.
+func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int32) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(connTimeout))
+	log := ls.log.With("uid", uid, "pid", pid)
+	br := bufio.NewReader(c)
+	reply := func(r Reply) {
+		r.V = Version
+		b, _ := json.Marshal(r)
+		if _, err := c.Write(append(b, '\n')); err != nil {
+			log.Warn("sendmail went away before the reply", "id", r.ID, "err", err)
+		}
+	}
+	req, err := readRequest(br)
+	if err != nil {
+		log.Warn("local submission refused", "err", err)
+		reply(Reply{Error: err.Error()})
+		return
+	}
+	if req.Prepared || req.UID != nil {
+		reply(Reply{Error: "prepared and uid are for the daemon's own pickup files"})
+		return
+	}
+	if req.Size > ls.maxSize {
+		reply(Reply{Error: fmt.Sprintf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)})
+		return
+	}
+	msg, err := ls.spool(io.LimitReader(br, req.Size), req.Size)
+	if err != nil {
+		log.Warn("local submission: reading the message failed", "err", err)
+		reply(Reply{Error: err.Error(), Temporary: true})
+		return
+	}
+	defer msg.remove()
+	reply(ls.submit(ctx, req, uid, msg, false))
+}
