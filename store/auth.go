@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/postern/postern/store/passhash"
 )
 
 // credentials is what Authenticate needs of a user, read in one snapshot.
@@ -56,6 +58,9 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Use
 		return cred.user, nil
 	}
 
+	if passhash.IsForeign(cred.phc) {
+		return s.authenticateForeign(ctx, cred, password)
+	}
 	now := s.now()
 	if !s.auth.hit(addr, cred.phc, password, now) {
 		h, err := parsePHC(cred.phc)

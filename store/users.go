@@ -42,9 +42,31 @@ func (s *Store) AddUser(ctx context.Context, address, password string, o UserOpt
 	if err != nil {
 		return User{}, err
 	}
+	return s.insertUser(ctx, addr, hash, o)
+}
+
+// ImportUser creates a user with a password hash taken from another server, in the
+// "{SCHEME}data" form of Dovecot (see store/passhash for the schemes). Authenticate
+// verifies it and replaces it with argon2id at the first successful login. Errors as
+// AddUser's; ErrInvalid for a hash of an unknown scheme.
+func (s *Store) ImportUser(ctx context.Context, address, hash string, o UserOptions) (User, error) {
+	addr, err := NormalizeAddress(address)
+	if err != nil {
+		return User{}, err
+	}
+	if err := checkImportedHash(hash); err != nil {
+		return User{}, err
+	}
+	if o.QuotaBytes < 0 {
+		return User{}, fmt.Errorf("%w: negative quota", ErrInvalid)
+	}
+	return s.insertUser(ctx, addr, hash, o)
+}
+
+func (s *Store) insertUser(ctx context.Context, addr, hash string, o UserOptions) (User, error) {
 	_, domain := SplitAddress(addr)
 	now := s.unix()
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if ok, err := exists(ctx, tx, "SELECT 1 FROM domains WHERE name = ?", domain); err != nil || !ok {
 			if err == nil {
 				err = fmt.Errorf("domain %s of user %s is not local: %w", domain, addr, ErrNotFound)
