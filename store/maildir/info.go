@@ -153,3 +153,22 @@ func SizeFields(filename string) (size, vsize int64) {
 	}
 	return
 }
+
+// FileName returns the file name of the message with base and flags in a folder whose
+// keyword table is kw (see EnsureKeywords): base alone when inNew and flags is empty
+// (a file for new/), base:2,LETTERS otherwise. A keyword kw has no letter for is an
+// error.
+func FileName(base string, flags []string, kw *Keywords, inNew bool) (string, error) {
+	letters, kws, err := splitFlags(flags)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range kws {
+		l, ok := kw.Letter(k)
+		if !ok {
+			return "", fmt.Errorf("maildir: keyword %q has no letter in the folder", k)
+		}
+		letters = append(letters, l)
+	}
+	return infoName(base, sortLetters(letters), inNew && len(letters) == 0), nil
+}
