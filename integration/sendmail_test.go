@@ -175,7 +175,7 @@ func TestSendmailRemoteIsQueued(t *testing.T) {
 	if got := s.MustCLI("queue", "list"); got != "Mail queue is empty\n" {
 		t.Errorf("after delete: %q", got)
 	}
-	if r := s.CLI("", "queue", "delete", q[0].ID); r.Code != 1 || !strings.Contains(r.Stderr, "no such message") {
+	if r := s.CLI("", "queue", "delete", q[0].ID); r.Code != 67 || !strings.Contains(r.Stderr, "no such message") {
 		t.Errorf("delete twice: exit %d %q", r.Code, r.Stderr)
 	}
 	// The relay test explains the refused connection and fails.

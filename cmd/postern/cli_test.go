@@ -133,8 +133,8 @@ func TestDomainCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(d.ok(t, "", "domain", "list", "--json")), &ds); err != nil || len(ds) != 2 {
 		t.Errorf("--json: %v %+v", err, ds)
 	}
-	wantFail(t, d.cli(t, "", "domain", "add", "example.org"), 1, "already exists", "")
-	wantFail(t, d.cli(t, "", "domain", "remove", "nope.org"), 1, "nope.org", "postern domain list")
+	wantFail(t, d.cli(t, "", "domain", "add", "example.org"), exitRefused, "already exists", "")
+	wantFail(t, d.cli(t, "", "domain", "remove", "nope.org"), exitNotFound, "nope.org", "postern domain list")
 	d.ok(t, "", "domain", "remove", "example.org")
 }
 
@@ -143,7 +143,7 @@ func TestUserCommands(t *testing.T) {
 	d := startDaemon(t)
 
 	r := d.cli(t, "pw\n", "user", "add", "alice@example.org", "--password-stdin")
-	wantFail(t, r, 1, "not local", "add it first: postern domain add example.org")
+	wantFail(t, r, exitNotFound, "not local", "add it first: postern domain add example.org")
 
 	d.ok(t, "", "domain", "add", "example.org")
 	out := d.ok(t, "s3cret pass\nignored\n", "user", "add", "--quota", "2G", "alice@example.org", "--password-stdin")
@@ -179,12 +179,12 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("--json: %v %+v", err, us)
 	}
 	d.ok(t, "", "user", "enable", "bob@example.org")
-	wantFail(t, d.cli(t, "", "user", "remove", "carol@example.org"), 1, "carol@example.org", "postern user list")
+	wantFail(t, d.cli(t, "", "user", "remove", "carol@example.org"), exitNotFound, "carol@example.org", "postern user list")
 	if out := d.ok(t, "", "user", "remove", "bob@example.org"); out != "removed user bob@example.org\n" {
 		t.Errorf("remove: %q", out)
 	}
 
-	wantFail(t, d.cli(t, "", "user", "quota", "alice@example.org", "lots"), 2, "invalid size", "")
+	wantFail(t, d.cli(t, "", "user", "quota", "alice@example.org", "lots"), exitUsage, "invalid size", "")
 }
 
 func TestAppPasswordCommands(t *testing.T) {
@@ -234,8 +234,8 @@ func TestAliasCommands(t *testing.T) {
 	if out := d.ok(t, "", "alias", "remove", "@example.org"); out != "removed alias @example.org\n" {
 		t.Errorf("remove: %q", out)
 	}
-	wantFail(t, d.cli(t, "", "alias", "add", "lonely@example.org"), 2, "missing arguments", "")
-	wantFail(t, d.cli(t, "", "alias", "remove", "ghost@example.org"), 1, "not found", "postern alias list")
+	wantFail(t, d.cli(t, "", "alias", "add", "lonely@example.org"), exitUsage, "missing arguments", "")
+	wantFail(t, d.cli(t, "", "alias", "remove", "ghost@example.org"), exitNotFound, "not found", "postern alias list")
 }
 
 func TestStatus(t *testing.T) {
@@ -269,14 +269,14 @@ func TestConfigLookup(t *testing.T) {
 		t.Skipf("%s exists on this machine", defaultConfigPath)
 	}
 	r := runCLI(t, "", nil, "domain", "list")
-	wantFail(t, r, 1, "/etc/postern/postern.toml", "postern config default")
+	wantFail(t, r, exitConfig, "/etc/postern/postern.toml", "postern config default")
 }
 
 func TestDaemonNotRunning(t *testing.T) {
 	t.Parallel()
 	cfg := writeConfig(t, t.TempDir())
 	r := runCLI(t, "", nil, "user", "list", "--config", cfg)
-	wantFail(t, r, 1, "not running", "postern serve --config "+cfg)
+	wantFail(t, r, exitUnavailable, "not running", "postern serve --config "+cfg)
 	if !strings.Contains(r.stderr, "systemctl start postern") {
 		t.Errorf("no systemctl hint: %q", r.stderr)
 	}
@@ -302,7 +302,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := runCLI(t, "", nil, tt.args...)
-		if r.code != 2 || !strings.HasPrefix(r.stderr, "postern: "+tt.msg+"\nusage: postern") || r.stdout != "" {
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "postern: "+tt.msg+"\nusage: postern") || r.stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q", tt.args, r.code, r.stderr)
 		}
 	}

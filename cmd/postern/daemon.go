@@ -28,14 +28,14 @@ func (c *cli) dial(ctx context.Context) (*admin.Client, error) {
 // configError explains a config file that cannot be used to find the daemon.
 func (c *cli) configError(err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return withHint(fmt.Errorf("no config file at %s", c.configPath),
-			"pass --config FILE or set POSTERN_CONFIG; create one with `postern config default > FILE`")
+		return &configErr{withHint(fmt.Errorf("no config file at %s", c.configPath),
+			"pass --config FILE or set POSTERN_CONFIG; create one with `postern config default > FILE`")}
 	}
 	first, _, more := strings.Cut(err.Error(), "\n")
 	if more {
 		first += " (and more)"
 	}
-	return withHint(errors.New(first), "see every problem: postern config check "+c.configPath)
+	return &configErr{withHint(errors.New(first), "see every problem: postern config check "+c.configPath)}
 }
 
 // withClient runs fn with a connection to the daemon.

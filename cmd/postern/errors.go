@@ -60,5 +60,39 @@ func (c *cli) report(err error) int {
 	if hint := admin.ErrorHint(err); hint != "" {
 		fmt.Fprintf(c.stderr, "hint: %s\n", hint)
 	}
+	return exitFor(err)
+}
+
+// configErr marks an error as a config file that cannot be used (EX_CONFIG).
+type configErr struct{ err error }
+
+func (e *configErr) Error() string { return e.err.Error() }
+func (e *configErr) Unwrap() error { return e.err }
+
+// exitFor maps an error to its exit status: the admin protocol's code when it carries
+// one, EX_CONFIG for a config problem, 1 otherwise.
+func exitFor(err error) int {
+	var ce *configErr
+	if errors.As(err, &ce) {
+		return exitConfig
+	}
+	var coded admin.CodedError
+	if !errors.As(err, &coded) {
+		return exitError
+	}
+	switch coded.AdminCode() {
+	case admin.CodeNotRunning:
+		return exitUnavailable
+	case admin.CodeNotFound:
+		return exitNotFound
+	case admin.CodePermissionDenied:
+		return exitNoPerm
+	case admin.CodeExists, admin.CodeInUse, admin.CodeInvalid:
+		return exitRefused
+	case admin.CodeUnsupportedVersion, admin.CodeBadRequest, admin.CodeUnknownCommand, admin.CodeTooLarge:
+		return exitProtocol
+	case admin.CodeInternal:
+		return exitInternal
+	}
 	return exitError
 }

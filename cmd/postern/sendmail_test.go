@@ -233,7 +233,7 @@ func TestQueueCommands(t *testing.T) {
 	if got := d.ok(t, "", "queue", "flush"); got != "1 message to be tried now\n" {
 		t.Errorf("flush: %q", got)
 	}
-	wantFail(t, d.cli(t, "", "queue", "delete", "NOPE"), 1, "no such message", "postern queue list")
+	wantFail(t, d.cli(t, "", "queue", "delete", "NOPE"), exitNotFound, "no such message", "postern queue list")
 	d.ok(t, "", "queue", "delete", "LX3K2A9F01AB")
 	if got := d.ok(t, "", "queue", "list"); got != "Mail queue is empty\n" {
 		t.Errorf("after delete: %q", got)

@@ -29,7 +29,7 @@ func TestSieveDaemonCommands(t *testing.T) {
 		t.Fatalf("put: %q", out)
 	}
 	d.ok(t, "keep;\n", "sieve", "put", "alice@example.org", "main")
-	wantFail(t, d.cli(t, "frobnicate;\n", "sieve", "put", "alice@example.org", "bad"), 1, "line 1, column 1", "postern sieve check")
+	wantFail(t, d.cli(t, "frobnicate;\n", "sieve", "put", "alice@example.org", "bad"), exitRefused, "line 1, column 1", "postern sieve check")
 	d.ok(t, "", "sieve", "activate", "alice@example.org", "spam")
 	out := d.ok(t, "", "sieve", "list", "alice@example.org")
 	columnsAligned(t, out)
@@ -42,13 +42,13 @@ func TestSieveDaemonCommands(t *testing.T) {
 	if out := d.ok(t, "", "sieve", "get", "alice@example.org", "main"); out != "keep;\n" {
 		t.Fatalf("get: %q", out)
 	}
-	wantFail(t, d.cli(t, "", "sieve", "delete", "alice@example.org", "spam"), 1, "active", "postern sieve activate alice@example.org")
-	wantFail(t, d.cli(t, "", "sieve", "get", "alice@example.org", "nope"), 1, "not found", "postern sieve list")
+	wantFail(t, d.cli(t, "", "sieve", "delete", "alice@example.org", "spam"), exitRefused, "active", "postern sieve activate alice@example.org")
+	wantFail(t, d.cli(t, "", "sieve", "get", "alice@example.org", "nope"), exitNotFound, "not found", "postern sieve list")
 	if out := d.ok(t, "", "sieve", "activate", "alice@example.org"); !strings.Contains(out, "no sieve script active") {
 		t.Fatalf("deactivate: %q", out)
 	}
 	d.ok(t, "", "sieve", "delete", "alice@example.org", "spam")
-	wantFail(t, d.cli(t, "", "sieve", "put", "alice@example.org"), 2, "missing arguments", "")
+	wantFail(t, d.cli(t, "", "sieve", "put", "alice@example.org"), exitUsage, "missing arguments", "")
 }
 
 func TestSieveCheck(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSieveTestOutcome(t *testing.T) {
 		t.Errorf("missing include: %+v", r)
 	}
 	r = runCLI(t, "", nil, "sieve", "test", "--script", script, "--message", ham)
-	if r.code != 2 || !strings.Contains(r.stderr, "--from is required") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--from is required") {
 		t.Errorf("missing --from: %+v", r)
 	}
 }
