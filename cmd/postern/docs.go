@@ -18,10 +18,17 @@ func renderDocs(root *command) []byte {
 	b.WriteString("Every command accepts `-h` or `--help`, and `postern help COMMAND` shows the same text. ")
 	b.WriteString("Every listing prints an aligned table, or JSON with `--json`. ")
 	b.WriteString("Passwords are never taken from the command line.\n\n")
-	b.WriteString("Exit status: 0 on success, 1 on an error, 2 on a usage error. An error is one line " +
-		"`postern: MESSAGE`, followed by `hint: ...` when there is a likely next step.\n\n")
-	b.WriteString("When the binary is invoked as `sendmail` or `mailq` it will act as those programs " +
-		"(not yet supported).\n\n")
+	b.WriteString("An error is one line `postern: MESSAGE`, followed by `hint: ...` when there is a " +
+		"likely next step.\n\n")
+	b.WriteString("When the binary is invoked as `sendmail` or `mailq` it acts as those programs " +
+		"(see `postern sendmail` and `postern mailq`; sendmail has the exit statuses of sendmail).\n\n")
+	b.WriteString("## Exit status\n\n")
+	b.WriteString("The statuses follow sysexits(3), so that a script can tell \"not running\" from \"no such user\".\n\n")
+	b.WriteString("| status | meaning |\n|---|---|\n")
+	for _, e := range exitCodes() {
+		fmt.Fprintf(&b, "| %d | %s |\n", e.code, e.meaning)
+	}
+	b.WriteString("\n")
 
 	b.WriteString("## Commands\n\n")
 	walk(root, nil, func(cmd *command, path []string) {

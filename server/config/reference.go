@@ -26,10 +26,31 @@ key at its default; ` + "`postern config check`" + ` reports every problem in a 
 - A listen address is ` + "`\":port\"`" + `, ` + "`\"host:port\"`" + `, ` + "`\"[ipv6]:port\"`" + ` or ` + "`\"\"`" + ` (off); port 0 binds an
   ephemeral port (` + "`postern status --json`" + ` reports the one bound).
 `)
-	cfg := Default()
-	v := reflect.ValueOf(cfg)
-	var top []field
-	var tables []field
+	for _, sec := range sections() {
+		if sec.header == "" {
+			b.WriteString("\n## Top level\n\n")
+		} else {
+			fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sec.header, sec.doc)
+		}
+		writeTable(&b, sec.fields, sec.v)
+	}
+	return []byte(b.String())
+}
+
+// section is one table of the file as the references document it: its header ("" for
+// the top level), its description, its plain keys and the value their defaults are
+// read from.
+type section struct {
+	header, doc string
+	fields      []field
+	v           reflect.Value
+}
+
+// sections lists the top level and every table, nested tables after their parent, in
+// declaration order. docs/config.md and postern.toml(5) are both rendered from it.
+func sections() []section {
+	v := reflect.ValueOf(Default())
+	var top, tables []field
 	for _, f := range fieldsOf(v.Type()) {
 		if isTable(f.sf.Type) {
 			tables = append(tables, f)
@@ -37,32 +58,29 @@ key at its default; ` + "`postern config check`" + ` reports every problem in a 
 			top = append(top, f)
 		}
 	}
-	b.WriteString("\n## Top level\n\n")
-	writeTable(&b, top, v)
+	out := []section{{fields: top, v: v}}
 	for _, f := range tables {
-		writeSection(&b, f.name, f.sf, v.Field(f.index))
+		out = appendSection(out, f.name, f.sf, v.Field(f.index))
 	}
-	return []byte(b.String())
+	return out
 }
 
-// writeSection writes one table's section and then, as their own sections, the optional
-// tables nested in it ([tls.acme]).
-func writeSection(b *strings.Builder, name string, sf reflect.StructField, fv reflect.Value) {
+// appendSection appends one table's section and then, as their own sections, the
+// optional tables nested in it ([tls.acme]).
+func appendSection(out []section, name string, sf reflect.StructField, fv reflect.Value) []section {
 	if elem, isMap := collectionOf(sf.Type); elem != nil {
 		header, more := "[["+name+"]]", " Each [["+name+"]] table is one more; they are optional."
 		if isMap {
 			header, more = "["+name+".NAME]", " Each NAME is a table of its own; they are optional."
 		}
-		fmt.Fprintf(b, "\n## %s\n\n%s%s\n\n", header, sf.Tag.Get("doc"), more)
-		writeTable(b, fieldsOf(elem), optionalDefaults(elem))
-		return
+		return append(out, section{header: header, doc: sf.Tag.Get("doc") + more,
+			fields: fieldsOf(elem), v: optionalDefaults(elem)})
 	}
-	fmt.Fprintf(b, "\n## [%s]\n\n%s", name, sf.Tag.Get("doc"))
+	doc := sf.Tag.Get("doc")
 	if fv.Kind() == reflect.Pointer {
-		b.WriteString(" The table is optional; the defaults below apply when it is present.")
+		doc += " The table is optional; the defaults below apply when it is present."
 		fv = optionalDefaults(sf.Type.Elem())
 	}
-	b.WriteString("\n\n")
 	var plain, nested []field
 	for _, sub := range fieldsOf(fv.Type()) {
 		if isTable(sub.sf.Type) {
@@ -71,10 +89,11 @@ func writeSection(b *strings.Builder, name string, sf reflect.StructField, fv re
 			plain = append(plain, sub)
 		}
 	}
-	writeTable(b, plain, fv)
+	out = append(out, section{header: "[" + name + "]", doc: doc, fields: plain, v: fv})
 	for _, sub := range nested {
-		writeSection(b, name+"."+sub.name, sub.sf, fv.Field(sub.index))
+		out = appendSection(out, name+"."+sub.name, sub.sf, fv.Field(sub.index))
 	}
+	return out
 }
 
 // optionalDefaults returns the values an optional table starts from when it is present.
@@ -93,12 +112,14 @@ func writeTable(b *strings.Builder, fields []field, v reflect.Value) {
 	b.WriteString("| key | type | default | description |\n|---|---|---|---|\n")
 	for _, f := range fields {
 		def := "`" + tomlValue(v.Field(f.index)) + "`"
-		if f.sf.Tag.Get("required") == "true" {
+		if isRequired(f) {
 			def = "required"
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", f.name, typeName(f.sf), mdCell(def), mdCell(describe(f.sf)))
 	}
 }
+
+func isRequired(f field) bool { return f.sf.Tag.Get("required") == "true" }
 
 // mdCell escapes the characters that would end a markdown table cell.
 func mdCell(s string) string {

@@ -9,24 +9,25 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/config.md from Reference()")
+var update = flag.Bool("update", false, "rewrite docs/config.md and postern.toml(5) from the structs")
 
-// TestReference fails when docs/config.md differs from what the structs
-// generate.
+// TestReference fails when docs/config.md or postern.toml(5) differs from what the
+// structs generate; -update (make docs) rewrites them.
 func TestReference(t *testing.T) {
-	path := filepath.Join("..", "..", "docs", "config.md")
-	want := Reference()
-	if *update {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
+	for rel, want := range map[string][]byte{"docs/config.md": Reference(), "docs/man/postern.toml.5": ManPage()} {
+		path := filepath.Join("..", "..", filepath.FromSlash(rel))
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v; generate it with: go test ./server/config -run TestReference -update", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("docs/config.md is out of date with the config structs; regenerate it with:\n\tgo test ./server/config -run TestReference -update")
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v; generate it with: make docs", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is out of date with the config structs; regenerate it with: make docs", rel)
+		}
 	}
 }
 
