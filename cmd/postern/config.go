@@ -36,6 +36,18 @@ status 0.`,
 				maxArgs: 1,
 				run:     configCheck,
 			},
+			{
+				name:    "show",
+				args:    "[FILE]",
+				summary: "print the effective config: every default filled in, secrets elided",
+				help: `Prints FILE (default: the --config file) as the server reads it: every key,
+defaults filled in, paths made absolute, as TOML (what postconf -n is to
+Postfix). Secrets stay in the files the config names and are never printed; a
+password in a URL is shown as xxxxx. A file with problems is refused as by
+config check.`,
+				maxArgs: 1,
+				run:     configShow,
+			},
 		},
 	}
 }
@@ -54,14 +66,16 @@ func configDefault(_ context.Context, c *cli, inv *invocation) error {
 	return err
 }
 
-func configCheck(_ context.Context, c *cli, inv *invocation) error {
+// loadArg loads FILE (default: the --config file); problems are printed one per line and
+// exitStatus(code) returned.
+func (c *cli) loadArg(inv *invocation, code int) (*config.Config, string, error) {
 	path := c.configPath
 	if len(inv.args) == 1 {
 		path = inv.args[0]
 	}
 	cfg, err := config.Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return withHint(fmt.Errorf("no config file at %s", path),
+		return nil, path, withHint(fmt.Errorf("no config file at %s", path),
 			"create one with `postern config default > FILE`")
 	}
 	if err != nil {
@@ -70,7 +84,32 @@ func configCheck(_ context.Context, c *cli, inv *invocation) error {
 		for line := range strings.SplitSeq(err.Error(), "\n") {
 			fmt.Fprintln(c.stderr, line)
 		}
-		return exitStatus(exitError)
+		return nil, path, exitStatus(code)
+	}
+	return cfg, path, nil
+}
+
+func configShow(_ context.Context, c *cli, inv *invocation) error {
+	cfg, _, err := c.loadArg(inv, exitConfig)
+	var status exitStatus
+	if err != nil && !errors.As(err, &status) {
+		return &configErr{err}
+	}
+	if err != nil {
+		return err
+	}
+	out, err := config.Show(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = c.stdout.Write(out)
+	return err
+}
+
+func configCheck(_ context.Context, c *cli, inv *invocation) error {
+	cfg, path, err := c.loadArg(inv, exitError)
+	if err != nil {
+		return err
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(c.stderr, "warning: %s\n", w)
