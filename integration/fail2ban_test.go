@@ -13,7 +13,10 @@ import (
 
 // TestFail2banFilter runs Debian's fail2ban-regex with packaging/fail2ban's filter over
 // the real log of a server that saw failed logins over SMTP AUTH and IMAP (and
-// successful ones, which must not match), in both machine log formats.
+// successful ones, which must not match), in both machine log formats, written to a file
+// and to the journal (stderr announced as the journal stream by JOURNAL_STREAM: every
+// line must carry its priority; the lines are then given to the filter as fail2ban's
+// systemd backend formats journal entries, since no journald runs here).
 func TestFail2banFilter(t *testing.T) {
 	t.Parallel()
 	regex := needTool(t, "fail2ban-regex")
@@ -21,10 +24,15 @@ func TestFail2banFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range []string{"logfmt", "json"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, format string
+		journal      bool
+	}{{"logfmt", "logfmt", false}, {"json", "json", false}, {"journal-json", "json", true}, {"journal-logfmt", "logfmt", true}} {
+		format := tc.format
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := NewServer(t, Options{NoStart: true})
+			s.Journal = tc.journal
 			data, err := os.ReadFile(s.Config)
 			if err != nil {
 				t.Fatal(err)
@@ -54,8 +62,18 @@ func TestFail2banFilter(t *testing.T) {
 			logFile := filepath.Join(t.TempDir(), "postern.log")
 			var lines []string
 			for _, l := range s.Log() {
+				if tc.journal {
+					l = journalLine(t, l)
+				}
 				if strings.HasPrefix(l, "time=") || strings.HasPrefix(l, `{"time":`) {
 					lines = append(lines, l)
+				}
+			}
+			if tc.journal {
+				// What fail2ban's systemd backend hands the filter: the entry's date, then
+				// "HOSTNAME IDENTIFIER[PID]: MESSAGE" (formatJournalEntry).
+				for i, l := range lines {
+					lines[i] = "Dec  7 12:00:00 mail postern[4242]: " + l
 				}
 			}
 			if err := os.WriteFile(logFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
@@ -83,4 +101,20 @@ func TestFail2banFilter(t *testing.T) {
 func imapLogin(t testing.TB, addr, args string) {
 	t.Helper()
 	imapLoginReply(t, addr, args)
+}
+
+// journalLine checks that a line the daemon wrote to the journal stream starts with the
+// sd-daemon priority of its level and returns it as journald stores it (prefix removed).
+func journalLine(t *testing.T, l string) string {
+	t.Helper()
+	prio := map[string]string{"DEBUG": "<7>", "INFO": "<6>", "WARN": "<4>", "ERROR": "<3>"}
+	for level, p := range prio {
+		if strings.Contains(l, "level="+level+" ") || strings.Contains(l, `"level":"`+level+`"`) {
+			if !strings.HasPrefix(l, p) {
+				t.Errorf("a %s line on the journal stream lacks %s: %q", level, p, l)
+			}
+			return strings.TrimPrefix(l, p)
+		}
+	}
+	return l
 }

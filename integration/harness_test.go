@@ -104,6 +104,9 @@ type Server struct {
 	Config     string
 	// Env is added to the daemon's environment at each Start (set it before Start).
 	Env []string
+	// Journal makes the daemon's stderr look like systemd's journal stream: JOURNAL_STREAM
+	// names the pipe it writes to (set it before Start).
+	Journal bool
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -177,14 +180,14 @@ func (s *Server) Start() {
 
 	cmd := exec.Command(bin, "serve", "--config", s.Config)
 	cmd.Env = append(append(os.Environ(), s.Env...), "NOTIFY_SOCKET="+notifyPath, "GOCOVERDIR="+coverDir)
-	stderr, err := cmd.StderrPipe()
+	stderr, w, err := s.logPipe(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	w.Close() // the daemon holds its own copy; the reader sees EOF when it exits
 	exited := make(chan struct{})
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
@@ -236,8 +239,28 @@ func (s *Server) Start() {
 	s.Addrs = st.Listeners
 }
 
-func (s *Server) pumpLog(r io.Reader, done chan<- struct{}) {
+// logPipe connects the daemon's stdout and stderr to a pipe, announced as the journal
+// stream when s.Journal is set, and returns its ends.
+func (s *Server) logPipe(cmd *exec.Cmd) (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	if s.Journal {
+		fi, err := w.Stat()
+		if err != nil {
+			return nil, nil, err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+	}
+	return r, w, nil
+}
+
+func (s *Server) pumpLog(r io.ReadCloser, done chan<- struct{}) {
 	defer close(done)
+	defer r.Close()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {

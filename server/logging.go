@@ -15,7 +15,8 @@ import (
 
 // newLogger builds the process logger. format is "auto" (human text on a terminal, JSON
 // otherwise, so that journald and log shippers get structure), "text" (human), "json" or
-// "logfmt" (key=value, what slog's TextHandler writes).
+// "logfmt" (key=value, what slog's TextHandler writes). An out from journalOutput gets
+// each line prefixed with its priority for journald (logging_journal.go).
 func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -28,15 +29,21 @@ func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
 			format = "text"
 		}
 	}
+	var h slog.Handler
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(out, opts)), nil
+		h = slog.NewJSONHandler(out, opts)
 	case "logfmt":
-		return slog.New(slog.NewTextHandler(out, opts)), nil
+		h = slog.NewTextHandler(out, opts)
 	case "text":
-		return slog.New(&humanHandler{out: out, level: lvl, mu: &sync.Mutex{}}), nil
+		h = &humanHandler{out: out, level: lvl, mu: &sync.Mutex{}}
+	default:
+		return nil, fmt.Errorf("log format %q: want auto, text, json or logfmt", format)
 	}
-	return nil, fmt.Errorf("log format %q: want auto, text, json or logfmt", format)
+	if jw, ok := out.(*journalWriter); ok {
+		h = &journalHandler{inner: h, w: jw}
+	}
+	return slog.New(h), nil
 }
 
 // humanHandler writes "15:04:05.000 INFO message key=value ..." for people at a terminal.

@@ -48,7 +48,7 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(opts.LogOutput, cfg.Log.Format, cfg.Log.Level)
+	log, err := newLogger(journalOutput(opts.LogOutput, opts.Getenv), cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return err
 	}
