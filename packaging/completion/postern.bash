@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve reindex dns dkim queue relay sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve reindex import dns dkim queue relay sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -40,6 +40,9 @@ _postern_words() {
 	"sieve check") echo "--personal --global --config --help" ;;
 	"sieve test") echo "--script --message --from --to --personal --global --mailboxes --config --help" ;;
 	"reindex") echo "--json --config --help" ;;
+	"import") echo "passwd-file dovecot --config --help" ;;
+	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
+	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
 	"dns") echo "records check --config --help" ;;
 	"dns records") echo "--json --config --help" ;;
 	"dns check") echo "--json --config --help" ;;
@@ -65,7 +68,7 @@ _postern_words() {
 
 _postern_valued() {
 	case "$1" in
-	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--selector|--algo) return 0 ;;
+	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--users|--home|--special-use|--selector|--algo) return 0 ;;
 	esac
 	return 1
 }
