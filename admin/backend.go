@@ -18,6 +18,7 @@ type Backend interface {
 	SieveBackend
 	QueueBackend
 	RelayBackend
+	BackupBackend
 }
 
 // StatusBackend reports the daemon's state.

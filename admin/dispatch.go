@@ -36,6 +36,7 @@ func commandTable() map[string]handler {
 		sieveCommands(),
 		queueCommands(),
 		relayCommands(),
+		backupCommands(),
 	}
 	for _, g := range groups {
 		for name, h := range g {

@@ -179,3 +179,7 @@ func (f *fakeBackend) TestRelay(ctx context.Context, to, name string) (relay.Rep
 	return relay.Report{Steps: []relay.Step{{Name: "connect", OK: true, Detail: "connected"}}, OK: true},
 		f.record(ctx, "TestRelay %s %s", to, name)
 }
+
+func (f *fakeBackend) Backup(ctx context.Context, dir string) (BackupResult, error) {
+	return BackupResult{Dir: dir, Files: 1}, f.record(ctx, "Backup %s", dir)
+}

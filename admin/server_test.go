@@ -122,6 +122,8 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 			[]Domain{{Name: "example.org", CreatedAt: fakeTime, Users: 2, Aliases: 1}}},
 		{"reindex", func() (any, error) { return c.Reindex(ctx, "a@example.org") }, "Reindex a@example.org",
 			[]MailboxReindex{{Mailbox: "INBOX", Added: 1}}},
+		{"backup", func() (any, error) { return c.Backup(ctx, "/srv/b") }, "Backup /srv/b",
+			BackupResult{Dir: "/srv/b", Files: 1}},
 		{"domain.remove", func() (any, error) { return nil, c.RemoveDomain(ctx, "example.org") }, "RemoveDomain example.org", nil},
 		{"user.add", func() (any, error) {
 			return c.AddUser(ctx, NewUser{Address: "a@example.org", Password: "s3cret pw", QuotaBytes: 1024})

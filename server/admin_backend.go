@@ -28,6 +28,7 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	b := newAdminBackend(st, status)
 	b.userAdded = userAdded
 	b.mailRoot = cfg.MailDir()
+	b.stateDir = cfg.StateDir
 	b.sieveGlobalDir = cfg.Sieve.GlobalDir
 	for _, fn := range setup {
 		fn(b)
@@ -54,6 +55,8 @@ type adminBackend struct {
 	userAdded func(ctx context.Context, u admin.User) error
 	// mailRoot is state_dir/mail, for reindex.
 	mailRoot string
+	// stateDir is state_dir, for backup.
+	stateDir string
 	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
 	sieveGlobalDir string
 	// afterCommand runs after every successful admin command (cache invalidation).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"testing"
@@ -225,6 +226,27 @@ func TestMigrationFromVersion1KeepsAccounts(t *testing.T) {
 	mustUser(t, s1, "alice@example.org", "pw")
 	if _, err := s1.AddMessages(ctx, []NewMessage{{User: "alice@example.org", Mailbox: "INBOX", Filename: "x", Size: 5}}); err != nil {
 		t.Fatalf("AddMessages after migration: %v", err)
+	}
+	// The copy taken before migrating is at version 1 and holds the domain.
+	backup := newestBackupAtMost(MigrationBackupDir(path), 1)
+	if backup == "" {
+		t.Fatal("no backup was taken before the migration")
+	}
+	b, err := sql.Open("sqlite", "file:"+backup+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var v, n int
+	if err := b.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 1 {
+		t.Fatalf("backup at version %d (%v), want 1", v, err)
+	}
+	if err := b.QueryRow("SELECT count(*) FROM domains WHERE name = 'example.org'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("backup lacks the domain: %d %v", n, err)
+	}
+	// It is offered only to binaries that can read version 1.
+	if got := newestBackupAtMost(MigrationBackupDir(path), 0); got != "" {
+		t.Fatalf("a backup at version 1 was offered to a binary knowing version 0: %s", got)
 	}
 }
 

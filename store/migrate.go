@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations/*.sql
@@ -60,7 +63,12 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // in its own IMMEDIATE transaction together with its PRAGMA user_version bump (both are
 // transactional in SQLite), so a crash mid-way leaves a consistent older version and the
 // next start resumes.
-func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
+//
+// Before migrating a database that has data (version > 0), a copy of it at its current
+// version is written to backupDir (see MigrationBackupDir), so an upgrade that goes
+// wrong can be undone; a database newer than this code is refused with the name of the
+// newest such copy this code can read.
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger, backupDir string, now time.Time) (int, error) {
 	ms, err := loadMigrations(migrationFS)
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
@@ -71,8 +79,25 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
 		return 0, err
 	}
 	if cur > known {
-		return 0, fmt.Errorf("%w: database schema version %d is newer than this postern understands (%d); upgrade postern or restore a backup",
-			ErrNewerSchema, cur, known)
+		hint := "upgrade postern or restore a backup (postern restore)"
+		if b := newestBackupAtMost(backupDir, known); b != "" {
+			hint = "upgrade postern, or stop it and copy " + b + " over the database (it was taken before the migration)"
+		}
+		return 0, fmt.Errorf("%w: database schema version %d is newer than this postern understands (%d); %s",
+			ErrNewerSchema, cur, known, hint)
+	}
+	if cur > 0 && cur < known {
+		if err := os.MkdirAll(backupDir, 0o700); err != nil {
+			return 0, fmt.Errorf("store: backup before migration: %w", err)
+		}
+		path := filepath.Join(backupDir, migrationBackupName(cur, now))
+		if err := vacuumInto(ctx, db, path); err != nil {
+			return 0, fmt.Errorf("store: backup before migration: %w", err)
+		}
+		if err := syncFile(path); err != nil {
+			return 0, fmt.Errorf("store: backup before migration: %w", err)
+		}
+		log.Info("store: copied the database before migrating its schema", "from", cur, "to", known, "backup", path)
 	}
 	for _, m := range ms[cur:] {
 		if err := applyMigration(ctx, db, m); err != nil {

@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if s.version, err = migrate(ctx, w, s.log); err != nil {
+	if s.version, err = migrate(ctx, w, s.log, MigrationBackupDir(path), s.now()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

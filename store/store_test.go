@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestOpenCreatesPrivateWALDatabase(t *testing.T) {
@@ -95,6 +96,17 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	want := "database schema version 99 is newer than this postern understands (" + strconv.Itoa(known) + "); upgrade postern or restore a backup"
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not contain %q", err, want)
+	}
+	// With a copy taken before a migration, the refusal names it.
+	backup := filepath.Join(MigrationBackupDir(path), migrationBackupName(known, time.Unix(1800000000, 0)))
+	if err := os.MkdirAll(filepath.Dir(backup), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backup, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, path, testOptions()); err == nil || !strings.Contains(err.Error(), backup) {
+		t.Fatalf("refusal does not name the backup %s: %v", backup, err)
 	}
 }
 

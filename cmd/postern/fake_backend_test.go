@@ -394,3 +394,7 @@ func (m *memBackend) TestRelay(_ context.Context, to, name string) (relay.Report
 	}
 	return relay.Report{Steps: steps, OK: true}, nil
 }
+
+func (m *memBackend) Backup(_ context.Context, dir string) (admin.BackupResult, error) {
+	return admin.BackupResult{Dir: dir, Files: 3, Linked: 2, Bytes: 100}, nil
+}
