@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve reindex import dns dkim queue relay sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve reindex import backup restore dns dkim queue relay sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -43,6 +43,8 @@ _postern_words() {
 	"import") echo "passwd-file dovecot --config --help" ;;
 	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
 	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
+	"backup") echo "--json --config --help" ;;
+	"restore") echo "--config --help" ;;
 	"dns") echo "records check --config --help" ;;
 	"dns records") echo "--json --config --help" ;;
 	"dns check") echo "--json --config --help" ;;
