@@ -57,6 +57,18 @@ type forwarder interface {
 	Vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error
 }
 
+// enqueuer takes the copies that leave the server (server/outbound).
+type enqueuer interface {
+	Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error)
+}
+
+// signer DKIM-signs what leaves (server/outbound): Wanted says whether mail from from to
+// rcpts is signed at all, Sign prepends the signature to the header a queued copy gets.
+type signer interface {
+	Wanted(from string, rcpts []string) bool
+	Sign(env *smtp.Envelope, msg smtp.Message, header []byte) []byte
+}
+
 // mailboxNotifier is told after a message is indexed, so that IMAP IDLE sessions see it.
 type mailboxNotifier interface {
 	MailboxChanged(user, mailbox string)
@@ -73,9 +85,9 @@ type deliveryAgent struct {
 	mailRoot string
 	hook     DeliveryHook
 	forward  forwarder
-	out      *outbound // nil: nothing can leave the server (tests)
+	out      enqueuer // nil: nothing can leave the server (tests)
 	srs      *srs
-	dkim     *dkimSigner // nil: outgoing mail is not signed (dkimsign.go)
+	dkim     signer // nil: outgoing mail is not signed
 	hostname string
 	notify   mailboxNotifier
 	index    *indexBatcher
@@ -255,8 +267,8 @@ func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smt
 	}
 	header := []byte(smtp.ReceivedHeader(env))
 	for _, from := range senders {
-		if a.dkim.wanted(from, groups[from].rcpts) {
-			header = a.dkim.withSignature(env, msg, header)
+		if a.dkim != nil && a.dkim.Wanted(from, groups[from].rcpts) {
+			header = a.dkim.Sign(env, msg, header)
 			break
 		}
 	}
@@ -547,4 +559,24 @@ func recipientReply(rcpt string, err error) error {
 // queue exists: temporary, so nothing is lost while the sender retries.
 func externalUnavailable(rcpt string) error {
 	return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Forwarding to other domains is not available yet", rcpt)
+}
+
+// send delivers a message the server itself makes (a bounce, a vacation reply, a
+// redirect) to rcpts: local ones through local delivery, the rest through the queue.
+func (a *deliveryAgent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin string) error {
+	env := &smtp.Envelope{
+		ID:         origin,
+		Session:    &smtp.Session{ID: origin, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
+		From:       from,
+		Recipients: rcpts,
+		Received:   a.now(),
+	}
+	errs := a.Deliver(ctx, env, smtp.BytesMessage(msg))
+	return errors.Join(errs...)
+}
+
+// ReturnToSender delivers a DSN of the outbound queue (outbound.Bouncer), always with the
+// null sender so that a bounce never bounces.
+func (a *deliveryAgent) ReturnToSender(ctx context.Context, bn *queue.Bounce) error {
+	return a.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID)
 }

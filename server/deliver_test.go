@@ -74,7 +74,7 @@ func TestDeliverAliasOneCopyEach(t *testing.T) {
 	t.Parallel()
 	a, st, mail := testAgent(t)
 	ctx := context.Background()
-	msg := bytesMessage("Subject: hi\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n")
+	msg := smtp.BytesMessage("Subject: hi\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n")
 	// alice is reached twice: through the alias and directly. She gets one copy.
 	errs := a.Deliver(ctx, testEnvelope("team@example.test", "alice@example.test"), msg)
 	for i, err := range errs {
@@ -105,7 +105,7 @@ func TestDeliverAliasOneCopyEach(t *testing.T) {
 func TestDeliverSingleUserHeaders(t *testing.T) {
 	t.Parallel()
 	a, _, mail := testAgent(t)
-	errs := a.Deliver(context.Background(), testEnvelope("bob+news@example.test"), bytesMessage("Subject: x\r\n\r\nbody\r\n"))
+	errs := a.Deliver(context.Background(), testEnvelope("bob+news@example.test"), smtp.BytesMessage("Subject: x\r\n\r\nbody\r\n"))
 	if errs[0] != nil {
 		t.Fatal(errs[0])
 	}
@@ -123,7 +123,7 @@ func TestDeliverQuota(t *testing.T) {
 	if err := st.SetQuota(ctx, "carol@example.test", 600); err != nil {
 		t.Fatal(err)
 	}
-	msg := bytesMessage("Subject: q\r\n\r\n" + strings.Repeat("x", 300) + "\r\n")
+	msg := smtp.BytesMessage("Subject: q\r\n\r\n" + strings.Repeat("x", 300) + "\r\n")
 	if errs := a.Deliver(ctx, testEnvelope("carol@example.test"), msg); errs[0] != nil {
 		t.Fatalf("first message under quota: %v", errs[0])
 	}
@@ -166,14 +166,14 @@ func TestDeliverHook(t *testing.T) {
 	a, st, mail := testAgent(t)
 	ctx := context.Background()
 	a.hook = failingHook{}
-	if errs := a.Deliver(ctx, testEnvelope("alice@example.test"), bytesMessage("Subject: a\r\n\r\nx\r\n")); errs[0] != nil {
+	if errs := a.Deliver(ctx, testEnvelope("alice@example.test"), smtp.BytesMessage("Subject: a\r\n\r\nx\r\n")); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	if n := len(inboxFiles(t, mail, "alice")); n != 1 {
 		t.Fatalf("a failing filter must keep the message in INBOX; INBOX has %d", n)
 	}
 	a.hook = junkHook{}
-	if errs := a.Deliver(ctx, testEnvelope("alice@example.test"), bytesMessage("Subject: b\r\n\r\nx\r\n")); errs[0] != nil {
+	if errs := a.Deliver(ctx, testEnvelope("alice@example.test"), smtp.BytesMessage("Subject: b\r\n\r\nx\r\n")); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	entries, err := maildir.Scan(filepath.Join(mail, "example.test", "alice", ".Junk"))
@@ -197,7 +197,7 @@ func TestDeliverConcurrentGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msg := bytesMessage(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
+			msg := smtp.BytesMessage(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
 			if errs := a.Deliver(ctx, testEnvelope("bob@example.test"), msg); errs[0] != nil {
 				errc <- errs[0]
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
-	"github.com/postern/postern/server/dkimkeys"
+	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
@@ -97,6 +97,7 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		store:    s.store,
 		srs:      srs,
 		hostname: cfg.Hostname,
+		out:      s.out,
 		resolve:  &resolver{dir: newCachedDirectory(s.store, time.Now), delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
 		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
 		mailRoot: cfg.MailDir(),
@@ -106,8 +107,8 @@ func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
 		now:      time.Now,
 	}
 	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
-	if cfg.DKIM.Sign {
-		a.dkim = &dkimSigner{keys: dkimkeys.Dir(cfg.DKIMDir()), log: s.log, wants: signWanted(cfg)}
+	if sg := outbound.NewSigner(cfg, s.log); sg != nil {
+		a.dkim = sg
 	}
 	return a, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/smtp/relay"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) bindLocalSubmit() error {
 // setupQueueAdmin gives the admin backend the queue and the relay test.
 func (s *Server) setupQueueAdmin(b *adminBackend) {
 	if s.out != nil {
-		b.q = s.out.q
+		b.q = s.out.Queue()
 	}
 	b.relayOptions = func(name string) (relay.Options, error) {
 		s.mu.Lock()
@@ -54,6 +55,6 @@ func (s *Server) setupQueueAdmin(b *adminBackend) {
 		if name == "" {
 			name = config.ViaRelay
 		}
-		return relayOptionsFor(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
+		return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // parkedTransport never delivers: queued mail stays queued for the assertions.
 type parkedTransport struct{}
 
-func (parkedTransport) Deliver(_ context.Context, _ *queue.Message, rcpts []string) []queue.Result {
+func (parkedTransport) Send(_ context.Context, _ *queue.Message, rcpts []string) []queue.Result {
 	out := make([]queue.Result, len(rcpts))
 	for i, r := range rcpts {
 		out[i] = queue.Result{Rcpt: r, Temporary: true, Text: "parked"}
@@ -47,7 +48,7 @@ func newSubmitFixture(t *testing.T) *submitFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
-	a.out = &outbound{q: q, log: discardLog()}
+	a.out = queueOut{q}
 	f := &submitFixture{agent: a, q: q, mail: mail, pickup: filepath.Join(dir, "pickup")}
 	f.ls = f.server(t, a, 0)
 	return f
@@ -388,4 +389,11 @@ func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 	if files := pickupFiles(t, f.pickup); len(files) != 0 {
 		t.Errorf("pickup left %v", files)
 	}
+}
+
+// queueOut enqueues straight into a queue, as outbound.Outbound does.
+type queueOut struct{ q *queue.Queue }
+
+func (o queueOut) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error) {
+	return o.q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: origin}, body)
 }

@@ -88,11 +88,11 @@ func serveHTTP(srv *http.Server) (func(net.Listener) error, func(context.Context
 
 // queueStats reports the outbound queue's length and its oldest message's arrival.
 func (s *Server) queueStats() (int, time.Time) {
-	if s.out == nil || s.out.q == nil {
+	if s.out == nil {
 		return 0, time.Time{}
 	}
 	var oldest time.Time
-	list := s.out.q.List()
+	list := s.out.Queue().List()
 	for _, m := range list {
 		if oldest.IsZero() || m.Arrival.Before(oldest) {
 			oldest = m.Arrival

@@ -16,6 +16,7 @@ import (
 
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/store"
 	"golang.org/x/sys/unix"
 )
@@ -81,7 +82,7 @@ type Server struct {
 	index  *indexBatcher
 	agent  *deliveryAgent
 
-	out          *outbound
+	out          *outbound.Outbound
 	limiter      *authLimiter
 	rates        *rateLimiter // [limits], shared by every SMTP listener
 	imap         *imap.Server
@@ -122,17 +123,12 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
 	s.index = newIndexBatcher(s.store, log)
 	s.limiter = newAuthLimiter(cfg.Limits)
+	if s.out, err = outbound.Open(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs())); err != nil {
+		return nil, err
+	}
 	if s.agent, err = s.newDeliveryAgent(); err != nil {
 		return nil, err
 	}
-	ropts, err := routeOptions(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs()))
-	if err != nil {
-		return nil, err
-	}
-	if s.out, err = newOutbound(cfg, ropts, s.agent, log); err != nil {
-		return nil, err
-	}
-	s.agent.out = s.out
 	if err := s.recoverIfUnclean(ctx); err != nil {
 		return nil, err
 	}
@@ -157,7 +153,7 @@ func (s *Server) run(ctx context.Context) error {
 	qdone := make(chan struct{})
 	go func() {
 		defer close(qdone)
-		if err := s.out.run(qctx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := s.out.Run(qctx, s.agent); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("queue scheduler stopped", "err", err)
 		}
 	}()
@@ -236,7 +232,7 @@ func (s *Server) close() {
 		s.acme.stop()
 	}
 	if s.out != nil {
-		s.out.close()
+		s.out.Close()
 	}
 	if s.index != nil {
 		s.index.Close()

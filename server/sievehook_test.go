@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 )
 
 func decide(t *testing.T, h *sieveHook, user, rcpt, msg string) Decision {
 	t.Helper()
-	d, err := h.Decide(context.Background(), &HookInput{User: user, Recipient: rcpt, Envelope: testEnvelope(rcpt), Message: bytesMessage(msg)})
+	d, err := h.Decide(context.Background(), &HookInput{User: user, Recipient: rcpt, Envelope: testEnvelope(rcpt), Message: smtp.BytesMessage(msg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestSieveHookBrokenUserScriptKeeps(t *testing.T) {
 	if err := st.SetActive(ctx, "carol@example.test", "bad"); err != nil {
 		t.Fatal(err)
 	}
-	if errs := a.Deliver(ctx, testEnvelope("carol@example.test"), bytesMessage("Subject: x\r\n\r\ny\r\n")); errs[0] != nil {
+	if errs := a.Deliver(ctx, testEnvelope("carol@example.test"), smtp.BytesMessage("Subject: x\r\n\r\ny\r\n")); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	if n := len(inboxFiles(t, mail, "carol")); n != 1 {

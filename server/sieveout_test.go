@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/smtp"
 )
 
 // TestSieveRedirectAndVacation: a redirect to a local user delivers a copy there (and not
@@ -38,7 +39,7 @@ func TestSieveRedirectAndVacation(t *testing.T) {
 
 	env := testEnvelope("alice@example.test")
 	env.From = "dave@example.test"
-	if errs := a.Deliver(ctx, env, bytesMessage("From: dave@example.test\r\nTo: alice@example.test\r\nSubject: hi\r\nMessage-ID: <1@x>\r\n\r\nhello\r\n")); errs[0] != nil {
+	if errs := a.Deliver(ctx, env, smtp.BytesMessage("From: dave@example.test\r\nTo: alice@example.test\r\nSubject: hi\r\nMessage-ID: <1@x>\r\n\r\nhello\r\n")); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	// alice keeps her copy (:copy); bob's redirect back to alice is a loop: bob keeps it.
@@ -62,14 +63,14 @@ func TestSieveRedirectAndVacation(t *testing.T) {
 		env := testEnvelope("carol@example.test")
 		env.From = "bob@example.test"
 		msg := "From: bob@example.test\r\nTo: carol@example.test\r\nSubject: lunch?\r\nMessage-ID: <v" + string(rune('0'+i)) + "@x>\r\n\r\nhi\r\n"
-		if errs := a.Deliver(ctx, env, bytesMessage(msg)); errs[0] != nil {
+		if errs := a.Deliver(ctx, env, smtp.BytesMessage(msg)); errs[0] != nil {
 			t.Fatal(errs[0])
 		}
 	}
 	// A list message gets no reply.
 	env = testEnvelope("carol@example.test")
 	env.From = "bob@example.test"
-	a.Deliver(ctx, env, bytesMessage("From: bob@example.test\r\nTo: carol@example.test\r\nList-Id: <l.example.test>\r\nSubject: digest\r\n\r\nx\r\n"))
+	a.Deliver(ctx, env, smtp.BytesMessage("From: bob@example.test\r\nTo: carol@example.test\r\nList-Id: <l.example.test>\r\nSubject: digest\r\n\r\nx\r\n"))
 
 	var replies []string
 	for _, f := range inboxFiles(t, mail, "bob") {
@@ -108,7 +109,7 @@ func TestSieveRejectAmongSeveral(t *testing.T) {
 	}
 	env := testEnvelope("alice@example.test", "carol@example.test")
 	env.From = "bob@example.test"
-	errs := a.Deliver(ctx, env, bytesMessage("From: bob@example.test\r\nSubject: offer\r\n\r\nbuy\r\n"))
+	errs := a.Deliver(ctx, env, smtp.BytesMessage("From: bob@example.test\r\nSubject: offer\r\n\r\nbuy\r\n"))
 	if errs[0] != nil || errs[1] == nil || !strings.HasPrefix(errs[1].Error(), "550") {
 		t.Fatalf("errs = %v", errs)
 	}

@@ -83,7 +83,7 @@ func TestFiltersSkippedForTrusted(t *testing.T) {
 
 func TestEditHeader(t *testing.T) {
 	t.Parallel()
-	orig := memMessage("A: 1\r\nAuthentication-Results: us; spf=pass\r\n\tdkim=pass\r\nB: 2\r\nnot a field\r\n" +
+	orig := BytesMessage("A: 1\r\nAuthentication-Results: us; spf=pass\r\n\tdkim=pass\r\nB: 2\r\nnot a field\r\n" +
 		"authentication-results : them\r\nAuthentication-Results\t: us; none\r\nC: 3\r\n\r\nAuthentication-Results: body stays\r\n")
 	m, err := EditHeader(orig, "New: x\r\n", func(name, value string) bool {
 		return strings.EqualFold(name, "Authentication-Results") && strings.HasPrefix(value, "us")
@@ -115,7 +115,7 @@ func FuzzEditHeader(f *testing.F) {
 	f.Add("X: 1")
 	f.Add("\r\nX: 1\r\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		m, err := EditHeader(memMessage(text), "P: 1\r\n", func(name, _ string) bool { return name == "X" }, 4096)
+		m, err := EditHeader(BytesMessage(text), "P: 1\r\n", func(name, _ string) bool { return name == "X" }, 4096)
 		if err != nil {
 			t.Fatal(err)
 		}

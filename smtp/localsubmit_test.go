@@ -37,7 +37,7 @@ func localOpts(extract bool) LocalHeaderOptions {
 
 func TestPrepareLocalAddsMissingFields(t *testing.T) {
 	t.Parallel()
-	msg := memMessage("Subject: backup done\r\n\r\nall good\r\n")
+	msg := BytesMessage("Subject: backup done\r\n\r\nall good\r\n")
 	out, rcpts, err := PrepareLocal(msg, localOpts(false))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestPrepareLocalKeepsExistingFields(t *testing.T) {
 	in := "From: me@example.org\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nhi\r\n"
 	o := localOpts(false)
 	o.Trace = ""
-	out, _, err := PrepareLocal(memMessage(in), o)
+	out, _, err := PrepareLocal(BytesMessage(in), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestPrepareLocalExtractsRecipientsAndDropsBcc(t *testing.T) {
 	t.Parallel()
 	in := "To: Alice <alice@example.com>, root\r\nCc: undisclosed:;, bob@Example.ORG\r\n" +
 		"Bcc: secret@example.net,\r\n hidden@example.net\r\nSubject: x\r\n\r\nBcc: in the body stays\r\n"
-	out, rcpts, err := PrepareLocal(memMessage(in), localOpts(true))
+	out, rcpts, err := PrepareLocal(BytesMessage(in), localOpts(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestPrepareLocalRefusals(t *testing.T) {
 		"bad To":           "To: a@@b, <\r\n\r\n",
 		"too big":          "Subject: " + strings.Repeat("x", 5000) + "\r\n\r\n",
 	} {
-		_, _, err := PrepareLocal(memMessage(in), localOpts(true))
+		_, _, err := PrepareLocal(BytesMessage(in), localOpts(true))
 		var re *ReplyError
 		if !errors.As(err, &re) || re.Code/100 != 5 {
 			t.Errorf("%s: err %v, want a 5xx reply", name, err)
@@ -125,7 +125,7 @@ func FuzzPrepareLocal(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, _, err := PrepareLocal(memMessage(data), localOpts(true))
+		out, _, err := PrepareLocal(BytesMessage(data), localOpts(true))
 		if err != nil {
 			return
 		}

@@ -47,7 +47,7 @@ func (s *spool) Write(p []byte) (int, error) {
 // message finishes writing and returns the text as a Message.
 func (s *spool) message() (Message, error) {
 	if s.f == nil {
-		return memMessage(s.buf.Bytes()), nil
+		return BytesMessage(s.buf.Bytes()), nil
 	}
 	if err := s.f.Close(); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
@@ -65,10 +65,12 @@ func (s *spool) discard() {
 	s.buf = bytes.Buffer{}
 }
 
-type memMessage []byte
+// BytesMessage is a Message held in memory (a spooled small message, or one the server
+// makes itself: a DSN, a vacation reply).
+type BytesMessage []byte
 
-func (m memMessage) Size() int64 { return int64(len(m)) }
-func (m memMessage) Open() (io.ReadCloser, error) {
+func (m BytesMessage) Size() int64 { return int64(len(m)) }
+func (m BytesMessage) Open() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(m)), nil
 }
 

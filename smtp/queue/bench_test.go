@@ -12,7 +12,7 @@ import (
 // countingTransport accepts everything at once.
 type countingTransport struct{}
 
-func (countingTransport) Deliver(ctx context.Context, m *Message, rcpts []string) []Result {
+func (countingTransport) Send(ctx context.Context, m *Message, rcpts []string) []Result {
 	io.Copy(io.Discard, m.Body())
 	return deliverAll(call{rcpts: rcpts})
 }
@@ -67,7 +67,7 @@ func BenchmarkEnqueueAndDeliver10(b *testing.B) {
 	q := benchQueue(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { q.Run(ctx); close(done) }()
+	go func() { q.Run(ctx, nil); close(done) }()
 	env := Envelope{From: "alice@example.com", Rcpts: []string{"bob@example.org"}}
 	b.SetParallelism(5)
 	b.RunParallel(func(pb *testing.PB) {

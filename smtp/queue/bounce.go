@@ -28,7 +28,7 @@ func (q *Queue) bounceFailed(ctx context.Context, e *entry, now time.Time) {
 	if len(failed) == 0 {
 		return
 	}
-	if e.meta.From != "" && q.opts.Bouncer != nil {
+	if e.meta.From != "" && q.bouncer != nil {
 		if err := q.sendDSN(ctx, e, BounceFailed, infos, now); err != nil {
 			q.log.Error("cannot send bounce, will retry", slog.String("id", e.id), slog.Any("error", err))
 			return
@@ -49,7 +49,7 @@ func (q *Queue) bounceFailed(ctx context.Context, e *entry, now time.Time) {
 // warnDelay sends the optional one-time "delayed" DSN (RFC 3464 Action:
 // delayed) for a message that has waited DelayWarning.
 func (q *Queue) warnDelay(ctx context.Context, e *entry, now time.Time) {
-	if q.opts.DelayWarning <= 0 || q.opts.Bouncer == nil || e.meta.From == "" {
+	if q.opts.DelayWarning <= 0 || q.bouncer == nil || e.meta.From == "" {
 		return
 	}
 	q.mu.Lock()
@@ -94,7 +94,7 @@ func (q *Queue) sendDSN(ctx context.Context, e *entry, kind BounceKind, rcpts []
 	for i, r := range rcpts {
 		addrs[i] = r.Addr
 	}
-	return q.opts.Bouncer.Bounce(ctx, &Bounce{QueueID: e.id, Kind: kind, To: e.meta.From, Rcpts: addrs, Message: msg})
+	return q.bouncer.Bounce(ctx, &Bounce{QueueID: e.id, Kind: kind, To: e.meta.From, Rcpts: addrs, Message: msg})
 }
 
 func (q *Queue) readHeaders(e *entry) ([]byte, error) {

@@ -2,15 +2,14 @@
 // domains wait here until the smart host (or an MX host) accepts them, with
 // retries, per-recipient status and DSN bounces.
 //
-// # Wiring (server/)
+// # Wiring (server/outbound)
 //
 //	q, err := queue.Open(filepath.Join(stateDir, "queue"), queue.Options{
-//		Transport: relayAdapter,  // Deliver(ctx, *Message, rcpts) []Result
-//		Bouncer:   bouncer,       // Bounce(ctx, *Bounce) error: enqueue with From ""
+//		Transport: router,        // Send(ctx, *Message, rcpts) []Result
 //		Hostname:  cfg.Hostname,
 //		Logger:    logger,
 //	})
-//	go q.Run(ctx)                     // the one scheduler; returns when ctx is done
+//	go q.Run(ctx, bouncer)            // the one scheduler; bouncer.Bounce(ctx, *Bounce) delivers DSNs
 //	id, err := q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: "..."}, body)
 //	// err == nil: the message is on disk; answer 250.
 //	q.List(); q.Show(id); q.Flush(); q.Retry(id); q.Hold(id); q.Release(id); q.Delete(id)

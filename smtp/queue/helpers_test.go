@@ -73,7 +73,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.timers = kept
 }
 
-// call is one Transport.Deliver call as the fake saw it.
+// call is one Transport.Send call as the fake saw it.
 type call struct {
 	id      string
 	from    string
@@ -92,7 +92,7 @@ func newTransport(answer func(c call) []Result) *fakeTransport {
 	return &fakeTransport{answer: answer, calls: make(chan call, 1000)}
 }
 
-func (f *fakeTransport) Deliver(ctx context.Context, m *Message, rcpts []string) []Result {
+func (f *fakeTransport) Send(ctx context.Context, m *Message, rcpts []string) []Result {
 	body, err := io.ReadAll(m.Body())
 	if err != nil {
 		panic(err)
@@ -182,7 +182,7 @@ func newHarness(t *testing.T, tr *fakeTransport, mod func(*Options)) *harness {
 	t.Helper()
 	h := &harness{dir: t.TempDir(), clock: newFakeClock(), tr: tr, bo: newBouncer()}
 	h.opts = Options{
-		Transport: tr, Bouncer: h.bo, Hostname: "mail.example.com", Clock: h.clock,
+		Transport: tr, Hostname: "mail.example.com", Clock: h.clock,
 		Rand:   rand.New(rand.NewPCG(1, 2)),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -208,7 +208,7 @@ func (h *harness) run(t *testing.T) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		h.q.Run(ctx)
+		h.q.Run(ctx, h.bo)
 		close(done)
 	}()
 	var once sync.Once

@@ -24,8 +24,6 @@ type Timer interface {
 type Options struct {
 	// Transport makes delivery attempts (server/ adapts smtp/relay to it).
 	Transport Transport
-	// Bouncer sends DSNs. Nil: failures are logged and no DSN is sent.
-	Bouncer Bouncer
 	// Hostname names this system in DSNs (Reporting-MTA, From:
 	// MAILER-DAEMON@Hostname, Message-ID). Default "localhost".
 	Hostname string
@@ -49,7 +47,7 @@ type Options struct {
 	// queued this long after arrival (Postfix's delay_warning_time). Off by
 	// default.
 	DelayWarning time.Duration
-	// AttemptTimeout bounds one call of Transport.Deliver. Default 10m.
+	// AttemptTimeout bounds one call of Transport.Send. Default 10m.
 	AttemptTimeout time.Duration
 	// MaxMessageSize, if positive, makes Enqueue refuse larger texts with
 	// ErrTooBig (the listener normally enforces the limit first).

@@ -22,6 +22,8 @@ type Queue struct {
 	opts   Options
 	log    *slog.Logger
 	syncer *dirSyncer
+	// bouncer is Run's argument, set before its first attempt starts.
+	bouncer Bouncer
 
 	mu      sync.Mutex
 	entries map[string]*entry

@@ -355,7 +355,7 @@ func TestRestartAfterAttemptWaitsBackoff(t *testing.T) {
 	// forever; a second instance opens the same directory.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go h.q.Run(ctx)
+	go h.q.Run(ctx, h.bo)
 	eventually(t, "attempt start", func() bool { return h.info(t, id).Active })
 	q2, err := Open(h.dir, h.opts)
 	if err != nil {

@@ -13,8 +13,12 @@ import (
 // time has come, at most MaxConcurrency at once, and sleeps until the next
 // one is due or something changes (Enqueue, Flush, Release, an attempt
 // ending). It returns when ctx is done, after the running attempts (whose
-// contexts derive from ctx) have ended. Call it once.
-func (q *Queue) Run(ctx context.Context) error {
+// contexts derive from ctx) have ended. Call it once. The DSNs of failed and delayed
+// recipients go to b (nil: failures are only logged); it is an argument here rather than
+// an Option because the bouncer usually enqueues its own mail, so it exists only after
+// the queue.
+func (q *Queue) Run(ctx context.Context, b Bouncer) error {
+	q.bouncer = b // before any attempt starts; only the attempts read it
 	for {
 		wait := q.startDue(ctx)
 		var timer Timer
@@ -108,7 +112,7 @@ func (q *Queue) deliver(ctx context.Context, e *entry, n int, rcpts []string) ([
 	}
 	actx, cancel := context.WithTimeout(ctx, q.opts.AttemptTimeout)
 	defer cancel()
-	return q.opts.Transport.Deliver(actx, msg, rcpts), nil
+	return q.opts.Transport.Send(actx, msg, rcpts), nil
 }
 
 func failAll(rcpts []string, temp bool, code int, enh, text string) []Result {

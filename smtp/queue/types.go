@@ -62,7 +62,7 @@ type Result struct {
 // one Result per recipient in rcpts (a missing one is treated as a temporary
 // failure). It is called concurrently, up to Options.MaxConcurrency times.
 type Transport interface {
-	Deliver(ctx context.Context, msg *Message, rcpts []string) []Result
+	Send(ctx context.Context, msg *Message, rcpts []string) []Result
 }
 
 // BounceKind tells a failure report from a delay warning.
@@ -83,8 +83,8 @@ type Bounce struct {
 	Message []byte     // the complete DSN, RFC 5322 text with CRLF line ends
 }
 
-// Bouncer hands a DSN on (server/ enqueues it with From "" or delivers it
-// locally). A nil error means the DSN is safely stored: the queue then
+// Bouncer hands a DSN on (the delivery agent delivers it locally or enqueues it with
+// From ""); it is given to Run, so that it may itself enqueue. A nil error means the DSN is safely stored: the queue then
 // forgets the failed recipients. On error the queue tries again at the next
 // attempt time.
 type Bouncer interface {

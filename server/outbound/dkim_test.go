@@ -1,4 +1,4 @@
-package server
+package outbound
 
 import (
 	"bytes"
@@ -15,13 +15,13 @@ import (
 func TestDKIMSignVerifies(t *testing.T) {
 	t.Parallel()
 	keys := dkimkeys.Dir(t.TempDir())
-	s := &dkimSigner{keys: keys, log: slog.New(slog.DiscardHandler)}
+	s := &Signer{keys: keys, log: slog.New(slog.DiscardHandler)}
 	env := &smtp.Envelope{ID: "x.1", Session: &smtp.Session{ID: "x"}}
-	msg := bytesMessage("From: Alice <alice@ours.example>\r\nTo: bob@else.example\r\nSubject: hi\r\n\r\nHello.\r\n")
+	msg := smtp.BytesMessage("From: Alice <alice@ours.example>\r\nTo: bob@else.example\r\nSubject: hi\r\n\r\nHello.\r\n")
 	received := []byte("Received: from x\r\n")
 
 	// No key: unchanged.
-	if got := s.withSignature(env, msg, received); !bytes.Equal(got, received) {
+	if got := s.Sign(env, msg, received); !bytes.Equal(got, received) {
 		t.Fatalf("signed without a key: %q", got)
 	}
 	for _, algo := range []string{dkimkeys.Ed25519, dkimkeys.RSA} {
@@ -32,7 +32,7 @@ func TestDKIMSignVerifies(t *testing.T) {
 		if err := keys.Activate("ours.example", k.Selector); err != nil {
 			t.Fatal(err)
 		}
-		header := s.withSignature(env, msg, received)
+		header := s.Sign(env, msg, received)
 		if !bytes.HasPrefix(header, []byte("DKIM-Signature: ")) || !bytes.HasSuffix(header, received) {
 			t.Fatalf("%s: header %q", algo, header)
 		}
@@ -54,8 +54,8 @@ func TestDKIMSignVerifies(t *testing.T) {
 		}
 	}
 	// Mail from another domain (a forward) is not signed.
-	other := bytesMessage(strings.Replace(string(msg), "ours.example", "else.example", 1))
-	if got := s.withSignature(env, other, received); !bytes.Equal(got, received) {
+	other := smtp.BytesMessage(strings.Replace(string(msg), "ours.example", "else.example", 1))
+	if got := s.Sign(env, other, received); !bytes.Equal(got, received) {
 		t.Errorf("foreign From: signed: %q", got)
 	}
 }
@@ -71,7 +71,7 @@ func TestDKIMSignWanted(t *testing.T) {
 			{SenderDomains: []string{"lists.ours.example"}, Via: config.ViaDirect},
 		},
 	}
-	s := &dkimSigner{wants: signWanted(cfg)}
+	s := &Signer{wants: signWanted(cfg)}
 	for _, c := range []struct {
 		from  string
 		rcpts []string
@@ -83,19 +83,19 @@ func TestDKIMSignWanted(t *testing.T) {
 		{"news@lists.ours.example", []string{"bob@else.example"}, true},
 		{"", []string{"bob@else.example"}, false},
 	} {
-		if got := s.wanted(c.from, c.rcpts); got != c.want {
+		if got := s.Wanted(c.from, c.rcpts); got != c.want {
 			t.Errorf("from %q to %v: wanted %v, want %v", c.from, c.rcpts, got, c.want)
 		}
 	}
 	cfg.DKIM.SignViaRelay = true
-	if s := (&dkimSigner{wants: signWanted(cfg)}); !s.wanted("alice@ours.example", []string{"bob@else.example"}) {
+	if s := (&Signer{wants: signWanted(cfg)}); !s.Wanted("alice@ours.example", []string{"bob@else.example"}) {
 		t.Error("sign_via_relay: mail through the relay not signed")
 	}
-	if s := (&dkimSigner{wants: signWanted(&config.Config{})}); !s.wanted("alice@ours.example", []string{"bob@else.example"}) {
+	if s := (&Signer{wants: signWanted(&config.Config{})}); !s.Wanted("alice@ours.example", []string{"bob@else.example"}) {
 		t.Error("no relay: mail not signed")
 	}
-	var none *dkimSigner
-	if none.wanted("alice@ours.example", []string{"bob@direct.example"}) {
+	var none *Signer
+	if none.Wanted("alice@ours.example", []string{"bob@direct.example"}) {
 		t.Error("a nil signer wants to sign")
 	}
 }
@@ -106,7 +106,7 @@ func TestDKIMSignWanted(t *testing.T) {
 func TestDKIMSignParentDomain(t *testing.T) {
 	t.Parallel()
 	keys := dkimkeys.Dir(t.TempDir())
-	s := &dkimSigner{keys: keys, log: slog.New(slog.DiscardHandler)}
+	s := &Signer{keys: keys, log: slog.New(slog.DiscardHandler)}
 	k, _, err := keys.Generate("ours.example", "s1", dkimkeys.Ed25519)
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +115,8 @@ func TestDKIMSignParentDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &smtp.Envelope{ID: "x.1", Session: &smtp.Session{ID: "x"}}
-	msg := bytesMessage("From: Mail Delivery System <MAILER-DAEMON@mail.ours.example>\r\nTo: bob@else.example\r\nSubject: Undelivered\r\n\r\nSorry.\r\n")
-	header := s.withSignature(env, msg, nil)
+	msg := smtp.BytesMessage("From: Mail Delivery System <MAILER-DAEMON@mail.ours.example>\r\nTo: bob@else.example\r\nSubject: Undelivered\r\n\r\nSorry.\r\n")
+	header := s.Sign(env, msg, nil)
 	if !bytes.HasPrefix(header, []byte("DKIM-Signature: ")) {
 		t.Fatalf("not signed: %q", header)
 	}

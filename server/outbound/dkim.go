@@ -1,4 +1,4 @@
-package server
+package outbound
 
 import (
 	"bytes"
@@ -22,13 +22,22 @@ var dkimSignedHeaders = []string{"From", "From", "Reply-To", "Subject", "Date", 
 	"In-Reply-To", "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "List-Id",
 	"List-Unsubscribe", "List-Unsubscribe-Post"}
 
-// dkimSigner signs outgoing mail whose From: domain, or a parent domain of it (the
+// NewSigner is the [dkim] sign signer with the keys of cfg.DKIMDir(), or nil (which signs
+// nothing) when signing is off.
+func NewSigner(cfg *config.Config, log *slog.Logger) *Signer {
+	if !cfg.DKIM.Sign {
+		return nil
+	}
+	return &Signer{keys: dkimkeys.Dir(cfg.DKIMDir()), log: log, wants: signWanted(cfg)}
+}
+
+// Signer signs outgoing mail whose From: domain, or a parent domain of it (the
 // server's own MAILER-DAEMON@mail.example.org under example.org's key, which DMARC's
 // relaxed alignment accepts), has an active key in state_dir/dkim ([dkim] sign).
 // Mail from other domains (forwards, SRS) goes out unsigned. A signing failure is
 // logged and the message sent unsigned: refusing it would stop mail over a key problem
 // the receiver may not even check.
-type dkimSigner struct {
+type Signer struct {
 	keys dkimkeys.Dir
 	log  *slog.Logger
 	// wants says whether mail from the envelope sender to rcpts is signed at all; nil
@@ -56,15 +65,15 @@ func signWanted(cfg *config.Config) func(from string, rcpts []string) bool {
 	}
 }
 
-// wanted says whether mail from the envelope sender from to rcpts is to be signed;
+// Wanted says whether mail from the envelope sender from to rcpts is to be signed;
 // false for a nil signer ([dkim] sign = false).
-func (s *dkimSigner) wanted(from string, rcpts []string) bool {
+func (s *Signer) Wanted(from string, rcpts []string) bool {
 	return s != nil && (s.wants == nil || s.wants(from, rcpts))
 }
 
 // activeKey is the active key of domain or of its nearest parent domain that has one
 // (never a top-level domain alone).
-func (s *dkimSigner) activeKey(domain string) (*dkimkeys.Key, error) {
+func (s *Signer) activeKey(domain string) (*dkimkeys.Key, error) {
 	for {
 		key, err := s.keys.Active(domain)
 		if !errors.Is(err, dkimkeys.ErrNoKey) {
@@ -80,7 +89,7 @@ func (s *dkimSigner) activeKey(domain string) (*dkimkeys.Key, error) {
 
 // signature returns the DKIM-Signature field for msg, or nil when its From:
 // domain has no key.
-func (s *dkimSigner) signature(env *smtp.Envelope, msg smtp.Message) []byte {
+func (s *Signer) signature(env *smtp.Envelope, msg smtp.Message) []byte {
 	rc, err := msg.Open()
 	if err != nil {
 		return nil
@@ -130,9 +139,9 @@ func sign(key *dkimkeys.Key, msg smtp.Message) (string, error) {
 	return signer.Signature(), nil
 }
 
-// withSignature prepends the DKIM-Signature (if any) to the trace header a
-// queued message gets.
-func (s *dkimSigner) withSignature(env *smtp.Envelope, msg smtp.Message, header []byte) []byte {
+// Sign prepends the DKIM-Signature (if any) to the trace header a
+// queued message gets; a nil Signer returns header as it is.
+func (s *Signer) Sign(env *smtp.Envelope, msg smtp.Message, header []byte) []byte {
 	if s == nil {
 		return header
 	}

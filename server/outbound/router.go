@@ -1,4 +1,4 @@
-package server
+package outbound
 
 import (
 	"context"
@@ -12,49 +12,6 @@ import (
 	"github.com/postern/postern/smtp/queue"
 	"github.com/postern/postern/smtp/relay"
 )
-
-// routeOptions builds the relay client options of every way out the config uses,
-// keyed by route target: config.ViaRelay for [relay] (absent without it),
-// config.ViaDirect for MX delivery (when it is the default or a route uses it), and
-// each [relays.NAME]. Every password file is read, with the same checks as [relay]'s,
-// so that a bad one stops the start instead of deferring mail later.
-func routeOptions(cfg *config.Config, getenv func(string) string, log *slog.Logger, resolver relay.Resolver) (map[string]relay.Options, error) {
-	out := make(map[string]relay.Options)
-	targets := []string{}
-	if cfg.Relay != nil {
-		targets = append(targets, config.ViaRelay)
-	} else {
-		targets = append(targets, config.ViaDirect)
-	}
-	targets = append(targets, cfg.RelayNames()...)
-	for _, rt := range cfg.Routes {
-		if rt.Via == config.ViaDirect {
-			targets = append(targets, config.ViaDirect)
-		}
-	}
-	for _, name := range targets {
-		if _, done := out[name]; done {
-			continue
-		}
-		o, err := relayOptionsFor(cfg, name, getenv, log, resolver)
-		if err != nil {
-			return nil, err
-		}
-		out[name] = o
-	}
-	return out, nil
-}
-
-// relayTarget names a route target in logs and errors.
-func relayTarget(name string) string {
-	switch name {
-	case config.ViaRelay:
-		return "relay"
-	case config.ViaDirect:
-		return "direct delivery"
-	}
-	return "relays." + name
-}
 
 // router is the queue's Transport: it sends each recipient the way the routes say,
 // one relay client per way out, and hands the recipients of a relay that cannot be
@@ -121,13 +78,13 @@ func domainPart(addr string) string {
 	return ""
 }
 
-// Deliver implements queue.Transport.
-func (r *router) Deliver(ctx context.Context, m *queue.Message, rcpts []string) []queue.Result {
-	return r.send(ctx, m.ID, m.From, rcpts, func() io.ReadSeeker { return m.Body() })
+// Send implements queue.Transport.
+func (r *router) Send(ctx context.Context, m *queue.Message, rcpts []string) []queue.Result {
+	return r.sendAll(ctx, m.ID, m.From, rcpts, func() io.ReadSeeker { return m.Body() })
 }
 
-// send delivers one message to rcpts and returns a result per recipient, in order.
-func (r *router) send(ctx context.Context, id, from string, rcpts []string, body func() io.ReadSeeker) []queue.Result {
+// sendAll sends one message to rcpts and returns a result per recipient, in order.
+func (r *router) sendAll(ctx context.Context, id, from string, rcpts []string, body func() io.ReadSeeker) []queue.Result {
 	byRcpt := make(map[string]queue.Result, len(rcpts))
 	for _, g := range r.group(from, rcpts) {
 		target := g.target

@@ -1,4 +1,4 @@
-package server
+package outbound
 
 import (
 	"bytes"
@@ -116,7 +116,7 @@ func routerFor(t *testing.T, doc string) *router {
 func sendThrough(t *testing.T, rt *router, from string, rcpts ...string) map[string]bool {
 	t.Helper()
 	msg := "Subject: routed\r\n\r\nhello\r\n"
-	res := rt.send(context.Background(), "TEST", from, rcpts, func() io.ReadSeeker { return bytes.NewReader([]byte(msg)) })
+	res := rt.sendAll(context.Background(), "TEST", from, rcpts, func() io.ReadSeeker { return bytes.NewReader([]byte(msg)) })
 	if len(res) != len(rcpts) {
 		t.Fatalf("%d results for %d recipients", len(res), len(rcpts))
 	}
@@ -219,7 +219,7 @@ tls = "none"
 
 	// Without a fallback, the refused connection is a temporary failure.
 	rt = routerFor(t, fmt.Sprintf("[relay]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\n", closedPort(t)))
-	res := rt.send(context.Background(), "T2", "me@example.com", []string{"a@x.example"},
+	res := rt.sendAll(context.Background(), "T2", "me@example.com", []string{"a@x.example"},
 		func() io.ReadSeeker { return strings.NewReader("Subject: x\r\n\r\nx\r\n") })
 	if res[0].Delivered || !res[0].Temporary || !strings.Contains(res[0].Text, "connect") {
 		t.Errorf("refused primary without fallback: %+v", res[0])
