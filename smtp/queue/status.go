@@ -21,7 +21,7 @@ import (
 // a clean line.
 //
 // Which records are fsynced, and why:
-//   - "attempt" (written before Transport.Deliver is called): fsynced, so
+//   - "attempt" (written before Transport.Send is called): fsynced, so
 //     that after any crash the restarted queue knows the attempt happened and
 //     waits out the backoff instead of retrying at once, again and again.
 //   - "hold"/"release": fsynced; an operator expects them to stick.
