@@ -15,6 +15,8 @@ type Backend interface {
 	AppPasswordBackend
 	AliasBackend
 	MailboxBackend
+	FolderBackend
+	SessionBackend
 	SieveBackend
 	QueueBackend
 	RelayBackend

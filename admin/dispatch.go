@@ -33,6 +33,7 @@ func commandTable() map[string]handler {
 		appPasswordCommands(),
 		aliasCommands(),
 		mailboxCommands(),
+		folderCommands(),
 		sieveCommands(),
 		queueCommands(),
 		relayCommands(),

@@ -176,6 +176,19 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 			r, err := c.TestRelay(ctx, "x@example.net", "backup")
 			return r.OK && len(r.Steps) == 1, err
 		}, "TestRelay x@example.net backup", true},
+		{"mailbox.status", func() (any, error) { return c.MailboxStatus(ctx, "a@example.org", "") }, "MailboxStatus a@example.org ",
+			[]MailboxStatus{{Name: "INBOX", Messages: 2}}},
+		{"mailbox.create", func() (any, error) { return nil, c.CreateMailbox(ctx, "a@example.org", "Lists", `\Archive`) },
+			`CreateMailbox a@example.org Lists \Archive`, nil},
+		{"mailbox.delete", func() (any, error) { return nil, c.DeleteMailbox(ctx, "a@example.org", "Lists") }, "DeleteMailbox a@example.org Lists", nil},
+		{"mailbox.rename", func() (any, error) { return nil, c.RenameMailbox(ctx, "a@example.org", "A", "B") }, "RenameMailbox a@example.org A B", nil},
+		{"mailbox.expunge", func() (any, error) { return c.ExpungeMailbox(ctx, "a@example.org", "Trash", fakeTime) },
+			"ExpungeMailbox a@example.org Trash 2025-01-02T03:04:05Z", 3},
+		{"who", func() (any, error) {
+			s, err := c.Sessions(ctx)
+			return len(s), err
+		}, "Sessions", 1},
+		{"kick", func() (any, error) { return c.Kick(ctx, "a@example.org") }, "Kick a@example.org", 1},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -53,6 +53,7 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	ss.user = u.Address
 	ss.md = &maildir.Maildir{Root: root, Namer: ss.srv.opts.Namer}
 	ss.log = ss.log.With("user", u.Address)
+	ss.srv.sessions.update(ss, func(in *SessionInfo) { in.User = u.Address })
 	ss.log.Info("imap: login")
 	return nil
 }

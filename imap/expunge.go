@@ -2,8 +2,6 @@ package imap
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"slices"
 
 	goimap "github.com/emersion/go-imap/v2"
@@ -53,19 +51,9 @@ func (ss *session) removeMessages(ctx context.Context, sel *selected, msgs []sna
 	}
 	unlock := ss.srv.locks.lock(ss.user)
 	defer unlock()
-	f, err := ss.srv.newFolder(sel.dir)
+	uids, err := ss.srv.removeFiles(sel.dir, msgs)
 	if err != nil {
 		return err
-	}
-	own := ss.srv.beginOwnChange(sel.dir)
-	defer own.done()
-	uids := make([]uint32, 0, len(msgs))
-	for _, m := range msgs {
-		_, err := f.withPath(m, maildir.Remove)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		uids = append(uids, m.UID)
 	}
 	if _, err := ss.srv.opts.Store.RemoveMessages(ctx, sel.id, uids); err != nil {
 		return err

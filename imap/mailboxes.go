@@ -3,7 +3,6 @@ package imap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	goimap "github.com/emersion/go-imap/v2"
@@ -50,9 +49,6 @@ func (ss *session) Create(ctx context.Context, name string, options *goimap.Crea
 	if err != nil {
 		return ss.imapError("create", err)
 	}
-	if n == store.InboxName {
-		return ss.imapError("create", fmt.Errorf("INBOX: %w", store.ErrExists))
-	}
 	specialUse := ""
 	if options != nil && len(options.SpecialUse) > 0 {
 		// RFC 6154 section 3: one attribute per mailbox is all we keep.
@@ -61,15 +57,7 @@ func (ss *session) Create(ctx context.Context, name string, options *goimap.Crea
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Only one special-use attribute per mailbox"}
 		}
 	}
-	unlock := ss.srv.locks.lock(ss.user)
-	defer unlock()
-	if _, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, n); err == nil {
-		return ss.imapError("create", fmt.Errorf("%q: %w", n, store.ErrExists))
-	}
-	if _, err := ss.md.EnsureFolder(n); err != nil {
-		return ss.imapError("create", err)
-	}
-	if _, err := ss.srv.opts.Store.CreateMailbox(ctx, ss.user, n, specialUse); err != nil {
+	if err := ss.srv.createMailbox(ctx, ss.user, ss.md, n, specialUse); err != nil {
 		if errors.Is(err, store.ErrInvalid) && specialUse != "" {
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Unsupported special-use attribute"}
 		}
@@ -87,16 +75,7 @@ func (ss *session) Delete(ctx context.Context, name string) (err error) {
 	if n == store.InboxName {
 		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "INBOX cannot be deleted"}
 	}
-	unlock := ss.srv.locks.lock(ss.user)
-	defer unlock()
-	if err := ss.srv.opts.Store.DeleteMailbox(ctx, ss.user, n); err != nil {
-		return ss.imapError("delete", err)
-	}
-	if err := ss.md.DeleteFolder(n); err != nil && !errors.Is(err, maildir.ErrNoFolder) {
-		return ss.imapError("delete", err)
-	}
-	ss.srv.hub.notify(ss.user, n, nil)
-	return nil
+	return ss.imapError("delete", ss.srv.deleteMailbox(ctx, ss.user, ss.md, n))
 }
 
 func (ss *session) Rename(ctx context.Context, w *imapserver.RenameWriter, oldName, newName string, options *goimap.RenameOptions) (err error) {
@@ -114,23 +93,7 @@ func (ss *session) Rename(ctx context.Context, w *imapserver.RenameWriter, oldNa
 		// clients do not rely on it, so we refuse rather than half-implement it.
 		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "INBOX cannot be renamed"}
 	}
-	unlock := ss.srv.locks.lock(ss.user)
-	defer unlock()
-	if _, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, from); err != nil {
-		return ss.imapError("rename", err)
-	}
-	if err := ss.md.RenameFolder(from, to); err != nil && !errors.Is(err, maildir.ErrNoFolder) {
-		return ss.imapError("rename", err)
-	}
-	if err := ss.srv.opts.Store.RenameMailbox(ctx, ss.user, from, to); err != nil {
-		// Put the folders back so disk and index agree again.
-		if rerr := ss.md.RenameFolder(to, from); rerr != nil {
-			ss.log.Error("imap: rename: undo", "from", to, "to", from, "err", rerr)
-		}
-		return ss.imapError("rename", err)
-	}
-	ss.srv.hub.notify(ss.user, from, nil)
-	return nil
+	return ss.imapError("rename", ss.srv.renameMailbox(ctx, ss.user, ss.md, from, to))
 }
 
 func (ss *session) Subscribe(ctx context.Context, name string) error {

@@ -46,6 +46,7 @@ func (ss *session) closeSelected() {
 		ss.sel.unsubscribe()
 		ss.srv.snaps.release(ss.sel.snap)
 		ss.sel = nil
+		ss.srv.sessions.update(ss, func(in *SessionInfo) { in.Mailbox = "" })
 	}
 }
 
@@ -98,6 +99,7 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 	}
 	sel.notify, sel.unsubscribe = ss.srv.hub.subscribe(ss.user, n)
 	ss.sel = sel
+	ss.srv.sessions.update(ss, func(in *SessionInfo) { in.Mailbox = n })
 	flags := ss.mailboxFlags(dir)
 	data = &goimap.SelectData{
 		Flags:          flags,

@@ -70,6 +70,7 @@ type Server struct {
 	snaps    snapshots
 	keywords keywordCache
 	sums     summarizer
+	sessions sessionRegistry
 
 	// bg counts background work (cache writes, the summariser) that Shutdown waits
 	// for; closing, under bgMu, refuses new work once Shutdown has begun.

@@ -44,7 +44,9 @@ func (s *Server) newSession(c *imapserver.Conn, implicit bool) *session {
 	if c != nil && c.NetConn() != nil {
 		ip = remoteIP(c.NetConn().RemoteAddr())
 	}
-	return &session{srv: s, conn: c, implicit: implicit, ip: ip, log: s.log.With("client", ip)}
+	ss := &session{srv: s, conn: c, implicit: implicit, ip: ip, log: s.log.With("client", ip)}
+	s.sessions.add(ss, s.opts.Now())
+	return ss
 }
 
 func remoteIP(a net.Addr) string {
@@ -60,6 +62,7 @@ func remoteIP(a net.Addr) string {
 
 func (ss *session) Close() error {
 	ss.closeSelected()
+	ss.srv.sessions.remove(ss)
 	return nil
 }
 

@@ -62,7 +62,8 @@ type adminBackend struct {
 	// afterCommand runs after every successful admin command (cache invalidation).
 	afterCommand func(cmd string)
 
-	queueAdmin // postern queue and postern relay test (admin_queue.go)
+	queueAdmin  // postern queue and postern relay test (admin_queue.go)
+	folderAdmin // postern mailbox, who and kick (admin_folders.go)
 }
 
 // newAdminBackend returns the admin.Backend of a running daemon. status reports what the

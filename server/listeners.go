@@ -64,7 +64,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 	if cd, ok := s.agent.resolve.dir.(*cachedDirectory); ok {
 		flush = func(b *adminBackend) { b.afterCommand = func(string) { cd.Flush() } }
 	}
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, flush)
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, s.setupFolderAdmin, flush)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err

@@ -157,6 +157,7 @@ func (s *Server) run(ctx context.Context) error {
 			s.log.Error("queue scheduler stopped", "err", err)
 		}
 	}()
+	bgDone := s.startBackground(qctx)
 	if err := s.notify.Ready(); err != nil {
 		s.log.Warn("sd_notify failed", "err", err)
 	}
@@ -189,6 +190,7 @@ loop:
 	s.svcs.Shutdown(sctx)
 	stopQueue()
 	<-qdone
+	bgDone.Wait()
 	s.close()
 	s.log.Info("postern stopped")
 	return runErr

@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve reindex import backup restore dns dkim queue relay sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import backup restore dns dkim queue relay sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -39,7 +39,16 @@ _postern_words() {
 	"sieve delete") echo "--config --help" ;;
 	"sieve check") echo "--personal --global --config --help" ;;
 	"sieve test") echo "--script --message --from --to --personal --global --mailboxes --config --help" ;;
+	"mailbox") echo "list status create delete rename expunge --config --help" ;;
+	"mailbox list") echo "--json --config --help" ;;
+	"mailbox status") echo "--json --config --help" ;;
+	"mailbox create") echo "--special-use --config --help" ;;
+	"mailbox delete") echo "--config --help" ;;
+	"mailbox rename") echo "--config --help" ;;
+	"mailbox expunge") echo "--before --json --config --help" ;;
 	"reindex") echo "--json --config --help" ;;
+	"who") echo "--json --config --help" ;;
+	"kick") echo "--config --help" ;;
 	"import") echo "passwd-file dovecot --config --help" ;;
 	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
 	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
@@ -70,7 +79,7 @@ _postern_words() {
 
 _postern_valued() {
 	case "$1" in
-	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--users|--home|--special-use|--selector|--algo) return 0 ;;
+	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--selector|--algo) return 0 ;;
 	esac
 	return 1
 }

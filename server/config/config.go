@@ -14,24 +14,25 @@ type Config struct {
 	StateDir   string `toml:"state_dir" path:"config" type:"path" doc:"Directory for the database, the Maildirs, the outbound queue and generated certificates."`
 	RuntimeDir string `toml:"runtime_dir" path:"config" type:"path" doc:"Directory for the unix sockets (admin, LMTP); relative socket paths are relative to it."`
 
-	Listen Listen            `toml:"listen" doc:"Where each listener binds; \"\" switches a listener off."`
-	SMTP   SMTP              `toml:"smtp" doc:"Limits and policy for SMTP, submission and LMTP sessions."`
-	DNS    DNS               `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
-	TLS    TLS               `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
-	Relay  *Relay            `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
-	Relays map[string]*Relay `toml:"relays" doc:"More smart hosts, each a [relays.NAME] table with the keys of [relay]; routes and fallback name them."`
-	Routes []Route           `toml:"route" doc:"Routes: which recipient or sender domains leave through another relay, or directly to MX. Recipient domains are matched first, then the sender's domain; everything else takes [relay] (or direct delivery without it)."`
-	Queue  Queue             `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
-	Sieve  Sieve             `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
-	SPF    SPF               `toml:"spf" doc:"SPF checks of mail from the internet."`
-	DKIM   DKIM              `toml:"dkim" doc:"DKIM: verifying signatures of mail from the internet, signing the mail we send."`
-	DMARC  DMARC             `toml:"dmarc" doc:"DMARC: the From: domain's policy for mail that fails SPF and DKIM alignment."`
-	MTASTS MTASTS            `toml:"mta_sts" doc:"The MTA-STS policy (RFC 8461) served for each local domain, telling senders to deliver only over verified TLS. Add mta-sts.DOMAIN to tls.acme.names (and DNS) so that the policy's HTTPS certificate is valid."`
-	Milter Milter            `toml:"milter" doc:"A milter such as Rspamd asked about each message from the internet: its verdict rejects, defers, quarantines or adds headers (X-Spam, which [sieve] spam_to_junk files into Junk)."`
-	DNSBL  DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
-	Limits Limits            `toml:"limits" doc:"Rates of mail per minute per client address and per authenticated user."`
-	Admin  Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
-	Log    Log               `toml:"log" doc:"How the server writes its log."`
+	Listen  Listen            `toml:"listen" doc:"Where each listener binds; \"\" switches a listener off."`
+	SMTP    SMTP              `toml:"smtp" doc:"Limits and policy for SMTP, submission and LMTP sessions."`
+	DNS     DNS               `toml:"dns" doc:"The DNS resolvers used for MX lookups and sender checks."`
+	TLS     TLS               `toml:"tls" doc:"The certificate served on every TLS listener: either cert and key files, or a self-signed one."`
+	Relay   *Relay            `toml:"relay" doc:"The outbound smart host; without this table mail is delivered directly to each recipient's MX."`
+	Relays  map[string]*Relay `toml:"relays" doc:"More smart hosts, each a [relays.NAME] table with the keys of [relay]; routes and fallback name them."`
+	Routes  []Route           `toml:"route" doc:"Routes: which recipient or sender domains leave through another relay, or directly to MX. Recipient domains are matched first, then the sender's domain; everything else takes [relay] (or direct delivery without it)."`
+	Queue   Queue             `toml:"queue" doc:"The outbound queue: how often and how long undeliverable mail is retried."`
+	Sieve   Sieve             `toml:"sieve" doc:"Mail filtering with Sieve at delivery: the global scripts around each user's own."`
+	SPF     SPF               `toml:"spf" doc:"SPF checks of mail from the internet."`
+	DKIM    DKIM              `toml:"dkim" doc:"DKIM: verifying signatures of mail from the internet, signing the mail we send."`
+	DMARC   DMARC             `toml:"dmarc" doc:"DMARC: the From: domain's policy for mail that fails SPF and DKIM alignment."`
+	MTASTS  MTASTS            `toml:"mta_sts" doc:"The MTA-STS policy (RFC 8461) served for each local domain, telling senders to deliver only over verified TLS. Add mta-sts.DOMAIN to tls.acme.names (and DNS) so that the policy's HTTPS certificate is valid."`
+	Milter  Milter            `toml:"milter" doc:"A milter such as Rspamd asked about each message from the internet: its verdict rejects, defers, quarantines or adds headers (X-Spam, which [sieve] spam_to_junk files into Junk)."`
+	DNSBL   DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
+	Limits  Limits            `toml:"limits" doc:"Rates of mail per minute per client address and per authenticated user."`
+	Mailbox Mailbox           `toml:"mailbox" doc:"Housekeeping of the users' mailboxes."`
+	Admin   Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
+	Log     Log               `toml:"log" doc:"How the server writes its log."`
 
 	// File is the absolute path of the file the config was read from; "" when
 	// the Config was built in code.

@@ -35,6 +35,7 @@ func (c *Config) validate(pr *problems) {
 	c.TLS.validate(pr)
 	c.validateACME(pr)
 	c.Queue.validate(pr)
+	c.Mailbox.validate(pr)
 	c.MTASTS.validate(pr)
 	c.Milter.validate(pr)
 	c.DNSBL.validate(pr)

@@ -76,6 +76,7 @@ func Write(o Options) (Result, error) {
 		fmt.Fprintf(&b, "\n# %s. %s\n[relay]\nhost = %s\nport = %d\ntls = %q\nusername = %s\npassword_file = %s\n",
 			p.Name, p.Notes, strconv.Quote(p.Host), p.Port, tlsMode, strconv.Quote(o.RelayUser), strconv.Quote(filepath.Base(pwFile)))
 	}
+	b.WriteString("\n# Old mail in Junk and Trash is removed after 30 days (\"\" keeps it).\n[mailbox]\nautoexpunge_junk = \"30d\"\nautoexpunge_trash = \"30d\"\n")
 	cfg, err := config.Parse([]byte(b.String()), o.ConfigPath)
 	if err != nil {
 		return Result{}, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postern/postern/server/config"
 )
@@ -59,6 +60,9 @@ func TestWriteDirectDelivery(t *testing.T) {
 	}
 	if res.Config.StateDir != config.Default().StateDir {
 		t.Errorf("state_dir %q, want the default %q", res.Config.StateDir, config.Default().StateDir)
+	}
+	if junk, trash := res.Config.Mailbox.Ages(); junk != 30*24*time.Hour || trash != 30*24*time.Hour {
+		t.Errorf("init's config expunges Junk after %v and Trash after %v, want 30 days each", junk, trash)
 	}
 	data, _ := os.ReadFile(path)
 	if strings.Contains(string(data), "[relay]") || strings.Contains(string(data), "state_dir") {

@@ -1,0 +1,16 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// startBackground runs the daemon's periodic housekeeping (autoexpunge of Junk and
+// Trash; the owner's alerts) until ctx ends; the WaitGroup tells when all of it stopped.
+func (s *Server) startBackground(ctx context.Context) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	ae := &autoexpunger{st: s.store, boxes: s.imapServer(), cfg: s.currentConfig, log: s.log, now: time.Now}
+	wg.Go(func() { ae.run(ctx) })
+	return &wg
+}

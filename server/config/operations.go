@@ -1,0 +1,56 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mailbox configures housekeeping of the users' mailboxes.
+type Mailbox struct {
+	AutoexpungeJunk  string `toml:"autoexpunge_junk" type:"age" doc:"Remove messages from each user's \\Junk mailbox once they arrived this long ago, e.g. \"30d\"; \"\" keeps them. Checked hourly; IMAP sessions are told."`
+	AutoexpungeTrash string `toml:"autoexpunge_trash" type:"age" doc:"Remove messages from each user's \\Trash mailbox once they arrived this long ago, e.g. \"30d\"; \"\" keeps them."`
+}
+
+// ParseAge parses an age: a Go duration ("90s", "36h") or a whole number of days
+// ("30d") or weeks ("2w").
+func ParseAge(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseUint(n, 10, 16)
+			if err != nil || v == 0 {
+				return 0, fmt.Errorf("%q is not an age like \"30d\", \"2w\" or \"36h\"", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not an age like \"30d\", \"2w\" or \"36h\"", s)
+	}
+	return d, nil
+}
+
+// Ages returns the autoexpunge ages; 0 is off (or invalid, which Validate reports).
+func (m Mailbox) Ages() (junk, trash time.Duration) {
+	age := func(s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, _ := ParseAge(s)
+		return d
+	}
+	return age(m.AutoexpungeJunk), age(m.AutoexpungeTrash)
+}
+
+func (m *Mailbox) validate(pr *problems) {
+	for key, v := range map[string]string{"mailbox.autoexpunge_junk": m.AutoexpungeJunk, "mailbox.autoexpunge_trash": m.AutoexpungeTrash} {
+		if v == "" {
+			continue
+		}
+		if _, err := ParseAge(v); err != nil {
+			pr.addf(key, "%v", err)
+		}
+	}
+}
