@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"runtime"
 	"slices"
@@ -317,18 +316,4 @@ func writeLiteral(wc io.WriteCloser, b []byte) error {
 		return err
 	}
 	return wc.Close()
-}
-
-// withFile runs fn on the contents of the message file at path.
-func withFile[T any](path string, fn func(io.Reader) (T, error)) (T, error) {
-	var zero T
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return zero, errGone
-	}
-	if err != nil {
-		return zero, err
-	}
-	defer f.Close()
-	return fn(bufio.NewReaderSize(f, 32*1024))
 }

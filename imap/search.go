@@ -2,16 +2,15 @@ package imap
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/postern/postern/mimeparse"
 	"github.com/postern/postern/store"
 )
 
@@ -118,8 +117,9 @@ type matchCtx struct {
 	f      *folder
 	parsed bool
 	header mail.Header
-	bodyT  string // decoded text parts
-	fullT  string // header + decoded text parts
+	mhdr   *mimeparse.Header // the bounded header mimeparse kept
+	bodyT  string            // decoded text parts
+	fullT  string            // header + decoded text parts
 	broken bool
 
 	withEnv bool // HEADER is searched: use and fill the message's cached envelope
@@ -290,52 +290,4 @@ func headerMatch(h mail.Header, key, value string) bool {
 
 func containsCI(haystack, needle string) bool {
 	return strings.Contains(strings.ToLower(haystack), strings.ToLower(needle))
-}
-
-// maxSearchText caps how much decoded text of one message SEARCH BODY/TEXT looks at.
-const maxSearchText = 4 << 20
-
-// parse reads the message once: its header and the decoded text of its text/* parts
-// (charset and transfer encoding undone by go-message).
-func (mc *matchCtx) parse() {
-	if mc.parsed {
-		return
-	}
-	mc.parsed = true
-	file, r, err := mc.f.open(mc.m)
-	if err != nil {
-		mc.broken = true
-		return
-	}
-	defer file.Close()
-	e, _ := gomessage.Read(r)
-	if e == nil {
-		mc.broken = true
-		return
-	}
-	mc.header = mail.Header{Header: e.Header}
-	var body strings.Builder
-	_ = e.Walk(func(path []int, part *gomessage.Entity, err error) error {
-		if err != nil || body.Len() > maxSearchText {
-			return nil
-		}
-		t, _, _ := part.Header.ContentType()
-		if t == "" || strings.HasPrefix(t, "text/") {
-			b, _ := io.ReadAll(io.LimitReader(part.Body, maxSearchText))
-			body.Write(b)
-			body.WriteByte('\n')
-		}
-		return nil
-	})
-	mc.bodyT = body.String()
-	var hdr strings.Builder
-	fields := e.Header.Fields()
-	for fields.Next() {
-		v, err := fields.Text()
-		if err != nil {
-			v = fields.Value()
-		}
-		hdr.WriteString(fields.Key() + ": " + v + "\n")
-	}
-	mc.fullT = hdr.String() + mc.bodyT
 }

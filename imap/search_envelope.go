@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	goimap "github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/postern/postern/store"
 )
@@ -101,7 +100,7 @@ func (mc *matchCtx) fillEntry() *store.CacheEntry {
 	if !mc.withEnv || !mc.parsed || mc.broken || mc.envelope() != nil {
 		return nil
 	}
-	env := imapserver.ExtractEnvelope(mc.header.Header.Header)
+	env := envelopeOf(mc.mhdr.Envelope())
 	mc.m.cell.merge(env, nil)
 	return &store.CacheEntry{Filename: mc.m.Filename, Envelope: encodeEnvelope(env)}
 }

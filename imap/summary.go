@@ -1,18 +1,15 @@
 package imap
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/postern/postern/store"
 )
@@ -134,7 +131,8 @@ func (s *Server) computeSummaries(f *folder, msgs []snapMsg, wantEnv, wantBS boo
 }
 
 // summarize reads what m's cell lacks from its file, stores it in the cell, and returns
-// it as a cache entry. The envelope needs only the header; the structure the whole file.
+// it as a cache entry. The envelope needs only the header; the structure the whole file,
+// in one pass that yields the envelope as well.
 func summarize(f *folder, m snapMsg, wantEnv, wantBS bool) (store.CacheEntry, error) {
 	e := store.CacheEntry{Filename: m.Filename}
 	d := m.cell.load()
@@ -145,20 +143,22 @@ func summarize(f *folder, m snapMsg, wantEnv, wantBS bool) (store.CacheEntry, er
 	defer file.Close()
 	var env *goimap.Envelope
 	var bs goimap.BodyStructure
-	if wantEnv && d.env == nil {
-		h, _ := textproto.ReadHeader(r)
-		env = imapserver.ExtractEnvelope(h)
-		e.Envelope = encodeEnvelope(env)
-	}
-	if wantBS && d.bs == nil {
-		if env != nil {
-			if _, err := file.Seek(0, io.SeekStart); err != nil {
-				return e, fmt.Errorf("imap: rewind %s: %w", m.Filename, err)
-			}
-			r.Reset(file)
+	switch {
+	case wantBS && d.bs == nil:
+		if env, bs, err = parseStructure(r); err != nil {
+			return e, fmt.Errorf("imap: parsing %s: %w", m.Filename, err)
 		}
-		bs = imapserver.ExtractBodyStructure(r)
 		e.Structure = encodeStructure(bs)
+		if wantEnv && d.env == nil {
+			e.Envelope = encodeEnvelope(env)
+		} else {
+			env = nil
+		}
+	case wantEnv && d.env == nil:
+		if env, err = parseEnvelope(r); err != nil {
+			return e, fmt.Errorf("imap: parsing %s: %w", m.Filename, err)
+		}
+		e.Envelope = encodeEnvelope(env)
 	}
 	m.cell.merge(env, bs)
 	return e, nil
@@ -168,13 +168,14 @@ func summarize(f *folder, m snapMsg, wantEnv, wantBS bool) (store.CacheEntry, er
 // so that even its first FETCH reads no file.
 func summarizeFile(filename, path string) (store.CacheEntry, error) {
 	e := store.CacheEntry{Filename: filename}
-	env, err := readEnvelope(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return e, err
+		return e, fmt.Errorf("imap: %w", err)
 	}
-	bs, err := readStructure(path)
+	defer f.Close()
+	env, bs, err := parseStructure(newFileReader(f))
 	if err != nil {
-		return e, err
+		return e, fmt.Errorf("imap: parsing %s: %w", filename, err)
 	}
 	e.Envelope, e.Structure = encodeEnvelope(env), encodeStructure(bs)
 	return e, nil
@@ -197,20 +198,4 @@ func (s *Server) putSummaries(mailboxID int64, fill []store.CacheEntry) {
 	if err := s.opts.Store.PutMessageCache(ctx, mailboxID, fill); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("imap: storing message summaries", "mailbox_id", mailboxID, "count", len(fill), "err", err)
 	}
-}
-
-// readEnvelope reads only the header of the message file at path. A malformed header
-// still gets an envelope of what could be read.
-func readEnvelope(path string) (*goimap.Envelope, error) {
-	return withFile(path, func(r io.Reader) (*goimap.Envelope, error) {
-		h, _ := textproto.ReadHeader(bufio.NewReader(r))
-		return imapserver.ExtractEnvelope(h), nil
-	})
-}
-
-// readStructure parses the whole message for its MIME structure.
-func readStructure(path string) (goimap.BodyStructure, error) {
-	return withFile(path, func(r io.Reader) (goimap.BodyStructure, error) {
-		return imapserver.ExtractBodyStructure(r), nil
-	})
 }

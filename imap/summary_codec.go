@@ -34,7 +34,9 @@ var errBadSummary = errors.New("imap: undecodable cached summary")
 
 // maxSummaryDepth bounds the nesting of decoded body structures (and of the
 // message/rfc822 envelopes inside them), so a corrupt blob cannot recurse without end.
-const maxSummaryDepth = 64
+// It must exceed mimeparse's MaxDepth (100), or a deep but legal structure would not
+// decode and be parsed from the file at every FETCH.
+const maxSummaryDepth = 128
 
 type encoder struct{ b []byte }
 
