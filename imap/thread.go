@@ -10,6 +10,8 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/postern/postern/mimeparse"
 )
 
 // Thread answers THREAD and UID THREAD (RFC 5256) with the ORDEREDSUBJECT and
@@ -58,14 +60,14 @@ func (ss *session) Thread(ctx context.Context, kind imapserver.NumKind, alg goim
 		tm := threadMsg{num: n, order: seqs[i], date: mc.sentDate()}
 		subj, _ := mc.header.Subject()
 		tm.subject, tm.reply = baseSubject(subj)
-		if ids := msgIDs(mc.header.Get("Message-Id")); len(ids) > 0 {
+		if ids := mimeparse.MsgIDs(mc.header.Get("Message-Id")); len(ids) > 0 {
 			tm.id = ids[0]
 		}
-		tm.refs = msgIDs(mc.header.Get("References"))
+		tm.refs = mimeparse.MsgIDs(mc.header.Get("References"))
 		if len(tm.refs) == 0 {
 			// RFC 5256 section 4 step (1)(A): without References, the first message
 			// ID of In-Reply-To.
-			if irt := msgIDs(mc.header.Get("In-Reply-To")); len(irt) > 0 {
+			if irt := mimeparse.MsgIDs(mc.header.Get("In-Reply-To")); len(irt) > 0 {
 				tm.refs = irt[:1]
 			}
 		}
@@ -361,26 +363,6 @@ func mergeBySubject(roots []*threadNode) []*threadNode {
 		}
 	}
 	return slices.DeleteFunc(roots, func(n *threadNode) bool { return gone[n] })
-}
-
-// msgIDs returns the "<...>" message IDs in a Message-ID, References or In-Reply-To
-// value, in order.
-func msgIDs(v string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return out
-		}
-		if id := strings.TrimSpace(v[i+1 : i+j]); id != "" {
-			out = append(out, id)
-		}
-		v = v[i+j+1:]
-	}
 }
 
 // baseSubject extracts RFC 5256 section 2.1's base subject and says whether the

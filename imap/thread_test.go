@@ -7,6 +7,8 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/postern/postern/mimeparse"
 )
 
 func threadMessage(id, refs, subject, date string) string {
@@ -89,6 +91,6 @@ func FuzzBaseSubject(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		baseSubject(s)
-		msgIDs(s)
+		mimeparse.MsgIDs(s)
 	})
 }

@@ -41,9 +41,9 @@ func (h *Header) Envelope() *Envelope {
 		To:        AddressList(h.Get("To")),
 		Cc:        AddressList(h.Get("Cc")),
 		Bcc:       AddressList(h.Get("Bcc")),
-		InReplyTo: msgIDs(h.Get("In-Reply-To")),
+		InReplyTo: MsgIDs(h.Get("In-Reply-To")),
 	}
-	if ids := msgIDs(h.Get("Message-Id")); len(ids) > 0 {
+	if ids := MsgIDs(h.Get("Message-Id")); len(ids) > 0 {
 		e.MessageID = ids[0]
 	}
 	if v := h.Get("Date"); v != "" {
@@ -64,8 +64,9 @@ func DecodeText(d *mime.WordDecoder, v string) string {
 	return s
 }
 
-// msgIDs returns the <...> ids of a field, without the brackets.
-func msgIDs(v string) []string {
+// MsgIDs returns the "<...>" message IDs of a Message-ID, References or In-Reply-To
+// value, in order, without the brackets.
+func MsgIDs(v string) []string {
 	var out []string
 	for {
 		i := strings.IndexByte(v, '<')
