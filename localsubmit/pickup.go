@@ -45,9 +45,6 @@ func ensurePickupDir(dir string) error {
 	return nil
 }
 
-// ScanPickup delivers every complete pickup file now, as the periodic scan does.
-func (ls *Server) ScanPickup(ctx context.Context) { ls.scanPickup(ctx, ctx) }
-
 // scanPickup delivers every complete pickup file, oldest first, until stop ends.
 func (ls *Server) scanPickup(ctx, stop context.Context) {
 	entries, err := os.ReadDir(ls.pickupDir)

@@ -241,7 +241,7 @@ func (s *Server) bindHTTPS(a config.ListenAddr) error {
 
 // wellKnown is the handler of the well-known files for one listener.
 func (s *Server) wellKnown(https bool) *wellKnown {
-	return &wellKnown{cfg: s.cfg, dir: s.agent.resolve.dir, bound: s.svcs.Addrs, https: https}
+	return &wellKnown{cfg: s.cfg, dir: s.dir, bound: s.svcs.Addrs, https: https}
 }
 
 func serveHTTPOnly(srv *http.Server, ln net.Listener) error {

@@ -103,7 +103,7 @@ func (b *folderAdmin) Kick(_ context.Context, address string) (int, error) {
 // setupFolderAdmin gives the admin backend the IMAP server's mailbox operations (the
 // IMAP server is built even when no IMAP listener is configured).
 func (s *Server) setupFolderAdmin(b *adminBackend) {
-	b.folderAdmin = folderAdmin{st: s.store, boxes: s.imapServer()}
+	b.folderAdmin = folderAdmin{st: s.store, boxes: s.imap}
 }
 
 // currentConfig returns the config in force (it changes on SIGHUP).

@@ -3,48 +3,12 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/sieve"
 	"github.com/postern/postern/store"
 )
-
-// storeSieveCompiler returns the compile check for scripts users upload (through the
-// admin socket or ManageSieve; it has the shape of managesieve.CompileFunc):
-// include :personal resolves from the user's own stored scripts, :global from global
-// (nil: no global scripts).
-func storeSieveCompiler(st *store.Store, global sieve.ScriptLoader) func(ctx context.Context, user, name string, src []byte) error {
-	return func(ctx context.Context, user, name string, src []byte) error {
-		_, err := sieve.Compile(name, src, sieve.CompileOptions{
-			Loader: userScriptLoader{ctx: ctx, st: st, user: user, global: global},
-		})
-		return err
-	}
-}
-
-// userScriptLoader resolves includes for one user's scripts.
-type userScriptLoader struct {
-	ctx    context.Context
-	st     *store.Store
-	user   string
-	global sieve.ScriptLoader
-}
-
-func (l userScriptLoader) LoadScript(ctx context.Context, loc sieve.ScriptLocation, name string) ([]byte, error) {
-	if loc == sieve.Global {
-		if l.global == nil {
-			return nil, fmt.Errorf("global sieve script %q: %w", name, fs.ErrNotExist)
-		}
-		return l.global.LoadScript(ctx, loc, name)
-	}
-	sc, err := l.st.GetScript(l.ctx, l.user, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("sieve script %q: %w", name, fs.ErrNotExist)
-	}
-	return []byte(sc.Content), err
-}
 
 func sieveHints(address string) hints {
 	return hints{
@@ -77,7 +41,7 @@ func (b *adminBackend) GetSieveScript(ctx context.Context, address, name string)
 // PutSieveScript compiles before storing: a script that would fail at every delivery is
 // refused now, with its line and column, as ManageSieve's PUTSCRIPT does.
 func (b *adminBackend) PutSieveScript(ctx context.Context, address, name, content string) (admin.SieveScript, error) {
-	if err := storeSieveCompiler(b.st, globalDirLoader(b.sieveGlobalDir))(ctx, address, name, []byte(content)); err != nil {
+	if err := deliver.SieveCompiler(b.st, b.sieveGlobalDir)(ctx, address, name, []byte(content)); err != nil {
 		var ce *sieve.CompileError
 		if errors.As(err, &ce) {
 			return admin.SieveScript{}, admin.Errorf(admin.CodeInvalid, "check it locally: postern sieve check FILE",

@@ -10,7 +10,7 @@ import (
 // Trash; the owner's alerts) until ctx ends; the WaitGroup tells when all of it stopped.
 func (s *Server) startBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	ae := &autoexpunger{st: s.store, boxes: s.imapServer(), cfg: s.currentConfig, log: s.log, now: time.Now}
+	ae := &autoexpunger{st: s.store, boxes: s.imap, cfg: s.currentConfig, log: s.log, now: time.Now}
 	wg.Go(func() { ae.run(ctx) })
 	return &wg
 }

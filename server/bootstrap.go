@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
@@ -93,7 +94,7 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r BootstrapRequest)
 // createUserMailboxes makes a new user's Maildir with the default folders and their index
 // rows, so that the first IMAP client sees Sent, Drafts, Junk, Trash and Archive.
 func createUserMailboxes(ctx context.Context, st *store.Store, mailRoot, address string) error {
-	root := userRoot(mailRoot, address)
+	root := deliver.UserRoot(mailRoot, address)
 	if err := maildir.Create(root); err != nil {
 		return err
 	}

@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
@@ -60,10 +60,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		s.svcs.CloseListeners()
 		return err
 	}
-	flush := func(*adminBackend) {}
-	if cd, ok := s.agent.resolve.dir.(*cachedDirectory); ok {
-		flush = func(b *adminBackend) { b.afterCommand = func(string) { cd.Flush() } }
-	}
+	flush := func(b *adminBackend) { b.afterCommand = func(string) { s.dir.Flush() } }
 	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, s.setupFolderAdmin, flush)
 	if err != nil {
 		s.svcs.CloseListeners()
@@ -80,37 +77,6 @@ func bindListenAddr(a config.ListenAddr) (net.Listener, error) {
 		return listen("unix:"+a.Address, 0o660)
 	}
 	return listen(a.Address, 0)
-}
-
-// newDeliveryAgent builds the local delivery agent shared by SMTP and LMTP.
-func (s *Server) newDeliveryAgent() (*deliveryAgent, error) {
-	cfg := s.cfg
-	hook, err := newSieveHook(cfg.Sieve, s.store, s.log, cfg.SMTP.RecipientDelimiter)
-	if err != nil {
-		return nil, err
-	}
-	srs, err := loadSRS(cfg.StateDir, time.Now)
-	if err != nil {
-		return nil, err
-	}
-	a := &deliveryAgent{
-		store:    s.store,
-		srs:      srs,
-		hostname: cfg.Hostname,
-		out:      s.out,
-		resolve:  &resolver{dir: newCachedDirectory(s.store, time.Now), delimiter: cfg.SMTP.RecipientDelimiter, srs: srs},
-		namer:    maildir.NewNamer(cfg.Hostname, time.Now),
-		mailRoot: cfg.MailDir(),
-		hook:     hook,
-		index:    s.index,
-		log:      s.log,
-		now:      time.Now,
-	}
-	a.forward = &sieveOut{agent: a, hostname: cfg.Hostname}
-	if sg := outbound.NewSigner(cfg, s.log); sg != nil {
-		a.dkim = sg
-	}
-	return a, nil
 }
 
 func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) error {
@@ -140,9 +106,6 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 			clientCheck = newDNSBL(cfg.DNSBL.Zones, resolver, time.Now)
 		}
 	}
-	if s.rates == nil {
-		s.rates = newRateLimiter(cfg.Limits, time.Now)
-	}
 	srv := smtp.NewServer(smtp.Options{
 		Hostname:                  cfg.Hostname,
 		Role:                      role,
@@ -155,13 +118,13 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
 		Resolver:                  resolver,
-		Policy:                    &recipientPolicy{agent: s.agent, role: role},
+		Policy:                    s.agent.RecipientPolicy(role),
 		Deliverer:                 s.agent,
 		Filters:                   filters,
 		ClientCheck:               clientCheck,
 		RateLimiter:               s.rates,
 		Authenticator:             &smtpAuthenticator{store: s.store, limiter: s.limiter, log: s.log},
-		SenderPolicy:              &senderPolicy{resolve: s.agent.resolve},
+		SenderPolicy:              s.agent,
 		SpoolDir:                  spool,
 		Logger:                    s.log.With("service", name),
 	})
@@ -176,7 +139,7 @@ func (s *Server) bindIMAP(name string, a config.ListenAddr, implicit bool) error
 	if err != nil {
 		return err
 	}
-	srv := s.imapServer()
+	srv := s.imap
 	// TLS is layered in serve, so that the bound listener stays a plain one the metrics
 	// can count connections on.
 	serve := func(l net.Listener) error {
@@ -203,7 +166,7 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 		TLSConfig:     s.tlsCfg,
 		Authenticator: &netAuthenticator{store: s.store, limiter: s.limiter},
 		Scripts:       s.store,
-		Compile:       storeSieveCompiler(s.store, globalDirLoader(cfg.Sieve.GlobalDir)),
+		Compile:       deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir),
 		Logger:        s.log.With("service", "managesieve"),
 	})
 	if err != nil {
@@ -220,29 +183,44 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 	return nil
 }
 
-// imapServer builds the IMAP server on first use.
-func (s *Server) imapServer() *imap.Server {
-	if s.imap == nil {
-		cfg := s.cfg
-		s.imap = imap.NewServer(imap.Options{
-			Store:       s.store,
-			MaildirRoot: func(user string) string { return userRoot(cfg.MailDir(), user) },
-			Namer:       s.agent.namer,
-			TLSConfig:   s.tlsCfg,
-			Logger:      s.log.With("service", "imap"),
-			Hostname:    cfg.Hostname,
-			AuthLimiter: s.limiter,
-			AppendLimit: uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
-		})
-		s.agent.notify = s.imap
-		var once sync.Once
-		s.imapShutdown = func(ctx context.Context) error {
-			var err error
-			once.Do(func() { err = s.imap.Shutdown(ctx) })
-			return err
-		}
+// newIMAPServer builds the one IMAP server behind 143 and 993. It is built even when no
+// IMAP listener is configured (the admin folder commands and autoexpunge use it), and
+// before the delivery agent, which tells it of every delivery.
+func (s *Server) newIMAPServer() *imap.Server {
+	cfg := s.cfg
+	return imap.NewServer(imap.Options{
+		Store:       s.store,
+		MaildirRoot: func(user string) string { return deliver.UserRoot(cfg.MailDir(), user) },
+		Namer:       s.namer,
+		TLSConfig:   s.tlsCfg,
+		Logger:      s.log.With("service", "imap"),
+		Hostname:    cfg.Hostname,
+		AuthLimiter: s.limiter,
+		AppendLimit: uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
+	})
+}
+
+// newAgent builds the local delivery agent shared by SMTP, LMTP, local submission and
+// the queue's bounces.
+func (s *Server) newAgent() (*deliver.Agent, error) {
+	cfg := s.cfg
+	o := deliver.Options{
+		Store:     s.store,
+		Directory: s.dir,
+		Namer:     s.namer,
+		MailRoot:  cfg.MailDir(),
+		StateDir:  cfg.StateDir,
+		Hostname:  cfg.Hostname,
+		Delimiter: cfg.SMTP.RecipientDelimiter,
+		Sieve:     cfg.Sieve,
+		Out:       s.out,
+		Watcher:   s.imap,
+		Logger:    s.log,
 	}
-	return s.imap
+	if sg := outbound.NewSigner(cfg, s.log); sg != nil {
+		o.Signer = sg
+	}
+	return deliver.New(o)
 }
 
 // status is what `postern status` reports.
@@ -264,11 +242,11 @@ func (s *Server) status() admin.Status {
 // Junk, Trash, Archive) and their special-use attributes in the index, so that a client
 // that logs in before the first message arrives sees the usual folders.
 func (s *Server) prepareUser(ctx context.Context, u admin.User) error {
-	root := userRoot(s.cfg.MailDir(), u.Address)
+	root := deliver.UserRoot(s.cfg.MailDir(), u.Address)
 	if err := maildir.Create(root); err != nil {
 		return err
 	}
-	m := &maildir.Maildir{Root: root, Namer: s.agent.namer}
+	m := &maildir.Maildir{Root: root, Namer: s.namer}
 	for _, mb := range store.DefaultMailboxes() {
 		if mb.Name == store.InboxName {
 			continue

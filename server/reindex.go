@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/durable"
 	"github.com/postern/postern/store/maildir"
@@ -80,7 +81,7 @@ type MailboxReindex struct {
 // recovery after a crash): every folder on disk is scanned and the index made to match,
 // keeping UIDs of known files (see store.ReplaceMailboxIndex for when UIDVALIDITY moves).
 func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([]MailboxReindex, error) {
-	root := userRoot(mailRoot, user)
+	root := deliver.UserRoot(mailRoot, user)
 	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

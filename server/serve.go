@@ -16,8 +16,10 @@ import (
 
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,8 +81,9 @@ type Server struct {
 	certs  *certManager
 	tlsCfg *tls.Config
 	svcs   *services
-	index  *indexBatcher
-	agent  *deliveryAgent
+	namer  *maildir.Namer     // Maildir file names, for delivery and IMAP alike
+	dir    *deliver.Directory // cached recipient lookups; flushed by every admin command
+	agent  *deliver.Agent
 
 	out          *outbound.Outbound
 	limiter      *authLimiter
@@ -121,12 +124,16 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		return nil, err
 	}
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
-	s.index = newIndexBatcher(s.store, log)
 	s.limiter = newAuthLimiter(cfg.Limits)
+	s.rates = newRateLimiter(cfg.Limits, time.Now)
+	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
+	s.dir = deliver.NewDirectory(s.store, time.Now)
+	s.imap = s.newIMAPServer()
+	s.imapShutdown = onceShutdown(s.imap.Shutdown)
 	if s.out, err = outbound.Open(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs())); err != nil {
 		return nil, err
 	}
-	if s.agent, err = s.newDeliveryAgent(); err != nil {
+	if s.agent, err = s.newAgent(); err != nil {
 		return nil, err
 	}
 	if err := s.recoverIfUnclean(ctx); err != nil {
@@ -236,8 +243,8 @@ func (s *Server) close() {
 	if s.out != nil {
 		s.out.Close()
 	}
-	if s.index != nil {
-		s.index.Close()
+	if s.agent != nil {
+		s.agent.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
@@ -248,5 +255,16 @@ func (s *Server) close() {
 	}
 	if s.lock != nil {
 		_ = s.lock.Close()
+	}
+}
+
+// onceShutdown makes a shutdown that several listeners share (IMAP's 143 and 993) run
+// once.
+func onceShutdown(shutdown func(context.Context) error) func(context.Context) error {
+	var once sync.Once
+	return func(ctx context.Context) error {
+		var err error
+		once.Do(func() { err = shutdown(ctx) })
+		return err
 	}
 }

@@ -1,9 +1,12 @@
-package server
+package localsubmit_test
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,8 +16,11 @@ import (
 	"time"
 
 	"github.com/postern/postern/localsubmit"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
+	"github.com/postern/postern/store"
+	"github.com/postern/postern/store/maildir"
 )
 
 // parkedTransport never delivers: queued mail stays queued for the assertions.
@@ -31,7 +37,7 @@ func (parkedTransport) Send(_ context.Context, _ *queue.Message, rcpts []string)
 type submitFixture struct {
 	ls     *localsubmit.Server
 	pickup string
-	agent  *deliveryAgent
+	agent  *deliver.Agent
 	q      *queue.Queue
 	mail   string
 	socket string
@@ -41,14 +47,13 @@ type submitFixture struct {
 // serving a real unix socket.
 func newSubmitFixture(t *testing.T) *submitFixture {
 	t.Helper()
-	a, _, mail := testAgent(t)
 	dir := t.TempDir()
 	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Options{Transport: parkedTransport{}, Logger: discardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
-	a.out = queueOut{q}
+	a, mail := testAgent(t, queueOut{q})
 	f := &submitFixture{agent: a, q: q, mail: mail, pickup: filepath.Join(dir, "pickup")}
 	f.ls = f.server(t, a, 0)
 	return f
@@ -77,7 +82,7 @@ func (f *submitFixture) serve(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	f.socket = filepath.Join(sockDir, "submit.sock")
-	ln, err := listen("unix:"+f.socket, 0o666)
+	ln, err := net.Listen("unix", f.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +247,7 @@ func TestPickupDeliveredOnceAndRemoved(t *testing.T) {
 // tempFailAgent fails every recipient temporarily, then delivers through the real agent.
 type tempFailAgent struct {
 	fail bool
-	real *deliveryAgent
+	real *deliver.Agent
 }
 
 func (a *tempFailAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
@@ -266,7 +271,6 @@ func (a *tempFailAgent) Bounce(ctx context.Context, id, sender string, arrival t
 func TestPickupRefusalBounced(t *testing.T) {
 	t.Parallel()
 	f := newSubmitFixture(t)
-	f.agent.hostname = "mail.example.test"
 	alice, null := "alice@example.test", ""
 	for _, c := range []struct {
 		sender *string
@@ -397,3 +401,49 @@ type queueOut struct{ q *queue.Queue }
 func (o queueOut) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error) {
 	return o.q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: origin}, body)
 }
+
+// testAgent is the real delivery agent over a store with the domain example.test and
+// the users alice, bob and carol; remote copies go to out.
+func testAgent(t *testing.T, out deliver.Enqueuer) (*deliver.Agent, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "postern.db"), store.Options{
+		Argon2: store.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if _, err := st.AddUser(ctx, u+"@example.test", "password-"+u, store.UserOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mail := filepath.Join(dir, "mail")
+	a, err := deliver.New(deliver.Options{Store: st, Directory: deliver.NewDirectory(st, time.Now),
+		Namer: maildir.NewNamer("mail.example.test", time.Now), MailRoot: mail, StateDir: dir,
+		Hostname: "mail.example.test", Delimiter: "+", Out: out, Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); st.Close() })
+	return a, mail
+}
+
+// inboxFiles lists the messages in user@example.test's INBOX.
+func inboxFiles(t *testing.T, mail, user string) []string {
+	t.Helper()
+	entries, err := maildir.Scan(filepath.Join(mail, "example.test", user))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

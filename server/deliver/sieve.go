@@ -1,7 +1,8 @@
-package server
+package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -25,9 +26,9 @@ if header :is "X-Spam" "Yes" {
 }
 `
 
-// Decision is what the delivery hook decides for one user's copy of a message.
-type Decision struct {
-	Placements []Placement     // where copies are stored; none and no Reject = discarded
+// decision is what the delivery hook decides for one user's copy of a message.
+type decision struct {
+	Placements []placement     // where copies are stored; none and no Reject = discarded
 	Redirects  []string        // forward a copy to each address
 	Reject     string          // refuse the message for this user, with this reason
 	Vacation   *sieve.Vacation // send this auto-reply
@@ -140,10 +141,10 @@ func (h *sieveHook) userScript(ctx context.Context, user string) (*sieve.Script,
 }
 
 // Decide runs the scripts for one user's copy.
-func (h *sieveHook) Decide(ctx context.Context, in *HookInput) (Decision, error) {
+func (h *sieveHook) Decide(ctx context.Context, in *hookInput) (decision, error) {
 	user, err := h.userScript(ctx, in.User)
 	if err != nil {
-		return Decision{}, fmt.Errorf("user script: %w", err)
+		return decision{}, fmt.Errorf("user script: %w", err)
 	}
 	scripts := append(append(append([]*sieve.Script{}, h.before...), nonNilScript(user)...), h.after...)
 	if len(scripts) == 0 {
@@ -151,12 +152,12 @@ func (h *sieveHook) Decide(ctx context.Context, in *HookInput) (Decision, error)
 	}
 	body, err := in.Message.Open()
 	if err != nil {
-		return Decision{}, err
+		return decision{}, err
 	}
 	msg, err := sieve.ParseMessage(body)
 	body.Close()
 	if err != nil {
-		return Decision{}, err
+		return decision{}, err
 	}
 	env := sieve.Envelope{From: in.Envelope.From, To: in.Recipient, User: in.User, Detail: in.Detail}
 	opts := sieve.ExecOptions{
@@ -179,15 +180,15 @@ func nonNilScript(s *sieve.Script) []*sieve.Script {
 	return []*sieve.Script{s}
 }
 
-func inboxDecision() Decision { return Decision{Placements: []Placement{{Mailbox: store.InboxName}}} }
+func inboxDecision() decision { return decision{Placements: []placement{{Mailbox: store.InboxName}}} }
 
 // combine runs every script and merges their results.
-func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg sieve.Message, env sieve.Envelope, opts sieve.ExecOptions, user string) (Decision, error) {
-	var d Decision
+func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg sieve.Message, env sieve.Envelope, opts sieve.ExecOptions, user string) (decision, error) {
+	var d decision
 	keep := true
 	var keepFlags []string
 	stores := map[string]int{} // mailbox key -> index in d.Placements
-	addStore := func(p Placement) {
+	addStore := func(p placement) {
 		key := p.Mailbox
 		if strings.EqualFold(key, store.InboxName) {
 			key, p.Mailbox = store.InboxName, store.InboxName
@@ -203,23 +204,23 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 	for _, sc := range scripts {
 		res, err := sc.Execute(ctx, msg, env, opts)
 		if err != nil {
-			return Decision{}, fmt.Errorf("script %s: %w", sc.Name(), err)
+			return decision{}, fmt.Errorf("script %s: %w", sc.Name(), err)
 		}
 		keep = keep && res.ImplicitKeep
 		keepFlags = res.ImplicitKeepFlags
 		for _, a := range res.Actions {
 			switch a := a.(type) {
 			case sieve.Keep:
-				addStore(Placement{Mailbox: store.InboxName, Flags: a.Flags})
+				addStore(placement{Mailbox: store.InboxName, Flags: a.Flags})
 			case sieve.FileInto:
 				if !a.Create && !opts.MailboxExists(ctx, a.Mailbox) && !strings.EqualFold(a.Mailbox, store.InboxName) {
 					// Pigeonhole refuses fileinto a missing mailbox without :create and
 					// keeps the message in INBOX; so do we, and say why.
 					h.log.Warn("sieve: fileinto a mailbox that does not exist; keeping in INBOX", "user", user, "mailbox", a.Mailbox, "script", sc.Name())
-					addStore(Placement{Mailbox: store.InboxName, Flags: a.Flags})
+					addStore(placement{Mailbox: store.InboxName, Flags: a.Flags})
 					continue
 				}
-				addStore(Placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create})
+				addStore(placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create})
 			case sieve.Redirect:
 				d.Redirects = append(d.Redirects, a.Address)
 			case sieve.Reject:
@@ -234,7 +235,42 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 	if _, stored := stores[store.InboxName]; keep && !stored {
 		// An explicit keep (or fileinto "INBOX") already stored the one INBOX copy, with
 		// its own flags; the implicit keep adds nothing then.
-		addStore(Placement{Mailbox: store.InboxName, Flags: keepFlags})
+		addStore(placement{Mailbox: store.InboxName, Flags: keepFlags})
 	}
 	return d, nil
+}
+
+// SieveCompiler returns the compile check for scripts users upload (through the
+// admin socket or ManageSieve; it has the shape of managesieve.CompileFunc):
+// include :personal resolves from the user's own stored scripts, :global from global
+// ("": no global scripts).
+func SieveCompiler(st *store.Store, globalDir string) func(ctx context.Context, user, name string, src []byte) error {
+	return func(ctx context.Context, user, name string, src []byte) error {
+		_, err := sieve.Compile(name, src, sieve.CompileOptions{
+			Loader: userScriptLoader{ctx: ctx, st: st, user: user, global: globalDirLoader(globalDir)},
+		})
+		return err
+	}
+}
+
+// userScriptLoader resolves includes for one user's scripts.
+type userScriptLoader struct {
+	ctx    context.Context
+	st     *store.Store
+	user   string
+	global sieve.ScriptLoader
+}
+
+func (l userScriptLoader) LoadScript(ctx context.Context, loc sieve.ScriptLocation, name string) ([]byte, error) {
+	if loc == sieve.Global {
+		if l.global == nil {
+			return nil, fmt.Errorf("global sieve script %q: %w", name, fs.ErrNotExist)
+		}
+		return l.global.LoadScript(ctx, loc, name)
+	}
+	sc, err := l.st.GetScript(l.ctx, l.user, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("sieve script %q: %w", name, fs.ErrNotExist)
+	}
+	return []byte(sc.Content), err
 }

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 )
 
 // testAgent is a delivery agent over a real store and Maildir in a temp dir.
-func testAgent(t *testing.T) (*deliveryAgent, *store.Store, string) {
+func testAgent(t *testing.T) (*Agent, *store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -42,8 +42,8 @@ func testAgent(t *testing.T) (*deliveryAgent, *store.Store, string) {
 		t.Fatal(err)
 	}
 	mail := filepath.Join(dir, "mail")
-	a := &deliveryAgent{
-		store: st, resolve: &resolver{dir: st, delimiter: "+"}, namer: maildir.NewNamer("mail.example.test", time.Now),
+	a := &Agent{
+		store: st, recipients: &expander{dir: st, delimiter: "+"}, namer: maildir.NewNamer("mail.example.test", time.Now),
 		mailRoot: mail, hook: inboxOnly{}, index: idx, log: discardLog(), now: time.Now,
 	}
 	return a, st, mail
@@ -151,14 +151,14 @@ func TestDeliverQuota(t *testing.T) {
 // failingHook stands in for a Sieve script that fails at run time.
 type failingHook struct{}
 
-func (failingHook) Decide(context.Context, *HookInput) (Decision, error) {
-	return Decision{}, errors.New("script exploded")
+func (failingHook) Decide(context.Context, *hookInput) (decision, error) {
+	return decision{}, errors.New("script exploded")
 }
 
 type junkHook struct{}
 
-func (junkHook) Decide(context.Context, *HookInput) (Decision, error) {
-	return Decision{Placements: []Placement{{Mailbox: "Junk", Flags: []string{`\Seen`, "$Junk"}}}}, nil
+func (junkHook) Decide(context.Context, *hookInput) (decision, error) {
+	return decision{Placements: []placement{{Mailbox: "Junk", Flags: []string{`\Seen`, "$Junk"}}}}, nil
 }
 
 func TestDeliverHook(t *testing.T) {

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"context"
@@ -19,10 +19,10 @@ const directoryTTL = 2 * time.Second
 // maxDirectoryCache bounds the cache; a flood of distinct addresses only evicts.
 const maxDirectoryCache = 4096
 
-// cachedDirectory answers resolution lookups from a short-lived cache in front of the
+// Directory answers resolution lookups from a short-lived cache in front of the
 // store. Errors are never cached.
-type cachedDirectory struct {
-	dir directory
+type Directory struct {
+	dir addressStore
 	now func() time.Time
 
 	mu sync.Mutex
@@ -37,11 +37,11 @@ type cachedAnswer struct {
 	err     error // only store.ErrNotFound is kept
 }
 
-func newCachedDirectory(dir directory, now func() time.Time) *cachedDirectory {
-	return &cachedDirectory{dir: dir, now: now, m: map[string]cachedAnswer{}}
+func NewDirectory(dir addressStore, now func() time.Time) *Directory {
+	return &Directory{dir: dir, now: now, m: map[string]cachedAnswer{}}
 }
 
-func (c *cachedDirectory) get(key string) (cachedAnswer, bool) {
+func (c *Directory) get(key string) (cachedAnswer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.m[key]
@@ -51,7 +51,7 @@ func (c *cachedDirectory) get(key string) (cachedAnswer, bool) {
 	return a, true
 }
 
-func (c *cachedDirectory) put(key string, a cachedAnswer) {
+func (c *Directory) put(key string, a cachedAnswer) {
 	a.expires = c.now().Add(directoryTTL)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,7 +69,7 @@ func (c *cachedDirectory) put(key string, a cachedAnswer) {
 	c.m[key] = a
 }
 
-func (c *cachedDirectory) HasDomain(ctx context.Context, name string) (bool, error) {
+func (c *Directory) HasDomain(ctx context.Context, name string) (bool, error) {
 	if a, ok := c.get("d:" + name); ok {
 		return a.b, nil
 	}
@@ -80,7 +80,7 @@ func (c *cachedDirectory) HasDomain(ctx context.Context, name string) (bool, err
 	return b, err
 }
 
-func (c *cachedDirectory) GetUser(ctx context.Context, address string) (store.User, error) {
+func (c *Directory) GetUser(ctx context.Context, address string) (store.User, error) {
 	if a, ok := c.get("u:" + address); ok {
 		return a.user, a.err
 	}
@@ -91,7 +91,7 @@ func (c *cachedDirectory) GetUser(ctx context.Context, address string) (store.Us
 	return u, err
 }
 
-func (c *cachedDirectory) AliasTargets(ctx context.Context, source string) ([]string, error) {
+func (c *Directory) AliasTargets(ctx context.Context, source string) ([]string, error) {
 	if a, ok := c.get("a:" + source); ok {
 		return a.targets, nil
 	}
@@ -107,7 +107,7 @@ func isNotFound(err error) bool {
 }
 
 // Flush forgets every answer: an admin change takes effect at the next lookup.
-func (c *cachedDirectory) Flush() {
+func (c *Directory) Flush() {
 	c.mu.Lock()
 	c.m = map[string]cachedAnswer{}
 	c.mu.Unlock()

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"bytes"
@@ -12,23 +12,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
-// Placement is where one user's copy of a message goes: a mailbox and the flags the
+// placement is where one user's copy of a message goes: a mailbox and the flags the
 // stored copy gets. The delivery hook (Sieve) decides it.
-type Placement struct {
+type placement struct {
 	Mailbox string   // client-visible name; "INBOX" or "" for the inbox
 	Flags   []string // IMAP flags and keywords
 	Create  bool     // create the mailbox if it does not exist (Sieve's :create)
 }
 
-// HookInput is what the delivery hook sees of one user's delivery.
-type HookInput struct {
+// hookInput is what the delivery hook sees of one user's delivery.
+type hookInput struct {
 	User      string // the user's address
 	Detail    string // the +detail of the recipient address, if any
 	Recipient string // the envelope recipient that reached this user
@@ -36,69 +36,115 @@ type HookInput struct {
 	Message   smtp.Message
 }
 
-// DeliveryHook decides what happens to one user's copy (Sieve). A Decision with no
+// deliveryHook decides what happens to one user's copy (Sieve). A decision with no
 // placements, redirects or reject discards the message for that user. An error is logged
 // and the message kept in INBOX: a failing filter never loses mail.
-type DeliveryHook interface {
-	Decide(ctx context.Context, in *HookInput) (Decision, error)
+type deliveryHook interface {
+	Decide(ctx context.Context, in *hookInput) (decision, error)
 }
 
 // inboxOnly is the hook without any filtering: everything into INBOX.
 type inboxOnly struct{}
 
-func (inboxOnly) Decide(context.Context, *HookInput) (Decision, error) {
+func (inboxOnly) Decide(context.Context, *hookInput) (decision, error) {
 	return inboxDecision(), nil
 }
 
-// forwarder sends copies and replies out through the outbound queue (redirects, vacation
-// replies, bounces of rejected mail). nil until the queue is wired.
-type forwarder interface {
-	Redirect(ctx context.Context, env *smtp.Envelope, user string, to []string, msg smtp.Message) error
-	Vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error
-}
-
-// enqueuer takes the copies that leave the server (server/outbound).
-type enqueuer interface {
+// Enqueuer takes the copies that leave the server (server/outbound's Outbound).
+type Enqueuer interface {
 	Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error)
 }
 
-// signer DKIM-signs what leaves (server/outbound): Wanted says whether mail from from to
-// rcpts is signed at all, Sign prepends the signature to the header a queued copy gets.
-type signer interface {
+// Signer DKIM-signs what leaves (server/outbound's Signer): Wanted says whether mail from
+// from to rcpts is signed at all, Sign prepends the signature to the header a queued copy
+// gets.
+type Signer interface {
 	Wanted(from string, rcpts []string) bool
 	Sign(env *smtp.Envelope, msg smtp.Message, header []byte) []byte
 }
 
-// mailboxNotifier is told after a message is indexed, so that IMAP IDLE sessions see it.
-type mailboxNotifier interface {
+// MailboxWatcher is told after a message is indexed, so that IMAP IDLE sessions see it
+// (the IMAP server).
+type MailboxWatcher interface {
 	MailboxChanged(user, mailbox string)
 }
 
-// deliveryAgent is the local delivery agent: resolve each recipient, run the delivery
+// Options are what the agent is built from; every dependency comes in here.
+type Options struct {
+	Store     *store.Store
+	Directory *Directory     // the cached store lookups resolution uses (NewDirectory)
+	Namer     *maildir.Namer // unique Maildir file names, shared with IMAP
+	MailRoot  string         // config MailDir(): mail/DOMAIN/LOCAL
+	StateDir  string         // where the SRS key is kept
+	Hostname  string
+	Delimiter string       // [smtp] recipient_delimiter
+	Sieve     config.Sieve // the global scripts and the spam rule
+	Out       Enqueuer     // nil: nothing can leave the server
+	Signer    Signer       // nil: nothing is signed
+	Watcher   MailboxWatcher
+	Logger    *slog.Logger
+	Now       func() time.Time // nil: time.Now
+}
+
+// Agent is the local delivery agent: resolve each recipient, run the delivery
 // hook per user, write the message once into the Maildirs (hard links for the other
 // users), index every copy in one store transaction, and only then report success, which
 // smtp turns into the 250. See package smtp for how per-recipient errors become replies.
-type deliveryAgent struct {
-	store    *store.Store
-	resolve  *resolver
-	namer    *maildir.Namer
-	mailRoot string
-	hook     DeliveryHook
-	forward  forwarder
-	out      enqueuer // nil: nothing can leave the server (tests)
-	srs      *srs
-	dkim     signer // nil: outgoing mail is not signed
-	hostname string
-	notify   mailboxNotifier
-	index    *indexBatcher
-	log      *slog.Logger
-	now      func() time.Time
+type Agent struct {
+	store      *store.Store
+	recipients *expander
+	namer      *maildir.Namer
+	mailRoot   string
+	hook       deliveryHook
+	out        Enqueuer // nil: nothing can leave the server
+	srs        *srs
+	dkim       Signer // nil: outgoing mail is not signed
+	hostname   string
+	notify     MailboxWatcher // nil: nobody is told
+	index      *indexBatcher
+	log        *slog.Logger
+	now        func() time.Time
 
 	ensured sync.Map // "root\x00folder" -> struct{}: folders known to exist on disk
 }
 
-// userRoot is a user's Maildir root: mail/DOMAIN/LOCAL (DESIGN.md's disk layout).
-func userRoot(mailRoot, address string) string {
+// New builds the agent: the Sieve scripts are compiled, the SRS key read (or made) and
+// the index batcher started; Close stops it.
+func New(o Options) (*Agent, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	hook, err := newSieveHook(o.Sieve, o.Store, o.Logger, o.Delimiter)
+	if err != nil {
+		return nil, err
+	}
+	srs, err := loadSRS(o.StateDir, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{
+		store:      o.Store,
+		recipients: &expander{dir: o.Directory, delimiter: o.Delimiter, srs: srs},
+		namer:      o.Namer,
+		mailRoot:   o.MailRoot,
+		hook:       hook,
+		out:        o.Out,
+		srs:        srs,
+		dkim:       o.Signer,
+		hostname:   o.Hostname,
+		notify:     o.Watcher,
+		index:      newIndexBatcher(o.Store, o.Logger),
+		log:        o.Logger,
+		now:        o.Now,
+	}, nil
+}
+
+// Close stops the index batcher, after every delivery has returned.
+func (a *Agent) Close() { a.index.Close() }
+
+// UserRoot is a user's Maildir root: mail/DOMAIN/LOCAL (the state directory layout of
+// docs/ARCHITECTURE.md).
+func UserRoot(mailRoot, address string) string {
 	local, domain := store.SplitAddress(address)
 	return filepath.Join(mailRoot, domain, local)
 }
@@ -108,11 +154,11 @@ type userCopy struct {
 	user       string
 	detail     string
 	rcpts      []int // indexes into env.Recipients
-	placements []Placement
+	placements []placement
 }
 
 // Deliver implements smtp.Deliverer.
-func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
+func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
 	start := a.now()
 	errs := make([]error, len(env.Recipients))
 	copies, remote := a.plan(ctx, env, errs)
@@ -147,7 +193,7 @@ func (a *deliveryAgent) Deliver(ctx context.Context, env *smtp.Envelope, msg smt
 // bouncePartial keeps the promise package smtp makes for one-reply roles: when some
 // recipients were delivered and the rest failed for good (a Sieve reject among several
 // users), the session answers 250 and we owe the sender a DSN for the failed ones.
-func (a *deliveryAgent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.Message, errs []error) {
+func (a *Agent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.Message, errs []error) {
 	var failed []queue.RcptInfo
 	delivered := false
 	for i, err := range errs {
@@ -172,7 +218,7 @@ func (a *deliveryAgent) bouncePartial(ctx context.Context, env *smtp.Envelope, m
 
 // Bounce sends sender a DSN (RFC 3464) for recipients of msg that failed for good,
 // quoting msg's header section; id names the transaction, arrival is when it came.
-func (a *deliveryAgent) Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error {
+func (a *Agent) Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error {
 	body, err := msg.Open()
 	if err != nil {
 		return err
@@ -199,13 +245,13 @@ type remoteRcpt struct {
 // recipients (an alias and the address itself) gets one copy. Recipients in other
 // domains (relaying, which the Policy allowed at RCPT) and alias targets in other
 // domains (forwarding) are returned for the queue.
-func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*userCopy, []remoteRcpt) {
+func (a *Agent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*userCopy, []remoteRcpt) {
 	byUser := map[string]*userCopy{}
 	var order []*userCopy
 	var remote []remoteRcpt
 	for i, rcpt := range env.Recipients {
-		res, err := a.resolve.Resolve(ctx, rcpt)
-		if errors.Is(err, errNotLocal) && env.Session.Role != smtp.RoleLMTP && (env.Session.Trusted || env.Session.User != "") {
+		res, err := a.recipients.Expand(ctx, rcpt)
+		if errors.Is(err, errNotLocal) && mayRelay(env.Session) {
 			remote = append(remote, remoteRcpt{idx: i, to: res.Recipient})
 			continue
 		}
@@ -215,7 +261,7 @@ func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []err
 		}
 		_, via := store.SplitAddress(res.Recipient)
 		for _, t := range res.Targets {
-			if t.Kind != TargetLocal {
+			if t.Kind != targetLocal {
 				remote = append(remote, remoteRcpt{idx: i, to: t.Address, forwarded: true, via: via})
 				continue
 			}
@@ -234,7 +280,7 @@ func (a *deliveryAgent) plan(ctx context.Context, env *smtp.Envelope, errs []err
 // enqueue hands the remote recipients to the outbound queue, one queue entry per
 // envelope sender: the sender as given for relayed and submitted mail, SRS-rewritten for
 // mail we forward (so the relay accepts it and SPF passes at the destination).
-func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Message, remote []remoteRcpt, errs []error) {
+func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Message, remote []remoteRcpt, errs []error) {
 	if a.out == nil {
 		for _, r := range remote {
 			errs[r.idx] = externalUnavailable(env.Recipients[r.idx])
@@ -295,7 +341,7 @@ func (a *deliveryAgent) enqueue(ctx context.Context, env *smtp.Envelope, msg smt
 
 // checkQuota refuses the copies of users who are over their storage quota (RFC 3463
 // 4.2.2 "mailbox full", temporary: the sender retries and the user may make room).
-func (a *deliveryAgent) checkQuota(ctx context.Context, copies []*userCopy, size int64, errs []error) {
+func (a *Agent) checkQuota(ctx context.Context, copies []*userCopy, size int64, errs []error) {
 	for _, c := range copies {
 		full, err := a.overQuota(ctx, c.user, size)
 		if err != nil {
@@ -311,10 +357,10 @@ func (a *deliveryAgent) checkQuota(ctx context.Context, copies []*userCopy, size
 }
 
 // overQuota reports whether size more bytes would take user past their quota. The quota
-// comes from the resolver's directory (cached briefly, flushed by every admin change), so
+// comes from the expander's directory (cached briefly, flushed by every admin change), so
 // the common case, a user with no quota, costs no query; the usage is always read fresh.
-func (a *deliveryAgent) overQuota(ctx context.Context, user string, size int64) (bool, error) {
-	u, err := a.resolve.dir.GetUser(ctx, user)
+func (a *Agent) overQuota(ctx context.Context, user string, size int64) (bool, error) {
+	u, err := a.recipients.dir.GetUser(ctx, user)
 	if err != nil || u.QuotaBytes <= 0 {
 		return false, err
 	}
@@ -328,15 +374,15 @@ func (a *deliveryAgent) overQuota(ctx context.Context, user string, size int64) 
 // decide runs the delivery hook and carries out what is not a store: a reject becomes
 // this user's reply, redirects and a vacation reply go to the outbound side. Any failure
 // keeps the message in INBOX: a filter never loses mail.
-func (a *deliveryAgent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy, errs []error) []Placement {
-	in := &HookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg}
+func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy, errs []error) []placement {
+	in := &hookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg}
 	d, err := a.hook.Decide(ctx, in)
 	if err != nil {
 		a.log.Error("sieve failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
 		d = inboxDecision()
 	}
 	if env.Quarantine != "" {
-		d = quarantined(d) // trust.go: Junk, no replies
+		d = quarantined(d) // quarantine.go: Junk, no replies
 	}
 	if err != nil {
 		return d.Placements
@@ -348,16 +394,13 @@ func (a *deliveryAgent) decide(ctx context.Context, env *smtp.Envelope, msg smtp
 		return nil
 	}
 	if len(d.Redirects) > 0 {
-		if a.forward == nil {
-			a.log.Warn("sieve redirect not possible without the outbound queue; keeping a copy in INBOX", "user", c.user, "to", d.Redirects)
-			d.Placements = append(d.Placements, Placement{Mailbox: store.InboxName})
-		} else if err := a.forward.Redirect(ctx, env, c.user, d.Redirects, msg); err != nil {
+		if err := a.redirect(ctx, env, c.user, d.Redirects, msg); err != nil {
 			a.log.Error("sieve redirect failed; keeping a copy in INBOX", "user", c.user, "to", d.Redirects, "err", err)
-			d.Placements = append(d.Placements, Placement{Mailbox: store.InboxName})
+			d.Placements = append(d.Placements, placement{Mailbox: store.InboxName})
 		}
 	}
-	if d.Vacation != nil && a.forward != nil {
-		if err := a.forward.Vacation(ctx, c.user, d.Vacation, env, msg); err != nil {
+	if d.Vacation != nil {
+		if err := a.vacation(ctx, c.user, d.Vacation, env, msg); err != nil {
 			a.log.Error("vacation reply failed", "user", c.user, "to", d.Vacation.To, "err", err)
 		}
 	}
@@ -365,9 +408,9 @@ func (a *deliveryAgent) decide(ctx context.Context, env *smtp.Envelope, msg smtp
 }
 
 // dedupePlacements keeps one store per mailbox (INBOX in any case is one), last flags win.
-func dedupePlacements(ps []Placement) []Placement {
+func dedupePlacements(ps []placement) []placement {
 	idx := map[string]int{}
-	var out []Placement
+	var out []placement
 	for _, p := range ps {
 		key := p.Mailbox
 		if strings.EqualFold(key, store.InboxName) || key == "" {
@@ -389,11 +432,11 @@ func oneLine(s string) string {
 }
 
 // store_ writes the copies and indexes them.
-func (a *deliveryAgent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message, copies []*userCopy) error {
+func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message, copies []*userCopy) error {
 	var targets []maildir.Target
 	var owners []string
 	for _, c := range copies {
-		root := userRoot(a.mailRoot, c.user)
+		root := UserRoot(a.mailRoot, c.user)
 		for _, p := range c.placements {
 			folder := p.Mailbox
 			if strings.EqualFold(folder, store.InboxName) {
@@ -444,7 +487,7 @@ func (a *deliveryAgent) store_(ctx context.Context, env *smtp.Envelope, msg smtp
 // indexCopies indexes the delivered files. An IMAP rescan may already have indexed one
 // of them (a file in new/ whose delivery was slow to index): that copy is indexed, which
 // is what counts, so the others are added one by one and ErrExists is success.
-func (a *deliveryAgent) indexCopies(ctx context.Context, recs []store.NewMessage) error {
+func (a *Agent) indexCopies(ctx context.Context, recs []store.NewMessage) error {
 	_, err := a.index.Add(ctx, recs)
 	if !errors.Is(err, store.ErrExists) || len(recs) == 0 {
 		return err
@@ -458,7 +501,7 @@ func (a *deliveryAgent) indexCopies(ctx context.Context, recs []store.NewMessage
 }
 
 // ensureFolder makes sure a user's Maildir and folder exist, once per process.
-func (a *deliveryAgent) ensureFolder(root, folder string) error {
+func (a *Agent) ensureFolder(root, folder string) error {
 	key := root + "\x00" + folder
 	if _, ok := a.ensured.Load(key); ok {
 		return nil
@@ -491,7 +534,7 @@ func deliveryHeader(env *smtp.Envelope, copies []*userCopy) []byte {
 }
 
 // logResults writes one mail-log line per recipient, Postfix-style: to, status, delay.
-func (a *deliveryAgent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userCopy, errs []error, start time.Time) {
+func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userCopy, errs []error, start time.Time) {
 	where := map[int]string{}
 	for _, c := range copies {
 		var boxes []string
@@ -538,45 +581,4 @@ func serviceName(r smtp.Role) string {
 		return "smtp"
 	}
 	return r.String()
-}
-
-// recipientReply turns a resolution error into the reply for that recipient.
-func recipientReply(rcpt string, err error) error {
-	switch {
-	case errors.Is(err, errUnknownRecipient):
-		return smtp.Reply(550, [3]int{5, 1, 1}, "<%s>: Recipient address rejected: User unknown", rcpt)
-	case errors.Is(err, errDisabled):
-		return smtp.Reply(550, [3]int{5, 2, 1}, "<%s>: Recipient address rejected: Mailbox disabled", rcpt)
-	case errors.Is(err, errAliasLoop):
-		return smtp.Reply(550, [3]int{5, 4, 6}, "<%s>: Recipient address rejected: Alias loop or nesting too deep", rcpt)
-	case errors.Is(err, errNotLocal):
-		return smtp.Reply(554, [3]int{5, 7, 1}, "<%s>: Relay access denied", rcpt)
-	}
-	return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Temporary lookup failure", rcpt)
-}
-
-// externalUnavailable is the reply for aliases that forward outside until the outbound
-// queue exists: temporary, so nothing is lost while the sender retries.
-func externalUnavailable(rcpt string) error {
-	return smtp.Reply(451, [3]int{4, 3, 0}, "<%s>: Forwarding to other domains is not available yet", rcpt)
-}
-
-// send delivers a message the server itself makes (a bounce, a vacation reply, a
-// redirect) to rcpts: local ones through local delivery, the rest through the queue.
-func (a *deliveryAgent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin string) error {
-	env := &smtp.Envelope{
-		ID:         origin,
-		Session:    &smtp.Session{ID: origin, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
-		From:       from,
-		Recipients: rcpts,
-		Received:   a.now(),
-	}
-	errs := a.Deliver(ctx, env, smtp.BytesMessage(msg))
-	return errors.Join(errs...)
-}
-
-// ReturnToSender delivers a DSN of the outbound queue (outbound.Bouncer), always with the
-// null sender so that a bounce never bounces.
-func (a *deliveryAgent) ReturnToSender(ctx context.Context, bn *queue.Bounce) error {
-	return a.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID)
 }

@@ -44,33 +44,6 @@ func clientIP(ap netip.AddrPort) string {
 	return ap.Addr().String()
 }
 
-// senderPolicy says which addresses a user may send as: the addresses that deliver to
-// them — their own (with any +detail), and every alias or catch-all that resolves to
-// them. Postfix calls this smtpd_sender_login_maps; here it is derived from the aliases
-// instead of kept as a second table that can drift.
-type senderPolicy struct {
-	resolve *resolver
-}
-
-func (p *senderPolicy) MaySend(ctx context.Context, user, address string) (bool, error) {
-	if address == user {
-		return true, nil
-	}
-	res, err := p.resolve.Resolve(ctx, address)
-	switch {
-	case errors.Is(err, errNotLocal), errors.Is(err, errUnknownRecipient), errors.Is(err, errDisabled), errors.Is(err, errAliasLoop):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	for _, t := range res.Targets {
-		if t.Kind == TargetLocal && t.Address == user {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // netAuthenticator is the same login check for protocols that identify the client by
 // its net.Addr (ManageSieve).
 type netAuthenticator struct {

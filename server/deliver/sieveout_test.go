@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestSieveRedirectAndVacation(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.hook = h
-	a.forward = &sieveOut{agent: a, hostname: "mail.example.test"}
+	a.hostname = "mail.example.test"
 	put := func(user, src string) {
 		t.Helper()
 		if err := st.PutScript(ctx, user, "s", src); err != nil {

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/postern/postern/sieve"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
 	"github.com/postern/postern/store"
 )
 
@@ -22,13 +24,9 @@ import (
 // ask for a longer :days period.
 const vacationMaxAge = 365 * 24 * time.Hour
 
-// sieveOut carries out what Sieve sends: redirected copies and vacation replies, through
-// the same delivery path as everything else (local recipients at once, others through the
-// queue), so they are durable before the original message is acknowledged.
-type sieveOut struct {
-	agent    *deliveryAgent
-	hostname string
-}
+// What Sieve sends, redirected copies and vacation replies, goes through the same
+// delivery path as everything else (local recipients at once, others through the queue),
+// so it is durable before the original message is acknowledged.
 
 // userVacationLog is the engine's view of one user's vacation log.
 type userVacationLog struct {
@@ -40,11 +38,11 @@ func (l userVacationLog) Replied(ctx context.Context, handle, sender string, per
 	return l.store.VacationReplied(ctx, l.user, handle, sender, period)
 }
 
-// Redirect forwards a copy of msg to each address. Loop protection: the copy carries
+// redirect forwards a copy of msg to each address. Loop protection: the copy carries
 // "Delivered-To: user", and a message that already names this user or a target in
 // Delivered-To has been around once, so it is not redirected again (the caller keeps it). The envelope sender is
 // SRS-rewritten so that the destination's SPF check passes for our relay.
-func (o *sieveOut) Redirect(ctx context.Context, env *smtp.Envelope, user string, to []string, msg smtp.Message) error {
+func (a *Agent) redirect(ctx context.Context, env *smtp.Envelope, user string, to []string, msg smtp.Message) error {
 	hdr, err := readHeader(msg)
 	if err != nil {
 		return err
@@ -69,28 +67,28 @@ func (o *sieveOut) Redirect(ctx context.Context, env *smtp.Envelope, user string
 	}
 	from := env.From
 	_, domain := store.SplitAddress(user)
-	if o.agent.srs != nil {
-		from = o.agent.srs.Forward(env.From, domain)
+	if a.srs != nil {
+		from = a.srs.Forward(env.From, domain)
 	}
-	return o.agent.send(ctx, from, to, b.Bytes(), "redirect:"+env.ID)
+	return a.send(ctx, from, to, b.Bytes(), "redirect:"+env.ID)
 }
 
-// Vacation sends the auto-reply (RFC 5230, RFC 3834) with the null sender, so that it
+// vacation sends the auto-reply (RFC 5230, RFC 3834) with the null sender, so that it
 // can never be answered by another auto-reply or bounce back, and records it in the
 // user's vacation log.
-func (o *sieveOut) Vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error {
+func (a *Agent) vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error {
 	hdr, err := readHeader(msg)
 	if err != nil {
 		return err
 	}
-	reply := o.composeVacation(v, hdr)
-	if err := o.agent.send(ctx, "", []string{v.To}, reply, "vacation:"+env.ID); err != nil {
+	reply := a.composeVacation(v, hdr)
+	if err := a.send(ctx, "", []string{v.To}, reply, "vacation:"+env.ID); err != nil {
 		return err
 	}
-	return o.agent.store.RecordVacation(ctx, user, v.Handle, v.To, max(vacationMaxAge, v.Period))
+	return a.store.RecordVacation(ctx, user, v.Handle, v.To, max(vacationMaxAge, v.Period))
 }
 
-func (o *sieveOut) composeVacation(v *sieve.Vacation, orig mail.Header) []byte {
+func (a *Agent) composeVacation(v *sieve.Vacation, orig mail.Header) []byte {
 	var b bytes.Buffer
 	w := func(k, val string) {
 		if val != "" {
@@ -101,7 +99,7 @@ func (o *sieveOut) composeVacation(v *sieve.Vacation, orig mail.Header) []byte {
 	w("To", v.To)
 	w("Subject", mime.QEncoding.Encode("utf-8", v.Subject))
 	w("Date", time.Now().Format(time.RFC1123Z))
-	w("Message-ID", "<"+randomID()+"@"+o.hostname+">")
+	w("Message-ID", "<"+randomID()+"@"+a.hostname+">")
 	if id := strings.TrimSpace(orig.Get("Message-Id")); id != "" {
 		w("In-Reply-To", id)
 		w("References", strings.TrimSpace(strings.Join(strings.Fields(orig.Get("References")+" "+id), " ")))
@@ -142,4 +140,24 @@ func randomID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// send delivers a message the server itself makes (a bounce, a vacation reply, a
+// redirect) to rcpts: local ones through local delivery, the rest through the queue.
+func (a *Agent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin string) error {
+	env := &smtp.Envelope{
+		ID:         origin,
+		Session:    &smtp.Session{ID: origin, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
+		From:       from,
+		Recipients: rcpts,
+		Received:   a.now(),
+	}
+	errs := a.Deliver(ctx, env, smtp.BytesMessage(msg))
+	return errors.Join(errs...)
+}
+
+// ReturnToSender delivers a DSN of the outbound queue (outbound.Bouncer), always with the
+// null sender so that a bounce never bounces.
+func (a *Agent) ReturnToSender(ctx context.Context, bn *queue.Bounce) error {
+	return a.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID)
 }

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"crypto/hmac"

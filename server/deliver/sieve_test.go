@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/postern/postern/store"
 )
 
-func decide(t *testing.T, h *sieveHook, user, rcpt, msg string) Decision {
+func decide(t *testing.T, h *sieveHook, user, rcpt, msg string) decision {
 	t.Helper()
-	d, err := h.Decide(context.Background(), &HookInput{User: user, Recipient: rcpt, Envelope: testEnvelope(rcpt), Message: smtp.BytesMessage(msg)})
+	d, err := h.Decide(context.Background(), &hookInput{User: user, Recipient: rcpt, Envelope: testEnvelope(rcpt), Message: smtp.BytesMessage(msg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,30 +44,30 @@ elsif envelope :detail "to" "receipts" { fileinto :create "Receipts"; }`); err !
 	}
 
 	// No user script (bob): spam rule only.
-	if d := decide(t, h, "bob@example.test", "bob@example.test", "X-Spam: Yes\r\nSubject: win\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Junk", Create: true}}) {
+	if d := decide(t, h, "bob@example.test", "bob@example.test", "X-Spam: Yes\r\nSubject: win\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "Junk", Create: true}}) {
 		t.Fatalf("spam for bob: %+v", d)
 	}
-	if d := decide(t, h, "bob@example.test", "bob@example.test", "Subject: hello\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX"}}) {
+	if d := decide(t, h, "bob@example.test", "bob@example.test", "Subject: hello\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "INBOX"}}) {
 		t.Fatalf("ham for bob: %+v", d)
 	}
 	// The user script files lists; Lists/golang does not exist and has no :create: INBOX.
-	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX"}}) {
+	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "INBOX"}}) {
 		t.Fatalf("list mail to a missing folder: %+v", d)
 	}
 	if _, err := st.EnsureMailbox(ctx, "alice@example.test", "Lists/golang", ""); err != nil {
 		t.Fatal(err)
 	}
-	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Lists/golang"}}) {
+	if d := decide(t, h, "alice@example.test", "alice@example.test", "List-Id: Go <golang-nuts.googlegroups.com>\r\n\r\nx\r\n"); !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "Lists/golang"}}) {
 		t.Fatalf("list mail: %+v", d)
 	}
 	// Subaddress with :create.
 	d := decide(t, h, "alice@example.test", "alice+receipts@example.test", "Subject: your order\r\n\r\nx\r\n")
-	if !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "Receipts", Create: true}}) {
+	if !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "Receipts", Create: true}}) {
 		t.Fatalf("+receipts: %+v", d)
 	}
 	// The after script's flag lands on the implicit keep.
 	d = decide(t, h, "alice@example.test", "alice@example.test", "Subject: urgent thing\r\n\r\nx\r\n")
-	if !reflect.DeepEqual(d.Placements, []Placement{{Mailbox: "INBOX", Flags: []string{`\Flagged`}}}) {
+	if !reflect.DeepEqual(d.Placements, []placement{{Mailbox: "INBOX", Flags: []string{`\Flagged`}}}) {
 		t.Fatalf("after script flags: %+v", d)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"context"
@@ -17,28 +17,28 @@ const maxAliasDepth = 10
 // maxExpansion bounds how many addresses one recipient may expand to.
 const maxExpansion = 1000
 
-// TargetKind says where a resolved recipient goes.
-type TargetKind int
+// targetKind says where a resolved recipient goes.
+type targetKind int
 
 const (
-	// TargetLocal is one of our users: delivered into their Maildir.
-	TargetLocal TargetKind = iota
-	// TargetExternal is an address in another domain reached through an alias: forwarded
+	// targetLocal is one of our users: delivered into their Maildir.
+	targetLocal targetKind = iota
+	// targetExternal is an address in another domain reached through an alias: forwarded
 	// through the outbound queue.
-	TargetExternal
+	targetExternal
 )
 
-// Target is one final destination of a recipient.
-type Target struct {
-	Kind    TargetKind
+// target is one final destination of a recipient.
+type target struct {
+	Kind    targetKind
 	Address string // the user's address (local) or the external address
 	Detail  string // the +detail of the address that reached this user, if any
 }
 
-// Resolution is what one envelope recipient resolves to.
-type Resolution struct {
+// expansion is what one envelope recipient resolves to.
+type expansion struct {
 	Recipient string   // as normalised
-	Targets   []Target // deduplicated; never empty when err is nil
+	Targets   []target // deduplicated; never empty when err is nil
 }
 
 // errUnknownRecipient is returned for a local-domain address nobody receives.
@@ -53,31 +53,31 @@ var errDisabled = errors.New("mailbox disabled")
 // errAliasLoop is returned when alias expansion loops or nests too deep.
 var errAliasLoop = errors.New("alias loop or nesting too deep")
 
-// directory is what resolution needs from the store.
-type directory interface {
+// addressStore is what resolution needs from the store (or the Directory in front of it).
+type addressStore interface {
 	HasDomain(ctx context.Context, name string) (bool, error)
 	GetUser(ctx context.Context, address string) (store.User, error)
 	AliasTargets(ctx context.Context, source string) ([]string, error)
 }
 
-// resolver turns an envelope recipient into final targets, in the order Postfix's
+// expander turns an envelope recipient into final targets, in the order Postfix's
 // virtual(5) lookups and Dovecot's users make familiar: the exact user, then an alias of
 // the exact address, then the same two for the address without its +detail, then the
 // domain's catch-all alias (@domain). Alias targets are resolved again, so aliases nest;
 // a loop or too deep a nesting is an error rather than a silent drop.
-type resolver struct {
-	dir       directory
+type expander struct {
+	dir       addressStore
 	delimiter string // recipient_delimiter; "" = no subaddressing
 	srs       *srs   // nil: SRS addresses are not recognised
 }
 
-// Resolve resolves one recipient address.
-func (r *resolver) Resolve(ctx context.Context, rcpt string) (Resolution, error) {
+// Expand resolves one recipient address to its targets.
+func (r *expander) Expand(ctx context.Context, rcpt string) (expansion, error) {
 	addr, err := store.NormalizeAddress(rcpt)
 	if err != nil {
-		return Resolution{}, fmt.Errorf("%w: %v", errUnknownRecipient, err)
+		return expansion{}, fmt.Errorf("%w: %v", errUnknownRecipient, err)
 	}
-	res := Resolution{Recipient: addr}
+	res := expansion{Recipient: addr}
 	_, domain := store.SplitAddress(addr)
 	local, err := r.dir.HasDomain(ctx, domain)
 	if err != nil {
@@ -100,7 +100,7 @@ func (r *resolver) Resolve(ctx context.Context, rcpt string) (Resolution, error)
 }
 
 // expand resolves one local-domain address to its targets.
-func (r *resolver) expand(ctx context.Context, addr string, depth int, seen map[string]bool) ([]Target, error) {
+func (r *expander) expand(ctx context.Context, addr string, depth int, seen map[string]bool) ([]target, error) {
 	if depth > maxAliasDepth || len(seen) > maxExpansion {
 		return nil, errAliasLoop
 	}
@@ -117,7 +117,7 @@ func (r *resolver) expand(ctx context.Context, addr string, depth int, seen map[
 		// A bounce (or reply) to a sender address we rewrote when forwarding goes back to
 		// the original sender; a forged or expired one is an unknown user.
 		if orig, err := r.srs.Reverse(local); err == nil {
-			return []Target{{Kind: TargetExternal, Address: orig}}, nil
+			return []target{{Kind: targetExternal, Address: orig}}, nil
 		} else if !errors.Is(err, errSRS) || len(local) > 5 && strings.EqualFold(local[:5], "SRS0=") {
 			return nil, errUnknownRecipient
 		}
@@ -150,14 +150,14 @@ func (r *resolver) expand(ctx context.Context, addr string, depth int, seen map[
 }
 
 // lookup tries addr as a user, then as an alias source.
-func (r *resolver) lookup(ctx context.Context, addr, detail string, depth int, seen map[string]bool) ([]Target, bool, error) {
+func (r *expander) lookup(ctx context.Context, addr, detail string, depth int, seen map[string]bool) ([]target, bool, error) {
 	u, err := r.dir.GetUser(ctx, addr)
 	switch {
 	case err == nil:
 		if u.Disabled {
 			return nil, true, errDisabled
 		}
-		return []Target{{Kind: TargetLocal, Address: u.Address, Detail: detail}}, true, nil
+		return []target{{Kind: targetLocal, Address: u.Address, Detail: detail}}, true, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, true, err
 	}
@@ -172,15 +172,15 @@ func (r *resolver) lookup(ctx context.Context, addr, detail string, depth int, s
 	// Like Postfix's propagate_unmatched_extensions: postmaster+x -> alice gives alice's
 	// copy the detail "x", so her Sieve script can still sort by it.
 	for i := range t {
-		if t[i].Kind == TargetLocal && t[i].Detail == "" {
+		if t[i].Kind == targetLocal && t[i].Detail == "" {
 			t[i].Detail = detail
 		}
 	}
 	return t, true, err
 }
 
-func (r *resolver) expandAlias(ctx context.Context, targets []string, depth int, seen map[string]bool) ([]Target, error) {
-	var out []Target
+func (r *expander) expandAlias(ctx context.Context, targets []string, depth int, seen map[string]bool) ([]target, error) {
+	var out []target
 	for _, t := range targets {
 		_, domain := store.SplitAddress(t)
 		local, err := r.dir.HasDomain(ctx, domain)
@@ -188,7 +188,7 @@ func (r *resolver) expandAlias(ctx context.Context, targets []string, depth int,
 			return nil, err
 		}
 		if !local {
-			out = append(out, Target{Kind: TargetExternal, Address: t})
+			out = append(out, target{Kind: targetExternal, Address: t})
 			continue
 		}
 		sub, err := r.expand(ctx, t, depth+1, seen)
@@ -204,7 +204,7 @@ func (r *resolver) expandAlias(ctx context.Context, targets []string, depth int,
 }
 
 // dedupeTargets keeps the first of equal targets: one copy per user, whatever the paths.
-func dedupeTargets(ts []Target) []Target {
+func dedupeTargets(ts []target) []target {
 	seen := make(map[string]bool, len(ts))
 	out := ts[:0]
 	for _, t := range ts {

@@ -13,9 +13,6 @@ import (
 	"github.com/postern/postern/smtp/senderauth"
 )
 
-// junkMailbox is where quarantined mail goes (one of the default mailboxes).
-const junkMailbox = "Junk"
-
 // maxAuthResultsScan bounds how much header is searched for forged
 // Authentication-Results fields.
 const maxAuthResultsScan = 1 << 20
@@ -89,21 +86,6 @@ func (f *senderAuthFilter) logResult(env *smtp.Envelope, res *senderauth.Result)
 		"spf", string(res.SPF.Result), "spf_helo", string(res.SPFHELO.Result), "dkim", strings.Join(dkim, ","),
 		"dmarc", res.DMARC.Result, "header_from", res.DMARC.Domain, "policy", res.DMARC.Applied,
 		"action", res.Action.String(), "reason", res.Reason)
-}
-
-// quarantined files a message the sender's DMARC policy put in quarantine:
-// every copy Sieve kept goes to Junk instead, and no redirect or vacation
-// reply goes out for it (it may well be forged, and replies would be
-// backscatter). A Sieve reject or discard still stands.
-func quarantined(d Decision) Decision {
-	if d.Reject != "" || len(d.Placements) == 0 {
-		return Decision{Reject: d.Reject}
-	}
-	var flags []string
-	for _, p := range d.Placements {
-		flags = append(flags, p.Flags...)
-	}
-	return Decision{Placements: dedupePlacements([]Placement{{Mailbox: junkMailbox, Flags: flags, Create: true}})}
 }
 
 // newMilterFilter returns the [milter] filter, or nil when no milter is set.

@@ -1,4 +1,4 @@
-package server
+package deliver
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/postern/postern/store"
 )
 
-// fakeDirectory is an in-memory directory for resolver tests.
+// fakeDirectory is an in-memory addressStore for expander tests.
 type fakeDirectory struct {
 	domains  map[string]bool
 	users    map[string]bool // address -> disabled
@@ -57,63 +57,63 @@ func newFakeDirectory() *fakeDirectory {
 	}
 }
 
-func TestResolve(t *testing.T) {
+func TestExpand(t *testing.T) {
 	t.Parallel()
-	r := &resolver{dir: newFakeDirectory(), delimiter: "+"}
-	local := func(addr, detail string) Target { return Target{Kind: TargetLocal, Address: addr, Detail: detail} }
+	r := &expander{dir: newFakeDirectory(), delimiter: "+"}
+	local := func(addr, detail string) target { return target{Kind: targetLocal, Address: addr, Detail: detail} }
 	cases := []struct {
 		rcpt string
-		want []Target
+		want []target
 		err  error
 	}{
-		{"alice@example.test", []Target{local("alice@example.test", "")}, nil},
-		{"Alice@EXAMPLE.test", []Target{local("alice@example.test", "")}, nil},
-		{"alice+lists@example.test", []Target{local("alice@example.test", "lists")}, nil},
+		{"alice@example.test", []target{local("alice@example.test", "")}, nil},
+		{"Alice@EXAMPLE.test", []target{local("alice@example.test", "")}, nil},
+		{"alice+lists@example.test", []target{local("alice@example.test", "lists")}, nil},
 		// An alias of the full +address wins over subaddressing.
-		{"alice+special@example.test", []Target{local("carol@example.test", "")}, nil},
-		{"postmaster@example.test", []Target{local("alice@example.test", "")}, nil},
-		{"postmaster+x@example.test", []Target{local("alice@example.test", "x")}, nil},
-		{"team@example.test", []Target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
+		{"alice+special@example.test", []target{local("carol@example.test", "")}, nil},
+		{"postmaster@example.test", []target{local("alice@example.test", "")}, nil},
+		{"postmaster+x@example.test", []target{local("alice@example.test", "x")}, nil},
+		{"team@example.test", []target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
 		// alice reached twice (via team and directly) gets one copy.
-		{"nested@example.test", []Target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
-		{"fwd@example.test", []Target{{Kind: TargetExternal, Address: "someone@elsewhere.org"}, local("bob@example.test", "")}, nil},
-		{"anything@other.test", []Target{local("bob@example.test", "")}, nil},
+		{"nested@example.test", []target{local("alice@example.test", ""), local("bob@example.test", ""), local("carol@example.test", "")}, nil},
+		{"fwd@example.test", []target{{Kind: targetExternal, Address: "someone@elsewhere.org"}, local("bob@example.test", "")}, nil},
+		{"anything@other.test", []target{local("bob@example.test", "")}, nil},
 		{"nobody@example.test", nil, errUnknownRecipient},
 		{"nobody+x@example.test", nil, errUnknownRecipient},
 		{"dave@example.test", nil, errDisabled},
 		{"loop1@example.test", nil, errAliasLoop},
-		{"half@example.test", []Target{local("carol@example.test", "")}, nil},
+		{"half@example.test", []target{local("carol@example.test", "")}, nil},
 		{"broken@example.test", nil, errUnknownRecipient},
 		{"victim@gmail.com", nil, errNotLocal},
 		{"not an address", nil, errUnknownRecipient},
 	}
 	for _, c := range cases {
-		res, err := r.Resolve(context.Background(), c.rcpt)
+		res, err := r.Expand(context.Background(), c.rcpt)
 		if c.err != nil {
 			if !errors.Is(err, c.err) {
-				t.Errorf("Resolve(%q) error = %v, want %v", c.rcpt, err, c.err)
+				t.Errorf("Expand(%q) error = %v, want %v", c.rcpt, err, c.err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("Resolve(%q): %v", c.rcpt, err)
+			t.Errorf("Expand(%q): %v", c.rcpt, err)
 			continue
 		}
 		if !reflect.DeepEqual(res.Targets, c.want) {
-			t.Errorf("Resolve(%q) = %+v, want %+v", c.rcpt, res.Targets, c.want)
+			t.Errorf("Expand(%q) = %+v, want %+v", c.rcpt, res.Targets, c.want)
 		}
 	}
 }
 
-func TestResolveNoDelimiter(t *testing.T) {
+func TestExpandNoDelimiter(t *testing.T) {
 	t.Parallel()
-	r := &resolver{dir: newFakeDirectory()}
-	if _, err := r.Resolve(context.Background(), "alice+lists@example.test"); !errors.Is(err, errUnknownRecipient) {
+	r := &expander{dir: newFakeDirectory()}
+	if _, err := r.Expand(context.Background(), "alice+lists@example.test"); !errors.Is(err, errUnknownRecipient) {
 		t.Fatalf("with subaddressing off, alice+lists must be unknown; got %v", err)
 	}
 }
 
-func TestResolveDeepNesting(t *testing.T) {
+func TestExpandDeepNesting(t *testing.T) {
 	t.Parallel()
 	d := newFakeDirectory()
 	// a0 -> a1 -> ... -> a20 -> alice: deeper than maxAliasDepth.
@@ -121,21 +121,21 @@ func TestResolveDeepNesting(t *testing.T) {
 		d.aliases["a"+strconv.Itoa(i)+"@example.test"] = []string{"a" + strconv.Itoa(i+1) + "@example.test"}
 	}
 	d.aliases["a20@example.test"] = []string{"alice@example.test"}
-	r := &resolver{dir: d, delimiter: "+"}
-	if _, err := r.Resolve(context.Background(), "a0@example.test"); !errors.Is(err, errAliasLoop) {
+	r := &expander{dir: d, delimiter: "+"}
+	if _, err := r.Expand(context.Background(), "a0@example.test"); !errors.Is(err, errAliasLoop) {
 		t.Fatalf("deep nesting: %v, want errAliasLoop", err)
 	}
-	if res, err := r.Resolve(context.Background(), "a15@example.test"); err != nil || len(res.Targets) != 1 {
+	if res, err := r.Expand(context.Background(), "a15@example.test"); err != nil || len(res.Targets) != 1 {
 		t.Fatalf("six levels should resolve: %+v %v", res, err)
 	}
 }
 
-func TestResolveLookupFailureIsNotUnknown(t *testing.T) {
+func TestExpandLookupFailureIsNotUnknown(t *testing.T) {
 	t.Parallel()
 	d := newFakeDirectory()
 	d.failUser = true
-	r := &resolver{dir: d}
-	_, err := r.Resolve(context.Background(), "alice@example.test")
+	r := &expander{dir: d}
+	_, err := r.Expand(context.Background(), "alice@example.test")
 	if err == nil || errors.Is(err, errUnknownRecipient) {
 		t.Fatalf("a store failure must not look like an unknown user (that would bounce mail): %v", err)
 	}
