@@ -42,7 +42,7 @@ func TestDifferentialCLI(t *testing.T) {
 	mustChmod(t, work)
 	conf := filepath.Join(work, "dovecot.conf")
 	writeFile(t, conf, "mail_uid = 65534\nmail_gid = 65534\nfirst_valid_uid = 1\nfirst_valid_gid = 1\n"+
-		"plugin {\n  sieve = file:"+work+"/personal\n  sieve_global = "+work+"/global\n}\n")
+		"plugin {\n  sieve = file:"+work+"/personal\n  sieve_global = "+work+"/global\n"+diffPluginSettings+"}\n")
 	for _, d := range []string{"personal", "global"} {
 		_ = os.MkdirAll(filepath.Join(work, d), 0o777)
 		incs, _ := filepath.Glob(filepath.Join("testdata/clidiff", d, "*.sieve"))

@@ -34,21 +34,28 @@ func init() {
 	// init only fills a read-only table; it keeps the table next to the
 	// builders, which refer back to it.
 	commandTable = map[string]commandSpec{
-		"stop":       {build: noArgs(stopCmd{})},
-		"discard":    {build: noArgs(discardCmd{})},
-		"keep":       {tags: flagsTag, build: buildKeep},
-		"redirect":   {tags: copyTag, build: buildRedirect},
-		"fileinto":   {cap: "fileinto", tags: mergeTags(copyTag, flagsTag, map[string]tagSpec{"create": {cap: "mailbox"}}), build: buildFileinto},
-		"reject":     {cap: "reject", build: buildReject(false)},
-		"ereject":    {cap: "ereject", build: buildReject(true)},
-		"setflag":    {cap: "imap4flags", build: buildFlagCmd(flagSet)},
-		"addflag":    {cap: "imap4flags", build: buildFlagCmd(flagAdd)},
-		"removeflag": {cap: "imap4flags", build: buildFlagCmd(flagRemove)},
-		"set":        {cap: "variables", tags: setModifierTags, build: buildSet},
-		"vacation":   {cap: "vacation", tags: vacationTags, build: buildVacation},
-		"include":    {cap: "include", tags: includeTags, build: buildInclude},
-		"return":     {cap: "include", build: noArgs(returnCmd{})},
-		"global":     {cap: "include", build: buildGlobal},
+		"stop":     {build: noArgs(stopCmd{})},
+		"discard":  {build: noArgs(discardCmd{})},
+		"keep":     {tags: flagsTag, build: buildKeep},
+		"redirect": {tags: copyTag, build: buildRedirect},
+		"fileinto": {cap: "fileinto", tags: mergeTags(copyTag, flagsTag, map[string]tagSpec{
+			"create": {cap: "mailbox"}, "specialuse": {cap: "special-use", param: pString}}), build: buildFileinto},
+		"reject":       {cap: "reject", build: buildReject(false)},
+		"ereject":      {cap: "ereject", build: buildReject(true)},
+		"setflag":      {cap: "imap4flags", build: buildFlagCmd(flagSet)},
+		"addflag":      {cap: "imap4flags", build: buildFlagCmd(flagAdd)},
+		"removeflag":   {cap: "imap4flags", build: buildFlagCmd(flagRemove)},
+		"set":          {cap: "variables", tags: setModifierTags, build: buildSet},
+		"vacation":     {cap: "vacation", tags: vacationTags, build: buildVacation},
+		"include":      {cap: "include", tags: includeTags, build: buildInclude},
+		"return":       {cap: "include", build: noArgs(returnCmd{})},
+		"global":       {cap: "include", build: buildGlobal},
+		"addheader":    {cap: "editheader", tags: map[string]tagSpec{"last": {}}, build: buildAddheader},
+		"deleteheader": {cap: "editheader", tags: deleteheaderTags, build: buildDeleteheader},
+		"notify":       {cap: "enotify", tags: notifyTags, build: buildNotify},
+		"error":        {cap: "ihave", build: buildError},
+		"break":        {cap: "foreverypart", tags: map[string]tagSpec{"name": {param: pString}}, build: buildBreak},
+		"extracttext":  {cap: "extracttext", tags: extracttextTags, build: buildExtracttext},
 	}
 }
 
@@ -172,7 +179,7 @@ func buildKeep(c *compiler, pa *parsedArgs) (cmd, *CompileError) {
 
 func (k keepCmd) exec(st *runState) error {
 	st.implicitKeep = false
-	return st.addAction(Keep{Flags: k.flags.resolve(st)})
+	return st.addAction(Keep{Flags: k.flags.resolve(st), Header: st.header})
 }
 
 type fileintoCmd struct {
@@ -180,6 +187,9 @@ type fileintoCmd struct {
 	flags   flagSource
 	copy    bool
 	create  bool
+	// specialUse (RFC 8579): store into the mailbox with this attribute
+	// if there is one, else into mailbox.
+	specialUse *value
 }
 
 func buildFileinto(c *compiler, pa *parsedArgs) (cmd, *CompileError) {
@@ -197,7 +207,18 @@ func buildFileinto(c *compiler, pa *parsedArgs) (cmd, *CompileError) {
 	if err != nil {
 		return nil, err
 	}
-	return fileintoCmd{mailbox: mb, flags: f, copy: pa.has("copy"), create: pa.has("create")}, nil
+	x := fileintoCmd{mailbox: mb, flags: f, copy: pa.has("copy"), create: pa.has("create")}
+	if a, ok := pa.tags["specialuse"]; ok {
+		v, err := c.one(a)
+		if err != nil {
+			return nil, err
+		}
+		if v.isConst() && !validSpecialUse(v.lit) {
+			return nil, errAt(a.pos, ClassArgument, "fileinto: invalid special-use flag %q", v.lit)
+		}
+		x.specialUse = &v
+	}
+	return x, nil
 }
 
 // validMailboxName rejects names no store could hold: empty, or with
@@ -222,7 +243,14 @@ func (f fileintoCmd) exec(st *runState) error {
 	if !f.copy {
 		st.implicitKeep = false
 	}
-	return st.addAction(FileInto{Mailbox: mb, Flags: f.flags.resolve(st), Create: f.create, Copy: f.copy})
+	a := FileInto{Mailbox: mb, Flags: f.flags.resolve(st), Create: f.create, Copy: f.copy, Header: st.header}
+	if f.specialUse != nil {
+		a.SpecialUse = st.expand(*f.specialUse)
+		if !validSpecialUse(a.SpecialUse) {
+			return errors.New("fileinto: invalid special-use flag " + quoteJSON(a.SpecialUse))
+		}
+	}
+	return st.addAction(a)
 }
 
 type redirectCmd struct {
@@ -255,7 +283,7 @@ func (r redirectCmd) exec(st *runState) error {
 	if !r.copy {
 		st.implicitKeep = false
 	}
-	return st.addAction(Redirect{Address: addr, Copy: r.copy})
+	return st.addAction(Redirect{Address: addr, Copy: r.copy, Header: st.header})
 }
 
 type rejectCmd struct {

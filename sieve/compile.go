@@ -22,6 +22,9 @@ type CompileOptions struct {
 	// MaxIncludes, the number of distinct scripts one compilation may
 	// pull in; 0 means 255.
 	MaxIncludes int
+	// IMAP compiles for an IMAP event (RFC 6785): the imapsieve
+	// capability exists only there, as in Pigeonhole.
+	IMAP bool
 }
 
 // ScriptLocation says where an included script lives (RFC 6609 section 3.2).
@@ -159,10 +162,34 @@ type compiler struct {
 	u        *unit
 	depth    int
 	globals  map[string]bool
-	sawOther bool // a command other than require was seen
+	sawOther bool     // a command other than require was seen
+	loops    []string // names of the enclosing foreverypart loops
 }
 
 func (c *compiler) has(cap string) bool { return cap == "" || c.u.caps[cap] }
+
+// supported reports whether a capability can be required here.
+func (c *compiler) supported(cap string) bool {
+	if cap == "imapsieve" {
+		return c.cp.opts.IMAP
+	}
+	return knownCaps[cap]
+}
+
+// enable turns a capability on, with the ones it implies.
+func (c *compiler) enable(cap string) {
+	c.u.caps[cap] = true
+	for _, implied := range impliedCaps[cap] {
+		c.u.caps[implied] = true
+	}
+}
+
+var impliedCaps = map[string][]string{
+	"vacation-seconds": {"vacation"},
+	"spamtestplus":     {"spamtest"},
+	"foreverypart":     {},
+	"extracttext":      {},
+}
 
 func (c *compiler) block(nodes []*commandNode, top bool) ([]cmd, *CompileError) {
 	var out []cmd
@@ -181,6 +208,14 @@ func (c *compiler) block(nodes []*commandNode, top bool) ([]cmd, *CompileError) 
 			return nil, errAt(n.pos, ClassSyntax, "%s without a preceding if", n.name)
 		}
 		c.sawOther = true
+		if n.name == "foreverypart" && c.has("foreverypart") {
+			x, err := c.foreverypart(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, x)
+			continue
+		}
 		if n.name == "if" {
 			x, next, err := c.ifChain(nodes, i)
 			if err != nil {
@@ -207,6 +242,9 @@ var knownCaps = map[string]bool{
 	"subaddress": true, "relational": true, "comparator-i;ascii-numeric": true,
 	"comparator-i;octet": true, "comparator-i;ascii-casemap": true, "copy": true, "body": true,
 	"regex": true, "mailbox": true, "include": true, "date": true, "index": true, "duplicate": true,
+	"spamtest": true, "spamtestplus": true, "virustest": true, "editheader": true,
+	"enotify": true, "environment": true, "ihave": true, "mime": true, "foreverypart": true,
+	"extracttext": true, "special-use": true,
 }
 
 func (c *compiler) require(n *commandNode) *CompileError {
@@ -217,13 +255,13 @@ func (c *compiler) require(n *commandNode) *CompileError {
 		return errAt(n.pos, ClassArgument, "require takes one string list")
 	}
 	for _, s := range n.args[0].strs {
-		if !knownCaps[s.s] {
-			return errAt(s.pos, ClassRequire, "unknown capability %q", s.s)
+		if !c.supported(s.s) {
+			return errAt(s.pos, ClassRequire, "unknown capability %q%s", s.s, missingHint(s.s))
 		}
-		c.u.caps[s.s] = true
-		if s.s == "vacation-seconds" {
-			c.u.caps["vacation"] = true
-		}
+		c.enable(s.s)
+	}
+	if c.u.caps["extracttext"] && !c.u.caps["foreverypart"] {
+		return errAt(n.pos, ClassArgument, "extracttext cannot be used without foreverypart")
 	}
 	return nil
 }
@@ -244,6 +282,7 @@ func (c *compiler) ifChain(nodes []*commandNode, i int) (cmd, int, *CompileError
 			return nil, 0, errAt(n.args[0].pos, ClassSyntax, "%s expects a test, not an argument", n.name)
 		}
 		var t test
+		var err *CompileError
 		if isElse {
 			if len(n.tests) > 0 {
 				return nil, 0, errAt(n.pos, ClassSyntax, "else takes no test")
@@ -252,14 +291,16 @@ func (c *compiler) ifChain(nodes []*commandNode, i int) (cmd, int, *CompileError
 			if len(n.tests) != 1 || n.listed {
 				return nil, 0, errAt(n.pos, ClassSyntax, "%s requires exactly one test", n.name)
 			}
-			var err *CompileError
 			t, err = c.test(n.tests[0])
 			if err != nil {
 				return nil, 0, err
 			}
 		}
-		body, err := c.block(n.block, false)
-		if err != nil {
+		var body []cmd
+		if ih, ok := t.(ihaveTest); ok && !ih.ok {
+			// RFC 5463 section 4: the block of a false ihave is never
+			// run and may use what this engine does not have.
+		} else if body, err = c.block(n.block, false); err != nil {
 			return nil, 0, err
 		}
 		x.conds = append(x.conds, t)

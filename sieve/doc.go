@@ -2,8 +2,22 @@
 // extensions Pigeonhole enables by default: fileinto, envelope,
 // encoded-character, reject/ereject, imap4flags, variables, vacation and
 // vacation-seconds, subaddress, relational, comparator-i;ascii-numeric,
-// copy, body, regex, mailbox, include, date, index and duplicate.
-// Pigeonhole (Dovecot's Sieve) is the reference where the RFCs leave room.
+// copy, body, regex, mailbox, include, date, index and duplicate; and
+// those Pigeonhole has but enables by configuration: spamtest,
+// spamtestplus and virustest (spamtest.go; the verdict read from
+// X-Spam-Score or Rspamd's X-Spamd-Result unless ExecOptions says
+// otherwise, like Pigeonhole's sieve_spamtest_* settings), editheader
+// (editheader.go), enotify with mailto (notify.go), environment, ihave,
+// special-use (misc.go), mime, foreverypart and extracttext (mime.go),
+// and imapsieve when CompileOptions.IMAP is set. Pigeonhole (Dovecot's
+// Sieve) is the reference where the RFCs leave room. A capability we do
+// not have is refused with a hint saying what to do (hint.go).
+//
+// Changing the message: editheader edits a copy of the header; each
+// store or redirect action carries the header as it was when the action
+// ran (Keep.Header, FileInto.Header, Redirect.Header, Result.
+// ImplicitKeepHeader; nil when unedited). Values are encoded and folded so
+// that no value can start a new field, as are enotify's header values.
 //
 // Layout: lexer.go and parser.go turn the source into a syntax tree;
 // compile.go validates it against the command and test tables
@@ -28,6 +42,8 @@
 // compile time; include depth and count; at run time the number of
 // actions and redirects, a step counter over commands, tests and match
 // operations, and a wall-clock budget (ExecOptions.Timeout plus the
-// caller's context). :matches runs without backtracking (match.go) and
+// caller's context); MIME parts walked at most maxMIMEDepth deep and
+// maxMIMEParts in all, foreverypart nested at most maxForeverNest deep,
+// at most 8 recipients per mailto: URI. :matches runs without backtracking (match.go) and
 // :regex uses Go's linear-time regexp, so long headers cannot blow up.
 package sieve

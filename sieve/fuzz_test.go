@@ -62,8 +62,16 @@ vacation "away";`
 	if err != nil {
 		f.Fatal(err)
 	}
+	mimeSrc := `require ["foreverypart","mime","extracttext","variables","editheader","spamtestplus","relational","comparator-i;ascii-numeric","enotify"];
+foreverypart { if header :mime :anychild :param "filename" "content-disposition" "*.exe" { set "x" "1"; } extracttext :first 100 "t"; }
+if spamtest :percent :value "ge" :comparator "i;ascii-numeric" "50" { addheader "X-Junk" "${t}"; deleteheader :index 1 "subject"; }
+notify :message "${t}" "mailto:a@example.org";`
+	s3, err := Compile("mime", []byte(mimeSrc), CompileOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		for _, s := range []*Script{s1, s2} {
+		for _, s := range []*Script{s1, s2, s3} {
 			res, err := s.Execute(context.Background(), NewRawMessage(msg), Envelope{From: "a@b.c", To: "me+x@example.net", User: "me@example.net"}, ExecOptions{})
 			if err == nil {
 				_ = FormatOutcome(res)

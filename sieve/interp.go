@@ -49,6 +49,18 @@ type ExecOptions struct {
 	MaxSteps           int           // commands+tests+match operations; 0 means 1,000,000
 	MaxVariableSize    int           // 0 means 4096 bytes
 	Timeout            time.Duration // CPU budget per message; 0 means 2s
+	// SpamTest and VirusTest say where spamtest and virustest read the
+	// scanner's verdict (the first source present wins). Nil: Rspamd's
+	// headers for spamtest (DefaultSpamSources), none for virustest.
+	SpamTest  []ScoreSource
+	VirusTest []ScoreSource
+	// Environment items (RFC 5183: "domain", "host", "remote-ip", ...;
+	// RFC 6785's "imap.*" for IMAP events); name, location and phase
+	// have defaults.
+	Environment map[string]string
+	// SpecialUseExists answers whether mailbox (any mailbox when "") has
+	// the special-use attribute; nil: none has.
+	SpecialUseExists func(ctx context.Context, mailbox, attr string) bool
 }
 
 func (o ExecOptions) withDefaults() ExecOptions {
@@ -76,6 +88,9 @@ func (o ExecOptions) withDefaults() ExecOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
 	}
+	if o.SpamTest == nil {
+		o.SpamTest = DefaultSpamSources()
+	}
 	return o
 }
 
@@ -100,6 +115,9 @@ func (l *located) exec(st *runState) error {
 		return err
 	}
 	err := l.c.exec(st)
+	if _, brk := err.(breakErr); brk {
+		return err
+	}
 	if err != nil && err != errStop && err != errReturn {
 		var re *RuntimeError
 		if !errors.As(err, &re) {
@@ -131,6 +149,10 @@ type runState struct {
 	redirects    int
 	hdrCache     map[string][]string
 	bodyCache    map[string][]string
+	header       []byte // the edited header block; nil while unedited
+	notifies     []Notify
+	mimeRoot     *mimePart
+	partStack    []*mimePart // foreverypart's current parts
 }
 
 // Execute runs the script on one message. On error (a *RuntimeError, or
@@ -160,9 +182,13 @@ func (s *Script) Execute(ctx context.Context, msg Message, env Envelope, opts Ex
 			st.actions = append(st.actions, *v)
 		}
 	}
+	for _, n := range st.decideNotifies() {
+		st.actions = append(st.actions, n)
+	}
 	res := &Result{Actions: st.actions, ImplicitKeep: st.implicitKeep}
 	if st.implicitKeep {
 		res.ImplicitKeepFlags = append([]string(nil), st.flags...)
+		res.ImplicitKeepHeader = st.header
 	}
 	return res, nil
 }

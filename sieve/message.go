@@ -26,14 +26,17 @@ type Message interface {
 
 // RawMessage is a Message held in memory.
 type RawMessage struct {
+	raw    []byte
 	fields []headerField
 	body   []byte
 	size   int64
 }
 
 type headerField struct {
-	lname string
-	value string
+	lname      string
+	value      string
+	orig       string // the name as written, for fields editheader added
+	start, end int    // the field's bytes in RawMessage.raw, folds included
 }
 
 // ParseMessage reads a whole RFC 5322 message. Malformed header lines are
@@ -65,12 +68,13 @@ func ParseMessage(r io.Reader) (*RawMessage, error) {
 
 // NewRawMessage parses raw; it never fails.
 func NewRawMessage(raw []byte) *RawMessage {
-	m := &RawMessage{size: int64(len(raw))}
+	m := &RawMessage{raw: raw, size: int64(len(raw))}
 	br := bufio.NewReader(bytes.NewReader(raw))
 	offset := 0
 	var cur *headerField
 	for {
 		line, err := br.ReadString('\n')
+		lineStart := offset
 		offset += len(line)
 		trimmed := strings.TrimRight(line, "\r\n")
 		if trimmed == "" {
@@ -82,10 +86,12 @@ func NewRawMessage(raw []byte) *RawMessage {
 		if (trimmed[0] == ' ' || trimmed[0] == '\t') && cur != nil {
 			// Unfold (RFC 5322 section 2.2.3): drop the line break only.
 			cur.value += trimmed
+			cur.end = lineStart + len(trimmed)
 		} else if colon := strings.IndexByte(trimmed, ':'); colon > 0 && !strings.ContainsAny(trimmed[:colon], " \t") {
 			m.fields = append(m.fields, headerField{
 				lname: strings.ToLower(trimmed[:colon]),
 				value: trimmed[colon+1:],
+				start: lineStart, end: lineStart + len(trimmed),
 			})
 			cur = &m.fields[len(m.fields)-1]
 		} else {

@@ -3,12 +3,16 @@ package sieve
 import "time"
 
 // Action is one thing the delivery agent must do. The concrete types are
-// Keep, FileInto, Redirect, Discard, Reject and Vacation.
+// Keep, FileInto, Redirect, Discard, Reject, Vacation and Notify.
 type Action interface{ action() }
 
 // Keep stores the message in INBOX (an explicit "keep").
 type Keep struct {
 	Flags []string // IMAP flags for the stored copy (RFC 5232)
+	// Header, when not nil, is the header block (fields and the blank
+	// line) editheader (RFC 5293) made before this action: store it in
+	// place of the message's own header, followed by the original body.
+	Header []byte
 }
 
 // FileInto stores the message in Mailbox (RFC 5228 section 4.1).
@@ -17,6 +21,10 @@ type FileInto struct {
 	Flags   []string
 	Create  bool // RFC 5490 :create: make the mailbox if it is missing
 	Copy    bool // RFC 3894 :copy (informational: the implicit keep was not cancelled)
+	// SpecialUse (RFC 8579 :specialuse): store into the mailbox that has
+	// this attribute (e.g. \Junk) if one exists, else into Mailbox.
+	SpecialUse string
+	Header     []byte // as Keep.Header
 }
 
 // Redirect forwards the message (RFC 5228 section 4.2). Address is a bare
@@ -24,6 +32,7 @@ type FileInto struct {
 type Redirect struct {
 	Address string
 	Copy    bool
+	Header  []byte // as Keep.Header
 }
 
 // Discard drops the message silently (RFC 5228 section 4.4).
@@ -65,4 +74,7 @@ type Result struct {
 	// ImplicitKeepFlags (the imap4flags variable at the end of the run).
 	ImplicitKeep      bool
 	ImplicitKeepFlags []string
+	// ImplicitKeepHeader is the header block after every editheader
+	// change, nil when the script changed nothing (see Keep.Header).
+	ImplicitKeepHeader []byte
 }

@@ -37,20 +37,27 @@ var testTable map[string]testSpec
 
 func init() {
 	testTable = map[string]testSpec{
-		"true":          {build: constTestBuild(true)},
-		"false":         {build: constTestBuild(false)},
-		"exists":        {build: buildExists},
-		"size":          {tags: map[string]tagSpec{"over": {group: "size"}, "under": {group: "size"}}, build: buildSize},
-		"header":        {tags: mergeTags(matchTags, indexTags), build: buildHeader},
-		"address":       {tags: mergeTags(matchTags, addrPartTags, indexTags), build: buildAddress},
-		"envelope":      {cap: "envelope", tags: mergeTags(matchTags, addrPartTags), build: buildEnvelope},
-		"body":          {cap: "body", tags: mergeTags(matchTags, bodyTags), build: buildBody},
-		"hasflag":       {cap: "imap4flags", tags: matchTags, build: buildHasflag},
-		"string":        {cap: "variables", tags: matchTags, build: buildString},
-		"mailboxexists": {cap: "mailbox", build: buildMailboxExists},
-		"date":          {cap: "date", tags: mergeTags(matchTags, indexTags, zoneTags), build: buildDate},
-		"currentdate":   {cap: "date", tags: mergeTags(matchTags, map[string]tagSpec{"zone": zoneTags["zone"]}), build: buildCurrentDate},
-		"duplicate":     {cap: "duplicate", tags: duplicateTags, build: buildDuplicate},
+		"true":                     {build: constTestBuild(true)},
+		"false":                    {build: constTestBuild(false)},
+		"exists":                   {tags: mimeTags, build: buildExists},
+		"size":                     {tags: map[string]tagSpec{"over": {group: "size"}, "under": {group: "size"}}, build: buildSize},
+		"header":                   {tags: mergeTags(matchTags, indexTags, mimeTags), build: buildHeader},
+		"address":                  {tags: mergeTags(matchTags, addrPartTags, indexTags), build: buildAddress},
+		"envelope":                 {cap: "envelope", tags: mergeTags(matchTags, addrPartTags), build: buildEnvelope},
+		"body":                     {cap: "body", tags: mergeTags(matchTags, bodyTags), build: buildBody},
+		"hasflag":                  {cap: "imap4flags", tags: matchTags, build: buildHasflag},
+		"string":                   {cap: "variables", tags: matchTags, build: buildString},
+		"mailboxexists":            {cap: "mailbox", build: buildMailboxExists},
+		"date":                     {cap: "date", tags: mergeTags(matchTags, indexTags, zoneTags), build: buildDate},
+		"currentdate":              {cap: "date", tags: mergeTags(matchTags, map[string]tagSpec{"zone": zoneTags["zone"]}), build: buildCurrentDate},
+		"duplicate":                {cap: "duplicate", tags: duplicateTags, build: buildDuplicate},
+		"spamtest":                 {cap: "spamtest", tags: scoreTestTags, build: buildScoreTest(false)},
+		"virustest":                {cap: "virustest", tags: matchTags, build: buildScoreTest(true)},
+		"environment":              {cap: "environment", tags: matchTags, build: buildEnvironment},
+		"ihave":                    {cap: "ihave", build: buildIhave},
+		"valid_notify_method":      {cap: "enotify", build: buildValidNotify},
+		"notify_method_capability": {cap: "enotify", tags: matchTags, build: buildNotifyCap},
+		"specialuse_exists":        {cap: "special-use", build: buildSpecialUseExists},
 	}
 }
 
@@ -192,7 +199,10 @@ func (m *matcher) test(st *runState, vals []string) (bool, error) {
 }
 
 // exists
-type existsTest struct{ names []value }
+type existsTest struct {
+	names []value
+	mime  mimeSel
+}
 
 func buildExists(c *compiler, pa *parsedArgs) (test, *CompileError) {
 	if err := pa.positional(pStringList); err != nil {
@@ -202,16 +212,36 @@ func buildExists(c *compiler, pa *parsedArgs) (test, *CompileError) {
 	if err != nil {
 		return nil, err
 	}
-	return existsTest{vs}, nil
+	ms, err := c.mimeSel(pa)
+	if err != nil {
+		return nil, err
+	}
+	if ms.opt != "" {
+		return nil, errAt(pa.at, ClassUnknownTag, "exists takes only :mime and :anychild")
+	}
+	return existsTest{vs, ms}, nil
 }
 
 func (x existsTest) eval(st *runState) (bool, error) {
-	for _, n := range st.expandAll(x.names) {
-		if len(st.msg.HeaderFields(n)) == 0 {
-			return false, nil
+	names := st.expandAll(x.names)
+	if !x.mime.on {
+		for _, n := range names {
+			if len(st.msg.HeaderFields(n)) == 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	for _, p := range x.mime.targets(st) {
+		all := true
+		for _, n := range names {
+			all = all && len(p.hdr.HeaderFields(n)) > 0
+		}
+		if all {
+			return true, nil
 		}
 	}
-	return true, nil
+	return false, nil
 }
 
 // headerNames compiles a list of header field names and checks constant
@@ -304,6 +334,7 @@ type headerTest struct {
 	names []value
 	idx   indexSel
 	m     *matcher
+	mime  mimeSel
 }
 
 func buildHeader(c *compiler, pa *parsedArgs) (test, *CompileError) {
@@ -322,7 +353,11 @@ func buildHeader(c *compiler, pa *parsedArgs) (test, *CompileError) {
 	if err != nil {
 		return nil, err
 	}
-	return &headerTest{names: names, idx: idx, m: m}, nil
+	ms, err := c.mimeSel(pa)
+	if err != nil {
+		return nil, err
+	}
+	return &headerTest{names: names, idx: idx, m: m, mime: ms}, nil
 }
 
 // decodedHeader returns the decoded values of a header field, cached.
@@ -341,6 +376,18 @@ func (st *runState) decodedHeader(name string) []string {
 }
 
 func (x *headerTest) eval(st *runState) (bool, error) {
+	if x.mime.on && (x.mime.anychild || x.mime.opt != "" || len(st.partStack) > 0) {
+		for _, p := range x.mime.targets(st) {
+			var vals []string
+			for _, n := range st.expandAll(x.names) {
+				vals = append(vals, x.idx.pick(x.mime.values(st, p, n))...)
+			}
+			if ok, err := x.m.test(st, vals); ok || err != nil {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
 	var vals []string
 	for _, n := range st.expandAll(x.names) {
 		vals = append(vals, x.idx.pick(st.decodedHeader(n))...)

@@ -12,13 +12,14 @@ import (
 var setModifierTags = map[string]tagSpec{
 	"lower": {}, "upper": {}, "lowerfirst": {}, "upperfirst": {},
 	"quotewildcard": {}, "quoteregex": {cap: "regex"}, "length": {},
+	"encodeurl": {cap: "enotify"},
 }
 
 // modifierPrecedence follows RFC 5229 section 4.1 (and the regex draft for
 // :quoteregex); two modifiers of one precedence are an error.
 var modifierPrecedence = map[string]int{
 	"lower": 40, "upper": 40, "lowerfirst": 30, "upperfirst": 30,
-	"quotewildcard": 20, "quoteregex": 20, "length": 10,
+	"quotewildcard": 20, "quoteregex": 20, "encodeurl": 15, "length": 10,
 }
 
 type setCmd struct {
@@ -58,7 +59,7 @@ func buildSet(c *compiler, pa *parsedArgs) (cmd, *CompileError) {
 		byPrec[p] = tag
 	}
 	var mods []string
-	for _, p := range []int{40, 30, 20, 10} {
+	for _, p := range []int{40, 30, 20, 15, 10} {
 		if t, ok := byPrec[p]; ok {
 			mods = append(mods, t)
 		}
@@ -114,6 +115,8 @@ func applyModifier(m, v string) string {
 			b.WriteByte(v[i])
 		}
 		return b.String()
+	case "encodeurl":
+		return encodeURL(v)
 	case "length":
 		return strconv.Itoa(utf8.RuneCountInString(v))
 	}
