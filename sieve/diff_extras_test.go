@@ -27,7 +27,9 @@ func ourExtras(t *testing.T, script, msg []byte) []string {
 		return nil
 	}
 	res, err := s.Execute(context.Background(), NewRawMessage(msg), Envelope{From: diffFrom, To: diffTo, User: diffTo}, ExecOptions{
-		MailboxExists: func(_ context.Context, name string) bool { return strings.EqualFold(name, "INBOX") || name == "Archive" },
+		MailboxExists: func(_ context.Context, name string) bool {
+			return strings.EqualFold(name, "INBOX") || name == "Archive"
+		},
 	})
 	orig := normalizeHeader(headerOf(msg))
 	if err != nil {

@@ -26,10 +26,10 @@ func TestSpamtestRspamdHeaders(t *testing.T) {
 	src := `require ["spamtestplus","fileinto","variables"]; if spamtest :percent :matches "*" { fileinto "p${1}"; } if spamtest :matches "*" { fileinto "s${1}"; }`
 	cases := map[string]string{
 		"X-Spamd-Result: default: False [4.20 / 15.00];\r\n  R_SPF_ALLOW(-0.20)[+ip4]\r\n": "fileinto \"p28\"\nfileinto \"s3\"\n",
-		"X-Spamd-Result: default: True [20.00 / 10.00]\r\n":                                 "fileinto \"p100\"\nfileinto \"s10\"\n",
-		"X-Spam-Score: -1.5\r\nX-Spamd-Result: default: True [9 / 10]\r\n":                  "fileinto \"p0\"\nfileinto \"s1\"\n",
-		"X-Spam-Score: garbage\r\n":                                                          "fileinto \"p0\"\nfileinto \"s0\"\n",
-		"":                                                                                   "fileinto \"p0\"\nfileinto \"s0\"\n",
+		"X-Spamd-Result: default: True [20.00 / 10.00]\r\n":                                "fileinto \"p100\"\nfileinto \"s10\"\n",
+		"X-Spam-Score: -1.5\r\nX-Spamd-Result: default: True [9 / 10]\r\n":                 "fileinto \"p0\"\nfileinto \"s1\"\n",
+		"X-Spam-Score: garbage\r\n":                                                        "fileinto \"p0\"\nfileinto \"s0\"\n",
+		"":                                                                                 "fileinto \"p0\"\nfileinto \"s0\"\n",
 	}
 	for hdr, want := range cases {
 		res := runExt(t, src, "From: x@y.z\r\n"+hdr+"\r\nbody\r\n", ExecOptions{})
