@@ -41,16 +41,7 @@ type editedMessage struct {
 	raw    []string // the written form of each field ("Name: value"), parallel to fields
 }
 
-func (m *editedMessage) HeaderFields(name string) []string {
-	var out []string
-	ln := strings.ToLower(name)
-	for _, f := range m.fields {
-		if f.lname == ln {
-			out = append(out, f.value)
-		}
-	}
-	return out
-}
+func (m *editedMessage) HeaderFields(name string) []string { return fieldValues(m.fields, name) }
 func (m *editedMessage) Body() (io.Reader, error) { return m.base.Body() }
 func (m *editedMessage) Size() int64              { return m.base.Size() }
 func (m *editedMessage) fieldList() []headerField { return m.fields }

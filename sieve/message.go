@@ -108,10 +108,13 @@ func NewRawMessage(raw []byte) *RawMessage {
 }
 
 // HeaderFields implements Message.
-func (m *RawMessage) HeaderFields(name string) []string {
+func (m *RawMessage) HeaderFields(name string) []string { return fieldValues(m.fields, name) }
+
+// fieldValues returns the values of the fields named name, in order.
+func fieldValues(fields []headerField, name string) []string {
 	var out []string
 	ln := strings.ToLower(name)
-	for _, f := range m.fields {
+	for _, f := range fields {
 		if f.lname == ln {
 			out = append(out, f.value)
 		}
