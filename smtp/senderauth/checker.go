@@ -48,6 +48,17 @@ const (
 	// DefaultMaxSignatures is how many DKIM signatures are verified; the rest
 	// are ignored (each costs DNS lookups and hashing the body).
 	DefaultMaxSignatures = 8
+	// DefaultMaxQueries bounds the DNS queries of all checks of one message
+	// together. Each check has its own bound (RFC 7208 section 4.6.4: 10
+	// DNS-querying terms and 2 void lookups per SPF evaluation; MaxSignatures
+	// keys; two DMARC records for each of at most MaxFromDomains domains), far
+	// below this; it is the backstop. A message that spends it is deferred.
+	DefaultMaxQueries = 128
+	// MaxFromDomains is how many distinct From: domains DMARC evaluates. RFC
+	// 7489 section 6.6.1 has each domain of a multi-valued From: evaluated and
+	// allows refusing such messages; a From: with more domains than this is
+	// refused rather than costing two DNS queries per domain.
+	MaxFromDomains = 10
 )
 
 // Options configure a Checker.
@@ -64,6 +75,9 @@ type Options struct {
 	Timeout time.Duration
 	// MaxSignatures bounds the DKIM signatures verified per message. Default 8.
 	MaxSignatures int
+	// MaxQueries bounds the DNS queries of one message. Default
+	// DefaultMaxQueries.
+	MaxQueries int
 	// Percent returns a number in [0, 100) for DMARC's pct= sampling. Default
 	// math/rand/v2.
 	Percent func() int
@@ -85,6 +99,9 @@ func New(o Options) *Checker {
 	}
 	if o.MaxSignatures <= 0 {
 		o.MaxSignatures = DefaultMaxSignatures
+	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = DefaultMaxQueries
 	}
 	if o.Percent == nil {
 		o.Percent = func() int { return rand.IntN(100) }
@@ -146,6 +163,7 @@ type Result struct {
 func (c *Checker) Check(ctx context.Context, in Input) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
+	c = c.withBudget()
 	res := &Result{}
 	res.SPFHELO, res.SPF = c.checkSPF(ctx, in)
 	var err error

@@ -81,6 +81,12 @@ func (c *Checker) checkDMARC(ctx context.Context, in Input, res *Result) error {
 		res.Action, res.Reason = Reject, "cannot check the sender: "+ferr.Error()
 		return nil
 	}
+	if len(domains) > MaxFromDomains {
+		why := fmt.Sprintf("From: names %d domains, more than the %d evaluated (RFC 7489 section 6.6.1)", len(domains), MaxFromDomains)
+		res.DMARC = DMARCResult{Result: "permerror", Domain: domains[0], Reason: why}
+		res.Action, res.Reason = Reject, "cannot check the sender: "+why
+		return nil
+	}
 	// Every From: domain must pass; the first that does not decides.
 	var first *DMARCResult
 	action := Accept

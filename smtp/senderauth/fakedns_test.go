@@ -18,6 +18,14 @@ type fakeDNS struct {
 	mu       sync.Mutex
 	rrs      map[string][]dns.RR // "name. TYPE"
 	servfail map[string]bool     // "name."
+	queries  int                 // questions answered so far
+}
+
+// Queries returns how many questions the server has answered.
+func (f *fakeDNS) Queries() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries
 }
 
 func startFakeDNS(t *testing.T) *fakeDNS {
@@ -79,6 +87,7 @@ func (f *fakeDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		q := r.Question[0]
 		name := strings.ToLower(q.Name)
 		f.mu.Lock()
+		f.queries++
 		rrs := f.rrs[name+" "+dns.TypeToString[q.Qtype]]
 		exists := false
 		for k := range f.rrs {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 )
 
 // Resolver is the DNS a Checker needs; *net.Resolver satisfies it.
@@ -77,4 +78,56 @@ func (s strictResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IP
 func (s strictResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	v, err := s.r.LookupAddr(ctx, addr)
 	return v, strict(addr, err)
+}
+
+// budgetResolver counts the queries of one message against Options.MaxQueries;
+// past it every query fails temporarily, so the message is deferred: a spent
+// budget never reads as "no record", which would let a forged From: pass.
+type budgetResolver struct {
+	r    Resolver
+	left *atomic.Int64
+}
+
+// withBudget returns a copy of c whose resolver counts one message's queries.
+func (c *Checker) withBudget() *Checker {
+	left := &atomic.Int64{}
+	left.Store(int64(c.opts.MaxQueries))
+	run := &Checker{opts: c.opts}
+	run.opts.Resolver = budgetResolver{r: c.opts.Resolver, left: left}
+	return run
+}
+
+func (b budgetResolver) spend(name string) error {
+	if b.left.Add(-1) < 0 {
+		return &net.DNSError{Err: "the DNS query budget of this message is spent", Name: name, IsTemporary: true}
+	}
+	return nil
+}
+
+func (b budgetResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	if err := b.spend(name); err != nil {
+		return nil, err
+	}
+	return b.r.LookupTXT(ctx, name)
+}
+
+func (b budgetResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	if err := b.spend(name); err != nil {
+		return nil, err
+	}
+	return b.r.LookupMX(ctx, name)
+}
+
+func (b budgetResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	if err := b.spend(host); err != nil {
+		return nil, err
+	}
+	return b.r.LookupIPAddr(ctx, host)
+}
+
+func (b budgetResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	if err := b.spend(addr); err != nil {
+		return nil, err
+	}
+	return b.r.LookupAddr(ctx, addr)
 }
