@@ -13,20 +13,15 @@ import (
 	"github.com/postern/postern/smtp/senderauth"
 )
 
-// maxAuthResultsScan bounds how much header is searched for forged
-// Authentication-Results fields.
-const maxAuthResultsScan = 1 << 20
-
 // senderAuthFilter is the smtp.Filter of the MX role that checks SPF, DKIM and
-// DMARC (smtp/senderauth), writes our Authentication-Results field in place
-// of any that claims our name, and applies the DMARC policy when [dmarc]
+// DMARC (smtp/senderauth), writes our Authentication-Results field (the smtp
+// server removed any that claims our name), and applies the DMARC policy when [dmarc]
 // enforce is on: reject -> 550 5.7.1, quarantine -> Envelope.Quarantine (Junk),
 // a DNS failure that keeps DMARC from a verdict -> 451 4.7.0.
 type senderAuthFilter struct {
-	checker  *senderauth.Checker
-	enforce  bool
-	hostname string
-	log      *slog.Logger
+	checker *senderauth.Checker
+	enforce bool
+	log     *slog.Logger
 }
 
 // newSenderAuthFilter returns the filter for the config, or nil when every
@@ -43,9 +38,8 @@ func newSenderAuthFilter(cfg *config.Config, r *net.Resolver, log *slog.Logger) 
 			DKIM:       cfg.DKIM.Verify,
 			DMARC:      cfg.DMARC.Check,
 		}),
-		enforce:  cfg.DMARC.Check && cfg.DMARC.Enforce,
-		hostname: cfg.Hostname,
-		log:      log,
+		enforce: cfg.DMARC.Check && cfg.DMARC.Enforce,
+		log:     log,
 	}
 }
 
@@ -70,10 +64,9 @@ func (f *senderAuthFilter) Filter(ctx context.Context, env *smtp.Envelope, msg s
 			env.Quarantine = res.Reason
 		}
 	}
-	forged := func(name, value string) bool {
-		return strings.EqualFold(name, senderauth.HeaderName) && senderauth.ClaimsAuthServID(value, f.hostname)
-	}
-	return smtp.EditHeader(msg, f.checker.Header(res, env.From), forged, maxAuthResultsScan)
+	// Fields forged in our name are already gone (smtp.StripForgedAuthResults
+	// runs before the filters, over the whole header).
+	return smtp.EditHeader(msg, f.checker.Header(res, env.From), nil, 0)
 }
 
 // logResult writes one "senderauth" line per message.

@@ -23,9 +23,12 @@
 //	                  to SpoolThreshold, then a file in SpoolDir), Deliverer.Deliver
 //	                  with a DeliverTimeout context, then the reply
 //
-// On the MX role, Options.Filters (sender authentication in smtp/senderauth, a
-// milter) then inspect the message of an untrusted client: each may rewrite
-// the header (EditHeader: add Authentication-Results, drop forged ones), mark
+// On the MX and submission roles every message first loses the
+// Authentication-Results fields that claim our hostname, wherever they stand in
+// the header (StripForgedAuthResults). On the MX role, Options.Filters (sender
+// authentication in smtp/senderauth, a milter) then inspect the message of an
+// untrusted client: each may rewrite the header (EditHeader: add
+// Authentication-Results, milter header changes), mark
 // it for quarantine (Envelope.Quarantine, filed into Junk by the Deliverer)
 // or refuse it with its own reply (550 5.7.1 DMARC reject, 451 4.7.0 DNS
 // failure) before anything is delivered.

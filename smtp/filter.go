@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/postern/postern/smtp/senderauth"
 )
 
 // Filter inspects a message from an untrusted client of the MX role after its
@@ -30,6 +32,14 @@ var ErrDiscard = errors.New("smtp: message discarded by a filter")
 // filter runs the Options.Filters over a received message. A nil message
 // with a nil reply means a filter discarded it.
 func (s *session) filter(env *Envelope, msg Message) (Message, *ReplyError) {
+	if s.srv.opts.Role != RoleLMTP {
+		out, err := StripForgedAuthResults(msg, s.srv.opts.Hostname)
+		if err != nil {
+			s.c.log(slog.LevelError, "filter error", slog.String(KeyID, env.ID), slog.String(KeyReason, err.Error()))
+			return nil, errInternal
+		}
+		msg = out
+	}
 	if s.srv.opts.Role != RoleMX || s.info.Trusted || s.info.User != "" || len(s.srv.opts.Filters) == 0 {
 		return msg, nil
 	}
@@ -70,11 +80,28 @@ func EditHeader(msg Message, prepend string, drop func(name, value string) bool,
 			return nil, err
 		}
 	}
+	if len(cuts) == 0 && prepend == "" {
+		return msg, nil
+	}
 	size := msg.Size() + int64(len(prepend))
 	for _, c := range cuts {
 		size -= c.end - c.start
 	}
 	return &editedMessage{orig: msg, prepend: prepend, cuts: cuts, size: size}, nil
+}
+
+// StripForgedAuthResults removes every Authentication-Results field that names
+// hostname as its authserv-id, wherever it stands in the header (the whole
+// header is read, however long): RFC 8601 section 5 has a receiver remove such
+// fields arriving from outside, since only we may speak for our name. It runs
+// for every message of the MX and submission roles, whoever the client and
+// whichever checks are on; LMTP is left alone (a local MTA in front of us may
+// have written them). A message with nothing to remove is returned as it is.
+func StripForgedAuthResults(msg Message, hostname string) (Message, error) {
+	forged := func(name, value string) bool {
+		return strings.EqualFold(name, senderauth.HeaderName) && senderauth.ClaimsAuthServID(value, hostname)
+	}
+	return EditHeader(msg, "", forged, msg.Size())
 }
 
 // span is a byte range [start, end) of a message.
@@ -91,7 +118,11 @@ func headerCuts(r io.Reader, max int64, drop func(name, value string) bool) ([]s
 	var name, value string
 	finish := func() {
 		if cur != nil && drop(name, strings.TrimSpace(value)) {
-			cuts = append(cuts, *cur)
+			if n := len(cuts); n > 0 && cuts[n-1].end == cur.start {
+				cuts[n-1].end = cur.end // adjacent fields make one cut
+			} else {
+				cuts = append(cuts, *cur)
+			}
 		}
 		cur = nil
 	}

@@ -127,3 +127,32 @@ func FuzzEditHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestStripForgedAuthResults: fields claiming our name go wherever they stand (first,
+// after 2 MiB of header, adjacent, folded, behind a comment, with a trailing dot);
+// another server's stay, and so does the body.
+func TestStripForgedAuthResults(t *testing.T) {
+	t.Parallel()
+	filler := strings.Repeat("X-Filler: "+strings.Repeat("f", 90)+"\r\n", (2<<20)/102)
+	orig := "Authentication-Results: mx.ours.example; dmarc=pass\r\n" + filler +
+		"Authentication-Results: MX.OURS.EXAMPLE.; spf=pass\r\nauthentication-results :\r\n (x) mx.ours.example;\r\n dkim=pass\r\n" +
+		"Authentication-Results: other.example; spf=fail\r\nSubject: s\r\n\r\nAuthentication-Results: mx.ours.example; body\r\n"
+	m, err := StripForgedAuthResults(BytesMessage(orig), "mx.ours.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := m.Open()
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	want := filler + "Authentication-Results: other.example; spf=fail\r\nSubject: s\r\n\r\nAuthentication-Results: mx.ours.example; body\r\n"
+	if string(b) != want || m.Size() != int64(len(want)) {
+		t.Errorf("stripped header starts %.120q, ends %q (size %d, want %d)", b, b[max(0, len(b)-150):], m.Size(), len(want))
+	}
+	if cuts := m.(*editedMessage).cuts; len(cuts) != 2 {
+		t.Errorf("%d cuts, want 2 (adjacent fields merged)", len(cuts))
+	}
+	clean := BytesMessage("Subject: s\r\n\r\nbody\r\n")
+	if m, _ := StripForgedAuthResults(clean, "mx.ours.example"); func() bool { _, wrapped := m.(*editedMessage); return wrapped }() {
+		t.Error("a message with nothing to strip was wrapped")
+	}
+}
