@@ -61,4 +61,4 @@ require (
 
 tool honnef.co/go/tools/cmd/staticcheck
 
-replace github.com/emersion/go-imap/v2 => github.com/migadu/go-imap/v2 v2.0.0-20260705230833-16878ed2ebee
+replace github.com/emersion/go-imap/v2 => ./internal/goimap
