@@ -57,7 +57,10 @@ func (s *Server) createMailbox(ctx context.Context, user string, md *maildir.Mai
 	if _, err := md.EnsureFolder(n); err != nil {
 		return err
 	}
-	_, err := s.opts.Store.CreateMailbox(ctx, user, n, specialUse)
+	mb, err := s.opts.Store.CreateMailbox(ctx, user, n, specialUse)
+	if err == nil {
+		s.recent.created(mb.ID) // all its mail will be \Recent
+	}
 	return err
 }
 

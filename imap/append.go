@@ -21,12 +21,14 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 	if err != nil {
 		return nil, ss.imapError("append", err)
 	}
-	if _, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, n); err != nil {
+	mb, err := ss.srv.opts.Store.GetMailbox(ctx, ss.user, n)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeTryCreate, Text: "No such mailbox"}
 		}
 		return nil, ss.imapError("append", err)
 	}
+	ss.srv.recent.floor(mb.ID, mb.UIDNext) // met before the message: it will be \Recent
 	size := r.Size()
 	if size > int64(ss.srv.opts.AppendLimit) {
 		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeTooBig, Text: "Message too large"}
@@ -61,6 +63,14 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 	added, err := ss.srv.opts.Store.AddMessages(ctx, []store.NewMessage{{
 		User: ss.user, Mailbox: n, Filename: base, Size: vsize, InternalDate: date, Flags: flags,
 	}})
+	if errors.Is(err, store.ErrExists) {
+		// Another session's rescan saw the file in the folder and indexed it first
+		// (with the same flags, size and date, read from the file): that entry is ours.
+		var a store.AddedMessage
+		if a, err = ss.srv.opts.Store.IndexedByName(ctx, ss.user, n, base); err == nil {
+			added = []store.AddedMessage{a}
+		}
+	}
 	if err != nil {
 		if rerr := removeFile(d.Path); rerr != nil {
 			ss.log.Error("imap: append: removing unindexed file", "path", d.Path, "err", rerr)

@@ -57,12 +57,14 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 		return nil, nil, ss.imapError("copy", err)
 	}
 	st := ss.srv.opts.Store
-	if _, err := st.GetMailbox(ctx, ss.user, n); err != nil {
+	mb, err := st.GetMailbox(ctx, ss.user, n)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeTryCreate, Text: "No such mailbox"}
 		}
 		return nil, nil, ss.imapError("copy", err)
 	}
+	ss.srv.recent.floor(mb.ID, mb.UIDNext) // met before the copies: they will be \Recent
 	msgs, _, err := ss.pick(ctx, sel, sel.resolve(numSet))
 	if err != nil {
 		return nil, nil, ss.imapError("copy", err)

@@ -67,6 +67,7 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 		}
 		ss.srv.saveSummaries(sel.id, fill)
 	}
+	showRecent := ss.recentShown(sel)
 	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -74,7 +75,7 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 		if gone[msgs[i].UID] {
 			continue // expunged by another program; the next poll says so
 		}
-		if err := ss.fetchOne(w, f, seqs[i], msgs[i], o); err != nil {
+		if err := ss.fetchOne(w, f, seqs[i], msgs[i], o, showRecent); err != nil {
 			if errors.Is(err, errGone) {
 				continue // expunged by another program; the next poll says so
 			}
@@ -127,7 +128,7 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 }
 
 // fetchOne writes one message's FETCH response.
-func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m snapMsg, o *goimap.FetchOptions) error {
+func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m snapMsg, o *goimap.FetchOptions, showRecent bool) error {
 	sum := m.cell.load()
 	// The whole message is opened before the response starts, so a vanished file
 	// skips the message rather than leaving half a line.
@@ -157,12 +158,17 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 		return reader()
 	}
 
+	if o.Flags {
+		if err := ss.announceKeywords(w, ss.sel, m.Flags); err != nil {
+			return err
+		}
+	}
 	rw := w.CreateMessage(seq)
 	if o.UID {
 		rw.WriteUID(goimap.UID(m.UID))
 	}
 	if o.Flags {
-		rw.WriteFlags(toFlags(m.Flags))
+		rw.WriteFlags(ss.sel.flagsOf(m.UID, m.Flags, showRecent))
 	}
 	if o.RFC822Size {
 		rw.WriteRFC822Size(m.Size)
@@ -195,7 +201,7 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 			rw.Close()
 			return err
 		}
-		b := imapserver.ExtractBinarySection(src, item)
+		b := imapserver.ExtractBinarySection(crlfOf(src), item)
 		if err := writeLiteral(rw.WriteBinarySection(item, int64(len(b))), b); err != nil {
 			return err
 		}
@@ -206,7 +212,7 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 			rw.Close()
 			return err
 		}
-		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(src, item))
+		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(crlfOf(src), item))
 	}
 	return rw.Close()
 }
@@ -216,8 +222,10 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store.Message, item *goimap.FetchItemBodySection) error {
 	whole := item.Specifier == goimap.PartSpecifierNone && len(item.Part) == 0
 	if !whole {
-		b := imapserver.ExtractBodySection(src, item)
-		return writeLiteral(rw.WriteBodySection(item, int64(len(b))), toCRLF(b))
+		// Extracted from the CRLF form, so a partial's offsets count the CRLF bytes
+		// the client sees and the literal's length is the length sent.
+		b := imapserver.ExtractBodySection(crlfOf(src), item)
+		return writeLiteral(rw.WriteBodySection(item, int64(len(b))), replaceNUL(b))
 	}
 	size := m.Size // the CRLF size (W=), as indexed
 	start, length := int64(0), size
@@ -237,7 +245,7 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store
 			return fmt.Errorf("imap: fetch %s: %w", m.Filename, err)
 		}
 	}
-	n, err := io.Copy(wc, io.LimitReader(crlf, length))
+	n, err := io.Copy(wc, nulFree{io.LimitReader(crlf, length)})
 	if err == nil && n < length {
 		// The file is shorter than indexed (changed behind our back): pad so the
 		// literal keeps its announced length and the protocol stays in step.
@@ -247,6 +255,33 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store
 		err = cerr
 	}
 	return err
+}
+
+// crlfOf reads src with bare LFs turned into CRLF.
+func crlfOf(src io.Reader) io.Reader {
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(src)
+	}
+	return &crlfReader{r: br}
+}
+
+// replaceNUL replaces NUL bytes, which a BODY literal must not carry (RFC 3501 CHAR8;
+// only BINARY's literal8 may), with 0x80, as Dovecot does; b is changed in place.
+func replaceNUL(b []byte) []byte {
+	for i := bytes.IndexByte(b, 0); i >= 0; i = bytes.IndexByte(b, 0) {
+		b[i] = 0x80
+	}
+	return b
+}
+
+// nulFree is a reader whose NUL bytes come out as 0x80 (replaceNUL).
+type nulFree struct{ r io.Reader }
+
+func (n nulFree) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	replaceNUL(p[:k])
+	return k, err
 }
 
 type zeroReader struct{}

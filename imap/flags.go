@@ -178,6 +178,7 @@ func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet 
 		return ss.imapError("store", err)
 	}
 	condstore := options != nil && options.UnchangedSince > 0 || ss.conn != nil && ss.conn.CondStoreEnabled()
+	showRecent := ss.recentShown(sel)
 	for i, m := range msgs {
 		ch, changed := changes[m.UID]
 		if sf.Silent && !(changed && condstore) {
@@ -187,12 +188,17 @@ func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet 
 		if changed {
 			flags, modseq = ch.flags, ch.modseq
 		}
+		if !sf.Silent {
+			if err := ss.announceKeywords(w, sel, flags); err != nil {
+				return err
+			}
+		}
 		rw := w.CreateMessage(seqs[i])
 		if numKindOf(numSet) == imapserver.NumKindUID {
 			rw.WriteUID(goimap.UID(m.UID))
 		}
 		if !sf.Silent {
-			rw.WriteFlags(toFlags(flags))
+			rw.WriteFlags(sel.flagsOf(m.UID, flags, showRecent))
 		}
 		if condstore {
 			rw.WriteModSeq(modseq)

@@ -131,7 +131,18 @@ func (ss *session) Status(ctx context.Context, name string, options *goimap.Stat
 			}
 		}
 	}
-	return statusData(mb, options), nil
+	d := statusData(mb, options)
+	if options.NumRecent {
+		// Counted above the \Recent floor, which STATUS does not move.
+		if f := ss.srv.recent.floor(mb.ID, mb.UIDNext); f+1 < mb.UIDNext {
+			n, err := ss.srv.opts.Store.CountMessagesAbove(ctx, mb.ID, f)
+			if err != nil {
+				return nil, ss.imapError("status", err)
+			}
+			*d.NumRecent = uint32(n)
+		}
+	}
+	return d, nil
 }
 
 func statusData(mb store.Mailbox, o *goimap.StatusOptions) *goimap.StatusData {

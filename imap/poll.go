@@ -71,15 +71,20 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 		last = sel.uids[len(sel.uids)-1]
 	}
 	i, _ := v.find(last + 1)
-	grew := i < len(v.msgs)
+	first := len(sel.uids)
 	for ; i < len(v.msgs); i++ {
 		sel.uids = append(sel.uids, v.msgs[i].UID)
 	}
-	if grew {
+	if len(sel.uids) > first {
 		if err := w.WriteNumMessages(uint32(len(sel.uids))); err != nil {
 			return err
 		}
+		n := sel.addRecent(&ss.srv.recent, v.state.UIDNext, sel.uids[first:])
+		if err := w.WriteNumRecent(n); err != nil {
+			return err
+		}
 	}
+	showRecent := ss.recentShown(sel)
 	for _, m := range v.msgs {
 		if m.ModSeq <= sel.modseq || m.UID > last || sel.own[m.UID] == m.ModSeq {
 			continue
@@ -88,7 +93,10 @@ func (ss *session) Poll(ctx context.Context, w *imapserver.UpdateWriter, allowEx
 		if !ok {
 			continue
 		}
-		if err := w.WriteMessageFlags(uint32(seq+1), goimap.UID(m.UID), toFlags(m.Flags), m.ModSeq); err != nil {
+		if err := ss.announceKeywords(w, sel, m.Flags); err != nil {
+			return err
+		}
+		if err := w.WriteMessageFlags(uint32(seq+1), goimap.UID(m.UID), sel.flagsOf(m.UID, m.Flags, showRecent), m.ModSeq); err != nil {
 			return err
 		}
 	}

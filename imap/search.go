@@ -145,12 +145,12 @@ func (mc *matchCtx) match(c *goimap.SearchCriteria) bool {
 		}
 	}
 	for _, fl := range c.Flag {
-		if !hasFlag(mc.m.Flags, fl) {
+		if !mc.hasFlag(fl) {
 			return false
 		}
 	}
 	for _, fl := range c.NotFlag {
-		if hasFlag(mc.m.Flags, fl) {
+		if mc.hasFlag(fl) {
 			return false
 		}
 	}
@@ -259,11 +259,12 @@ func uidSetMatch(set goimap.UIDSet, uid uint32, uids []uint32) bool {
 	return false
 }
 
-func hasFlag(flags []string, f goimap.Flag) bool {
-	if f == flagRecent {
-		return false // we do not keep \Recent (IMAP4rev2 dropped it)
+// hasFlag says whether the message has flag f; \Recent is this session's (recent.go).
+func (mc *matchCtx) hasFlag(f goimap.Flag) bool {
+	if strings.EqualFold(string(f), string(flagRecent)) {
+		return mc.sel.isRecent(mc.m.UID)
 	}
-	return containsFold(flags, string(f))
+	return containsFold(mc.m.Flags, string(f))
 }
 
 // headerMatch implements HEADER field-name string: an empty string matches any message

@@ -33,6 +33,10 @@ type selected struct {
 	notify         <-chan struct{}
 	unsubscribe    func()
 	saved          []uint32 // the SEARCHRES result ($, RFC 5182), as UIDs
+	// recent are the UIDs that are \Recent in this session (recent.go), ascending.
+	recent []uint32
+	// announced are the keywords the client was told of in FLAGS (keywords.go).
+	announced map[string]bool
 }
 
 // flagRecent is IMAP4rev1's session flag, which we never store (RFC 9051 dropped it).
@@ -101,16 +105,25 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 	ss.sel = sel
 	ss.srv.sessions.update(ss, func(in *SessionInfo) { in.Mailbox = n })
 	flags := ss.mailboxFlags(dir)
+	sel.announce(flags)
+	sel.recent = ss.srv.recent.above(id, state.UIDNext, uids, !sel.readOnly)
 	data = &goimap.SelectData{
 		Flags:          flags,
 		PermanentFlags: append(slices.Clone(flags), goimap.FlagWildcard),
 		ReadOnly:       sel.readOnly,
 		NumMessages:    uint32(len(uids)),
+		NumRecent:      uint32(len(sel.recent)),
 		UIDNext:        goimap.UID(state.UIDNext),
 		UIDValidity:    state.UIDValidity,
 		HighestModSeq:  state.HighestModSeq,
 		// No List: the fork deadlocks writing SelectData.List (it takes the
 		// connection's encoder lock twice); the LIST reply is optional (RFC 9051 7.3.1).
+	}
+	if ss.rev1() {
+		if data.FirstUnseenSeqNum, err = ss.firstUnseen(ctx, sel); err != nil {
+			ss.closeSelected()
+			return nil, ss.imapError("select", err)
+		}
 	}
 	if options != nil && options.QResync != nil {
 		if err := ss.qresyncSelect(ctx, sel, options.QResync, data); err != nil {
@@ -143,6 +156,29 @@ func (ss *session) selectUIDs(ctx context.Context, snap *mailboxSnap, state stor
 	}
 	snap.uidList.Store(&uidList{state: state, uids: uids})
 	return slices.Clone(uids), state, nil
+}
+
+// firstUnseen is the sequence number of the first message without \Seen (0: none),
+// for IMAP4rev1's UNSEEN code: from the snapshot when it is loaded, else one index row.
+func (ss *session) firstUnseen(ctx context.Context, sel *selected) (uint32, error) {
+	var uid uint32
+	if v := sel.snap.loaded(); v != nil && v.state.HighestModSeq == sel.modseq {
+		for _, m := range v.msgs {
+			if !containsFold(m.Flags, string(goimap.FlagSeen)) {
+				uid = m.UID
+				break
+			}
+		}
+	} else {
+		var err error
+		if uid, err = ss.srv.opts.Store.FirstUnseenUID(ctx, sel.id); err != nil {
+			return 0, err
+		}
+	}
+	if i, ok := slices.BinarySearch(sel.uids, uid); ok && uid != 0 {
+		return uint32(i + 1), nil
+	}
+	return 0, nil
 }
 
 // mailboxFlags are the system flags plus the folder's keywords (dovecot-keywords).

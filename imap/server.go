@@ -69,6 +69,7 @@ type Server struct {
 	dirs     dirStamps
 	snaps    snapshots
 	keywords keywordCache
+	recent   recentFloors
 	sums     summarizer
 	sessions sessionRegistry
 

@@ -197,3 +197,51 @@ func (s *Store) SyncMailboxIndex(ctx context.Context, user, name string, files, 
 	})
 	return res, leftOut, err
 }
+
+// IndexedByName returns the index entry of the file with base name filename in the
+// user's mailbox: what AddMessages would have returned for it. An IMAP APPEND whose
+// AddMessages fails with ErrExists asks for it, because a concurrent rescan (another
+// session noticing the folder changed) indexed the new file first. ErrNotFound if there
+// is no such entry.
+func (s *Store) IndexedByName(ctx context.Context, user, mailbox, filename string) (AddedMessage, error) {
+	var a AddedMessage
+	var uv, uid, modseq int64
+	err := s.r.QueryRowContext(ctx, `SELECT mb.id, mb.uidvalidity, m.uid, m.modseq FROM messages m
+		JOIN mailboxes mb ON mb.id = m.mailbox_id
+		WHERE mb.user = ? AND mb.name = ? AND m.filename = ?`, user, mailbox, filename).
+		Scan(&a.MailboxID, &uv, &uid, &modseq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("message %s in %q of %s: %w", filename, mailbox, user, ErrNotFound)
+	}
+	if err != nil {
+		return a, wrapDB("indexed by name", err)
+	}
+	a.UIDValidity, a.UID, a.ModSeq = uint32(uv), uint32(uid), uint64(modseq)
+	return a, nil
+}
+
+// FirstUnseenUID returns the lowest UID without \Seen (0 if every message is seen), for
+// the UNSEEN code of an IMAP4rev1 SELECT. It stops at the first such row.
+func (s *Store) FirstUnseenUID(ctx context.Context, mailboxID int64) (uint32, error) {
+	var uid int64
+	err := s.r.QueryRowContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ?
+		AND ' ' || flags || ' ' NOT LIKE '% \Seen %' ORDER BY uid LIMIT 1`, mailboxID).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrapDB("first unseen", err)
+	}
+	return uint32(uid), nil
+}
+
+// CountMessagesAbove returns how many messages of the mailbox have a UID above uid
+// (STATUS RECENT counts the messages above the \Recent floor).
+func (s *Store) CountMessagesAbove(ctx context.Context, mailboxID int64, uid uint32) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid > ?", mailboxID, uid).Scan(&n)
+	if err != nil {
+		return 0, wrapDB("count messages", err)
+	}
+	return n, nil
+}

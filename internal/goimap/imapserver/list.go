@@ -290,11 +290,20 @@ func readListMailbox(dec *imapwire.Decoder) (string, error) {
 		}
 	}
 
+	var decoded string
+	var err error
 	if dec.QuotedUTF8 {
-		return utf7.Unescape(mailbox)
+		decoded, err = utf7.Unescape(mailbox)
 	} else {
-		return utf7.Decode(mailbox)
+		decoded, err = utf7.Decode(mailbox)
 	}
+	if err != nil {
+		// Postern: a pattern that is not valid modified UTF-7 (say "&'") is matched
+		// as it was sent; it matches no mailbox, and LIST answers OK with nothing
+		// (RFC 3501 6.3.8), not a server error.
+		return mailbox, nil
+	}
+	return decoded, nil
 }
 
 func isListChar(ch byte) bool {

@@ -307,3 +307,32 @@ func writeQResyncFetch(enc *imapwire.Encoder, mod imap.SelectModifiedData) error
 	enc.Special(')')
 	return enc.CRLF()
 }
+
+// writePermanentFlagsResp writes an untagged OK [PERMANENTFLAGS (...)].
+//
+// Postern: added so a server can keep PERMANENTFLAGS current when a keyword first
+// appears (RFC 3501 7.1, 7.2.6), from a FETCH, STORE or unsolicited update.
+func (c *Conn) writePermanentFlagsResp(flags []imap.Flag) error {
+	enc := newResponseEncoder(c)
+	defer enc.end()
+	return writePermanentFlags(enc.Encoder, flags)
+}
+
+// WriteMailboxFlags writes an untagged FLAGS response between FETCH responses, so a
+// keyword is announced before the first FETCH that carries it (RFC 3501 7.2.6).
+//
+// Postern: added; must not be called while a FetchResponseWriter is open.
+func (w *FetchWriter) WriteMailboxFlags(flags []imap.Flag) error {
+	return w.conn.writeFlags(flags)
+}
+
+// WritePermanentFlags writes an untagged OK [PERMANENTFLAGS (...)] between FETCH
+// responses. Postern: added; must not be called while a FetchResponseWriter is open.
+func (w *FetchWriter) WritePermanentFlags(flags []imap.Flag) error {
+	return w.conn.writePermanentFlagsResp(flags)
+}
+
+// WritePermanentFlags writes an untagged OK [PERMANENTFLAGS (...)]. Postern: added.
+func (w *UpdateWriter) WritePermanentFlags(flags []imap.Flag) error {
+	return w.conn.writePermanentFlagsResp(flags)
+}
