@@ -138,6 +138,9 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 		data.DestUIDs.AddNum(goimap.UID(a.UID))
 	}
 	ss.srv.hub.notify(ss.user, n, nil)
+	if n == sel.name {
+		ss.fresh = false // the copies arrived after pick: the poll must look again
+	}
 	return data, copied, nil
 }
 

@@ -201,7 +201,7 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 			rw.Close()
 			return err
 		}
-		b := imapserver.ExtractBinarySection(crlfOf(src), item)
+		b := imapserver.ExtractBinarySection(src, item)
 		if err := writeLiteral(rw.WriteBinarySection(item, int64(len(b))), b); err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 			rw.Close()
 			return err
 		}
-		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(crlfOf(src), item))
+		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(src, item))
 	}
 	return rw.Close()
 }
