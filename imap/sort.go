@@ -75,13 +75,14 @@ func (ss *session) Sort(ctx context.Context, kind imapserver.NumKind, criteria [
 func compareBy(key goimap.SortKey, a, b *matchCtx) int {
 	switch key {
 	case goimap.SortKeyArrival:
-		return cmp.Compare(a.m.UID, b.m.UID)
+		// The internal date (RFC 5256 section 3), ties by sequence number.
+		return a.m.InternalDate.Compare(b.m.InternalDate)
 	case goimap.SortKeySize:
 		return cmp.Compare(a.m.Size, b.m.Size)
 	case goimap.SortKeyDate:
 		return a.sentDate().Compare(b.sentDate())
 	case goimap.SortKeySubject:
-		return strings.Compare(a.baseSubject(), b.baseSubject())
+		return strings.Compare(a.sortSubject(), b.sortSubject())
 	case goimap.SortKeyFrom, goimap.SortKeyTo, goimap.SortKeyCc:
 		return strings.Compare(a.firstMailbox(string(key), false), b.firstMailbox(string(key), false))
 	case goimap.SortKeyDisplayFrom:
@@ -102,28 +103,48 @@ func (mc *matchCtx) sentDate() time.Time {
 	return mc.m.InternalDate
 }
 
-// baseSubject is a simplified RFC 5256 base subject: decoded, lower-cased, with
-// leading "re:", "fwd:", "fw:" and trailing "(fwd)" removed.
-func (mc *matchCtx) baseSubject() string {
+// sortSubject is the message's RFC 5256 base subject (subject.go), upper-cased for
+// the i;ascii-casemap collation.
+func (mc *matchCtx) sortSubject() string {
 	mc.parse()
 	s, _ := mc.header.Subject()
-	s = strings.ToLower(strings.TrimSpace(s))
-	for {
-		t := strings.TrimSpace(strings.TrimSuffix(s, "(fwd)"))
-		for _, p := range []string{"re:", "fwd:", "fw:"} {
-			t = strings.TrimSpace(strings.TrimPrefix(t, p))
+	b, _ := baseSubject(s)
+	return asciiUpper(b)
+}
+
+// asciiUpper upper-cases ASCII letters only: the i;ascii-casemap collation RFC 5256
+// sorts with (so "_" sorts after "Z", as in Dovecot).
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
 		}
-		if t == s {
-			return s
-		}
-		s = t
+		return r
+	}, s)
+}
+
+// leadingGroup says whether an address-list header value starts with a group
+// ("name: member, ...;", RFC 5322 3.4) and returns the group's name.
+func leadingGroup(v string) (string, bool) {
+	i := strings.IndexAny(v, ":<@,\"(")
+	if i <= 0 || v[i] != ':' {
+		return "", false
 	}
+	name := strings.TrimSpace(v[:i])
+	return name, name != ""
 }
 
 // firstMailbox is the first address's local part (RFC 5256 FROM, TO, CC) or, for
 // DISPLAY sorts (RFC 5957), its display name falling back to the address.
 func (mc *matchCtx) firstMailbox(field string, display bool) string {
 	mc.parse()
+	if !display {
+		if g, ok := leadingGroup(mc.header.Get(field)); ok {
+			// A group comes first: its name is the first ENVELOPE address's
+			// mailbox (RFC 3501 7.4.2), which RFC 5256 sorts by.
+			return asciiUpper(g)
+		}
+	}
 	addrs, err := mc.header.AddressList(strings.ToUpper(field[:1]) + strings.ToLower(field[1:]))
 	if err != nil || len(addrs) == 0 {
 		return ""
@@ -136,5 +157,5 @@ func (mc *matchCtx) firstMailbox(field string, display bool) string {
 		return strings.ToLower(a.Address)
 	}
 	local, _, _ := strings.Cut(a.Address, "@")
-	return strings.ToLower(local)
+	return asciiUpper(local)
 }

@@ -163,9 +163,12 @@ func (c *Conn) writeESort(tag string, data *imap.SortData, options *imap.SortOpt
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
-	enc.Atom("*").SP().Atom("ESORT")
+	// Postern: RFC 5267 section 4.2: the response to SORT RETURN is ESEARCH, with the
+	// tag as a string, and ALL is a sequence-set in sort order (ascending runs
+	// written as ranges).
+	enc.Atom("*").SP().Atom("ESEARCH")
 	if tag != "" {
-		enc.SP().Special('(').Atom("TAG").SP().Atom(tag).Special(')')
+		enc.SP().Special('(').Atom("TAG").SP().String(tag).Special(')')
 	}
 	if numKind == NumKindUID {
 		enc.SP().Atom("UID")
@@ -173,15 +176,20 @@ func (c *Conn) writeESort(tag string, data *imap.SortData, options *imap.SortOpt
 
 	if options.ReturnAll && len(data.All) > 0 {
 		enc.SP().Atom("ALL").SP()
-		for i, num := range data.All {
+		all := data.All
+		for i := 0; i < len(all); {
+			j := i
+			for j+1 < len(all) && all[j+1] == all[j]+1 {
+				j++
+			}
 			if i > 0 {
 				enc.Special(',')
 			}
-			if numKind == NumKindUID {
-				enc.UID(imap.UID(num))
-			} else {
-				enc.Number(num)
+			enc.Number(all[i])
+			if j > i {
+				enc.Special(':').Number(all[j])
 			}
+			i = j + 1
 		}
 	}
 	if options.ReturnMin && data.Min > 0 {
