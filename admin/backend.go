@@ -39,6 +39,7 @@ type DomainBackend interface {
 type UserBackend interface {
 	AddUser(ctx context.Context, u NewUser) (User, error)
 	ListUsers(ctx context.Context, domain string) ([]User, error) // "" = every domain
+	GetUser(ctx context.Context, address string) (User, error)
 	RemoveUser(ctx context.Context, address string) error
 	SetPassword(ctx context.Context, address, password string) error
 	SetDisabled(ctx context.Context, address string, disabled bool) error
@@ -94,6 +95,7 @@ type User struct {
 	Domain       string    `json:"domain"`
 	Disabled     bool      `json:"disabled"`
 	QuotaBytes   int64     `json:"quota_bytes"` // 0 = unlimited
+	UsedBytes    int64     `json:"used_bytes"`  // the mail stored, as the quota counts it
 	CreatedAt    time.Time `json:"created_at"`
 	AppPasswords int       `json:"app_passwords"`
 }

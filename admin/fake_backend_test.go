@@ -74,6 +74,11 @@ func (f *fakeBackend) ListUsers(ctx context.Context, domain string) ([]User, err
 	}, f.record(ctx, "ListUsers %s", domain)
 }
 
+func (f *fakeBackend) GetUser(ctx context.Context, address string) (User, error) {
+	return User{Address: address, Domain: "example.org", QuotaBytes: 10 << 20, UsedBytes: 1 << 20, CreatedAt: fakeTime},
+		f.record(ctx, "GetUser %s", address)
+}
+
 func (f *fakeBackend) RemoveUser(ctx context.Context, address string) error {
 	return f.record(ctx, "RemoveUser %s", address)
 }

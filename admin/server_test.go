@@ -138,6 +138,8 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 		{"user.disable", func() (any, error) { return nil, c.SetDisabled(ctx, "a@example.org", true) }, "SetDisabled a@example.org true", nil},
 		{"user.enable", func() (any, error) { return nil, c.SetDisabled(ctx, "a@example.org", false) }, "SetDisabled a@example.org false", nil},
 		{"user.quota", func() (any, error) { return nil, c.SetQuota(ctx, "a@example.org", 0) }, "SetQuota a@example.org 0", nil},
+		{"user.show", func() (any, error) { return c.GetUser(ctx, "a@example.org") }, "GetUser a@example.org",
+			User{Address: "a@example.org", Domain: "example.org", QuotaBytes: 10 << 20, UsedBytes: 1 << 20, CreatedAt: fakeTime}},
 		{"apppassword.add", func() (any, error) { return c.AddAppPassword(ctx, "a@example.org", "phone") }, "AddAppPassword a@example.org phone",
 			NewAppPassword{AppPassword: AppPassword{Name: "phone", CreatedAt: fakeTime}, Address: "a@example.org", Secret: "abcd-efgh-ijkl-mnop"}},
 		{"apppassword.list", func() (any, error) { return c.ListAppPasswords(ctx, "a@example.org") }, "ListAppPasswords a@example.org",

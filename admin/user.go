@@ -10,6 +10,7 @@ const (
 	cmdUserDisable = "user.disable"
 	cmdUserEnable  = "user.enable"
 	cmdUserQuota   = "user.quota"
+	cmdUserShow    = "user.show"
 )
 
 type addressArgs struct {
@@ -39,6 +40,7 @@ func userCommands() map[string]handler {
 		cmdUserDisable: bind(setDisabled(true)),
 		cmdUserEnable:  bind(setDisabled(false)),
 		cmdUserQuota:   bind(setQuota),
+		cmdUserShow:    bind(showUser),
 	}
 }
 
@@ -58,6 +60,13 @@ func addUser(ctx context.Context, b Backend, a NewUser) (User, error) {
 func listUsers(ctx context.Context, b Backend, a userListArgs) ([]User, error) {
 	us, err := b.ListUsers(ctx, a.Domain)
 	return nonNil(us), err
+}
+
+func showUser(ctx context.Context, b Backend, a addressArgs) (User, error) {
+	if err := need("address", a.Address); err != nil {
+		return User{}, err
+	}
+	return b.GetUser(ctx, a.Address)
 }
 
 func removeUser(ctx context.Context, b Backend, a addressArgs) (empty, error) {
@@ -108,6 +117,13 @@ func (c *Client) ListUsers(ctx context.Context, domain string) ([]User, error) {
 	var us []User
 	err := c.call(ctx, cmdUserList, userListArgs{Domain: domain}, &us)
 	return us, err
+}
+
+// GetUser returns one user, with its usage next to its quota.
+func (c *Client) GetUser(ctx context.Context, address string) (User, error) {
+	var u User
+	err := c.call(ctx, cmdUserShow, addressArgs{Address: address}, &u)
+	return u, err
 }
 
 // RemoveUser removes a user and its app passwords (not its Maildir).

@@ -186,6 +186,21 @@ func (b *adminBackend) ListUsers(ctx context.Context, domain string) ([]admin.Us
 	out := make([]admin.User, len(us))
 	for i, u := range us {
 		out[i] = toAdminUser(u)
+		if out[i].UsedBytes, err = b.st.UserUsage(ctx, u.Address); err != nil {
+			return nil, adminError(err, hints{})
+		}
+	}
+	return out, nil
+}
+
+func (b *adminBackend) GetUser(ctx context.Context, address string) (admin.User, error) {
+	u, err := b.st.GetUser(ctx, address)
+	if err != nil {
+		return admin.User{}, adminError(err, hints{notFound: hintListUsers})
+	}
+	out := toAdminUser(u)
+	if out.UsedBytes, err = b.st.UserUsage(ctx, u.Address); err != nil {
+		return admin.User{}, adminError(err, hints{})
 	}
 	return out, nil
 }

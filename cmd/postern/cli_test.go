@@ -168,9 +168,17 @@ func TestUserCommands(t *testing.T) {
 	if out := d.ok(t, "", "user", "quota", "bob@example.org", "1.5G"); out != "quota of bob@example.org is now 1.5G\n" {
 		t.Errorf("quota: %q", out)
 	}
+	d.be.withUser("bob@example.org", func(u *admin.User) { u.UsedBytes = 3 << 29 }) //nolint:errcheck // bob exists
+	if out := d.ok(t, "", "user", "quota", "bob@example.org"); out != "bob@example.org uses 1.5G of 1.5G (100%)\n" {
+		t.Errorf("quota without a size: %q", out)
+	}
+	if out := d.ok(t, "", "user", "quota", "alice@example.org"); out != "alice@example.org uses 0B of 2G (0%)\n" {
+		t.Errorf("quota without a size: %q", out)
+	}
+	wantFail(t, d.cli(t, "", "user", "quota", "carol@example.org"), 1, "carol@example.org", "postern user list")
 	out = d.ok(t, "", "user", "list")
 	columnsAligned(t, out)
-	if !regexp.MustCompile(`(?m)^bob@example.org +1.5G +yes +0 +2025-03-0[45]$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^bob@example.org +1.5G +1.5G +yes +0 +2025-03-0[45]$`).MatchString(out) {
 		t.Errorf("user table:\n%s", out)
 	}
 	var us []admin.User

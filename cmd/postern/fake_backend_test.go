@@ -131,6 +131,12 @@ func (m *memBackend) withUser(address string, fn func(u *admin.User)) error {
 	return nil
 }
 
+func (m *memBackend) GetUser(_ context.Context, address string) (admin.User, error) {
+	var out admin.User
+	err := m.withUser(address, func(u *admin.User) { out = *u })
+	return out, err
+}
+
 func (m *memBackend) RemoveUser(_ context.Context, address string) error {
 	err := m.withUser(address, func(*admin.User) {})
 	if err == nil {

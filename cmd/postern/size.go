@@ -66,3 +66,11 @@ func formatSize(n int64) string {
 	}
 	return strconv.FormatInt(n, 10) + "B"
 }
+
+// formatUsed is an amount of mail stored: like formatSize, but 0 is "0B".
+func formatUsed(n int64) string {
+	if n == 0 {
+		return "0B"
+	}
+	return formatSize(n)
+}

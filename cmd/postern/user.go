@@ -55,9 +55,10 @@ standard input with --password-stdin; it is never taken from the command line.`,
 				}),
 			},
 			{
-				name: "quota", args: "ADDRESS SIZE", minArgs: 2, maxArgs: 2,
-				summary: "set a user's mailbox quota (0 or unlimited removes it)",
-				help:    `SIZE is a number of bytes with an optional K, M, G or T suffix (powers of 1024).`,
+				name: "quota", args: "ADDRESS [SIZE]", minArgs: 1, maxArgs: 2,
+				summary: "show a user's mailbox usage and quota, or set the quota (0 or unlimited removes it)",
+				help: `Without SIZE, prints the mail stored next to the quota. SIZE is a number of bytes
+with an optional K, M, G or T suffix (powers of 1024).`,
 				run:     userQuota,
 			},
 			appPasswordCommand(),
@@ -118,9 +119,9 @@ func userList(ctx context.Context, c *cli, inv *invocation) error {
 		}
 		rows := make([][]string, len(us))
 		for i, u := range us {
-			rows[i] = []string{u.Address, formatSize(u.QuotaBytes), yesNo(u.Disabled), itoa(u.AppPasswords), day(u.CreatedAt)}
+			rows[i] = []string{u.Address, formatUsed(u.UsedBytes), formatSize(u.QuotaBytes), yesNo(u.Disabled), itoa(u.AppPasswords), day(u.CreatedAt)}
 		}
-		return writeTable(c.stdout, "no users", []string{"ADDRESS", "QUOTA", "DISABLED", "APP PASSWORDS", "CREATED"}, rows)
+		return writeTable(c.stdout, "no users", []string{"ADDRESS", "USED", "QUOTA", "DISABLED", "APP PASSWORDS", "CREATED"}, rows)
 	})
 }
 
@@ -141,6 +142,16 @@ func userPasswd(ctx context.Context, c *cli, inv *invocation) error {
 
 func userQuota(ctx context.Context, c *cli, inv *invocation) error {
 	address := inv.args[0]
+	if len(inv.args) == 1 {
+		return c.withClient(ctx, func(cl *admin.Client) error {
+			u, err := cl.GetUser(ctx, address)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.stdout, "%s uses %s of %s\n", u.Address, formatUsed(u.UsedBytes), quotaText(u))
+			return err
+		})
+	}
 	n, err := parseSize(inv.args[1])
 	if err != nil {
 		return inv.usage("%v", err)
@@ -152,4 +163,12 @@ func userQuota(ctx context.Context, c *cli, inv *invocation) error {
 		_, err := fmt.Fprintf(c.stdout, "quota of %s is now %s\n", address, formatSize(n))
 		return err
 	})
+}
+
+// quotaText is the quota with the share of it in use: "10M (12%)", or "unlimited".
+func quotaText(u admin.User) string {
+	if u.QuotaBytes <= 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%s (%d%%)", formatSize(u.QuotaBytes), u.UsedBytes*100/u.QuotaBytes)
 }

@@ -139,6 +139,9 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	if err := c.poll("APPEND"); err != nil {
 		return err
 	}
+	if err := c.writeQuotaAfter(mailbox); err != nil { // Postern: RFC 9208 4.2.3
+		return err
+	}
 	return c.writeAppendOK(tag, data)
 }
 

@@ -141,6 +141,14 @@ func (c *Conn) availableCaps() []imap.Cap {
 			caps = append(caps, imap.CapMetadata)
 		}
 
+		// Postern: QUOTA (RFC 9208) and its resource types.
+		if qs, ok := c.session.(SessionQuota); ok {
+			caps = append(caps, imap.Cap("QUOTA"))
+			for _, r := range qs.QuotaResources() {
+				caps = append(caps, imap.Cap("QUOTA=RES-"+string(r)))
+			}
+		}
+
 		// MULTISEARCH capability
 		if _, ok := c.session.(SessionMultiSearch); ok && available.Has(imap.Cap("MULTISEARCH")) {
 			caps = append(caps, imap.Cap("MULTISEARCH"))

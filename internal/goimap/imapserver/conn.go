@@ -411,6 +411,12 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) (err error) {
 		err = c.handleESearch(tag, dec)
 	case "THREAD", "UID THREAD":
 		err = c.handleThread(dec, numKind)
+	case "GETQUOTAROOT": // Postern: RFC 9208
+		err = c.handleGetQuotaRoot(dec)
+	case "GETQUOTA":
+		err = c.handleGetQuota(dec)
+	case "SETQUOTA":
+		err = c.handleSetQuota()
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to

@@ -25,6 +25,9 @@ func (c *Conn) handleCopy(tag string, dec *imapwire.Decoder, numKind NumKind) er
 	if err := c.poll(cmdName); err != nil {
 		return err
 	}
+	if err := c.writeQuotaAfter(dest); err != nil { // Postern: RFC 9208 4.2.3
+		return err
+	}
 
 	return c.writeCopyOK(tag, data)
 }
