@@ -59,7 +59,7 @@ standard input with --password-stdin; it is never taken from the command line.`,
 				summary: "show a user's mailbox usage and quota, or set the quota (0 or unlimited removes it)",
 				help: `Without SIZE, prints the mail stored next to the quota. SIZE is a number of bytes
 with an optional K, M, G or T suffix (powers of 1024).`,
-				run:     userQuota,
+				run: userQuota,
 			},
 			appPasswordCommand(),
 		},
