@@ -4,8 +4,9 @@
 // # Library
 //
 // The protocol is go-imap v2's imapserver, taken from the fork
-// github.com/migadu/go-imap/v2 through a replace directive in go.mod (it keeps the
-// module path github.com/emersion/go-imap/v2). Upstream v2.0.0-beta.8 has no ID,
+// github.com/migadu/go-imap/v2 and vendored with our patches in internal/goimap (a
+// replace directive in go.mod; it keeps the module path github.com/emersion/go-imap/v2;
+// its README lists the patches: QUOTA, FLAGS/PERMANENTFLAGS writers, ESORT, LIST). Upstream v2.0.0-beta.8 has no ID,
 // CONDSTORE, QRESYNC, SORT, THREAD or METADATA and no hook to add them; the fork has
 // them, runs a mail provider's production server, builds here with the race detector,
 // and our tests drive ID, CONDSTORE (MODSEQ, CHANGEDSINCE) and SORT through it. The cost
@@ -77,6 +78,13 @@
 // client (the end of a command, or a continuation request) or 64 KiB are pending, so a
 // FETCH of 10,000 messages is a few dozen TLS records, not 10,000. While a Read is in
 // progress (IDLE) writes go straight out.
+//
+// # IMAP4rev1
+//
+// A client that does not ENABLE IMAP4rev2 gets \Recent (recent.go: per mailbox the
+// highest UID a read-write session has taken, in memory), RECENT and UNSEEN in SELECT,
+// RECENT with every EXISTS, and FLAGS/PERMANENTFLAGS re-sent before the first FETCH that
+// shows a keyword it was not told of (announce.go).
 //
 // # Sessions, sequence numbers, updates
 //

@@ -175,7 +175,7 @@ func TestUserCommands(t *testing.T) {
 	if out := d.ok(t, "", "user", "quota", "alice@example.org"); out != "alice@example.org uses 0B of 2G (0%)\n" {
 		t.Errorf("quota without a size: %q", out)
 	}
-	wantFail(t, d.cli(t, "", "user", "quota", "carol@example.org"), 1, "carol@example.org", "postern user list")
+	wantFail(t, d.cli(t, "", "user", "quota", "carol@example.org"), exitNotFound, "carol@example.org", "postern user list")
 	out = d.ok(t, "", "user", "list")
 	columnsAligned(t, out)
 	if !regexp.MustCompile(`(?m)^bob@example.org +1.5G +1.5G +yes +0 +2025-03-0[45]$`).MatchString(out) {
