@@ -80,9 +80,14 @@ func (s *Server) deleteMailbox(ctx context.Context, user string, md *maildir.Mai
 	}
 	unlock := s.locks.lock(user)
 	defer unlock()
+	id, _, err := s.opts.Store.LookupMailbox(ctx, user, n)
+	if err != nil {
+		return err
+	}
 	if err := s.opts.Store.DeleteMailbox(ctx, user, n); err != nil {
 		return err
 	}
+	s.recent.forget(id)
 	if err := md.DeleteFolder(n); err != nil && !errors.Is(err, maildir.ErrNoFolder) {
 		return err
 	}
