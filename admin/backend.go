@@ -17,6 +17,7 @@ type Backend interface {
 	MailboxBackend
 	FolderBackend
 	SessionBackend
+	DoctorBackend
 	SieveBackend
 	QueueBackend
 	RelayBackend

@@ -34,6 +34,7 @@ func commandTable() map[string]handler {
 		aliasCommands(),
 		mailboxCommands(),
 		folderCommands(),
+		doctorCommands(),
 		sieveCommands(),
 		queueCommands(),
 		relayCommands(),

@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"time"
+
+	"github.com/postern/postern/doctor"
 )
 
 func (f *fakeBackend) MailboxStatus(ctx context.Context, address, name string) ([]MailboxStatus, error) {
@@ -31,4 +33,8 @@ func (f *fakeBackend) Sessions(ctx context.Context) ([]Session, error) {
 
 func (f *fakeBackend) Kick(ctx context.Context, address string) (int, error) {
 	return 1, f.record(ctx, "Kick %s", address)
+}
+
+func (f *fakeBackend) Doctor(ctx context.Context) (doctor.Report, error) {
+	return doctor.Report{OK: true, Findings: []doctor.Finding{{Check: "disk", Severity: doctor.OK, Message: "fine"}}}, f.record(ctx, "Doctor")
 }

@@ -191,6 +191,10 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 			return len(s), err
 		}, "Sessions", 1},
 		{"kick", func() (any, error) { return c.Kick(ctx, "a@example.org") }, "Kick a@example.org", 1},
+		{"doctor", func() (any, error) {
+			r, err := c.Doctor(ctx)
+			return r.OK && len(r.Findings) == 1, err
+		}, "Doctor", true},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

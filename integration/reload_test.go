@@ -23,13 +23,19 @@ import (
 // writeCert writes a self-signed certificate for name to certFile and keyFile.
 func writeCert(t *testing.T, name, certFile, keyFile string) {
 	t.Helper()
+	writeCertUntil(t, name, certFile, keyFile, time.Now().Add(24*time.Hour))
+}
+
+// writeCertUntil is writeCert with a certificate valid until notAfter.
+func writeCertUntil(t *testing.T, name, certFile, keyFile string, notAfter time.Time) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -64,6 +64,7 @@ type adminBackend struct {
 
 	queueAdmin  // postern queue and postern relay test (admin_queue.go)
 	folderAdmin // postern mailbox, who and kick (admin_folders.go)
+	doctorAdmin // postern doctor (doctor_bind.go)
 }
 
 // newAdminBackend returns the admin.Backend of a running daemon. status reports what the

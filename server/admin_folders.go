@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/doctor"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
@@ -112,3 +113,18 @@ func (s *Server) currentConfig() *config.Config {
 	defer s.mu.Unlock()
 	return s.cfg
 }
+
+// doctorAdmin answers postern doctor. It is embedded in adminBackend.
+type doctorAdmin struct {
+	run func(ctx context.Context) doctor.Report
+}
+
+func (b *doctorAdmin) Doctor(ctx context.Context) (doctor.Report, error) {
+	if b.run == nil {
+		return doctor.Report{}, errors.New("the doctor is not available in this daemon")
+	}
+	return b.run(ctx), nil
+}
+
+// setupDoctorAdmin gives the admin backend the doctor's checks.
+func (s *Server) setupDoctorAdmin(b *adminBackend) { b.doctorAdmin = doctorAdmin{run: s.runDoctor} }

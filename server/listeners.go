@@ -61,7 +61,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		return err
 	}
 	flush := func(b *adminBackend) { b.afterCommand = func(string) { s.dir.Flush() } }
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, s.setupFolderAdmin, flush)
+	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, s.setupFolderAdmin, s.setupDoctorAdmin, flush)
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err
@@ -128,7 +128,16 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		SpoolDir:                  spool,
 		Logger:                    s.log.With("service", name),
 	})
-	s.svcs.Add(name, ln, srv.Serve, srv.Shutdown)
+	serve := srv.Serve
+	if role == smtp.RoleMX && s.mxProbe == nil {
+		// postern doctor's open-relay test talks to this server as a stranger would.
+		s.mxProbe = smtp.NewProbeListener()
+		serve = func(l net.Listener) error {
+			go srv.Serve(s.mxProbe) //nolint:errcheck // ends with the server's Shutdown
+			return srv.Serve(l)
+		}
+	}
+	s.svcs.Add(name, ln, serve, srv.Shutdown)
 	return nil
 }
 

@@ -48,13 +48,15 @@ func (s *Server) setupQueueAdmin(b *adminBackend) {
 	if s.out != nil {
 		b.q = s.out.Queue()
 	}
-	b.relayOptions = func(name string) (relay.Options, error) {
-		s.mu.Lock()
-		cfg := s.cfg
-		s.mu.Unlock()
-		if name == "" {
-			name = config.ViaRelay
-		}
-		return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
+	b.relayOptions = s.relayOptions
+}
+
+// relayOptions builds the relay client options of [relay] ("") or [relays.NAME] from the
+// config in force, reading the password afresh.
+func (s *Server) relayOptions(name string) (relay.Options, error) {
+	cfg := s.currentConfig()
+	if name == "" {
+		name = config.ViaRelay
 	}
+	return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
 }

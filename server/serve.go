@@ -18,6 +18,7 @@ import (
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/server/outbound"
+	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 	"golang.org/x/sys/unix"
@@ -90,6 +91,8 @@ type Server struct {
 	rates        *rateLimiter // [limits], shared by every SMTP listener
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
+
+	mxProbe *smtp.ProbeListener // the open-relay test's way into the smtp listener; nil without one
 
 	metrics *serverMetrics // nil unless [listen] metrics is set
 	acme    *acmeManager   // nil unless [tls.acme] is set

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/doctor"
 )
 
 func (m *memBackend) MailboxStatus(_ context.Context, address, name string) ([]admin.MailboxStatus, error) {
@@ -57,4 +58,9 @@ func (m *memBackend) Sessions(context.Context) ([]admin.Session, error) {
 
 func (m *memBackend) Kick(_ context.Context, address string) (int, error) {
 	return 1, m.knownUser(address)
+}
+
+func (m *memBackend) Doctor(context.Context) (doctor.Report, error) {
+	return doctor.Report{Findings: []doctor.Finding{{Check: "relay-tls", Severity: doctor.Problem,
+		Message: "[relay] uses port 465 with tls = \"starttls\".", Fix: "set tls = \"implicit\""}}}, nil
 }

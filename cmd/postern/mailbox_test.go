@@ -40,3 +40,16 @@ func TestMailboxCommands(t *testing.T) {
 		t.Errorf("kick: %q", out)
 	}
 }
+
+func TestDoctorCommand(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t)
+	r := d.cli(t, "", "doctor")
+	if r.code != exitError || !strings.Contains(r.stdout, "PROBLEM") || !strings.Contains(r.stdout, `fix: set tls = "implicit"`) {
+		t.Errorf("doctor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = d.cli(t, "", "doctor", "--json")
+	if r.code != exitError || !strings.Contains(r.stdout, `"severity": "problem"`) {
+		t.Errorf("doctor --json: exit %d\n%s", r.code, r.stdout)
+	}
+}

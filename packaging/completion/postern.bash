@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import backup restore dns dkim queue relay sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import backup restore dns dkim queue relay doctor sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -70,6 +70,7 @@ _postern_words() {
 	"queue delete") echo "--config --help" ;;
 	"relay") echo "test --config --help" ;;
 	"relay test") echo "--to --relay --json --config --help" ;;
+	"doctor") echo "--json --config --help" ;;
 	"sendmail") echo "--config --help" ;;
 	"mailq") echo "--json --config --help" ;;
 	"version") echo "--json --config --help" ;;
