@@ -27,18 +27,7 @@ is 1 when any finding is a warning or a problem; --json is for monitoring.`,
 				if err != nil {
 					return err
 				}
-				if inv.bool("json") {
-					err = writeJSON(c.stdout, rep)
-				} else {
-					err = rep.Write(c.stdout)
-				}
-				if err != nil {
-					return err
-				}
-				if !rep.OK {
-					return exitStatus(exitError)
-				}
-				return nil
+				return c.writeCheck(inv, rep, rep.Write, rep.OK)
 			})
 		},
 	}

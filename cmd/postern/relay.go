@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/postern/postern/admin"
 )
@@ -35,17 +36,24 @@ func relayTest(ctx context.Context, c *cli, inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		if inv.bool("json") {
-			err = writeJSON(c.stdout, rep)
-		} else {
-			err = rep.Write(c.stdout)
-		}
-		if err != nil {
-			return err
-		}
-		if !rep.OK {
-			return exitStatus(exitError)
-		}
-		return nil
+		return c.writeCheck(inv, rep, rep.Write, rep.OK)
 	})
+}
+
+// writeCheck prints the report of a check (JSON with --json, else write) and exits 1
+// when it found problems.
+func (c *cli) writeCheck(inv *invocation, rep any, write func(io.Writer) error, ok bool) error {
+	var err error
+	if inv.bool("json") {
+		err = writeJSON(c.stdout, rep)
+	} else {
+		err = write(c.stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return exitStatus(exitError)
+	}
+	return nil
 }
