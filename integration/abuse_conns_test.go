@@ -1,0 +1,260 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The connection-limit attacks of issue 14 against the real binary. The attacker is
+// 127.0.0.1 (not trusted: trusted_networks = []); the owner's other network is
+// 127.0.0.2, which is loopback on Linux too (as smtp/limits_test.go uses it).
+
+const ownerIP = "127.0.0.2"
+
+// daemonHWM returns the daemon's peak resident set (VmHWM of /proc/PID/status) in KiB.
+func daemonHWM(t testing.TB, s *Server) int {
+	t.Helper()
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// dialFrom connects to addr from the local address ip.
+func dialFrom(t testing.TB, ip, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// flood opens n connections to addr from 127.0.0.1 and keeps them open; it counts the
+// first lines that start with greet and with refuse.
+func flood(t testing.TB, addr string, n int, greet, refuse string) (greeted, refused int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; i < n; i++ {
+		c := dialFrom(t, "127.0.0.1", addr)
+		c.SetReadDeadline(deadline)
+		l, err := bufio.NewReader(c).ReadString('\n')
+		switch {
+		case strings.HasPrefix(l, greet):
+			greeted++
+		case strings.HasPrefix(l, refuse):
+			refused++
+		default:
+			t.Fatalf("connection %d: first line %q, %v", i, l, err)
+		}
+	}
+	return greeted, refused
+}
+
+// afterFlood checks that the daemon lives and that its peak RSS grew by less than
+// 64 MiB since before (KiB).
+func afterFlood(t testing.TB, s *Server, before int) {
+	t.Helper()
+	after := daemonHWM(t, s)
+	t.Logf("VmHWM %d KiB -> %d KiB", before, after)
+	if after-before > 64<<10 {
+		t.Fatalf("the flood grew the daemon by %d KiB", after-before)
+	}
+	if !s.Running() {
+		t.Fatal("daemon died")
+	}
+}
+
+func abuseServer(t *testing.T, extra string) *Server {
+	s := NewServer(t, Options{SMTP: "trusted_networks = []\n", Extra: extra})
+	rxSetup(t, s, "alice", "mallory")
+	return s
+}
+
+// imapsLogin logs in over 993 from ip, returns the tagged reply and closes.
+func imapsLogin(t testing.TB, s *Server, ip, user, pass string) string {
+	t.Helper()
+	r, c := imapsSession(t, s, ip, user, pass)
+	c.Close()
+	return r
+}
+
+// imapsSession logs in over 993 from ip and returns the tagged reply and the
+// connection, left open.
+func imapsSession(t testing.TB, s *Server, ip, user, pass string) (string, net.Conn) {
+	t.Helper()
+	c := tls.Client(dialFrom(t, ip, s.Addrs["imaps"]), &tls.Config{InsecureSkipVerify: true})
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rd := bufio.NewReader(c)
+	if l, err := rd.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* OK") {
+		t.Fatalf("imaps greeting from %s: %q %v", ip, l, err)
+	}
+	fmt.Fprintf(c, "a1 LOGIN %s %q\r\n", user, pass)
+	for {
+		l, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("LOGIN: %v", err)
+		}
+		if strings.HasPrefix(l, "a1 ") {
+			return strings.TrimSpace(l), c
+		}
+	}
+}
+
+// TestAbuseIMAPConnectionFlood: 1,000 connections from one address to IMAP are mostly
+// refused, the daemon stays small and alive, and the owner logs in from another network.
+func TestAbuseIMAPConnectionFlood(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	before := daemonHWM(t, s)
+	greeted, refused := flood(t, s.Addrs["imap"], 1000, "* OK", "* BYE")
+	if greeted > 20 || refused < 980 {
+		t.Fatalf("1000 connections from one address: %d greeted, %d refused; want at most 20 greeted", greeted, refused)
+	}
+	if r := imapsLogin(t, s, ownerIP, "alice@example.test", strings.TrimSpace(rxPassword)); !strings.HasPrefix(r, "a1 OK") {
+		t.Fatalf("the owner's login during the flood: %q", r)
+	}
+	t.Logf("IMAP flood: %d greeted, %d refused", greeted, refused)
+	afterFlood(t, s, before)
+}
+
+// TestAbuseIMAPUserNetworkLimit: one user may hold at most
+// max_connections_per_user_network sessions from one network.
+func TestAbuseIMAPUserNetworkLimit(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "[limits.imap]\nmax_connections_per_user_network = 3\n")
+	pw := strings.TrimSpace(rxPassword)
+	for i := 0; i < 3; i++ {
+		if r, _ := imapsSession(t, s, "127.0.0.1", "alice@example.test", pw); !strings.HasPrefix(r, "a1 OK") {
+			t.Fatalf("session %d: %q", i, r)
+		}
+	}
+	if r := imapsLogin(t, s, "127.0.0.1", "alice@example.test", pw); !strings.HasPrefix(r, "a1 NO [LIMIT]") {
+		t.Fatalf("fourth session from one network: %q", r)
+	}
+	if r := imapsLogin(t, s, ownerIP, "alice@example.test", pw); !strings.HasPrefix(r, "a1 OK") {
+		t.Fatalf("a session from another network: %q", r)
+	}
+}
+
+// sieveRead reads ManageSieve lines up to the final OK/NO/BYE.
+func sieveRead(t testing.TB, rd *bufio.Reader) string {
+	t.Helper()
+	for {
+		l, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("managesieve: %v", err)
+		}
+		for _, p := range []string{"OK", "NO", "BYE"} {
+			if strings.HasPrefix(l, p) {
+				return strings.TrimSpace(l)
+			}
+		}
+	}
+}
+
+// sieveLogin does STARTTLS and AUTHENTICATE PLAIN from ip and returns the answer.
+func sieveLogin(t testing.TB, s *Server, ip, user, pass string) string {
+	t.Helper()
+	c := dialFrom(t, ip, s.Addrs["managesieve"])
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rd := bufio.NewReader(c)
+	if r := sieveRead(t, rd); !strings.HasPrefix(r, "OK") {
+		t.Fatalf("greeting: %q", r)
+	}
+	fmt.Fprintf(c, "STARTTLS\r\n")
+	if r := sieveRead(t, rd); !strings.HasPrefix(r, "OK") {
+		t.Fatalf("STARTTLS: %q", r)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	rd = bufio.NewReader(tc)
+	sieveRead(t, rd)
+	ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+	fmt.Fprintf(tc, "AUTHENTICATE \"PLAIN\" \"%s\"\r\n", ir)
+	return sieveRead(t, rd)
+}
+
+// TestAbuseManageSieveFlood: 1,000 connections from one address to ManageSieve are
+// mostly refused; the owner still logs in; a huge literal before AUTH ends the
+// connection without being allocated.
+func TestAbuseManageSieveFlood(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	before := daemonHWM(t, s)
+	greeted, refused := flood(t, s.Addrs["managesieve"], 1000, "\"IMPLEMENTATION\"", "BYE")
+	if greeted > 5 || refused < 995 {
+		t.Fatalf("1000 connections from one address: %d greeted, %d refused; want at most 5 greeted", greeted, refused)
+	}
+	if r := sieveLogin(t, s, ownerIP, "alice@example.test", strings.TrimSpace(rxPassword)); !strings.HasPrefix(r, "OK") {
+		t.Fatalf("the owner's login during the flood: %q", r)
+	}
+	// An announced literal of 900 MB before AUTH: refused at once, nothing allocated.
+	c := dialFrom(t, ownerIP, s.Addrs["managesieve"])
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rd := bufio.NewReader(c)
+	sieveRead(t, rd)
+	fmt.Fprintf(c, "AUTHENTICATE \"PLAIN\" {900000000+}\r\nAAAA")
+	if r := sieveRead(t, rd); !strings.HasPrefix(r, "BYE") {
+		t.Fatalf("a huge literal before AUTH: %q", r)
+	}
+	t.Logf("ManageSieve flood: %d greeted, %d refused", greeted, refused)
+	afterFlood(t, s, before)
+}
+
+// TestAbuseSMTPConnectionFlood: port 25 refuses a flood from one network with 421 4.7.0,
+// and another network still gets its banner.
+func TestAbuseSMTPConnectionFlood(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	greeted, refused := flood(t, s.Addrs["smtp"], 200, "220 ", "421 4.7.0")
+	if greeted > 20 || refused < 180 {
+		t.Fatalf("200 connections from one address: %d greeted, %d refused", greeted, refused)
+	}
+	c := dialFrom(t, ownerIP, s.Addrs["smtp"])
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("another network's banner: %q", l)
+	}
+}
+
+// TestAbuseIdleConnectionsRSS holds 2,000 idle IMAP connections (the limits raised so
+// that all are served) and reports the daemon's peak RSS: the per-connection cost.
+func TestAbuseIdleConnectionsRSS(t *testing.T) {
+	t.Parallel()
+	// No users: adding one hashes a password, whose peak would hide the connections'.
+	s := NewServer(t, Options{SMTP: "trusted_networks = []\n", Extra: "[limits.imap]\nmax_connections = 3000\nmax_connections_per_network = 3000\n"})
+	idle := daemonHWM(t, s)
+	greeted, refused := flood(t, s.Addrs["imap"], 2000, "* OK", "* BYE")
+	if greeted != 2000 {
+		t.Fatalf("%d greeted, %d refused; want all 2000 served", greeted, refused)
+	}
+	hwm := daemonHWM(t, s)
+	t.Logf("2000 idle IMAP connections: VmHWM idle %d KiB, with the connections %d KiB", idle, hwm)
+	if hwm-idle > 128<<10 {
+		t.Fatalf("2000 idle connections cost %d KiB", hwm-idle)
+	}
+}
