@@ -43,6 +43,9 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	if lim != nil {
 		lim.Record(ss.ip, username, true)
 	}
+	if err := ss.admitUser(u.Address); err != nil {
+		return err
+	}
 	root := ss.srv.opts.MaildirRoot(u.Address)
 	if err := maildir.Create(root); err != nil {
 		return ss.imapError("login", err)

@@ -26,6 +26,9 @@ type batchConn struct {
 	reading  bool      // a Read is in progress: write through
 	deadline time.Time // the write deadline the library last set
 	err      error     // the first write error; later writes fail with it
+
+	// The connection limits (guard.go); zero without them.
+	guard
 }
 
 // batchMax is how many bytes are held before they are sent anyway: a few full TLS
@@ -128,13 +131,22 @@ func (c *batchConn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deadline = t
-	return c.Conn.SetDeadline(t)
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetReadDeadline(c.clampRead(t))
+}
+
+// SetReadDeadline keeps the library's read deadlines within the idle timeout.
+func (c *batchConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(c.clampRead(t))
 }
 
 // Close sends what is pending (a BYE, a TLS close_notify) unless a write is blocked
 // right now — then the close is what unblocks it. It sets a deadline of its own: a
 // tls.Conn above us sets the write deadline to "now" after its close_notify.
 func (c *batchConn) Close() error {
+	c.guard.end()
 	if c.mu.TryLock() {
 		if c.buf != nil {
 			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
@@ -161,13 +173,22 @@ func isTLS(c net.Conn) bool {
 	return false
 }
 
-// batchListener wraps every accepted connection in a batchConn.
-type batchListener struct{ net.Listener }
+// batchListener wraps every accepted connection in a batchConn, once the connection
+// limits admit it (a refused one is answered BYE and closed without a session).
+type batchListener struct {
+	net.Listener
+	srv *Server
+}
 
 func (l batchListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		bc := newBatchConn(c)
+		if l.srv.admit(bc) {
+			return bc, nil
+		}
 	}
-	return newBatchConn(c), nil
 }

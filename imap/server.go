@@ -54,6 +54,16 @@ type Options struct {
 	// summariser waits, gathering further deliveries, before it computes the new
 	// messages' cache entries. Default 200ms.
 	SummaryDelay time.Duration
+	// ConnLimiter admits or refuses each connection; nil admits all.
+	ConnLimiter ConnLimiter
+	// UserLimiter limits logged-in sessions per user and client network; nil is none.
+	UserLimiter UserLimiter
+	// LoginTimeout closes a connection that has not logged in this long after it was
+	// accepted; 0 is none.
+	LoginTimeout time.Duration
+	// IdleTimeout bounds every wait for the client (the library's own are 30 s before
+	// login and 35 min after); 0 keeps the library's.
+	IdleTimeout time.Duration
 	// Debug, if set, receives the raw protocol (with passwords!); tests only.
 	Debug io.Writer
 }
@@ -154,7 +164,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS {
 		srv = s.implicit
 	}
-	err := srv.Serve(batchListener{ln})
+	err := srv.Serve(batchListener{Listener: ln, srv: s})
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -25,9 +25,10 @@ type session struct {
 	log      *slog.Logger
 	ip       string
 
-	user string           // "" until logged in
-	md   *maildir.Maildir // the user's Maildir
-	sel  *selected        // nil unless a mailbox is selected
+	user        string           // "" until logged in
+	userRelease func()           // frees the per-user connection slot; nil if none
+	md          *maildir.Maildir // the user's Maildir
+	sel         *selected        // nil unless a mailbox is selected
 	// fresh says the current command brought the snapshot up to date (pick), so the
 	// poll after it need not ask the index again.
 	fresh bool
@@ -63,6 +64,10 @@ func remoteIP(a net.Addr) string {
 func (ss *session) Close() error {
 	ss.closeSelected()
 	ss.srv.sessions.remove(ss)
+	if ss.userRelease != nil {
+		ss.userRelease()
+		ss.userRelease = nil
+	}
 	return nil
 }
 

@@ -195,6 +195,7 @@ func (s *Server) bindACMEHTTP(a config.ListenAddr) error {
 	if err != nil {
 		return err
 	}
+	ln = s.conns.http(ln)
 	wk := s.wellKnown(false)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.acme != nil && s.acme.issuer.HandleHTTPChallenge(w, r) {
@@ -214,6 +215,7 @@ func (s *Server) bindACMETLS(a config.ListenAddr) error {
 	if err != nil {
 		return err
 	}
+	ln = s.conns.http(ln)
 	srv := newHTTPServer(s.wellKnown(true), s.log)
 	serve := func(l net.Listener) error {
 		if s.acme == nil {
@@ -233,6 +235,7 @@ func (s *Server) bindHTTPS(a config.ListenAddr) error {
 	if err != nil {
 		return err
 	}
+	ln = s.conns.http(ln)
 	srv := newHTTPServer(s.wellKnown(true), s.log)
 	serve := func(l net.Listener) error { return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg)) }
 	s.svcs.Add("https", ln, serve, srv.Shutdown)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/postern/postern/server/limits"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 )
@@ -16,7 +17,7 @@ import (
 // "auth" line; lockouts get a temporary 454 so well-behaved clients back off.
 type smtpAuthenticator struct {
 	store   *store.Store
-	limiter *authLimiter
+	limiter *limits.Logins
 	log     *slog.Logger
 }
 
@@ -48,7 +49,7 @@ func clientIP(ap netip.AddrPort) string {
 // its net.Addr (ManageSieve).
 type netAuthenticator struct {
 	store   *store.Store
-	limiter *authLimiter
+	limiter *limits.Logins
 }
 
 func (a *netAuthenticator) Authenticate(ctx context.Context, remote net.Addr, username, password string) (string, error) {

@@ -106,14 +106,17 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 			clientCheck = newDNSBL(cfg.DNSBL.Zones, resolver, time.Now)
 		}
 	}
+	conns, ll := s.conns.forSMTP(name)
+	login, idle := ll.Timeouts()
 	srv := smtp.NewServer(smtp.Options{
 		Hostname:                  cfg.Hostname,
 		Role:                      role,
 		TLSConfig:                 s.tlsCfg,
 		MaxMessageBytes:           cfg.SMTP.MessageSizeLimit,
 		MaxRecipients:             cfg.SMTP.MaxRecipients,
-		MaxConnections:            cfg.SMTP.MaxConnections,
-		MaxConnectionsPerIP:       cfg.SMTP.MaxConnectionsPerIP,
+		ConnLimiter:               conns,
+		LoginTimeout:              login,
+		CommandTimeout:            idle,
 		MaxLineLength:             cfg.SMTP.MaxLineLength,
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,
@@ -170,12 +173,16 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 		return err
 	}
 	cfg := s.cfg
+	login, idle := cfg.Limits.ManageSieve.Timeouts()
 	srv, err := managesieve.NewServer(managesieve.Options{
 		Hostname:      cfg.Hostname,
 		TLSConfig:     s.tlsCfg,
 		Authenticator: &netAuthenticator{store: s.store, limiter: s.limiter},
 		Scripts:       s.store,
 		Compile:       deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir),
+		ConnLimiter:   s.conns.managesieve,
+		LoginTimeout:  login,
+		IdleTimeout:   idle,
 		Logger:        s.log.With("service", "managesieve"),
 	})
 	if err != nil {
@@ -197,15 +204,20 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 // before the delivery agent, which tells it of every delivery.
 func (s *Server) newIMAPServer() *imap.Server {
 	cfg := s.cfg
+	login, idle := cfg.Limits.IMAP.Timeouts()
 	return imap.NewServer(imap.Options{
-		Store:       s.store,
-		MaildirRoot: func(user string) string { return deliver.UserRoot(cfg.MailDir(), user) },
-		Namer:       s.namer,
-		TLSConfig:   s.tlsCfg,
-		Logger:      s.log.With("service", "imap"),
-		Hostname:    cfg.Hostname,
-		AuthLimiter: s.limiter,
-		AppendLimit: uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
+		Store:        s.store,
+		MaildirRoot:  func(user string) string { return deliver.UserRoot(cfg.MailDir(), user) },
+		Namer:        s.namer,
+		TLSConfig:    s.tlsCfg,
+		Logger:       s.log.With("service", "imap"),
+		Hostname:     cfg.Hostname,
+		AuthLimiter:  s.limiter,
+		AppendLimit:  uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
+		ConnLimiter:  s.conns.imap,
+		UserLimiter:  s.conns.imapUsers,
+		LoginTimeout: login,
+		IdleTimeout:  idle,
 	})
 }
 

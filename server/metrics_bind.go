@@ -47,6 +47,7 @@ func (s *Server) bindMetrics(a config.ListenAddr) error {
 	if err != nil {
 		return err
 	}
+	ln = s.conns.http(ln)
 	if s.metrics == nil { // start() did not call setupMetrics: nothing to report
 		s.setupMetrics(s.log)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
+	"github.com/postern/postern/server/limits"
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
@@ -87,7 +88,8 @@ type Server struct {
 	agent  *deliver.Agent
 
 	out          *outbound.Outbound
-	limiter      *authLimiter
+	limiter      *limits.Logins
+	conns        *connLimits
 	rates        *rateLimiter // [limits], shared by every SMTP listener
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
@@ -127,7 +129,8 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		return nil, err
 	}
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
-	s.limiter = newAuthLimiter(cfg.Limits)
+	s.limiter = newLogins(cfg)
+	s.conns = newConnLimits(cfg)
 	s.rates = newRateLimiter(cfg.Limits, time.Now)
 	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
 	s.dir = deliver.NewDirectory(s.store, time.Now)

@@ -106,6 +106,7 @@ func (s *submissionSession) authenticate(mech, username, password string, ok boo
 		cancel()
 		if err == nil && user != "" {
 			s.info.User = user
+			s.c.loggedIn()
 			s.c.log(slog.LevelInfo, "auth", slog.String(KeyUser, printable(user)),
 				slog.String(KeyMech, mech), slog.String(KeyStatus, "ok"))
 			return nil

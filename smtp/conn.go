@@ -34,7 +34,7 @@ type conn struct {
 	srv     *Server
 	id      string
 	remote  netip.AddrPort // zero for unix-socket peers
-	perIP   bool           // counted in srv.perIP
+	release func()         // frees the ConnLimiter slot; nil without one
 	trusted bool
 	start   time.Time
 
@@ -44,6 +44,10 @@ type conn struct {
 	errMu  sync.Mutex
 	stuck  error // a timeout; returned by every later Read
 	closed sync.Once
+
+	// loginTimer closes a submission connection that has not authenticated within
+	// Options.LoginTimeout; stopped by the first successful AUTH.
+	loginTimer *time.Timer
 
 	rdnsOnce sync.Once
 	rdns     string
@@ -170,6 +174,25 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.Conn.Close()
 	}
 	return n, err
+}
+
+// startLoginTimer arms the submission login timeout.
+func (c *conn) startLoginTimer() {
+	d := c.srv.opts.LoginTimeout
+	if d <= 0 || !c.srv.opts.Role.isSubmission() {
+		return
+	}
+	c.loginTimer = time.AfterFunc(d, func() {
+		c.log(slog.LevelInfo, "reject", slog.String(KeyStage, "auth"), slog.String(KeyReason, "login timeout"))
+		c.Conn.Close()
+	})
+}
+
+// loggedIn stops the login timeout.
+func (c *conn) loggedIn() {
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
 }
 
 // Close closes the connection once, releases its slot and writes "disconnect".

@@ -7,10 +7,11 @@
 //
 // # Flow
 //
-// Server.Serve wraps the listener: each accepted connection is admitted or, over
-// MaxConnections or MaxConnectionsPerIP (trusted clients are exempt from the
-// per-IP limit, like Postfix's smtpd_client_connection_limit_exceptions), answered
-// "421 4.7.0" and closed without a session. An admitted connection is wrapped in
+// Server.Serve wraps the listener: each accepted connection is admitted or, when
+// Options.ConnLimiter refuses it (too many in total or from the client's network;
+// trusted networks have their own limit, they are not exempt), answered "421 4.7.0"
+// and closed without a session. A submission connection that has not authenticated
+// within LoginTimeout is closed. An admitted connection is wrapped in
 // a conn that sets a read deadline before every read (CommandTimeout while
 // waiting for a command, DataTimeout while text arrives: RFC 5321 section
 // 4.5.3.2, per read, never one deadline over a whole DATA), counts, and writes

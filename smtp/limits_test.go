@@ -3,18 +3,39 @@ package smtp
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-func TestConnectionLimitTotal(t *testing.T) {
+// oneConn admits one connection at a time, as a stand-in for server/limits.Conns.
+type oneConn struct {
+	mu   sync.Mutex
+	open bool
+	seen []netip.Addr
+}
+
+func (o *oneConn) Admit(a netip.Addr) (func(), error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seen = append(o.seen, a)
+	if o.open {
+		return nil, errors.New("too many connections from your network")
+	}
+	o.open = true
+	return func() { o.mu.Lock(); o.open = false; o.mu.Unlock() }, nil
+}
+
+func TestConnectionLimiter(t *testing.T) {
 	t.Parallel()
-	e := start(t, func(o *Options) { o.MaxConnections = 1 })
+	lim := &oneConn{}
+	e := start(t, func(o *Options) { o.ConnLimiter = lim })
 	a := e.dial(t)
 	a.expect("220 ")
 	b := e.dial(t)
-	b.expect("421 4.7.0 mx.example.test Error: too many connections")
+	b.expect("421 4.7.0 mx.example.test Error: too many connections from your network")
 	b.expectClosed()
 	r := e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyStage] == "connect" })
 	if r.attrs[KeyCode] != "421" || r.attrs[KeyEnhanced] != "4.7.0" || r.attrs[KeySession] == "" {
@@ -27,23 +48,24 @@ func TestConnectionLimitTotal(t *testing.T) {
 	if n := len(e.logs.find("helo")); n != 0 {
 		t.Errorf("a refused connection got a session: %d helo lines", n)
 	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if len(lim.seen) != 3 || lim.seen[0] != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("limiter saw %v", lim.seen)
+	}
 }
 
-func TestConnectionLimitPerIP(t *testing.T) {
+func TestSubmissionLoginTimeout(t *testing.T) {
 	t.Parallel()
-	e := start(t, func(o *Options) { o.MaxConnectionsPerIP = 1 })
-	a := e.dialFrom(t, "127.0.0.1")
-	a.expect("220 ")
-	b := e.dialFrom(t, "127.0.0.1")
-	b.expect("421 4.7.0 mx.example.test Error: too many connections from your address")
-	b.expectClosed()
-	// Another address is not affected (127.0.0.2 is loopback on Linux).
-	c := e.dialFrom(t, "127.0.0.2")
+	e := startSubmission(t, RoleSubmission, func(o *Options) { o.LoginTimeout = 300 * time.Millisecond })
+	c := e.dial(t)
 	c.expect("220 ")
-	// Trusted clients are exempt, like Postfix's mynetworks.
-	et := start(t, func(o *Options) { o.MaxConnectionsPerIP = 1; trusted(o) })
-	et.dial(t).expect("220 ")
-	et.dial(t).expect("220 ")
+	c.expectClosed()
+	e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyReason] == "login timeout" })
+	// A client that logs in in time keeps its session past the timeout.
+	d := e.loginTLS(t)
+	time.Sleep(500 * time.Millisecond) // longer than the timeout: the connection must survive it
+	d.cmd("NOOP", "250")
 }
 
 func TestIdleTimeoutPerRead(t *testing.T) {

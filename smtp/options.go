@@ -95,6 +95,13 @@ const (
 	hardLineSlack = 64 << 10
 )
 
+// ConnLimiter counts open connections. Admit is called for each accepted connection
+// with the client's address (the zero Addr for a unix-socket peer) and returns the
+// function that frees its slot, or the reason it is refused (answered 421 4.7.0).
+type ConnLimiter interface {
+	Admit(remote netip.Addr) (release func(), err error)
+}
+
 // Options configure a Server. The zero value of each field means its default.
 type Options struct {
 	// Hostname is our name in the banner, EHLO reply and Received header.
@@ -110,11 +117,12 @@ type Options struct {
 	MaxMessageBytes int64
 	// MaxRecipients limits RCPT commands per message. Default 100.
 	MaxRecipients int
-	// MaxConnections limits concurrent sessions in total; 0 means no limit.
-	MaxConnections int
-	// MaxConnectionsPerIP limits concurrent sessions from one client address; 0
-	// means no limit. Unix-socket peers are not counted per IP.
-	MaxConnectionsPerIP int
+	// ConnLimiter admits or refuses each new connection (in total, per client
+	// network; server/limits.Conns). nil admits every connection.
+	ConnLimiter ConnLimiter
+	// LoginTimeout closes a submission connection that has not authenticated this
+	// long after it was accepted; 0 means no limit. Other roles ignore it.
+	LoginTimeout time.Duration
 	// MaxLineLength limits each line of message text in octets including CRLF
 	// (RFC 5321 section 4.5.3.1.6). Default 1000.
 	MaxLineLength int

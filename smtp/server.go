@@ -25,7 +25,6 @@ type Server struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
-	perIP   map[netip.Addr]int
 	refused sync.WaitGroup // goroutines answering refused connections
 }
 
@@ -36,7 +35,6 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:  opts,
 		conns: make(map[*conn]struct{}),
-		perIP: make(map[netip.Addr]int),
 	}
 	lib := gosmtp.NewServer(backend{s})
 	lib.Domain = opts.Hostname
@@ -144,23 +142,20 @@ func (s *Server) admit(nc net.Conn) *conn {
 		c.trusted = true // unix socket: the file permissions are the authorisation
 	}
 
-	s.mu.Lock()
 	var refuse *ReplyError
-	switch {
-	case s.opts.MaxConnections > 0 && len(s.conns) >= s.opts.MaxConnections:
-		refuse = errTooManyConns
-	case s.opts.MaxConnectionsPerIP > 0 && c.remote.IsValid() && !c.trusted &&
-		s.perIP[c.remote.Addr()] >= s.opts.MaxConnectionsPerIP:
-		refuse = errTooManyFromIP
+	if l := s.opts.ConnLimiter; l != nil {
+		release, err := l.Admit(c.remote.Addr())
+		if err != nil {
+			refuse = &ReplyError{421, [3]int{4, 7, 0}, "Error: " + err.Error()}
+		}
+		c.release = release
 	}
 	if refuse == nil {
+		s.mu.Lock()
 		s.conns[c] = struct{}{}
-		if c.remote.IsValid() && !c.trusted {
-			s.perIP[c.remote.Addr()]++
-			c.perIP = true
-		}
+		s.mu.Unlock()
+		c.startLoginTimer()
 	}
-	s.mu.Unlock()
 
 	if refuse != nil {
 		c.log(slog.LevelInfo, "reject", slog.String(KeyStage, "connect"),
@@ -188,13 +183,13 @@ func (s *Server) admit(nc net.Conn) *conn {
 // release frees the connection's slots; called once from conn.Close.
 func (s *Server) release(c *conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if c.perIP {
-		ip := c.remote.Addr()
-		if s.perIP[ip]--; s.perIP[ip] <= 0 {
-			delete(s.perIP, ip)
-		}
+	s.mu.Unlock()
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
+	if c.release != nil {
+		c.release()
 	}
 }
 

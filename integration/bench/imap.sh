@@ -94,6 +94,11 @@ lmtp        = ""
 [smtp]
 reject_unknown_sender_domain = false
 
+# As the reference stack's mail_max_userip_connections: IDLERS sessions of one user.
+[limits.imap]
+max_connections_per_trusted_network = 1000
+max_connections_per_user_trusted_network = 1000
+
 [tls]
 self_signed = true
 

@@ -29,7 +29,7 @@ type Config struct {
 	MTASTS  MTASTS            `toml:"mta_sts" doc:"The MTA-STS policy (RFC 8461) served for each local domain, telling senders to deliver only over verified TLS. Add mta-sts.DOMAIN to tls.acme.names (and DNS) so that the policy's HTTPS certificate is valid."`
 	Milter  Milter            `toml:"milter" doc:"A milter such as Rspamd asked about each message from the internet: its verdict rejects, defers, quarantines or adds headers (X-Spam, which [sieve] spam_to_junk files into Junk)."`
 	DNSBL   DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
-	Limits  Limits            `toml:"limits" doc:"Rates of mail per minute per client address and per authenticated user."`
+	Limits  Limits            `toml:"limits" doc:"Limits on strangers: rates of mail per client address and per user, failed logins, and connections per listener and per client network."`
 	Mailbox Mailbox           `toml:"mailbox" doc:"Housekeeping of the users' mailboxes."`
 	Admin   Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log     Log               `toml:"log" doc:"How the server writes its log."`
@@ -67,8 +67,6 @@ type SMTP struct {
 	MessageSizeLimit          int64    `toml:"message_size_limit" doc:"The largest message accepted, in bytes, announced in the SIZE extension (RFC 1870)."`
 	RejectUnknownSenderDomain bool     `toml:"reject_unknown_sender_domain" doc:"Refuse mail whose envelope sender domain has no MX, A or AAAA record."`
 	MaxRecipients             int      `toml:"max_recipients" doc:"The most recipients accepted for one message."`
-	MaxConnections            int      `toml:"max_connections" doc:"The most SMTP connections served at once, across all clients."`
-	MaxConnectionsPerIP       int      `toml:"max_connections_per_ip" doc:"The most SMTP connections served at once from one client address."`
 	MaxLineLength             int      `toml:"max_line_length" doc:"The longest line accepted, in octets including CRLF; RFC 5321 section 4.5.3.1.6 requires at least 1000."`
 	LocalSender               string   `toml:"local_sender" type:"address" doc:"The sender of mail from postern sendmail when the caller gives no -f; \"\" uses the caller's login name at hostname (root@mail.example.com)."`
 }
@@ -167,8 +165,6 @@ func Default() Config {
 			MessageSizeLimit:          52428800,
 			RejectUnknownSenderDomain: true,
 			MaxRecipients:             1000,
-			MaxConnections:            100,
-			MaxConnectionsPerIP:       20,
 			MaxLineLength:             1000,
 		},
 		DNS:    DNS{Servers: []string{}},
@@ -181,7 +177,16 @@ func Default() Config {
 		DNSBL:  DNSBL{Zones: []string{}},
 		Limits: Limits{MessagesPerMinutePerIP: 60, RecipientsPerMinutePerIP: 300,
 			MessagesPerMinutePerUser: 60, RecipientsPerMinutePerUser: 300,
-			AuthFailuresBeforeDelay: 3, AuthFailuresBeforeLockout: 10, AuthMaxDelay: "8s", AuthLockout: "15m"},
+			AuthFailuresBeforeDelay: 3, AuthFailuresBeforeLockout: 10, AuthMaxDelay: "8s", AuthLockout: "15m",
+			AuthNetworkFailuresBeforeLockout: 30, AuthAccountFailuresBeforeSlowdown: 30,
+			ClientIPv4Prefix: 32, ClientIPv6Prefix: 64,
+			SMTP:        ListenerLimits{MaxConnections: 100, MaxConnectionsPerNetwork: 20, MaxConnectionsPerTrustedNetwork: 100, IdleTimeout: "5m"},
+			Submission:  ListenerLimits{MaxConnections: 100, MaxConnectionsPerNetwork: 10, MaxConnectionsPerTrustedNetwork: 50, LoginTimeout: "1m", IdleTimeout: "5m"},
+			LMTP:        ListenerLimits{MaxConnections: 100, MaxConnectionsPerNetwork: 20, MaxConnectionsPerTrustedNetwork: 100, IdleTimeout: "5m"},
+			IMAP:        ListenerLimits{MaxConnections: 1000, MaxConnectionsPerNetwork: 20, MaxConnectionsPerTrustedNetwork: 200, MaxConnectionsPerUserNetwork: 10, MaxConnectionsPerUserTrustedNetwork: 100, LoginTimeout: "1m", IdleTimeout: "30m"},
+			ManageSieve: ListenerLimits{MaxConnections: 100, MaxConnectionsPerNetwork: 5, MaxConnectionsPerTrustedNetwork: 20, LoginTimeout: "1m", IdleTimeout: "10m"},
+			HTTP:        ListenerLimits{MaxConnections: 200, MaxConnectionsPerNetwork: 20, MaxConnectionsPerTrustedNetwork: 100, IdleTimeout: "1m"},
+		},
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{

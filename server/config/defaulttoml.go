@@ -57,10 +57,25 @@ func DefaultTOML(hostname string) []byte {
 			writeKey(&b, "", sub.sf, fv.Field(sub.index))
 		}
 		for _, sub := range nested {
+			if sub.sf.Type.Kind() == reflect.Struct {
+				writeValueTable(&b, f.name+"."+sub.name, sub, fv.Field(sub.index))
+				continue
+			}
 			writeOptionalTable(&b, f.name+"."+sub.name, sub)
 		}
 	}
 	return []byte(b.String())
+}
+
+// writeValueTable writes a nested table that is always there ([limits.imap]) with its
+// default values.
+func writeValueTable(b *strings.Builder, name string, f field, v reflect.Value) {
+	b.WriteString("\n")
+	writeComment(b, "", f.sf.Tag.Get("doc"))
+	fmt.Fprintf(b, "[%s]\n", name)
+	for _, sub := range fieldsOf(v.Type()) {
+		writeKey(b, "", sub.sf, v.Field(sub.index))
+	}
 }
 
 // writeOptionalTable writes an optional table commented out, its values

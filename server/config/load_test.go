@@ -253,11 +253,11 @@ func TestLoad(t *testing.T) {
 	}
 
 	bad := filepath.Join(dir, "bad.toml")
-	if err := os.WriteFile(bad, []byte("[smtp]\nmax_connections = 0\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("[limits.imap]\nmax_connections = 0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Load(bad)
-	want := bad + ":2: smtp.max_connections: must be at least 1, got 0\n" +
+	want := bad + ":2: limits.imap.max_connections: must be at least 1, got 0\n" +
 		bad + `: hostname is required (the name of this mail server, e.g. "mail.example.com")`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error:\n got %v\nwant %s", err, want)

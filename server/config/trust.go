@@ -87,6 +87,66 @@ type Limits struct {
 	AuthFailuresBeforeLockout  int    `toml:"auth_failures_before_lockout" doc:"Failed logins from one client address or for one account after which logins are refused outright for auth_lockout."`
 	AuthMaxDelay               string `toml:"auth_max_delay" type:"duration" doc:"The longest wait imposed on a login attempt after repeated failures."`
 	AuthLockout                string `toml:"auth_lockout" type:"duration" doc:"How long a client address or account stays locked out; failures older than this are forgotten."`
+	// AuthNetworkFailuresBeforeLockout and AuthAccountFailuresBeforeSlowdown: see
+	// limits.LoginConfig.
+	AuthNetworkFailuresBeforeLockout  int `toml:"auth_network_failures_before_lockout" doc:"Failed logins from one client network, whatever the accounts, after which that network may not log in for auth_lockout."`
+	AuthAccountFailuresBeforeSlowdown int `toml:"auth_account_failures_before_slowdown" doc:"Failed logins for one account from all networks together after which attempts on it from networks it has not logged in from are spaced to one per auth_max_delay (against guessing spread over many addresses); the owner's known networks are not slowed."`
+	ClientIPv4Prefix                  int `toml:"client_ipv4_prefix" doc:"How wide one client network is for IPv4 clients (32: each address) in every per-network limit."`
+	ClientIPv6Prefix                  int `toml:"client_ipv6_prefix" doc:"How wide one client network is for IPv6 clients (64: one /64, which one home or server usually has) in every per-network limit."`
+
+	SMTP        ListenerLimits `toml:"smtp" doc:"Connection limits and timeouts of the smtp listener (port 25)."`
+	Submission  ListenerLimits `toml:"submission" doc:"Connection limits and timeouts of the submission listeners (587 and 465 together)."`
+	LMTP        ListenerLimits `toml:"lmtp" doc:"Connection limits and timeouts of the lmtp listener."`
+	IMAP        ListenerLimits `toml:"imap" doc:"Connection limits and timeouts of the IMAP listeners (143 and 993 together)."`
+	ManageSieve ListenerLimits `toml:"managesieve" doc:"Connection limits and timeouts of the managesieve listener."`
+	HTTP        ListenerLimits `toml:"http" doc:"Connection limits and timeouts of the HTTP listeners (metrics, acme_http, acme_tls, https), each counted on its own."`
+}
+
+// ListenerLimits are one listener's connection limits. Trusted networks (smtp.
+// trusted_networks) are limited too, with their own per-network value.
+type ListenerLimits struct {
+	MaxConnections                      int    `toml:"max_connections" doc:"The most connections served at once, across all clients; more are refused with the protocol's \"too many connections\" answer."`
+	MaxConnectionsPerNetwork            int    `toml:"max_connections_per_network" doc:"The most connections served at once from one client network outside smtp.trusted_networks (see client_ipv4_prefix, client_ipv6_prefix)."`
+	MaxConnectionsPerTrustedNetwork     int    `toml:"max_connections_per_trusted_network" doc:"The same for one client network inside smtp.trusted_networks."`
+	MaxConnectionsPerUserNetwork        int    `toml:"max_connections_per_user_network" doc:"IMAP only: the most logged-in sessions of one user from one client network, like Dovecot's mail_max_userip_connections; 0 is unlimited."`
+	MaxConnectionsPerUserTrustedNetwork int    `toml:"max_connections_per_user_trusted_network" doc:"IMAP only: the same for one client network inside smtp.trusted_networks; 0 is unlimited."`
+	LoginTimeout                        string `toml:"login_timeout" type:"duration" doc:"How long a client may stay connected without logging in (submission, IMAP, ManageSieve); \"\" for no limit."`
+	IdleTimeout                         string `toml:"idle_timeout" type:"duration" doc:"How long the server waits for the client's next command or data (IMAP: at least 30m, RFC 9051 section 5.4)."`
+}
+
+// Timeouts returns login_timeout and idle_timeout parsed; "" and invalid values (which
+// Validate reports) are zero.
+func (l ListenerLimits) Timeouts() (login, idle time.Duration) {
+	d := func(s string) time.Duration { v, _ := time.ParseDuration(s); return v }
+	return d(l.LoginTimeout), d(l.IdleTimeout)
+}
+
+func (l ListenerLimits) validate(pr *problems, table string, minIdle time.Duration) {
+	for _, v := range []struct {
+		key string
+		n   int
+	}{{"max_connections", l.MaxConnections}, {"max_connections_per_network", l.MaxConnectionsPerNetwork},
+		{"max_connections_per_trusted_network", l.MaxConnectionsPerTrustedNetwork}} {
+		if v.n < 1 {
+			pr.addf(table+"."+v.key, "must be at least 1, got %d", v.n)
+		}
+	}
+	if l.MaxConnectionsPerUserNetwork < 0 {
+		pr.addf(table+".max_connections_per_user_network", "must be 0 (unlimited) or more")
+	}
+	if l.MaxConnectionsPerUserTrustedNetwork < 0 {
+		pr.addf(table+".max_connections_per_user_trusted_network", "must be 0 (unlimited) or more")
+	}
+	if l.LoginTimeout != "" {
+		if v, err := time.ParseDuration(l.LoginTimeout); err != nil || v <= 0 {
+			pr.addf(table+".login_timeout", "%q is not a positive duration (write it like \"1m\"), or \"\" for none", l.LoginTimeout)
+		}
+	}
+	if v, err := time.ParseDuration(l.IdleTimeout); err != nil || v <= 0 {
+		pr.addf(table+".idle_timeout", "%q is not a positive duration (write it like \"5m\")", l.IdleTimeout)
+	} else if v < minIdle {
+		pr.addf(table+".idle_timeout", "%s is below %s", l.IdleTimeout, minIdle)
+	}
 }
 
 // AuthDurations returns auth_max_delay and auth_lockout parsed (zero when invalid, which
@@ -105,6 +165,28 @@ func (l *Limits) validate(pr *problems) {
 		if v.n < 0 {
 			pr.addf(v.key, "must be 0 (unlimited) or more")
 		}
+	}
+	for _, v := range []struct {
+		key string
+		n   int
+	}{{"limits.auth_network_failures_before_lockout", l.AuthNetworkFailuresBeforeLockout}, {"limits.auth_account_failures_before_slowdown", l.AuthAccountFailuresBeforeSlowdown}} {
+		if v.n < 1 {
+			pr.addf(v.key, "must be at least 1")
+		}
+	}
+	if l.ClientIPv4Prefix < 8 || l.ClientIPv4Prefix > 32 {
+		pr.addf("limits.client_ipv4_prefix", "must be between 8 and 32, got %d", l.ClientIPv4Prefix)
+	}
+	if l.ClientIPv6Prefix < 32 || l.ClientIPv6Prefix > 128 {
+		pr.addf("limits.client_ipv6_prefix", "must be between 32 and 128, got %d", l.ClientIPv6Prefix)
+	}
+	for _, t := range []struct {
+		name string
+		l    ListenerLimits
+		min  time.Duration
+	}{{"smtp", l.SMTP, 0}, {"submission", l.Submission, 0}, {"lmtp", l.LMTP, 0}, {"imap", l.IMAP, 30 * time.Minute},
+		{"managesieve", l.ManageSieve, 0}, {"http", l.HTTP, 0}} {
+		t.l.validate(pr, "limits."+t.name, t.min)
 	}
 	if l.AuthFailuresBeforeDelay < 1 {
 		pr.addf("limits.auth_failures_before_delay", "must be at least 1")

@@ -148,8 +148,6 @@ func (s *SMTP) validate(pr *problems) {
 		v   int
 	}{
 		{"smtp.max_recipients", s.MaxRecipients},
-		{"smtp.max_connections", s.MaxConnections},
-		{"smtp.max_connections_per_ip", s.MaxConnectionsPerIP},
 	}
 	for _, p := range positive {
 		if p.v < 1 {

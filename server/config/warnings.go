@@ -7,9 +7,6 @@ func (c *Config) Warnings() []string {
 	pr := &problems{file: c.File, lines: c.lines}
 	c.relaysWarnings(pr)
 	s := c.SMTP
-	if s.MaxConnectionsPerIP > s.MaxConnections {
-		pr.addf("smtp.max_connections_per_ip", "%d is more than smtp.max_connections (%d), so it never applies", s.MaxConnectionsPerIP, s.MaxConnections)
-	}
 	// RFC 5321 section 4.5.3.1.8: a server must accept at least 100
 	// recipients per message.
 	if s.MaxRecipients > 0 && s.MaxRecipients < 100 {

@@ -127,6 +127,9 @@ func (sess *session) cmdAuthenticate(args []arg) bool {
 		return false
 	}
 	sess.user = user
+	if sess.login != nil {
+		sess.login.Stop()
+	}
 	sess.log = sess.baseLog.With("user", user)
 	sess.log.Info("managesieve: logged in")
 	sess.ok("Logged in.")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // argKind tells the grammar's three argument forms apart (RFC 5804 section 4).
@@ -293,14 +294,16 @@ func (p *parser) literalArg() (arg, error) {
 		return arg{}, &literalTooLarge{n: n}
 	}
 	p.literal += n
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(p.r, buf); err != nil {
+	// The buffer grows with what arrives: an announced size costs nothing until the
+	// octets are actually sent.
+	var buf strings.Builder
+	if _, err := io.CopyN(&buf, p.r, n); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return arg{}, err
 	}
-	return arg{kind: argString, s: string(buf)}, nil
+	return arg{kind: argString, s: buf.String()}, nil
 }
 
 // skipLine drops the rest of a bad line, still bounded by maxLine.

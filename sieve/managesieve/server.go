@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,19 @@ type Options struct {
 	// Extensions is the SIEVE capability; nil means DefaultExtensions().
 	Extensions  []string
 	IdleTimeout time.Duration // 0 means 10 minutes (between commands)
-	Logger      *slog.Logger  // nil discards
+	// LoginTimeout closes a connection that has not authenticated this long after it
+	// was accepted; 0 is none.
+	LoginTimeout time.Duration
+	// ConnLimiter admits or refuses each connection; nil admits all.
+	ConnLimiter ConnLimiter
+	Logger      *slog.Logger // nil discards
+}
+
+// ConnLimiter counts open connections (in total and per client network;
+// server/limits.Conns). Admit returns the function that frees the slot, or why the
+// connection is refused (answered BYE).
+type ConnLimiter interface {
+	Admit(remote netip.Addr) (release func(), err error)
 }
 
 // DefaultExtensions returns the Sieve extensions the engine implements, as listed in
@@ -173,13 +186,47 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("managesieve: accept: %w", err)
 		}
 		delay = 0
+		release, err := s.admit(c)
+		if err != nil {
+			continue
+		}
 		sess := s.newSession(c)
+		sess.release = release
+		if d := s.opts.LoginTimeout; d > 0 {
+			sess.login = time.AfterFunc(d, func() {
+				sess.log.Info("managesieve: login timeout")
+				_ = c.Close()
+			})
+		}
 		if !s.track(sess) {
+			sess.close()
 			c.Close()
 			return ErrServerClosed
 		}
 		go s.run(sess)
 	}
+}
+
+// admit applies the connection limits; a refused connection is answered BYE and
+// closed in the background.
+func (s *Server) admit(c net.Conn) (release func(), err error) {
+	if s.opts.ConnLimiter == nil {
+		return nil, nil
+	}
+	var remote netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		remote = ta.AddrPort().Addr().Unmap()
+	}
+	release, err = s.opts.ConnLimiter.Admit(remote)
+	if err != nil {
+		s.log.Info("managesieve: connection refused", "remote", c.RemoteAddr().String(), "reason", err.Error())
+		go func() {
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = c.Write([]byte(reply("BYE", "", "", "Too many connections.")))
+			_ = c.Close()
+		}()
+	}
+	return release, err
 }
 
 func (s *Server) isClosing() bool {

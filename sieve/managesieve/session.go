@@ -23,6 +23,9 @@ const (
 	// maxDrain is how much of an over-long literal is read and thrown away to answer
 	// NO and stay in sync; beyond it the connection is closed.
 	maxDrain = 16 << 20
+	// maxPreAuthLiteral bounds the literals of a client that has not logged in: enough
+	// for an AUTHENTICATE PLAIN response; a larger one ends the connection.
+	maxPreAuthLiteral = 4 << 10
 )
 
 // session is one connection. It is used by its own goroutine only, except
@@ -40,6 +43,8 @@ type session struct {
 	w         *bufio.Writer
 	tls       bool
 	user      string // "" until AUTHENTICATE succeeds
+	release   func() // frees the connection limit's slot; nil without one
+	login     *time.Timer
 	authFails int
 	bad       int
 	ctx       context.Context
@@ -71,9 +76,20 @@ func (sess *session) interrupt() {
 	_ = sess.conn().SetReadDeadline(time.Now())
 }
 
-func (sess *session) close() { sess.conn().Close() }
+func (sess *session) close() {
+	sess.conn().Close()
+	if sess.login != nil {
+		sess.login.Stop()
+	}
+	if sess.release != nil {
+		sess.release()
+	}
+}
 
 func (sess *session) limits() limits {
+	if sess.user == "" {
+		return limits{maxLine: maxLine, maxLiteral: maxPreAuthLiteral, maxArgs: maxArgs}
+	}
 	return limits{maxLine: maxLine, maxLiteral: sess.srv.opts.MaxScriptSize + maxLine, maxArgs: maxArgs}
 }
 
@@ -132,6 +148,10 @@ func (sess *session) readFailed(err error) bool {
 		sess.no("", "Syntax error: "+se.msg+".")
 		return sess.badCommand()
 	case errors.As(err, &lt):
+		if sess.user == "" {
+			sess.bye("Literal too large before authentication.")
+			return false
+		}
 		if lt.n > maxDrain {
 			sess.bye("Literal too large.")
 			return false
