@@ -53,17 +53,15 @@ func (e *ReplyError) toLibrary() *gosmtp.SMTPError {
 // The replies this package makes itself. Texts follow Postfix where Postfix has one,
 // so that existing log readers and people recognise them.
 var (
-	errInternal      = &ReplyError{451, [3]int{4, 3, 0}, "Error: local error in processing, try again later"}
-	errNestedMail    = &ReplyError{503, [3]int{5, 5, 1}, "Error: nested MAIL command"}
-	errTooManyRcpts  = &ReplyError{452, [3]int{4, 5, 3}, "Error: too many recipients"}
-	errMessageSize   = &ReplyError{552, [3]int{5, 3, 4}, "Error: message file too big"}
-	errSizeParam     = &ReplyError{552, [3]int{5, 3, 4}, "Message size exceeds fixed limit"}
-	errBareLineEnd   = &ReplyError{554, [3]int{5, 5, 2}, "Error: bare <CR> or <LF> received; lines must end with <CR><LF> (RFC 5321 section 2.3.8)"}
-	errLineTooLong   = &ReplyError{554, [3]int{5, 6, 0}, "Error: text line too long; lines are limited to %d octets (RFC 5321 section 4.5.3.1.6)"}
-	errTimeout       = &ReplyError{421, [3]int{4, 4, 2}, "Error: timeout exceeded"}
-	errDataAborted   = &ReplyError{451, [3]int{4, 3, 0}, "Error: message transfer aborted"}
-	errTooManyConns  = &ReplyError{421, [3]int{4, 7, 0}, "Error: too many connections"}
-	errTooManyFromIP = &ReplyError{421, [3]int{4, 7, 0}, "Error: too many connections from your address"}
+	errInternal     = &ReplyError{451, [3]int{4, 3, 0}, "Error: local error in processing, try again later"}
+	errNestedMail   = &ReplyError{503, [3]int{5, 5, 1}, "Error: nested MAIL command"}
+	errTooManyRcpts = &ReplyError{452, [3]int{4, 5, 3}, "Error: too many recipients"}
+	errMessageSize  = &ReplyError{552, [3]int{5, 3, 4}, "Error: message file too big"}
+	errSizeParam    = &ReplyError{552, [3]int{5, 3, 4}, "Message size exceeds fixed limit"}
+	errBareLineEnd  = &ReplyError{554, [3]int{5, 5, 2}, "Error: bare <CR> or <LF> received; lines must end with <CR><LF> (RFC 5321 section 2.3.8)"}
+	errLineTooLong  = &ReplyError{554, [3]int{5, 6, 0}, "Error: text line too long; lines are limited to %d octets (RFC 5321 section 4.5.3.1.6)"}
+	errTimeout      = &ReplyError{421, [3]int{4, 4, 2}, "Error: timeout exceeded"}
+	errDataAborted  = &ReplyError{451, [3]int{4, 3, 0}, "Error: message transfer aborted"}
 )
 
 // lineTooLong fills in the configured limit.
