@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,6 +110,9 @@ func (im *Importer) ImportUser(ctx context.Context, src UserSource, progress fun
 	rep := UserReport{User: src.Address}
 	if _, err := im.st.GetUser(ctx, src.Address); err != nil {
 		return rep, fmt.Errorf("user %s: %w (import the users first: postern import passwd-file)", src.Address, err)
+	}
+	if _, err := os.Stat(src.Maildir); errors.Is(err, fs.ErrNotExist) {
+		return rep, nil // a user Dovecot never delivered to has no Maildir: nothing to take
 	}
 	dirs, bad, err := FolderDirs(src.Maildir)
 	if err != nil {
