@@ -31,7 +31,10 @@
 // time through CompileOptions.Loader, as Pigeonhole does, so a missing
 // include is a compile error. (*Script).Execute(ctx, Message, Envelope,
 // ExecOptions) returns a *Result. A compiled Script is immutable and safe
-// for concurrent use; there is no package-level mutable state.
+// for concurrent use; there is no package-level mutable state. The Message
+// is a RawMessage (in memory) or, at delivery, a StreamMessage (ReadMessage:
+// the header block and, on demand, the body prefix the tests read - bounded
+// whatever the message's size, read once and shared by every recipient's run).
 //
 // Failure behaviour: when Execute returns an error (a *RuntimeError or a
 // context error) the caller must store the message in INBOX without flags

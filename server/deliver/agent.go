@@ -34,6 +34,9 @@ type hookInput struct {
 	Recipient string // the envelope recipient that reached this user
 	Envelope  *smtp.Envelope
 	Message   smtp.Message
+	// Parsed is the message as Sieve reads it, shared by every user of one delivery
+	// so that it is read once, not once per recipient; nil: the hook reads Message.
+	Parsed *parsedMessage
 }
 
 // deliveryHook decides what happens to one user's copy (Sieve). A decision with no
@@ -172,8 +175,9 @@ func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			live = append(live, c)
 		}
 	}
+	parsed := &parsedMessage{msg: msg}
 	for _, c := range live {
-		c.placements = a.decide(ctx, env, msg, c, errs)
+		c.placements = a.decide(ctx, env, msg, parsed, c, errs)
 	}
 	if err := a.store_(ctx, env, msg, live); err != nil {
 		a.log.Error("delivery failed", "sid", env.Session.ID, "id", env.ID, "err", err)
@@ -374,8 +378,8 @@ func (a *Agent) overQuota(ctx context.Context, user string, size int64) (bool, e
 // decide runs the delivery hook and carries out what is not a store: a reject becomes
 // this user's reply, redirects and a vacation reply go to the outbound side. Any failure
 // keeps the message in INBOX: a filter never loses mail.
-func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, c *userCopy, errs []error) []placement {
-	in := &hookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg}
+func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, parsed *parsedMessage, c *userCopy, errs []error) []placement {
+	in := &hookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg, Parsed: parsed}
 	d, err := a.hook.Decide(ctx, in)
 	if err != nil {
 		a.log.Error("sieve failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 )
 
@@ -150,12 +151,11 @@ func (h *sieveHook) Decide(ctx context.Context, in *hookInput) (decision, error)
 	if len(scripts) == 0 {
 		return inboxDecision(), nil
 	}
-	body, err := in.Message.Open()
-	if err != nil {
-		return decision{}, err
+	parsed := in.Parsed
+	if parsed == nil {
+		parsed = &parsedMessage{msg: in.Message}
 	}
-	msg, err := sieve.ParseMessage(body)
-	body.Close()
+	msg, err := parsed.get()
 	if err != nil {
 		return decision{}, err
 	}
@@ -273,4 +273,19 @@ func (l userScriptLoader) LoadScript(ctx context.Context, loc sieve.ScriptLocati
 		return nil, fmt.Errorf("sieve script %q: %w", name, fs.ErrNotExist)
 	}
 	return []byte(sc.Content), err
+}
+
+// parsedMessage is one delivery's message as Sieve reads it: its header, and its body
+// prefix when a test needs it (sieve.StreamMessage, bounded whatever the message's
+// size), read at most once and shared by the runs of every recipient.
+type parsedMessage struct {
+	msg  smtp.Message
+	once sync.Once
+	m    *sieve.StreamMessage
+	err  error
+}
+
+func (p *parsedMessage) get() (*sieve.StreamMessage, error) {
+	p.once.Do(func() { p.m, p.err = sieve.ReadMessage(p.msg.Open, p.msg.Size()) })
+	return p.m, p.err
 }

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -156,4 +157,54 @@ func TestSieveHookSeesEveryScriptChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	place("INBOX")
+}
+
+// openCounter is a message that counts its opens.
+type openCounter struct {
+	smtp.BytesMessage
+	opens *int
+}
+
+func (m openCounter) Open() (io.ReadCloser, error) { *m.opens++; return m.BytesMessage.Open() }
+
+// TestSieveHookReadsOncePerDelivery: the runs of several users of one delivery share
+// one parse of the message: the header is read once, the body once when a body test
+// asks for it, whatever the number of recipients (issue 14: it was read whole once per
+// recipient).
+func TestSieveHookReadsOncePerDelivery(t *testing.T) {
+	t.Parallel()
+	_, st, _ := testAgent(t)
+	ctx := context.Background()
+	h, err := newSieveHook(config.Sieve{SpamToJunk: true}, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutScript(ctx, "alice@example.test", "main", `require ["fileinto", "body", "mailbox"];
+if body :contains "needle" { fileinto :create "Found"; }`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetActive(ctx, "alice@example.test", "main"); err != nil {
+		t.Fatal(err)
+	}
+	opens := 0
+	msg := openCounter{smtp.BytesMessage("Subject: s\r\n\r\na needle\r\n"), &opens}
+	parsed := &parsedMessage{msg: msg}
+	for range 5 {
+		for _, u := range []string{"alice@example.test", "bob@example.test"} {
+			d, err := h.Decide(ctx, &hookInput{User: u, Recipient: u, Envelope: testEnvelope(u), Message: msg, Parsed: parsed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "INBOX"
+			if u == "alice@example.test" {
+				want = "Found"
+			}
+			if len(d.Placements) != 1 || d.Placements[0].Mailbox != want {
+				t.Errorf("%s: %+v, want %s", u, d.Placements, want)
+			}
+		}
+	}
+	if opens != 2 {
+		t.Errorf("10 runs opened the message %d times, want 2 (header, body)", opens)
+	}
 }
