@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/durable"
 )
 
@@ -29,7 +30,10 @@ type Manifest struct {
 	DBBytes   int64     `json:"db_bytes"`
 	Seconds   float64   `json:"seconds"`
 	Skipped   []string  `json:"skipped,omitempty"` // files that vanished while walking
-	StateName string    `json:"-"`
+	// Counters are every mailbox's UIDNEXT and HIGHESTMODSEQ at the end of the backup:
+	// restore raises the restored mailboxes to them before indexing the files delivered
+	// during the backup, so no UID a client saw then is given to other mail.
+	Counters []store.MailboxCounter `json:"counters"`
 }
 
 // formatVersion is the layout of a backup directory.
@@ -39,6 +43,7 @@ const formatVersion = 1
 type DB interface {
 	Snapshot(ctx context.Context, path string) error
 	SchemaVersion() int
+	MailboxCounters(ctx context.Context) ([]store.MailboxCounter, error)
 }
 
 // dbName is the database's file name inside the state directory.
@@ -68,6 +73,10 @@ func Take(ctx context.Context, db DB, stateDir, dest string) (Manifest, error) {
 	}
 	if err := mirror(ctx, stateDir, out, skipState, &m); err != nil {
 		return m, err
+	}
+	var err error
+	if m.Counters, err = db.MailboxCounters(ctx); err != nil {
+		return m, fmt.Errorf("backup: %w", err)
 	}
 	m.Seconds = time.Since(start).Seconds()
 	data, err := json.MarshalIndent(m, "", "  ")

@@ -63,7 +63,7 @@ func TestTakeRestoreKeepsUIDs(t *testing.T) {
 	}
 	st2 := openStore(t, fresh)
 	defer st2.Close()
-	rep, err := Verify(ctx, st2, filepath.Join(fresh, "mail"))
+	rep, err := Verify(ctx, st2, filepath.Join(fresh, "mail"), m.Counters)
 	if err != nil || rep.Messages != 2 || rep.Missing != 0 || rep.Unindexed != 0 {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}

@@ -26,5 +26,9 @@
 // backup is older) and runs Verify, which compares the index with the files: an entry
 // whose file is gone (expunged during the backup) is dropped, a file the index does
 // not know (delivered during the backup) is indexed with the next UID, and known files
-// keep their UIDs, so clients keep their caches.
+// keep their UIDs, so clients keep their caches. Before that, every mailbox's UIDNEXT and
+// HIGHESTMODSEQ are raised to what they were when the backup ended (recorded in
+// backup.json), so a message delivered during the backup and indexed anew never takes
+// a UID a client saw then on another message. What arrived after the backup ended is
+// not in it: restoring any backup loses that.
 package backup

@@ -16,6 +16,7 @@ import (
 type Index interface {
 	ListUsers(ctx context.Context, domain string) ([]store.User, error)
 	ReplaceMailboxIndex(ctx context.Context, user, name string, files []store.IndexedFile) (store.ReindexResult, error)
+	RaiseCounters(ctx context.Context, cs []store.MailboxCounter) (int, error)
 }
 
 // VerifyReport sums up what Verify found and fixed.
@@ -28,8 +29,14 @@ type VerifyReport struct {
 
 // Verify makes the index match the message files of every user, keeping the UID of
 // every file the index knows (store.ReplaceMailboxIndex), and reports the differences.
-func Verify(ctx context.Context, ix Index, mailRoot string) (VerifyReport, error) {
+// The mailboxes' counters are first raised to counters (the backup's Manifest.Counters),
+// so files the index does not know get UIDs above every UID handed out before the
+// backup ended.
+func Verify(ctx context.Context, ix Index, mailRoot string, counters []store.MailboxCounter) (VerifyReport, error) {
 	var rep VerifyReport
+	if _, err := ix.RaiseCounters(ctx, counters); err != nil {
+		return rep, err
+	}
 	users, err := ix.ListUsers(ctx, "")
 	if err != nil {
 		return rep, err

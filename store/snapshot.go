@@ -97,3 +97,52 @@ func newestBackupAtMost(dir string, version int) string {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].v > cs[j].v || cs[i].v == cs[j].v && cs[i].t > cs[j].t })
 	return filepath.Join(dir, cs[0].name)
 }
+
+// MailboxCounter is how far a mailbox's UIDs and MODSEQs have been handed out.
+type MailboxCounter struct {
+	User    string `json:"user"`
+	Mailbox string `json:"mailbox"`
+	UIDNext uint32 `json:"uidnext"`
+	ModSeq  uint64 `json:"modseq"`
+}
+
+// MailboxCounters returns every mailbox's UIDNEXT and HIGHESTMODSEQ as this process
+// sees them: no client has seen a UID or MODSEQ beyond.
+func (s *Store) MailboxCounters(ctx context.Context) ([]MailboxCounter, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user, name, uidnext, highest_modseq FROM mailboxes ORDER BY user, name`)
+	if err != nil {
+		return nil, wrapDB("mailbox counters", err)
+	}
+	defer rows.Close()
+	var out []MailboxCounter
+	for rows.Next() {
+		var c MailboxCounter
+		if err := rows.Scan(&c.User, &c.Mailbox, &c.UIDNext, &c.ModSeq); err != nil {
+			return nil, wrapDB("mailbox counters", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrapDB("mailbox counters", rows.Err())
+}
+
+// RaiseCounters raises UIDNEXT and HIGHESTMODSEQ of the named mailboxes to at least
+// the given values (never lowers them), so that after restoring an older copy no UID or
+// MODSEQ handed out since is handed out again for other mail. Mailboxes that do not
+// exist are skipped. It returns how many mailboxes moved.
+func (s *Store) RaiseCounters(ctx context.Context, cs []MailboxCounter) (int, error) {
+	n := 0
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, c := range cs {
+			r, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = max(uidnext, ?), highest_modseq = max(highest_modseq, ?)
+				WHERE user = ? AND name = ? AND (uidnext < ? OR highest_modseq < ?)`, c.UIDNext, c.ModSeq, c.User, c.Mailbox, c.UIDNext, c.ModSeq)
+			if err != nil {
+				return wrapDB("raise counters", err)
+			}
+			k, _ := r.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
+}

@@ -95,7 +95,7 @@ func runRestore(ctx context.Context, c *cli, inv *invocation) error {
 	if err != nil {
 		return fmt.Errorf("restored files, but the database does not open: %w", err)
 	}
-	rep, err := backup.Verify(ctx, st, cfg.MailDir())
+	rep, err := backup.Verify(ctx, st, cfg.MailDir(), m.Counters)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
