@@ -21,15 +21,15 @@ const ManifestFile = "backup.json"
 
 // Manifest describes a backup.
 type Manifest struct {
-	Format    int       `json:"format"`
-	Created   time.Time `json:"created"`
-	Schema    int       `json:"schema"`
-	Files     int       `json:"files"`  // files besides the database
-	Linked    int       `json:"linked"` // of which hard-linked
-	Bytes     int64     `json:"bytes"`  // their total size
-	DBBytes   int64     `json:"db_bytes"`
-	Seconds   float64   `json:"seconds"`
-	Skipped   []string  `json:"skipped,omitempty"` // files that vanished while walking
+	Format  int       `json:"format"`
+	Created time.Time `json:"created"`
+	Schema  int       `json:"schema"`
+	Files   int       `json:"files"`  // files besides the database
+	Linked  int       `json:"linked"` // of which hard-linked
+	Bytes   int64     `json:"bytes"`  // their total size
+	DBBytes int64     `json:"db_bytes"`
+	Seconds float64   `json:"seconds"`
+	Skipped []string  `json:"skipped,omitempty"` // files that vanished while walking
 	// Counters are every mailbox's UIDNEXT and HIGHESTMODSEQ at the end of the backup:
 	// restore raises the restored mailboxes to them before indexing the files delivered
 	// during the backup, so no UID a client saw then is given to other mail.
