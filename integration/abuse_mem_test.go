@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,31 +18,12 @@ import (
 // restart. Each case asserts the answers, that the daemon lives, that the message reads
 // back byte for byte, and the growth of the daemon's peak RSS (VmHWM) over idle.
 
-// memBudgetKiB is the bound issue 14 sets on peak-RSS growth for one message.
+// memBudgetKiB is the bound issue 14 sets on peak-RSS growth for one message
+// (daemonHWM, abuse_conns_test.go, reads the daemon's VmHWM in KiB).
 const memBudgetKiB = 256 * 1024
 
-// memPeakKiB reads VmHWM (peak resident set) of the running daemon from /proc.
-func memPeakKiB(t testing.TB, s *Server) int64 {
-	t.Helper()
-	s.mu.Lock()
-	pid := s.cmd.Process.Pid
-	s.mu.Unlock()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("reading the daemon's status: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM %q: %v", v, err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no VmHWM in /proc/PID/status")
-	return 0
-}
+// memPeakKiB is the daemon's VmHWM in KiB (daemonHWM, abuse_conns_test.go).
+func memPeakKiB(t testing.TB, s *Server) int64 { return int64(daemonHWM(t, s)) }
 
 // nestedRFC822 is a message whose body is a message/rfc822 part holding another, depth
 // times, with about payload bytes of text at the bottom. Lines end in CRLF and none
