@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -98,10 +99,36 @@ func EditHeader(msg Message, prepend string, drop func(name, value string) bool,
 // whichever checks are on; LMTP is left alone (a local MTA in front of us may
 // have written them). A message with nothing to remove is returned as it is.
 func StripForgedAuthResults(msg Message, hostname string) (Message, error) {
+	if b, ok := msg.(BytesMessage); ok && !headerHasField(b, senderauth.HeaderName) {
+		return msg, nil // the common case, checked without a read or an allocation
+	}
 	forged := func(name, value string) bool {
 		return strings.EqualFold(name, senderauth.HeaderName) && senderauth.ClaimsAuthServID(value, hostname)
 	}
 	return EditHeader(msg, "", forged, msg.Size())
+}
+
+// headerHasField reports whether a line of b's header block starts with name and a
+// colon (white space allowed before it), ignoring case.
+func headerHasField(b []byte, name string) bool {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i+1], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
+			return false // the blank line: end of the header
+		}
+		if len(line) > len(name) && strings.EqualFold(string(line[:len(name)]), name) {
+			rest := bytes.TrimLeft(line[len(name):], " \t")
+			if len(rest) > 0 && rest[0] == ':' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // span is a byte range [start, end) of a message.

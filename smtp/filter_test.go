@@ -156,3 +156,19 @@ func TestStripForgedAuthResults(t *testing.T) {
 		t.Error("a message with nothing to strip was wrapped")
 	}
 }
+
+func TestHeaderHasField(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]bool{
+		"A: 1\r\nauthentication-results : x\r\n\r\n":      true,
+		"A: 1\r\n\r\nAuthentication-Results: in the body": false,
+		"Authentication-Results-X: 1\r\n\r\n":             false,
+		"X: 1\r\n Authentication-Results: folded\r\n\r\n": false,
+		"Authentication-Results:":                          true,
+		"":                                                 false,
+	} {
+		if got := headerHasField([]byte(msg), "Authentication-Results"); got != want {
+			t.Errorf("%q: %v, want %v", msg, got, want)
+		}
+	}
+}
