@@ -103,10 +103,10 @@ install: build
 	install -D -m 0644 packaging/sysusers.d/postern.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/postern.conf
 	install -D -m 0644 packaging/tmpfiles.d/postern.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/postern.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/postern/README.md
-	install -d -m 0750 $(DESTDIR)/etc/postern
+	install -d -m 0755 $(DESTDIR)/etc/postern
 	h=$$(hostname -f 2>/dev/null); case "$$h" in *.*) ;; *) h=mail.example.com ;; esac; \
 	  ./$(BIN) config default --hostname "$$h" > $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example
-	test -e $(DESTDIR)/etc/postern/postern.toml || install -m 0640 $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example $(DESTDIR)/etc/postern/postern.toml
+	test -e $(DESTDIR)/etc/postern/postern.toml || install -m 0644 $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example $(DESTDIR)/etc/postern/postern.toml
 	test -e $(DESTDIR)/etc/postern/relay.password || install -m 0600 /dev/null $(DESTDIR)/etc/postern/relay.password
 
 clean:

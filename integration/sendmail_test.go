@@ -18,7 +18,7 @@ import (
 // binary under the name sendmail, as mailutils' mail calls it) hands mail to the daemon
 // over the local submission socket; local users get it at once, remote recipients wait in
 // the queue (`postern queue list`); with the daemon stopped the message waits in
-// state_dir/pickup and is delivered when the daemon starts.
+// state_dir/maildrop and is delivered when the daemon starts.
 
 // smClosedPort is a loopback port nothing listens on: a relay there is down.
 func smClosedPort(t *testing.T) int {
@@ -185,7 +185,7 @@ func TestSendmailRemoteIsQueued(t *testing.T) {
 	}
 }
 
-func TestSendmailDaemonStoppedUsesPickup(t *testing.T) {
+func TestSendmailDaemonStoppedUsesMaildrop(t *testing.T) {
 	t.Parallel()
 	s := smServer(t)
 	s.Stop()
@@ -193,7 +193,7 @@ func TestSendmailDaemonStoppedUsesPickup(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("sendmail with the daemon stopped: exit %d: %s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(r.Stderr, "pickup") {
+	if !strings.Contains(r.Stderr, "maildrop") {
 		t.Errorf("-v does not say where the message went: %q", r.Stderr)
 	}
 	// A recipient that does not exist: sendmail cannot know yet, so the sender gets a
@@ -202,9 +202,9 @@ func TestSendmailDaemonStoppedUsesPickup(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("sendmail to an unknown user with the daemon stopped: exit %d: %s", r.Code, r.Stderr)
 	}
-	pickup, err := os.ReadDir(filepath.Join(s.StateDir, "pickup"))
+	pickup, err := os.ReadDir(filepath.Join(s.StateDir, "maildrop"))
 	if err != nil || len(pickup) != 2 {
-		t.Fatalf("pickup holds %v (%v)", pickup, err)
+		t.Fatalf("maildrop holds %v (%v)", pickup, err)
 	}
 	s.Start()
 	smWaitFile(t, rxUserDir(s, "alice@example.test"), "while stopped")
@@ -219,12 +219,12 @@ func TestSendmailDaemonStoppedUsesPickup(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, _ := os.ReadDir(filepath.Join(s.StateDir, "pickup"))
+		left, _ := os.ReadDir(filepath.Join(s.StateDir, "maildrop"))
 		if len(left) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pickup file not removed after delivery: %v", left)
+			t.Fatalf("maildrop file not removed after delivery: %v", left)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

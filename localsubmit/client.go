@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -76,6 +77,12 @@ func Submit(ctx context.Context, socket string, req *Request, msg []byte) (Reply
 // whole file. It returns the file's path. The file is made group-readable: the
 // directory is the daemon's and its group's, and nobody else can enter it.
 func WritePickup(dir string, req *Request, body io.Reader) (string, error) {
+	return writeDrop(dir, req, body, durable.SyncDir)
+}
+
+// writeDrop writes the request line and the message to a temporary file in dir, mode
+// 0640, and renames it into place once it is fsynced; syncDir makes the name durable.
+func writeDrop(dir string, req *Request, body io.Reader, syncDir func(string) error) (string, error) {
 	f, err := durable.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return "", err
@@ -100,17 +107,20 @@ func WritePickup(dir string, req *Request, body io.Reader) (string, error) {
 	if err := f.Chmod(0o640); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, pickupName(time.Now()))
-	if err := f.Commit(path); err != nil {
+	if err := f.Seal(); err != nil {
 		return "", err
 	}
-	return path, nil
+	path := filepath.Join(dir, pickupName(time.Now()))
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", fmt.Errorf("pickup: %w", err)
+	}
+	return path, syncDir(dir)
 }
 
 // pickupName is the final name of a pickup file: time first, so that a directory
 // listing is in arrival order.
 func pickupName(now time.Time) string {
-	var b [6]byte
+	var b [12]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%016x-%x", now.UnixNano(), b)
 }

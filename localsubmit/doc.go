@@ -19,8 +19,10 @@
 //	        on disk (delivered to a Maildir, in the outbound queue, or kept in pickup
 //	        for a retry)
 //
-// A pickup file (state_dir/pickup, written by sendmail while the daemon is down) has
-// the same bytes: the JSON line, then the message. The daemon delivers pickup files at
+// A maildrop file (state_dir/maildrop, written by sendmail of any user while the daemon
+// is down; see maildrop.go for why no user can reach another's) has the same bytes: the
+// JSON line, then the message. The daemon's own retries use the same format in the
+// private state_dir/pickup. The daemon delivers pickup files at
 // start and every 30 s, removes each only once delivered (at least once, never lost),
 // bounces recipients refused for good to the sender (nobody waits for that delivery), and
 // keeps temporarily failed recipients as a prepared retry file until [queue] lifetime.

@@ -45,22 +45,34 @@ func ensurePickupDir(dir string) error {
 	return nil
 }
 
-// scanPickup delivers every complete pickup file, oldest first, until stop ends.
+// scanPickup delivers every complete file of the pickup directory, then of the maildrop,
+// oldest first, until stop ends.
 func (ls *Server) scanPickup(ctx, stop context.Context) {
-	entries, err := os.ReadDir(ls.pickupDir)
+	ls.scanDir(ctx, stop, ls.pickupDir, false)
+	// What users left while the daemon was down: make the names durable first (they
+	// could not fsync a directory they may not read).
+	if err := durable.SyncDir(ls.maildropDir); err != nil {
+		ls.log.Error("syncing the maildrop directory", "dir", ls.maildropDir, "err", err)
+	}
+	ls.scanDir(ctx, stop, ls.maildropDir, true)
+}
+
+func (ls *Server) scanDir(ctx, stop context.Context, dir string, maildrop bool) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		ls.log.Error("reading the pickup directory", "dir", ls.pickupDir, "err", err)
+		ls.log.Error("reading the pickup directory", "dir", dir, "err", err)
 		return
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case !e.Type().IsRegular():
-		case strings.HasPrefix(name, "."):
-			ls.removeStaleTemp(e)
 		case strings.HasSuffix(name, ".bad"):
+		case strings.HasPrefix(name, "."):
+			ls.removeStaleTemp(dir, e)
+		case !e.Type().IsRegular() && !maildrop:
 		default:
+			// In the maildrop anything else is set aside by pickupOne, with the reason.
 			names = append(names, name)
 		}
 	}
@@ -69,46 +81,63 @@ func (ls *Server) scanPickup(ctx, stop context.Context) {
 		if stop.Err() != nil {
 			return
 		}
-		ls.pickupOne(ctx, filepath.Join(ls.pickupDir, name))
+		ls.pickupOne(ctx, filepath.Join(dir, name), maildrop)
 	}
 }
 
-func (ls *Server) removeStaleTemp(e fs.DirEntry) {
+func (ls *Server) removeStaleTemp(dir string, e fs.DirEntry) {
 	fi, err := e.Info()
 	if err == nil && ls.now().Sub(fi.ModTime()) > staleTemp {
-		path := filepath.Join(ls.pickupDir, e.Name())
+		path := filepath.Join(dir, e.Name())
 		ls.log.Warn("removing a pickup file sendmail left half-written", "file", path)
 		os.Remove(path)
 	}
 }
 
-// pickupOne delivers one pickup file and removes it, or leaves it for the next scan.
-func (ls *Server) pickupOne(ctx context.Context, path string) {
-	log := ls.log.With("file", filepath.Base(path))
+// openPickup opens a pickup file and returns its owner: the caller, recorded by the
+// kernel as SO_PEERCRED records it for the socket.
+func openPickup(path string, maildrop bool) (*os.File, uint32, error) {
+	if maildrop {
+		return openDropFile(path)
+	}
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	uid := uint32(os.Getuid())
+	if fi, err := f.Stat(); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid = st.Uid
+		}
+	}
+	return f, uid, nil
+}
+
+// pickupOne delivers one pickup file and removes it, or leaves it for the next scan.
+func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
+	log := ls.log.With("file", filepath.Base(path), "maildrop", maildrop)
+	f, uid, err := openPickup(path, maildrop)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	if err != nil {
+	if err != nil && !maildrop {
 		log.Error("cannot open pickup file", "err", err)
 		return
 	}
-	defer f.Close()
-	fi, err := f.Stat()
 	if err != nil {
-		log.Error("cannot stat pickup file", "err", err)
+		ls.setAside(path, log, err)
 		return
 	}
-	// The file's owner is the caller: the kernel recorded it, as SO_PEERCRED does for
-	// the socket. Only the daemon's own retry files may name another uid.
-	uid := uint32(os.Getuid())
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		uid = st.Uid
-	}
+	defer f.Close()
 	br := bufio.NewReader(f)
 	req, err := readRequest(br)
-	if err == nil && (req.Prepared || req.UID != nil) && uid != uint32(os.Getuid()) {
+	// Only the daemon's own retry files, in the private pickup directory, may be prepared
+	// or name another uid.
+	if err == nil && (req.Prepared || req.UID != nil) && (maildrop || uid != uint32(os.Getuid())) {
 		err = errors.New("a pickup file not written by the daemon claims to be prepared")
+	}
+	if err == nil && maildrop && req.Size > ls.maxSize {
+		err = fmt.Errorf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)
 	}
 	if err != nil {
 		ls.setAside(path, log, err)
@@ -116,6 +145,10 @@ func (ls *Server) pickupOne(ctx context.Context, path string) {
 	}
 	if req.UID != nil {
 		uid = *req.UID
+	}
+	if !req.Prepared && !ls.rate.allow(uid) {
+		log.Info("pickup file left for a later scan: its uid is over its rate", "uid", uid)
+		return
 	}
 	msg, err := ls.spool(io.LimitReader(br, req.Size), req.Size)
 	if err != nil {

@@ -27,16 +27,18 @@ type Deliverer interface {
 
 // Options configure a Server.
 type Options struct {
-	Deliverer   Deliverer
-	Hostname    string
-	LocalSender string        // [smtp] local_sender; "" = login@hostname
-	MaxSize     int64         // [smtp] message_size_limit
-	MaxRcpts    int           // [smtp] max_recipients
-	Lifetime    time.Duration // [queue] lifetime: how long a deferred pickup retry is tried
-	PickupDir   string        // created (mode 2730) if missing
-	SpoolDir    string        // where messages wait while they are delivered
-	Logger      *slog.Logger
-	Now         func() time.Time // nil: time.Now
+	Deliverer       Deliverer
+	Hostname        string
+	LocalSender     string        // [smtp] local_sender; "" = login@hostname
+	MaxSize         int64         // [smtp] message_size_limit
+	MaxRcpts        int           // [smtp] max_recipients
+	Lifetime        time.Duration // [queue] lifetime: how long a deferred pickup retry is tried
+	PickupDir       string        // created (mode 2730) if missing: the daemon's own retries
+	MaildropDir     string        // created (mode 3733) if missing: sendmail of any user, daemon down
+	PerUIDPerMinute int           // messages one uid (not root) may submit per minute; 0: no limit
+	SpoolDir        string        // where messages wait while they are delivered
+	Logger          *slog.Logger
+	Now             func() time.Time // nil: time.Now
 	// UserName maps a uid to a login name, "" when unknown; nil: the user database.
 	UserName func(uid uint32) string
 }
@@ -51,6 +53,8 @@ type Server struct {
 	maxRcpts    int
 	lifetime    time.Duration
 	pickupDir   string
+	maildropDir string
+	rate        *uidRate
 	spoolDir    string
 	log         *slog.Logger
 	now         func() time.Time
@@ -71,6 +75,9 @@ func New(o Options) (*Server, error) {
 	if err := ensurePickupDir(o.PickupDir); err != nil {
 		return nil, err
 	}
+	if err := ensureMaildropDir(o.MaildropDir); err != nil {
+		return nil, err
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -78,8 +85,8 @@ func New(o Options) (*Server, error) {
 		o.UserName = loginName
 	}
 	s := &Server{deliver: o.Deliverer, hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
-		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, spoolDir: o.SpoolDir, log: o.Logger,
-		now: o.Now, userName: o.UserName}
+		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, maildropDir: o.MaildropDir, spoolDir: o.SpoolDir,
+		log: o.Logger, now: o.Now, userName: o.UserName, rate: newUIDRate(o.PerUIDPerMinute, o.Now)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.stop, s.halt = context.WithCancel(context.Background())
 	return s, nil
@@ -181,6 +188,11 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 	}
 	if req.Prepared || req.UID != nil {
 		reply(Reply{Error: "prepared and uid are for the daemon's own pickup files"})
+		return
+	}
+	if !ls.rate.allow(uid) {
+		log.Warn("local submission deferred: this uid is over its rate", "limit_per_minute", ls.rate.perMinute)
+		reply(Reply{Error: fmt.Sprintf("more than %d messages a minute from uid %d; kept for later", ls.rate.perMinute, uid), Temporary: true})
 		return
 	}
 	if req.Size > ls.maxSize {

@@ -22,15 +22,17 @@ func (s *Server) bindLocalSubmit() error {
 	}
 	_, _, lifetime, _ := cfg.Queue.Durations()
 	ls, err := localsubmit.New(localsubmit.Options{
-		Deliverer:   s.agent,
-		Hostname:    cfg.Hostname,
-		LocalSender: cfg.SMTP.LocalSender,
-		MaxSize:     cfg.SMTP.MessageSizeLimit,
-		MaxRcpts:    cfg.SMTP.MaxRecipients,
-		Lifetime:    lifetime,
-		PickupDir:   cfg.PickupDir(),
-		SpoolDir:    spool,
-		Logger:      s.log.With("service", "sendmail"),
+		Deliverer:       s.agent,
+		Hostname:        cfg.Hostname,
+		LocalSender:     cfg.SMTP.LocalSender,
+		MaxSize:         cfg.SMTP.MessageSizeLimit,
+		MaxRcpts:        cfg.SMTP.MaxRecipients,
+		Lifetime:        lifetime,
+		PickupDir:       cfg.PickupDir(),
+		MaildropDir:     cfg.MaildropDir(),
+		PerUIDPerMinute: cfg.Admin.SubmitPerMinute,
+		SpoolDir:        spool,
+		Logger:          s.log.With("service", "sendmail"),
 	})
 	if err != nil {
 		return err

@@ -111,9 +111,9 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{cfg.StateDir, 0o750}, {cfg.RuntimeDir, 0o755}} {
-		if err := os.MkdirAll(d.path, d.mode); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", d.path, err)
+	}{{cfg.StateDir, 0o711}, {cfg.RuntimeDir, 0o755}} {
+		if err := makeDir(d.path, d.mode); err != nil {
+			return nil, err
 		}
 	}
 	if s.lock, err = store.LockDir(cfg.StateDir); err != nil {
@@ -273,4 +273,21 @@ func onceShutdown(shutdown func(context.Context) error) func(context.Context) er
 		once.Do(func() { err = shutdown(ctx) })
 		return err
 	}
+}
+
+// makeDir creates dir with exactly mode (not reduced by the umask) when it is missing: the
+// state directory must be searchable and the runtime directory readable by every local
+// user, for sendmail's maildrop and socket. An existing directory is left as it is (the
+// unit's StateDirectoryMode= and RuntimeDirectoryMode= say what it should be).
+func makeDir(dir string, mode os.FileMode) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	return nil
 }

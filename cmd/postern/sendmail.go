@@ -28,7 +28,7 @@ const (
 const sendmailHelp = `Reads a message from standard input and hands it to the running daemon over
 the local submission socket; local recipients get it at once, others through
 the queue. When the daemon is not running the message is written to
-state_dir/pickup and delivered when the daemon starts. The exit status is 0
+state_dir/maildrop (any local user may) and delivered when the daemon starts. The exit status is 0
 whenever the message was kept (delivered, queued or in pickup). Also runs when
 the binary is called as "sendmail". It takes the flags of the traditional
 sendmail that cron, mailx, NUT and borgmatic use: -t takes the recipients also
@@ -283,16 +283,19 @@ func (c *cli) sendmailResult(sa *sendmailArgs, rep localsubmit.Reply) int {
 	return exitOK
 }
 
-// keepInPickup writes the message for the daemon to deliver when it runs again.
+// keepInPickup writes the message into the maildrop, for the daemon to deliver when it
+// runs again; any local user may (see localsubmit/maildrop.go).
 func (c *cli) keepInPickup(cfg *config.Config, sa *sendmailArgs, msg []byte, why error) int {
 	req := sa.req
 	req.Size = int64(len(msg))
-	path, err := localsubmit.WritePickup(cfg.PickupDir(), &req, bytes.NewReader(msg))
+	path, err := localsubmit.WriteMaildrop(cfg.MaildropDir(), &req, bytes.NewReader(msg))
 	if err != nil {
 		hint := "start the daemon (postern serve or systemctl start postern) and send again"
-		if errors.Is(err, fs.ErrPermission) {
-			hint = fmt.Sprintf("this user may not write to %s: run sendmail as root or as a member of group %q, or start the daemon",
-				cfg.PickupDir(), cfg.Admin.Group)
+		if errors.Is(err, fs.ErrNotExist) {
+			hint = "the daemon has never run on " + cfg.StateDir + "; start it once (it creates the maildrop) and send again"
+		} else if errors.Is(err, fs.ErrPermission) {
+			hint = fmt.Sprintf("%s must be mode 3733 and %s searchable by others (0711); the daemon sets the first at start",
+				cfg.MaildropDir(), cfg.StateDir)
 		}
 		fmt.Fprintf(c.stderr, "sendmail: the daemon did not take the message (%v), and keeping it failed: %v\nhint: %s\n", why, err, hint)
 		return exTempFail

@@ -156,40 +156,40 @@ func TestSendmailAsSymlinkReportsRefusedRecipients(t *testing.T) {
 	}
 }
 
-func TestSendmailDaemonDownWritesPickup(t *testing.T) {
+func TestSendmailDaemonDownWritesMaildrop(t *testing.T) {
 	t.Parallel()
 	cfgPath := writeConfig(t, shortTempDir(t))
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// No pickup directory yet (the daemon never ran): the message cannot be kept.
+	// No maildrop directory yet (the daemon never ran): the message cannot be kept.
 	r := runCLI(t, "Subject: x\n\nbody\n", nil, "sendmail", "--config", cfgPath, "root")
 	if r.code != exTempFail || !strings.Contains(r.stderr, "keeping it failed") {
-		t.Errorf("no pickup dir: exit %d %q", r.code, r.stderr)
+		t.Errorf("no maildrop: exit %d %q", r.code, r.stderr)
 	}
-	if err := os.MkdirAll(cfg.PickupDir(), 0o730); err != nil {
+	if err := os.MkdirAll(cfg.MaildropDir(), 0o733); err != nil {
 		t.Fatal(err)
 	}
 	r = runCLI(t, "Subject: x\n\nbody\n", nil, "sendmail", "--config", cfgPath, "-f", "me@example.com", "root")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d %q", r.code, r.stderr)
 	}
-	entries, _ := os.ReadDir(cfg.PickupDir())
+	entries, _ := os.ReadDir(cfg.MaildropDir())
 	if len(entries) != 1 || strings.HasPrefix(entries[0].Name(), ".") {
-		t.Fatalf("pickup holds %v", entries)
+		t.Fatalf("maildrop holds %v", entries)
 	}
-	data, _ := os.ReadFile(filepath.Join(cfg.PickupDir(), entries[0].Name()))
+	data, _ := os.ReadFile(filepath.Join(cfg.MaildropDir(), entries[0].Name()))
 	head, body, _ := strings.Cut(string(data), "\n")
 	var req localsubmit.Request
 	if err := json.Unmarshal([]byte(head), &req); err != nil {
 		t.Fatal(err)
 	}
 	if body != "Subject: x\n\nbody\n" || req.Size != int64(len(body)) || *req.Sender != "me@example.com" || req.Rcpts[0] != "root" {
-		t.Errorf("pickup file %q", data)
+		t.Errorf("maildrop file %q", data)
 	}
-	if fi, _ := os.Stat(filepath.Join(cfg.PickupDir(), entries[0].Name())); fi.Mode().Perm() != 0o640 {
-		t.Errorf("pickup file mode %v", fi.Mode())
+	if fi, _ := os.Stat(filepath.Join(cfg.MaildropDir(), entries[0].Name())); fi.Mode().Perm() != 0o640 {
+		t.Errorf("maildrop file mode %v", fi.Mode())
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"syscall"
 
 	"github.com/postern/postern/server"
 )
@@ -14,6 +15,10 @@ func serveCommand() *command {
 gracefully. Logs go to standard error. This is what the systemd unit and the
 container entry point start.`,
 		run: func(ctx context.Context, c *cli, _ *invocation) error {
+			// Nothing the daemon creates is for other users (the state directory is
+			// searchable by all for the maildrop), whatever umask it was started with;
+			// files meant for others (the sockets, the maildrop) get their modes set.
+			syscall.Umask(0o027)
 			return server.Serve(ctx, server.Options{
 				ConfigPath: c.configPath,
 				Version:    versionString(),

@@ -134,7 +134,8 @@ type Admin struct {
 	Group  string `toml:"group" doc:"The group that owns the admin socket; its members may run admin commands (\"\" keeps the server's group)."`
 	// SubmitSocket is not an admin socket, but it lives next to it and is for the same
 	// local callers; [listen] is for network listeners.
-	SubmitSocket string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded. While the server is down, sendmail leaves mail in state_dir/pickup instead."`
+	SubmitSocket    string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded. While the server is down, sendmail leaves mail in state_dir/maildrop instead (mode 3733: any user may add a file, none may read or remove another's)."`
+	SubmitPerMinute int    `toml:"submit_per_minute" doc:"The most messages one local user (uid, root excepted) may send per minute through sendmail, socket and maildrop together; more wait in the maildrop and go out later. 0 for no limit."`
 }
 
 // Log configures logging.
@@ -190,9 +191,10 @@ func Default() Config {
 		Queue: Queue{MinBackoff: "5m", MaxBackoff: "1h", Lifetime: "120h", MaxConcurrency: 20},
 		TLS:   TLS{SelfSigned: true, MinVersion: "1.2"},
 		Admin: Admin{
-			Socket:       "admin.sock",
-			Group:        "postern",
-			SubmitSocket: "submit.sock",
+			Socket:          "admin.sock",
+			Group:           "postern",
+			SubmitSocket:    "submit.sock",
+			SubmitPerMinute: 60,
 		},
 		Log: Log{Format: "auto", Level: "info"},
 	}
@@ -224,8 +226,12 @@ func (c *Config) AdminSocket() string { return underDir(c.RuntimeDir, c.Admin.So
 // when it is relative.
 func (c *Config) SubmitSocket() string { return underDir(c.RuntimeDir, c.Admin.SubmitSocket) }
 
-// PickupDir is where postern sendmail leaves messages while the daemon is not
-// running: state_dir/pickup. The daemon delivers them when it starts.
+// MaildropDir is where postern sendmail of any local user leaves messages while the
+// daemon is not running.
+func (c *Config) MaildropDir() string { return filepath.Join(c.StateDir, "maildrop") }
+
+// PickupDir is state_dir/pickup, where the daemon keeps its own retries of local
+// submissions (and older sendmail versions left messages while it was down).
 func (c *Config) PickupDir() string { return filepath.Join(c.StateDir, "pickup") }
 
 // MinTLSVersion returns min_version as a crypto/tls constant; anything but
