@@ -3,9 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -173,18 +171,7 @@ func TestConfigDefault(t *testing.T) {
 // the admin group cannot drive the daemon.
 func TestAdminSocketRefusesOthers(t *testing.T) {
 	t.Parallel()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test needs root to run the CLI as another user")
-		}
-		t.Skip("needs root")
-	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
+	attr, _ := asNobody(t)
 	s := NewServer(t, Options{})
 	// nobody must be able to read a copy of the config to find the socket, so that what
 	// refuses it is the socket, not the file system around the config.
@@ -204,7 +191,6 @@ func TestAdminSocketRefusesOthers(t *testing.T) {
 	if err := os.WriteFile(cfg, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	attr := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	r := runCLI(t, cfg, "", attr, "domain", "add", "evil.test")
 	if r.Code == 0 {
 		t.Fatalf("nobody could add a domain: %s", r.Stdout)

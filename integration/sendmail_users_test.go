@@ -19,19 +19,7 @@ import (
 // daemon follow a symlink, hang on a FIFO or take a hard link.
 func TestSendmailEveryLocalUser(t *testing.T) {
 	t.Parallel()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test needs root to run sendmail as another user")
-		}
-		t.Skip("needs root")
-	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	as := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+	as, uid := asNobody(t)
 
 	s := NewServer(t, Options{Extra: "[admin]\nsubmit_per_minute = 3\n"})
 	rxSetup(t, s, "alice")
@@ -155,4 +143,23 @@ func TestSendmailEveryLocalUser(t *testing.T) {
 		t.Errorf("alice has %d messages, want 7 (none from the planted files)", n)
 	}
 	s.MustCLI("status")
+}
+
+// asNobody returns the process attributes that run a command as nobody, outside every
+// group, and nobody's uid. It needs root: under CI=true its absence fails the test.
+func asNobody(t *testing.T) (*syscall.SysProcAttr, int) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("this test needs root to run commands as another user")
+		}
+		t.Skip("needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}, uid
 }
