@@ -12,5 +12,6 @@ func (s *Server) startBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	ae := &autoexpunger{st: s.store, boxes: s.imap, cfg: s.currentConfig, log: s.log, now: time.Now}
 	wg.Go(func() { ae.run(ctx) })
+	wg.Go(func() { s.runAlerts(ctx) })
 	return &wg
 }

@@ -31,6 +31,7 @@ type Config struct {
 	DNSBL   DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
 	Limits  Limits            `toml:"limits" doc:"Limits on strangers: rates of mail per client address and per user, failed logins, and connections per listener and per client network."`
 	Mailbox Mailbox           `toml:"mailbox" doc:"Housekeeping of the users' mailboxes."`
+	Alerts  Alerts            `toml:"alerts" doc:"Mail to the owner when something is wrong, and when it is fixed."`
 	Admin   Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
 	Log     Log               `toml:"log" doc:"How the server writes its log."`
 

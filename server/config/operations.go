@@ -13,6 +13,20 @@ type Mailbox struct {
 	AutoexpungeTrash string `toml:"autoexpunge_trash" type:"age" doc:"Remove messages from each user's \\Trash mailbox once they arrived this long ago, e.g. \"30d\"; \"\" keeps them."`
 }
 
+// Alerts configures the mail the server sends its owner about problems.
+type Alerts struct {
+	To string `toml:"to" type:"address" doc:"Where alerts go: the relay refusing our credentials, mail deferred longer than queue.delay_warning, a certificate renewal failing (14 days before expiry), a new finding of the daily postern doctor run, a nearly full disk. Delivered locally, so they arrive when the relay is the problem; at most one mail per problem per day, and a note once it is fixed. \"\" sends to postmaster@ the first local domain; \"off\" sends none."`
+}
+
+// Off says alerts are switched off.
+func (a Alerts) Off() bool { return a.To == "off" }
+
+func (a *Alerts) validate(pr *problems) {
+	if a.To != "" && !a.Off() && strings.Count(a.To, "@") != 1 {
+		pr.addf("alerts.to", "%q is not an address (or \"off\")", a.To)
+	}
+}
+
 // ParseAge parses an age: a Go duration ("90s", "36h") or a whole number of days
 // ("30d") or weeks ("2w").
 func ParseAge(s string) (time.Duration, error) {

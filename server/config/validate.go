@@ -36,6 +36,7 @@ func (c *Config) validate(pr *problems) {
 	c.validateACME(pr)
 	c.Queue.validate(pr)
 	c.Mailbox.validate(pr)
+	c.Alerts.validate(pr)
 	c.MTASTS.validate(pr)
 	c.Milter.validate(pr)
 	c.DNSBL.validate(pr)
