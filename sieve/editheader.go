@@ -44,7 +44,6 @@ type editedMessage struct {
 func (m *editedMessage) HeaderFields(name string) []string { return fieldValues(m.fields, name) }
 func (m *editedMessage) Body() (io.Reader, error)          { return m.base.Body() }
 func (m *editedMessage) Size() int64                       { return m.base.Size() }
-func (m *editedMessage) fieldList() []headerField          { return m.fields }
 
 // headerBlock is the edited header as stored: fields then the blank line.
 func (m *editedMessage) headerBlock() []byte {
@@ -224,10 +223,9 @@ func unfold(v string) string {
 }
 
 type deleteheaderCmd struct {
-	name     value
-	patterns []value
-	idx      indexSel
-	m        *matcher // nil: delete every instance
+	name value
+	idx  indexSel
+	m    *matcher // nil: delete every instance
 }
 
 func buildDeleteheader(c *compiler, pa *parsedArgs) (cmd, *CompileError) {

@@ -303,7 +303,7 @@ func (b breakErr) Error() string { return "break outside foreverypart" }
 
 type breakCmd struct{ name string }
 
-func (x breakCmd) exec(*runState) error { return breakErr{x.name} }
+func (x breakCmd) exec(*runState) error { return breakErr(x) }
 
 // extracttext [MODIFIER] [:first number] varname (RFC 5703 section 7).
 type extracttextCmd struct {
