@@ -13,7 +13,8 @@ import (
 )
 
 // This file drives issue 14's memory attacks against the real binary: a message of a
-// few MiB whose MIME structure nests 400 levels deep, sent by a stranger to port 25,
+// few MiB whose MIME structure nests 400 levels deep (message/rfc822 or multipart), or
+// one of 50,000 parts, sent by a stranger to port 25,
 // then fetched over IMAPS (BODYSTRUCTURE, ENVELOPE, BODY[], SEARCH) before and after a
 // restart. Each case asserts the answers, that the daemon lives, that the message reads
 // back byte for byte, and the growth of the daemon's peak RSS (VmHWM) over idle.
@@ -64,6 +65,18 @@ func nestedMultipart(depth, payload int, needle string) string {
 	return b.String()
 }
 
+// manyParts is a flat multipart/mixed with n tiny parts, the needle in the last.
+func manyParts(n int, needle string) string {
+	var b strings.Builder
+	b.WriteString("From: mallory@example.org\r\nTo: alice@example.test\r\nSubject: many parts\r\n" +
+		"Message-ID: <parts@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"p\"\r\n\r\n")
+	for range n - 1 {
+		b.WriteString("--p\r\n\r\nx\r\n")
+	}
+	b.WriteString("--p\r\n\r\n" + needle + "\r\n--p--\r\n")
+	return b.String()
+}
+
 func TestAbuseNestedMessageMemory(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -71,6 +84,7 @@ func TestAbuseNestedMessageMemory(t *testing.T) {
 	}{
 		{"rfc822x400", "needle-rfc822-7f3a", nestedRFC822(400, 4<<20, "needle-rfc822-7f3a")},
 		{"multipartx400", "needle-multipart-9c1e", nestedMultipart(400, 4<<20, "needle-multipart-9c1e")},
+		{"parts50000", "needle-parts-3b7d", manyParts(50000, "needle-parts-3b7d")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -178,6 +178,11 @@ func (p *parser) openChild(mp *Part, off int64) {
 	}
 	p.parts++
 	c := &Part{Offset: off, Depth: mp.Depth + 1, inDigest: mp.Subtype == "digest"}
+	if p.parts == p.lim.MaxParts {
+		// The last part the limit allows holds the rest of the message.
+		c.Flattened = true
+		p.limitHit(mp)
+	}
 	mp.Parts = append(mp.Parts, c)
 	p.stack = append(p.stack, c)
 	p.inHeader, p.hdrBytes = true, 0

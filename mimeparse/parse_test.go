@@ -150,6 +150,9 @@ func TestParsePartLimit(t *testing.T) {
 	if len(root.Parts) != 4 || !root.Limited || root.End != int64(b.Len()) {
 		t.Errorf("%d parts, limited %v, end %d of %d", len(root.Parts), root.Limited, root.End, b.Len())
 	}
+	if last := root.Parts[len(root.Parts)-1]; !last.Flattened || last.End != int64(b.Len()) {
+		t.Errorf("the last part (flattened %v) ends at %d of %d", last.Flattened, last.End, b.Len())
+	}
 }
 
 func TestParseHeaderLimits(t *testing.T) {

@@ -20,8 +20,9 @@ type Part struct {
 	// Message is the message a message/rfc822 (or message/global) part holds.
 	Message *Part
 	// Flattened says the part was not descended into although its type is multipart
-	// or message: a limit was hit (depth, parts, header bytes) or a multipart had no
-	// boundary. Its body spans what would have been its children.
+	// or message (a limit was hit, or a multipart had no boundary; its body spans what
+	// would have been its children), or that it is the last part MaxParts allows and
+	// its body spans the rest of the message.
 	Flattened bool
 	// Limited (root only) says some limit was hit somewhere in the message.
 	Limited bool

@@ -164,8 +164,8 @@ func TestHeaderHasField(t *testing.T) {
 		"A: 1\r\n\r\nAuthentication-Results: in the body": false,
 		"Authentication-Results-X: 1\r\n\r\n":             false,
 		"X: 1\r\n Authentication-Results: folded\r\n\r\n": false,
-		"Authentication-Results:":                          true,
-		"":                                                 false,
+		"Authentication-Results:":                         true,
+		"":                                                false,
 	} {
 		if got := headerHasField([]byte(msg), "Authentication-Results"); got != want {
 			t.Errorf("%q: %v, want %v", msg, got, want)
