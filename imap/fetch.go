@@ -37,6 +37,9 @@ func (ss *session) Fetch(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	if err != nil {
 		return ss.imapError("fetch", err)
 	}
+	if err := ss.tellHighestModSeq(w, sel); err != nil {
+		return err
+	}
 	if o.ChangedSince > 0 {
 		keep, keepSeq := msgs[:0], seqs[:0]
 		for i, m := range msgs {

@@ -173,6 +173,9 @@ func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet 
 		}
 		msgs, seqs = keep, keepSeq
 	}
+	if err := ss.tellHighestModSeq(w, sel); err != nil {
+		return err
+	}
 	changes, err := ss.changeFlags(ctx, sel, msgs, applyStore(sf.Op, sf.Flags))
 	if err != nil {
 		return ss.imapError("store", err)

@@ -34,6 +34,11 @@ func (ss *session) Search(ctx context.Context, kind imapserver.NumKind, c *goima
 	data = &goimap.SearchData{}
 	if c.ModSeq != nil {
 		data.ModSeq = maxModSeq
+		if o != nil && (o.ReturnMin || o.ReturnMax) && !o.ReturnAll && !o.ReturnCount && len(hits) > 0 {
+			// RFC 7162 3.1.5: with only MIN and/or MAX, the highest MODSEQ of the
+			// messages returned.
+			data.ModSeq = sel.modseqOf(hits[0], o.ReturnMin, hits[len(hits)-1], o.ReturnMax)
+		}
 	}
 	var nums []uint32
 	for _, uid := range hits {

@@ -120,11 +120,12 @@ func (ss *session) Select(ctx context.Context, name string, options *goimap.Sele
 		// connection's encoder lock twice); the LIST reply is optional (RFC 9051 7.3.1).
 	}
 	if ss.rev1() {
-		if data.FirstUnseenSeqNum, err = ss.firstUnseen(ctx, sel); err != nil {
+		if data.FirstUnseenSeqNum, err = ss.firstUnseen(ctx, sel, state); err != nil {
 			ss.closeSelected()
 			return nil, ss.imapError("select", err)
 		}
 	}
+	ss.condstoreTold = ss.conn != nil && ss.conn.CondStoreEnabled() // SELECT sends HIGHESTMODSEQ
 	if options != nil && options.QResync != nil {
 		if err := ss.qresyncSelect(ctx, sel, options.QResync, data); err != nil {
 			ss.closeSelected()
@@ -159,8 +160,9 @@ func (ss *session) selectUIDs(ctx context.Context, snap *mailboxSnap, state stor
 }
 
 // firstUnseen is the sequence number of the first message without \Seen (0: none),
-// for IMAP4rev1's UNSEEN code: from the snapshot when it is loaded, else one index row.
-func (ss *session) firstUnseen(ctx context.Context, sel *selected) (uint32, error) {
+// for IMAP4rev1's UNSEEN code: from the snapshot when it is loaded, else from the index
+// (one query, remembered while the mailbox's counters stay as they are).
+func (ss *session) firstUnseen(ctx context.Context, sel *selected, state store.MailboxState) (uint32, error) {
 	var uid uint32
 	if v := sel.snap.loaded(); v != nil && v.state.HighestModSeq == sel.modseq {
 		for _, m := range v.msgs {
@@ -169,11 +171,14 @@ func (ss *session) firstUnseen(ctx context.Context, sel *selected) (uint32, erro
 				break
 			}
 		}
+	} else if c := sel.snap.unseen.Load(); c != nil && c.state == state {
+		uid = c.uid
 	} else {
 		var err error
 		if uid, err = ss.srv.opts.Store.FirstUnseenUID(ctx, sel.id); err != nil {
 			return 0, err
 		}
+		sel.snap.unseen.Store(&firstUnseenAt{state: state, uid: uid})
 	}
 	if i, ok := slices.BinarySearch(sel.uids, uid); ok && uid != 0 {
 		return uint32(i + 1), nil

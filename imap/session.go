@@ -32,6 +32,9 @@ type session struct {
 	// fresh says the current command brought the snapshot up to date (pick), so the
 	// poll after it need not ask the index again.
 	fresh bool
+	// condstoreTold says the client has had a HIGHESTMODSEQ since it became
+	// CONDSTORE-aware (condstore.go).
+	condstoreTold bool
 }
 
 var (

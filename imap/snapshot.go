@@ -121,7 +121,15 @@ type mailboxSnap struct {
 	// uidList is the UID list a SELECT read while the rows were not loaded, with the
 	// counters read before it: the next SELECT reuses it while they are unchanged.
 	uidList atomic.Pointer[uidList]
-	refs    int // sessions holding it; guarded by snapshots.mu
+	// unseen is the first unseen UID an IMAP4rev1 SELECT read from the index, with the
+	// counters it was read at (any flag change moves HIGHESTMODSEQ).
+	unseen atomic.Pointer[firstUnseenAt]
+	refs   int // sessions holding it; guarded by snapshots.mu
+}
+
+type firstUnseenAt struct {
+	state store.MailboxState
+	uid   uint32
 }
 
 type uidList struct {

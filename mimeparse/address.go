@@ -70,6 +70,7 @@ func oneAddress(ap *mail.AddressParser, s string) (Address, bool) {
 	} else {
 		addr = s
 	}
+	addr = stripComments(addr) // "<user (c)@ (c) domain.org>": comments may sit anywhere (RFC 5322 3.2.2)
 	if k := strings.LastIndexByte(addr, ':'); k >= 0 && strings.HasPrefix(addr, "@") {
 		addr = addr[k+1:] // an obsolete source route (RFC 5322 4.4)
 	}
@@ -147,4 +148,44 @@ func splitAddresses(v string) []addrItem {
 	}
 	out = append(out, addrItem{kind: itemAddress, text: v[start:]})
 	return out
+}
+
+// stripComments removes (nested) comments and the white space around an addr-spec's
+// parts, outside quoted strings; a string without "(" is returned as it is.
+func stripComments(s string) string {
+	if !strings.Contains(s, "(") {
+		return s
+	}
+	var b strings.Builder
+	depth, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quoted:
+			b.WriteByte(c)
+			if c == '\\' && i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			} else if c == '"' {
+				quoted = false
+			}
+		case depth > 0:
+			if c == '\\' {
+				i++
+			} else if c == '(' {
+				depth++
+			} else if c == ')' {
+				depth--
+			}
+		case c == '(':
+			depth++
+		case c == '"':
+			quoted = true
+			b.WriteByte(c)
+		case c == ' ' || c == '\t':
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

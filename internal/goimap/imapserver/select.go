@@ -336,3 +336,12 @@ func (w *FetchWriter) WritePermanentFlags(flags []imap.Flag) error {
 func (w *UpdateWriter) WritePermanentFlags(flags []imap.Flag) error {
 	return w.conn.writePermanentFlagsResp(flags)
 }
+
+// WriteHighestModSeq writes an untagged OK [HIGHESTMODSEQ n]: RFC 7162 3.1 wants it
+// when a command other than SELECT/EXAMINE (a FETCH or STORE with a CONDSTORE
+// modifier) first makes the connection CONDSTORE-aware. Postern: added.
+func (w *FetchWriter) WriteHighestModSeq(modSeq uint64) error {
+	enc := newResponseEncoder(w.conn)
+	defer enc.end()
+	return writeHighestModSeq(enc.Encoder, modSeq)
+}
