@@ -77,13 +77,19 @@ func startDovecot(t *testing.T, users map[string]string) *dovecotPeer {
 	if err := os.WriteFile(d.Conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.stop(t); os.RemoveAll(base) })
+	d.start(t)
+	return d
+}
+
+// start runs the Dovecot master (again, after stop) and waits for its IMAP port.
+func (d *dovecotPeer) start(t *testing.T) {
+	t.Helper()
 	// Not CombinedOutput: the daemonised master keeps the pipe open.
 	if err := exec.Command("dovecot", "-c", d.Conf).Run(); err != nil {
-		t.Fatalf("dovecot: %v (see %s/log/dovecot.log)", err, root)
+		t.Fatalf("dovecot: %v (see %s/log/dovecot.log)", err, d.Root)
 	}
-	t.Cleanup(func() { d.stop(t); os.RemoveAll(base) })
 	waitPort(t, d.IMAP)
-	return d
 }
 
 func (d *dovecotPeer) stop(t *testing.T) {

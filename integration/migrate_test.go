@@ -191,6 +191,36 @@ func TestImportFromDovecot(t *testing.T) {
 	if got := rxFindSubject(t, filepath.Join(rxUserDir(s, "alice@example.test"), ".Archive"), "sorted under postern"); len(got) != 1 {
 		t.Fatal("the imported Sieve script did not file the delivery into Archive")
 	}
+
+	// Leaving: the export, put where Dovecot looks for alice's Maildir, is what Postern
+	// served, UIDs and all.
+	final := dumpIMAP(t, portOf(t, s.Addrs["imaps"]), true)
+	s.Stop()
+	out := filepath.Join(dir, "export")
+	if r := s.CLI("", "export", "alice@example.test", out); r.Code != 0 {
+		t.Fatalf("export: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := s.CLI("", "export", "--mbox", "alice@example.test", filepath.Join(dir, "mbox")); r.Code != 0 {
+		t.Fatalf("export --mbox: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "mbox", "Lists", "golang.mbox")); err != nil || strings.Count(string(b), "\nFrom MAILER-DAEMON ")+1 != 4 {
+		t.Errorf("Lists/golang.mbox does not hold its 4 messages: %v", err)
+	}
+	md := filepath.Join(dv.home("alice@example.test"), "Maildir")
+	if err := os.Rename(md, md+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(out, md); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("chown", "-R", "nobody:nogroup", md).Run(); err != nil {
+		t.Fatal(err)
+	}
+	dv.start(t)
+	back := dumpIMAP(t, strconv.Itoa(dv.IMAP), false)
+	if !reflect.DeepEqual(back.Folders, final.Folders) {
+		t.Errorf("Dovecot reading the export differs from what Postern served:\n postern %+v\n dovecot %+v", final.Folders, back.Folders)
+	}
 }
 
 func keys[V any](m map[string]V) []string {

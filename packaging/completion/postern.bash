@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import backup restore dns dkim queue relay doctor sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import export backup restore dns dkim queue relay doctor sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -52,6 +52,7 @@ _postern_words() {
 	"import") echo "passwd-file dovecot --config --help" ;;
 	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
 	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
+	"export") echo "--mbox --config --help" ;;
 	"backup") echo "--json --config --help" ;;
 	"restore") echo "--config --help" ;;
 	"dns") echo "records check --config --help" ;;
