@@ -7,7 +7,7 @@ import (
 	"github.com/libdns/cloudflare"
 	"github.com/libdns/desec"
 	"github.com/libdns/digitalocean"
-	"github.com/libdns/hetzner"
+	"github.com/libdns/hetzner/v2"
 	"github.com/libdns/powerdns"
 	"github.com/libdns/rfc2136"
 
@@ -39,7 +39,7 @@ func dnsProvider(name string, c config.DNSCredentials) (certmagic.DNSProvider, e
 	case "cloudflare":
 		return &cloudflare.Provider{APIToken: c.APIToken}, need("api_token", c.APIToken)
 	case "hetzner":
-		return &hetzner.Provider{AuthAPIToken: c.APIToken}, need("api_token", c.APIToken)
+		return hetzner.New(c.APIToken), need("api_token", c.APIToken)
 	case "digitalocean":
 		return &digitalocean.Provider{APIToken: c.APIToken}, need("api_token", c.APIToken)
 	case "desec":

@@ -21,7 +21,7 @@ type ACME struct {
 	CAFile    string   `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle trusted when talking to the ACME directory (a private or test CA such as Pebble); \"\" uses the system CAs."`
 	// DNS-01: the provider's settings hold secrets, so they live in their own file.
 	DNSProvider    string `toml:"dns_provider" enum:"|rfc2136|powerdns|cloudflare|hetzner|digitalocean|desec" example:"" doc:"The libdns provider that publishes dns-01 TXT records."`
-	DNSCredentials string `toml:"dns_credentials" path:"config" type:"path" example:"" doc:"A TOML file (mode 0600 or 0400) with the provider's settings: cloudflare api_token; hetzner and digitalocean api_token; desec token; powerdns server_url, api_token, server_id; rfc2136 server, key_name, key_alg, key."`
+	DNSCredentials string `toml:"dns_credentials" path:"config" type:"path" example:"" doc:"A TOML file (mode 0600 or 0400) with the provider's settings: cloudflare api_token; hetzner api_token (a Hetzner Cloud API token with DNS write access: Hetzner's Cloud DNS API, the old dns.hetzner.com API is gone); digitalocean api_token; desec token; powerdns server_url, api_token, server_id; rfc2136 server, key_name, key_alg, key."`
 }
 
 // Well-known ACME directories.
