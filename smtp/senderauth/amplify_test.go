@@ -90,3 +90,26 @@ func TestQueryBudgetDefers(t *testing.T) {
 		t.Errorf("default budget: action %v, DMARC %+v", res.Action, res.DMARC)
 	}
 }
+
+// TestDKIMHugeHeaderNotVerified: a header past MaxDKIMHeader is not handed to the
+// verifier (which would hold it all in memory); its signature counts as broken.
+func TestDKIMHugeHeaderNotVerified(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.checker()
+	line := "X-Filler: " + strings.Repeat("f", 90) + "\r\n"
+	filler := strings.Repeat(line, (1<<20)/len(line)+100)
+	msg := w.sign(t, append([]byte(filler), message("good.example")...), "good.example", "sel")
+	res := w.check(t, c, "a@other.example", "mail.relay.example", msg)
+	if len(res.DKIM) != 1 || res.DKIM[0].Result != "permerror" || res.DMARC.Result == "pass" {
+		t.Errorf("DKIM %+v, DMARC %+v", res.DKIM, res.DMARC)
+	}
+	if h := c.Header(res, "a@other.example"); !strings.Contains(h, "dkim=permerror (header block over 1 MiB") || strings.Contains(h, "header.d=\"\"") {
+		t.Errorf("header %q", h)
+	}
+	// Just under the bound it is verified as usual.
+	small := w.sign(t, append([]byte(strings.Repeat(line, (500<<10)/len(line))), message("good.example")...), "good.example", "sel")
+	if res := w.check(t, c, "a@other.example", "mail.relay.example", small); len(res.DKIM) != 1 || res.DKIM[0].Result != "pass" {
+		t.Errorf("a 500 KiB header: DKIM %+v", res.DKIM)
+	}
+}

@@ -27,7 +27,10 @@ func (c *Checker) Header(r *Result, mailFrom string) string {
 			parts = append(parts, "dkim=none")
 		}
 		for _, d := range r.DKIM {
-			p := "dkim=" + d.Result + comment(d.Reason) + " header.d=" + pvalue(d.Domain)
+			p := "dkim=" + d.Result + comment(d.Reason)
+			if d.Domain != "" {
+				p += " header.d=" + pvalue(d.Domain)
+			}
 			if d.Identifier != "" {
 				p += " header.i=" + pvalue(d.Identifier)
 			}
