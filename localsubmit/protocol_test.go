@@ -39,6 +39,9 @@ func TestCRLFWriter(t *testing.T) {
 		"a\r\nb":     "a\r\nb\r\n",
 		"":           "",
 		"x\r\n\ny\n": "x\r\n\r\ny\r\n",
+		// A bare CR is a line end too: "<CR>.<CR><LF>" must not reach the smart host.
+		"a\r.\r\nb\n": "a\r\n.\r\nb\r\n",
+		"end\r":       "end\r\n",
 	} {
 		var b bytes.Buffer
 		w := &crlfWriter{w: bufio.NewWriter(&b)}

@@ -45,7 +45,9 @@ func (ls *Server) spool(r io.Reader, size int64) (*spooledMessage, error) {
 	return m, nil
 }
 
-// crlfWriter writes through w with every bare LF made CRLF.
+// crlfWriter writes through w with every bare LF and every bare CR made CRLF (a bare
+// CR would otherwise reach the smart host, where "<CR>.<CR><LF>" may end the message
+// early on a lax server).
 type crlfWriter struct {
 	w    *bufio.Writer
 	n    int64 // octets written to w
@@ -54,6 +56,12 @@ type crlfWriter struct {
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
 	for _, b := range p {
+		if b != '\n' && c.last == '\r' {
+			if err := c.w.WriteByte('\n'); err != nil {
+				return 0, err
+			}
+			c.n++
+		}
 		if b == '\n' && c.last != '\r' {
 			if err := c.w.WriteByte('\r'); err != nil {
 				return 0, err
@@ -71,6 +79,11 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 
 // finish ends a non-empty text that lacks a final line end, and flushes.
 func (c *crlfWriter) finish() error {
+	if c.last == '\r' {
+		if _, err := c.Write([]byte("\n")); err != nil {
+			return err
+		}
+	}
 	if c.n > 0 && c.last != '\n' {
 		if _, err := c.Write([]byte("\r\n")); err != nil {
 			return err

@@ -54,6 +54,9 @@ func PrepareLocal(msg Message, o LocalHeaderOptions) (Message, []string, error) 
 	case err != nil:
 		return nil, nil, fmt.Errorf("reading header: %w", err)
 	}
+	if len(h.get("Received")) >= DefaultMaxHops {
+		return nil, nil, errTooManyHops
+	}
 	var rcpts []string
 	if o.ExtractRecipients {
 		for _, name := range []string{"To", "Cc", "Bcc"} {

@@ -67,6 +67,9 @@ const (
 	// DefaultMaxLineLength is the limit on a text line including CRLF,
 	// RFC 5321 section 4.5.3.1.6.
 	DefaultMaxLineLength = 1000
+	// DefaultMaxHops is how many Received: fields a message may carry, like
+	// Postfix's hopcount_limit.
+	DefaultMaxHops = 50
 	// DefaultCommandTimeout is the server timeout waiting for the next command,
 	// RFC 5321 section 4.5.3.2.7.
 	DefaultCommandTimeout = 5 * time.Minute

@@ -58,6 +58,7 @@ var (
 	errTooManyRcpts = &ReplyError{452, [3]int{4, 5, 3}, "Error: too many recipients"}
 	errMessageSize  = &ReplyError{552, [3]int{5, 3, 4}, "Error: message file too big"}
 	errSizeParam    = &ReplyError{552, [3]int{5, 3, 4}, "Message size exceeds fixed limit"}
+	errTooManyHops  = &ReplyError{554, [3]int{5, 4, 6}, "Error: too many hops (Received: header fields); possible mail loop"}
 	errBareLineEnd  = &ReplyError{554, [3]int{5, 5, 2}, "Error: bare <CR> or <LF> received; lines must end with <CR><LF> (RFC 5321 section 2.3.8)"}
 	errLineTooLong  = &ReplyError{554, [3]int{5, 6, 0}, "Error: text line too long; lines are limited to %d octets (RFC 5321 section 4.5.3.1.6)"}
 	errTimeout      = &ReplyError{421, [3]int{4, 4, 2}, "Error: timeout exceeded"}

@@ -8,8 +8,16 @@ package smtp
 // MTA that takes a bare LF for a line end would read "\n.\n" as the end of the
 // message, and whatever follows as a second, smuggled message. Refusing them here
 // means nothing we accept can be re-read differently downstream.
+//
+// It also counts the Received: fields of the header (Postfix's hopcount_limit): a
+// message that has passed maxHops hops is looping and is refused with 554 5.4.6,
+// whichever way it came in.
 type textChecker struct {
 	maxLine int   // octets per line including CRLF; 0 = no limit
+	maxHops int   // Received: fields allowed; 0 = no limit
+	hops    int   // Received: fields seen
+	inBody  bool  // the blank line that ends the header has been seen
+	recv    bool  // the current header line may still start with "Received:"
 	lineLen int   // octets of the current line so far, terminator included
 	prevCR  bool  // the previous octet was CR
 	size    int64 // octets seen
@@ -28,6 +36,9 @@ func (t *textChecker) Write(p []byte) (int, error) {
 			t.bare = true
 		}
 		t.prevCR = b == '\r'
+		if !t.inBody {
+			t.header(b)
+		}
 		t.lineLen++
 		if t.maxLine > 0 && t.lineLen > t.maxLine {
 			t.long = true
@@ -37,6 +48,33 @@ func (t *textChecker) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// receivedName is matched case-insensitively (octet | 0x20) at each header line start.
+const receivedName = "received:"
+
+// header follows the start of each header line for a Received: name and the blank
+// line that ends the header. t.lineLen is b's position in its line.
+func (t *textChecker) header(b byte) {
+	pos := t.lineLen
+	if pos == 0 {
+		if b == '\r' || b == '\n' {
+			t.inBody = true
+			return
+		}
+		t.recv = true
+	}
+	if !t.recv || pos >= len(receivedName) {
+		return
+	}
+	if b|0x20 != receivedName[pos] {
+		t.recv = false
+		return
+	}
+	if pos == len(receivedName)-1 {
+		t.hops++
+		t.recv = false
+	}
 }
 
 // finish is called at the end of the text: a CR as the very last octet is bare.
@@ -53,6 +91,8 @@ func (t *textChecker) failed() *ReplyError {
 		return errBareLineEnd
 	case t.long:
 		return lineTooLong(t.maxLine)
+	case t.maxHops > 0 && t.hops >= t.maxHops:
+		return errTooManyHops
 	}
 	return nil
 }

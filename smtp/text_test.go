@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -51,11 +52,42 @@ func TestTextChecker(t *testing.T) {
 	}
 }
 
+// refHops counts the header lines that start with "Received:" (any case), up to the
+// first empty line.
+func refHops(b []byte) int {
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if l == "" || l[0] == '\r' {
+			break
+		}
+		if len(l) >= 9 && strings.EqualFold(l[:9], "received:") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestHopCount(t *testing.T) {
+	t.Parallel()
+	msg := strings.Repeat("Received: from a by b\r\n\tid 1\r\n", 49) + "RECEIVED:x\r\nX-Received: no\r\n\r\nReceived: in the body\r\n"
+	chk := &textChecker{maxHops: 50}
+	chk.Write([]byte(msg))
+	if chk.hops != 50 || chk.failed() != errTooManyHops {
+		t.Fatalf("hops %d, failed %v", chk.hops, chk.failed())
+	}
+	chk = &textChecker{maxHops: 51}
+	chk.Write([]byte(msg))
+	if chk.failed() != nil {
+		t.Fatalf("under the limit: %v", chk.failed())
+	}
+}
+
 // FuzzTextChecker compares the streaming checker, fed in arbitrary pieces,
 // with the whole-text reference.
 func FuzzTextChecker(f *testing.F) {
 	for _, s := range []string{"a\r\n", "\n.\n", "\r.\r", "\n.\r\n", "x\r", "\r\n.\r\n", "ab\r\ncd\r\n"} {
 		f.Add([]byte(s), uint8(3), uint8(4))
+		f.Add([]byte("Received: x\r\nreceived:\r\n\r\nReceived: y\r\n"), uint8(5), uint8(15))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, split, maxLine uint8) {
 		ml := int(maxLine%16) + 2
@@ -68,6 +100,9 @@ func FuzzTextChecker(f *testing.F) {
 		chk.Write(b[cut:])
 		chk.finish()
 		bare, long := refCheck(b, ml)
+		if h := refHops(b); chk.hops != h {
+			t.Fatalf("%q: %d Received: fields counted, want %d", b, chk.hops, h)
+		}
 		if chk.bare != bare || chk.long != long || chk.size != int64(len(b)) {
 			t.Fatalf("%q (max %d): got bare %v long %v size %d, want %v %v %d", b, ml, chk.bare, chk.long, chk.size, bare, long, len(b))
 		}

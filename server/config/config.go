@@ -99,6 +99,7 @@ type Relay struct {
 	CAFile       string `toml:"ca_file" path:"config" type:"path" example:"" doc:"Extra PEM CA bundle to verify the smart host; \"\" uses the system CAs."`
 	// InsecureSkipVerify is relay.Options.InsecureSkipVerify.
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify" example:"false" doc:"Encrypt without verifying the smart host's certificate (anyone on the path could read the password); a warning is logged at start. Only for a certificate that cannot be fixed."`
+	AllowInternal      bool   `toml:"allow_internal" example:"false" doc:"Allow host, given as a name, to resolve to a loopback, private, link-local or this machine's own address (a smart host on the LAN). Without it such an address is refused, so that a DNS answer cannot turn the relay and its password against the LAN or this server; an IP address or localhost in host is allowed as it is. MX delivery never connects to such addresses."`
 	Fallback           string `toml:"fallback" example:"" doc:"The NAME of a [relays.NAME] table that takes a message's recipients when this relay cannot be reached (connect, TLS, greeting, AUTH) in the same attempt; from a [relays.NAME] table, \"relay\" names [relay]."`
 }
 

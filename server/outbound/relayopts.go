@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,7 @@ func RelayOptions(cfg *config.Config, name string, getenv func(string) string, l
 	label := relayTarget(name)
 	o.Host, o.Port, o.TLS, o.Username = r.Host, r.Port, relay.TLSMode(r.TLS), r.Username
 	o.InsecureSkipVerify = r.InsecureSkipVerify
+	o.AllowInternal = namedInternal(r)
 	if r.Username != "" {
 		pw, err := readPasswordFile(label, r.PasswordFile, getenv)
 		if err != nil {
@@ -96,6 +98,19 @@ func RelayOptions(cfg *config.Config, name string, getenv func(string) string, l
 		o.RootCAs = pool
 	}
 	return o, nil
+}
+
+// namedInternal says whether the owner named this smart host's address: an IP literal
+// or "localhost" in host, or allow_internal. Only then may it be loopback, private,
+// link-local or our own; a host name that resolves to such an address otherwise is
+// refused, so that DNS cannot point the relay (and its password) at the LAN or back at
+// us. MX delivery never may.
+func namedInternal(r *config.Relay) bool {
+	if r.AllowInternal || strings.EqualFold(r.Host, "localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.Trim(r.Host, "[]"))
+	return err == nil
 }
 
 // readPasswordFile reads a smart host's password. Under systemd the unit's

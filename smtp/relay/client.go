@@ -168,11 +168,19 @@ func (cl *Client) connect(ctx context.Context, host, addr string, pol tlsPolicy)
 }
 
 func (cl *Client) connectOnce(ctx context.Context, host, addr string, pol tlsPolicy) (*conn, *Error) {
+	literal, e := cl.checkDestination(host, addr)
+	if e != nil {
+		return nil, e
+	}
 	dctx, cancel := context.WithTimeout(ctx, cl.opts.DialTimeout)
 	defer cancel()
 	nc, err := cl.opts.Dialer.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, &Error{Stage: StageConnect, Host: host, Temporary: true, Err: err}
+	}
+	if e := cl.checkConnected(host, literal, nc); e != nil {
+		nc.Close()
+		return nil, e
 	}
 	cfg := cl.tlsConfig(host, pol)
 	if pol == policyImplicit {

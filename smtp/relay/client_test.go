@@ -22,7 +22,7 @@ func smartOpts(f *fakeHost, mode TLSMode) (Options, *fixedDialer) {
 	}
 	d := &fixedDialer{addr: addr}
 	return Options{Host: "smtp.test", TLS: mode, Username: "me@example.com", Password: "app-password",
-		RootCAs: f.pool, HeloName: "mail.example.com", Dialer: d, Logger: quietLogger()}, d
+		RootCAs: f.pool, HeloName: "mail.example.com", Dialer: d, Logger: quietLogger(), AllowInternal: true}, d
 }
 
 func newClient(t *testing.T, o Options) *Client {

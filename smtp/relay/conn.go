@@ -303,7 +303,11 @@ func (c *conn) transaction(env Envelope, body io.Reader, size int64) (results []
 	}
 	c.deadline(c.dataTimeout)
 	dw := c.tp.DotWriter()
-	if _, e := io.Copy(dw, bufio.NewReaderSize(body, 32*1024)); e != nil {
+	cw := &bareCRWriter{w: dw}
+	if _, e := io.Copy(cw, bufio.NewReaderSize(body, 32*1024)); e != nil {
+		return netErr(StageData, e)
+	}
+	if e := cw.finish(); e != nil {
 		return netErr(StageData, e)
 	}
 	if e := dw.Close(); e != nil {

@@ -81,6 +81,10 @@ func (cl *Client) sendDomain(ctx context.Context, domain string, env Envelope, b
 			if !errors.As(err, &e) {
 				return res, err
 			}
+			if errors.Is(e, errInternalAddress) {
+				last = e // the next address may be a real one
+				continue
+			}
 			if e.Stage == StageMail || e.Stage == StageData || e.Stage == StageRcpt || !e.Temporary {
 				return res, err // the host ran the transaction: its answer stands
 			}

@@ -35,15 +35,15 @@ func TestDirectMXDelivery(t *testing.T) {
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedAddr := closed.Addr().String()
 	closed.Close()
-	d := &mapDialer{routes: map[string]string{"10.0.0.1:25": closedAddr, "10.0.0.2:25": f.startTLSAddr, "10.0.0.3:25": f.plainAddr}}
+	d := &mapDialer{routes: map[string]string{"198.51.100.1:25": closedAddr, "198.51.100.2:25": f.startTLSAddr, "198.51.100.3:25": f.plainAddr}}
 	res := &fakeResolver{
 		mx: map[string][]*net.MX{
 			"example.org":    {{Host: "mx2.example.org.", Pref: 20}, {Host: "mx1.example.org.", Pref: 10}},
 			"nullmx.example": {{Host: ".", Pref: 0}},
 		},
 		hosts: map[string][]string{
-			"mx1.example.org": {"10.0.0.1"}, "mx2.example.org": {"10.0.0.2"},
-			"nomx.example": {"10.0.0.3"},
+			"mx1.example.org": {"198.51.100.1"}, "mx2.example.org": {"198.51.100.2"},
+			"nomx.example": {"198.51.100.3"},
 		},
 	}
 	c := newClient(t, Options{HeloName: "mail.example.com", Dialer: d, Resolver: res, Logger: quietLogger()})
@@ -73,7 +73,7 @@ func TestDirectMXDelivery(t *testing.T) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.seen) < 2 || d.seen[0] != "10.0.0.1:25" {
+	if len(d.seen) < 2 || d.seen[0] != "198.51.100.1:25" {
 		t.Errorf("dial order %v: the preference-10 MX must come first", d.seen)
 	}
 }
@@ -83,7 +83,7 @@ func TestDirectMXTemporaryWhenAllDown(t *testing.T) {
 	d := &mapDialer{routes: map[string]string{}}
 	res := &fakeResolver{
 		mx:    map[string][]*net.MX{"example.org": {{Host: "mx1.example.org", Pref: 10}}},
-		hosts: map[string][]string{"mx1.example.org": {"10.0.0.1", "10.0.0.9"}},
+		hosts: map[string][]string{"mx1.example.org": {"198.51.100.1", "198.51.100.9"}},
 	}
 	c := newClient(t, Options{Dialer: d, Resolver: res, Logger: quietLogger()})
 	results, err := c.Send(context.Background(), Envelope{From: "me@example.com", Rcpts: []string{"a@example.org"}}, strings.NewReader(msg))
@@ -124,4 +124,46 @@ func FuzzParseReply(f *testing.F) {
 		}
 		parseEHLO(r.Lines)
 	})
+}
+
+// TestDirectMXInternalRefused: an MX that resolves to loopback, a private or a
+// link-local address, or to this host's own, is never dialled; a real address after it
+// still is.
+func TestDirectMXInternalRefused(t *testing.T) {
+	t.Parallel()
+	f := newFakeHost(t)
+	f.set(func(f *fakeHost) { f.mechs, f.user = nil, "" })
+	own := ""
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() {
+				own = n.IP.String()
+				break
+			}
+		}
+	}
+	d := &mapDialer{routes: map[string]string{"198.51.100.7:25": f.plainAddr}}
+	res := &fakeResolver{
+		mx: map[string][]*net.MX{"loop.example": {{Host: "mx.loop.example", Pref: 10}}, "mixed.example": {{Host: "mx.mixed.example", Pref: 10}}},
+		hosts: map[string][]string{
+			"mx.loop.example":  {"127.0.0.1", "10.1.2.3", "fe80::1", "::1"},
+			"mx.mixed.example": {"192.168.1.1", "198.51.100.7"},
+		},
+	}
+	if own != "" {
+		res.hosts["mx.loop.example"] = append(res.hosts["mx.loop.example"], own)
+	}
+	c := newClient(t, Options{Dialer: d, Resolver: res, Logger: quietLogger()})
+	results, _ := c.Send(context.Background(), Envelope{From: "me@example.com", Rcpts: []string{"a@loop.example", "b@mixed.example"}}, strings.NewReader(msg))
+	if r := results[0]; r.Code != 554 || r.Enhanced != "5.4.4" || r.Temporary {
+		t.Errorf("MX on internal addresses: %+v", r)
+	}
+	if !results[1].Delivered() {
+		t.Errorf("the public address after a private one: %+v", results[1])
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.seen) != 1 || d.seen[0] != "198.51.100.7:25" {
+		t.Errorf("dialled %v; only the public address may be", d.seen)
+	}
 }

@@ -54,6 +54,11 @@ type Options struct {
 	// warning is logged at every connection. Only for a relay whose
 	// certificate cannot be fixed.
 	InsecureSkipVerify bool
+	// AllowInternal lets the client connect to loopback, private, link-local and
+	// this host's own addresses: set for a smart host the owner named (an IP
+	// literal, or a relay table that allows it). Otherwise, and always for MX
+	// delivery, such an address is refused with 554 5.4.4.
+	AllowInternal bool
 	// HeloName is our name in EHLO (the config's hostname). Default
 	// "localhost".
 	HeloName string

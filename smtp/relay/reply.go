@@ -1,9 +1,13 @@
 package relay
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -27,19 +31,80 @@ func (r *reply) String() string {
 
 var enhancedPrefix = regexp.MustCompile(`^([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:\s+|$)`)
 
-// readReply reads one possibly multi-line reply. A line that is not an
-// SMTP reply line is a *textproto.ProtocolError: what a TLS port or some
-// other protocol sends.
+// The bounds on what the other side may send us as one reply: RFC 5321 section
+// 4.5.3.1.5 allows 512 octets per reply line; real servers stay far below these.
+const (
+	maxReplyLine  = 2048
+	maxReplyLines = 128
+)
+
+// errReplyTooLong is a reply over the bounds: the session is given up.
+var errReplyTooLong = errors.New("relay: reply over the size limit")
+
+// readReply reads one possibly multi-line reply, bounded in line length and
+// number of lines. A line that is not an SMTP reply line is a
+// *textproto.ProtocolError: what a TLS port or some other protocol sends.
 func readReply(r *textproto.Reader) (*reply, error) {
-	code, msg, err := r.ReadResponse(0)
-	if err != nil {
-		if te, ok := err.(*textproto.Error); ok {
-			code, msg = te.Code, te.Msg
-		} else {
+	var code int
+	lines := make([]string, 0, 1)
+	for i := 0; ; i++ {
+		if i == maxReplyLines {
+			return nil, fmt.Errorf("%w: more than %d lines", errReplyTooLong, maxReplyLines)
+		}
+		line, err := readBoundedLine(r.R, maxReplyLine)
+		if err != nil {
 			return nil, err
 		}
+		c, more, text, err := parseReplyLine(line)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			code = c
+		} else if c != code {
+			return nil, textproto.ProtocolError("status code mismatch: " + line)
+		}
+		lines = append(lines, text)
+		if !more {
+			return parseReply(code, strings.Join(lines, "\n")), nil
+		}
 	}
-	return parseReply(code, msg), nil
+}
+
+// readBoundedLine reads one line without its CRLF (or LF), refusing one longer than
+// max octets.
+func readBoundedLine(br *bufio.Reader, max int) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > max+2 {
+			return "", fmt.Errorf("%w: a line over %d octets", errReplyTooLong, max)
+		}
+		buf = append(buf, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+		return string(buf), nil
+	}
+}
+
+// parseReplyLine splits "250-text" or "250 text" (RFC 5321 section 4.2.1).
+func parseReplyLine(line string) (code int, more bool, text string, err error) {
+	if len(line) < 4 || line[3] != ' ' && line[3] != '-' {
+		if len(line) != 3 {
+			return 0, false, "", textproto.ProtocolError("short response: " + line)
+		}
+		line += " "
+	}
+	code, cerr := strconv.Atoi(line[:3])
+	if cerr != nil || code < 100 || line[0] > '5' {
+		return 0, false, "", textproto.ProtocolError("invalid response code: " + line)
+	}
+	return code, line[3] == '-', line[4:], nil
 }
 
 // parseReply splits the text textproto joined with "\n".
