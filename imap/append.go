@@ -86,6 +86,7 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 		self = ss.sel.notify
 	}
 	ss.srv.hub.notify(ss.user, n, self)
+	ss.learnAppended(ctx, n, d.Path)
 	return &goimap.AppendData{UID: goimap.UID(added[0].UID), UIDValidity: added[0].UIDValidity}, nil
 }
 

@@ -141,6 +141,7 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 	if n == sel.name {
 		ss.fresh = false // the copies arrived after pick: the poll must look again
 	}
+	ss.learnCopied(ctx, sel.name, n, made)
 	return data, copied, nil
 }
 

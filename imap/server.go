@@ -64,6 +64,9 @@ type Options struct {
 	// IdleTimeout bounds every wait for the client (the library's own are 30 s before
 	// login and 35 min after); 0 keeps the library's.
 	IdleTimeout time.Duration
+	// SpamLearner, if set, is told about messages moved into and out of Junk
+	// and appended to it (see learn.go); nil learns nothing.
+	SpamLearner SpamLearner
 	// Debug, if set, receives the raw protocol (with passwords!); tests only.
 	Debug io.Writer
 }

@@ -13,5 +13,8 @@ func (s *Server) startBackground(ctx context.Context) *sync.WaitGroup {
 	ae := &autoexpunger{st: s.store, boxes: s.imap, cfg: s.currentConfig, log: s.log, now: time.Now}
 	wg.Go(func() { ae.run(ctx) })
 	wg.Go(func() { s.runAlerts(ctx) })
+	if s.learner != nil {
+		wg.Go(func() { s.learner.Run(ctx) })
+	}
 	return &wg
 }

@@ -218,6 +218,7 @@ func (s *Server) newIMAPServer() *imap.Server {
 		UserLimiter:  s.conns.imapUsers,
 		LoginTimeout: login,
 		IdleTimeout:  idle,
+		SpamLearner:  s.spamLearner(),
 	})
 }
 

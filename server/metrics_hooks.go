@@ -29,6 +29,8 @@ type serverMetrics struct {
 	authFails   *family // service
 	logins      *family // service
 	latency     *family // stage
+	spamLearn   *family // kind, result
+	learnDelay  *family // (from the IMAP move to Rspamd's answer)
 
 	mu     sync.Mutex
 	active map[string]*atomic.Int64 // open connections per listener
@@ -58,6 +60,8 @@ func newServerMetrics(src metricsSources) *serverMetrics {
 	m.rejected = r.counter("postern_messages_rejected_total", "SMTP commands refused, per listener, stage and enhanced status code.", "listener", "stage", "code")
 	m.authFails = r.counter("postern_auth_failures_total", "Failed logins, per service (submission, submissions, imap, managesieve).", "service")
 	m.logins = r.counter("postern_logins_total", "Successful logins, per service.", "service")
+	m.spamLearn = r.counter("postern_spam_learn_total", "Spam learning requests sent to Rspamd (spamlearn), per kind (spam, ham) and result (learned, already, refused, dropped, deferred).", "kind", "result")
+	m.learnDelay = r.histogram("postern_spam_learn_latency_seconds", "Time from the IMAP move that asked for a learn to Rspamd's answer.", latencyBuckets)
 	m.latency = r.histogram("postern_delivery_latency_seconds", "Time from arrival to delivery, per stage (local, relay).", latencyBuckets, "stage")
 	r.gauge("postern_queue_messages", "Messages in the outbound queue.", func() []gaugeSample {
 		n, _ := src.queue()
@@ -181,7 +185,7 @@ func (h *metricsHandler) WithGroup(name string) slog.Handler {
 // sieve/managesieve/auth.go).
 func (m *serverMetrics) observe(service string, r slog.Record) {
 	switch r.Message {
-	case "message", "reject", "auth", "delivered", "not delivered", "delivery":
+	case "message", "reject", "auth", "delivered", "not delivered", "delivery", "spam learn":
 	case "imap: auth failed":
 		m.authFails.Inc("imap")
 		return
@@ -211,6 +215,11 @@ func (m *serverMetrics) observe(service string, r slog.Record) {
 			m.authFails.Inc(service)
 		} else if a["status"] == "ok" {
 			m.logins.Inc(service)
+		}
+	case "spam learn":
+		m.spamLearn.Inc(a["kind"], a["result"])
+		if d, err := strconv.ParseFloat(a["delay"], 64); err == nil && a["result"] == "learned" {
+			m.learnDelay.Observe(d)
 		}
 	case "delivered":
 		m.delivered.Inc()

@@ -20,6 +20,7 @@ import (
 	"github.com/postern/postern/server/limits"
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/spamlearn"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 	"golang.org/x/sys/unix"
@@ -93,6 +94,7 @@ type Server struct {
 	rates        *rateLimiter // [limits], shared by every SMTP listener
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
+	learner      *spamlearn.Learner // nil unless [spam_learning] controller is set
 
 	mxProbe *smtp.ProbeListener // the open-relay test's way into the smtp listener; nil without one
 
@@ -134,6 +136,9 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	s.rates = newRateLimiter(cfg.Limits, time.Now)
 	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
 	s.dir = deliver.NewDirectory(s.store, time.Now)
+	if s.learner, err = newSpamLearner(cfg, log); err != nil {
+		return nil, err
+	}
 	s.imap = s.newIMAPServer()
 	s.imapShutdown = onceShutdown(s.imap.Shutdown)
 	if s.out, err = outbound.Open(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs())); err != nil {

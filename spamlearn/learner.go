@@ -54,7 +54,7 @@ type Learner struct {
 // Result is one outcome of a learn request, with its kind.
 type Result struct {
 	Kind   string // "spam" or "ham"
-	Result string // "learned", "already", "refused", "dropped"
+	Result string // "learned", "already", "refused", "dropped", "deferred" (will retry)
 }
 
 // New makes the spool directory (0700) and returns the Learner; call Run.
@@ -129,13 +129,11 @@ func (l *Learner) Learn(_ context.Context, user string, spam bool, paths []strin
 			return fmt.Errorf("spamlearn: %w", err)
 		}
 		if fi.Size() > l.o.MaxMessage {
-			l.count(kind, "dropped")
-			l.log.Warn("spamlearn: message too large to learn", "user", user, "kind", kind, "size", fi.Size(), "limit", l.o.MaxMessage)
+			l.report(slog.LevelWarn, kind, "dropped", user, 0, fmt.Sprintf("message of %d bytes is over the %d-byte limit", fi.Size(), l.o.MaxMessage))
 			continue
 		}
 		if n := l.pending.Load(); n >= int64(l.o.MaxSpooled) {
-			l.count(kind, "dropped")
-			l.log.Warn("spamlearn: spool full; request dropped", "user", user, "kind", kind, "spooled", n)
+			l.report(slog.LevelWarn, kind, "dropped", user, 0, fmt.Sprintf("the spool is full (%d requests)", n))
 			continue
 		}
 		dst := filepath.Join(l.o.Spool, spoolName(l.o.Now(), l.seq.Add(1), kind, user))
@@ -246,7 +244,11 @@ func (l *Learner) send(ctx context.Context, name string) bool {
 	status, body, err := l.post(ctx, req.kind, f)
 	switch {
 	case err != nil || status >= 500 || status == http.StatusTooManyRequests:
-		l.log.Warn("spamlearn: Rspamd did not take the request; will retry", "user", req.user, "kind", req.kind, "status", status, "err", err, "answer", body)
+		why := body
+		if err != nil {
+			why = err.Error()
+		}
+		l.report(slog.LevelWarn, req.kind, "deferred", req.user, l.o.Now().Sub(req.at), fmt.Sprintf("status %d: %s", status, why))
 		return false
 	case status == http.StatusOK:
 		l.done(p, req, "learned", "")
@@ -260,7 +262,6 @@ func (l *Learner) send(ctx context.Context, name string) bool {
 
 func (l *Learner) done(path string, req spoolReq, result, answer string) {
 	l.remove(path)
-	l.count(req.kind, result)
 	lat := l.o.Now().Sub(req.at)
 	if result == "learned" {
 		l.last.Store(int64(lat))
@@ -269,7 +270,15 @@ func (l *Learner) done(path string, req spoolReq, result, answer string) {
 	if result == "refused" {
 		level = slog.LevelWarn
 	}
-	l.log.Log(context.Background(), level, "spamlearn: "+result, "user", req.user, "kind", req.kind, "latency", lat.Round(time.Millisecond), "answer", answer)
+	l.report(level, req.kind, result, req.user, lat, answer)
+}
+
+// report is the one log line (message "spam learn") and count of a result;
+// the daemon's metrics count these lines.
+func (l *Learner) report(level slog.Level, kind, result, user string, latency time.Duration, answer string) {
+	l.count(kind, result)
+	l.log.Log(context.Background(), level, "spam learn", "result", result, "kind", kind, "user", user,
+		"delay", fmt.Sprintf("%.3f", latency.Seconds()), "answer", answer)
 }
 
 func (l *Learner) remove(path string) {

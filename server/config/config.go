@@ -32,8 +32,10 @@ type Config struct {
 	Limits  Limits            `toml:"limits" doc:"Limits on strangers: rates of mail per client address and per user, failed logins, and connections per listener and per client network."`
 	Mailbox Mailbox           `toml:"mailbox" doc:"Housekeeping of the users' mailboxes."`
 	Alerts  Alerts            `toml:"alerts" doc:"Mail to the owner when something is wrong, and when it is fixed."`
-	Admin   Admin             `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
-	Log     Log               `toml:"log" doc:"How the server writes its log."`
+
+	SpamLearning SpamLearning `toml:"spam_learning" doc:"Teaching Rspamd from the users: a message moved or copied into \\Junk (or a mailbox below it), or appended there, is learned as spam; one moved out of Junk into anything but \\Trash as ham. Requests wait in a spool under state_dir until Rspamd's controller takes them, so a slow or stopped Rspamd never slows IMAP and a restart loses none."`
+	Admin        Admin        `toml:"admin" doc:"The unix socket the postern command line uses to talk to the running server."`
+	Log          Log          `toml:"log" doc:"How the server writes its log."`
 
 	// File is the absolute path of the file the config was read from; "" when
 	// the Config was built in code.

@@ -2,10 +2,27 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// SpamLearning configures learning on move (package spamlearn).
+type SpamLearning struct {
+	Controller   string `toml:"controller" type:"URL" example:"http://127.0.0.1:11334" doc:"Rspamd's controller, e.g. \"http://127.0.0.1:11334\" (Debian's default); \"\" switches learning off."`
+	PasswordFile string `toml:"password_file" path:"config" type:"path" example:"/etc/postern/rspamd.password" doc:"File holding the controller's password (mode 0600 or 0400), for a controller that has one; \"\" sends none."`
+}
+
+func (s *SpamLearning) validate(pr *problems) {
+	if s.Controller == "" {
+		return
+	}
+	u, err := url.Parse(s.Controller)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		pr.addf("spam_learning.controller", "%q is not an http:// or https:// URL", s.Controller)
+	}
+}
 
 // Mailbox configures housekeeping of the users' mailboxes.
 type Mailbox struct {

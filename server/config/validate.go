@@ -39,6 +39,7 @@ func (c *Config) validate(pr *problems) {
 	c.Alerts.validate(pr)
 	c.MTASTS.validate(pr)
 	c.Milter.validate(pr)
+	c.SpamLearning.validate(pr)
 	c.DNSBL.validate(pr)
 	c.Limits.validate(pr)
 	c.validateRelays(pr)
