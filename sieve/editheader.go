@@ -23,10 +23,16 @@ var protectedDelete = map[string]bool{"received": true, "auto-submitted": true}
 // deleteheader's :index and :last belong to editheader itself.
 var deleteheaderTags = mergeTags(matchTags, map[string]tagSpec{"index": {param: pNumber}, "last": {}})
 
-// headerLister is a Message whose fields can be listed in order.
-type headerLister interface {
+// fieldLister is a Message whose fields can be listed in order (the parsed
+// and the edited message both are).
+type fieldLister interface {
 	Message
 	fieldList() []headerField
+}
+
+// headerLister is a parsed message: its fields and the bytes they came from.
+type headerLister interface {
+	fieldLister
 	rawHeader() []byte
 }
 

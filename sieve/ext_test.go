@@ -191,3 +191,15 @@ func TestIhaveAndHints(t *testing.T) {
 		t.Errorf("imap.cause: %v %q", err, FormatOutcome(res))
 	}
 }
+
+// TestMIMEAfterEdit: the :mime tests read the header editheader left.
+func TestMIMEAfterEdit(t *testing.T) {
+	t.Parallel()
+	src := `require ["editheader","mime","fileinto"]; addheader "X-Tag" "one";
+if header :mime :anychild "x-tag" "one" { fileinto "Tagged"; }
+if header :mime :type "content-type" "multipart" { fileinto "Multi"; }`
+	msg := "From: x@y.z\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+	if got := FormatOutcome(runExt(t, src, msg, ExecOptions{})); got != "fileinto \"Multi\"\nfileinto \"Tagged\"\n" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -59,7 +59,7 @@ func (st *runState) parts() *mimePart {
 		raw, _ = io.ReadAll(io.LimitReader(r, maxBodyScan))
 	}
 	var hdr bytes.Buffer
-	if hl, ok := st.msg.(headerLister); ok {
+	if hl, ok := st.msg.(fieldLister); ok {
 		for _, f := range hl.fieldList() {
 			hdr.WriteString(f.lname + ": " + f.value + "\r\n")
 		}
