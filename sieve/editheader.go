@@ -50,6 +50,7 @@ type editedMessage struct {
 func (m *editedMessage) HeaderFields(name string) []string { return fieldValues(m.fields, name) }
 func (m *editedMessage) Body() (io.Reader, error)          { return m.base.Body() }
 func (m *editedMessage) Size() int64                       { return m.base.Size() }
+func (m *editedMessage) fieldList() []headerField          { return m.fields }
 
 // headerBlock is the edited header as stored: fields then the blank line.
 func (m *editedMessage) headerBlock() []byte {
