@@ -42,7 +42,9 @@ func (ss *session) List(ctx context.Context, w *imapserver.ListWriter, ref strin
 			n := strings.Join(parts[:i], "/")
 			if i < len(parts) {
 				hasChildren[n] = true
-				if mb.Subscribed {
+				// RECURSIVEMATCH's CHILDINFO is for a subscribed descendant the
+				// patterns do not list themselves (RFC 5258 3.5).
+				if mb.Subscribed && !matchAny(mb.Name, ref, patterns) {
 					subscribedChild[n] = true
 				}
 			}

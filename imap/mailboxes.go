@@ -57,7 +57,14 @@ func (ss *session) Create(ctx context.Context, name string, options *goimap.Crea
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Only one special-use attribute per mailbox"}
 		}
 	}
-	if err := ss.srv.createMailbox(ctx, ss.user, ss.md, n, specialUse); err != nil {
+	err = ss.srv.createMailbox(ctx, ss.user, ss.md, n, specialUse)
+	if err == nil {
+		// An IMAP CREATE does not subscribe (RFC 3501 6.3.3, 6.3.6; as Dovecot): the
+		// client subscribes what it wants listed. The default folders and those made
+		// with `postern mailbox create` are subscribed.
+		err = ss.srv.opts.Store.SetSubscribed(ctx, ss.user, n, false)
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrInvalid) && specialUse != "" {
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Unsupported special-use attribute"}
 		}
