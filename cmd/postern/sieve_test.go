@@ -64,6 +64,19 @@ func TestSieveCheck(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.stderr, bad+":3:3: unknown-command error:") {
 		t.Fatalf("bad script: %+v", r)
 	}
+	// A Dovecot script: what Pigeonhole has compiles; what we lack is named, with what to do.
+	dovecot := writeTemp(t, dir, "dovecot.sieve", `require ["spamtestplus", "relational", "comparator-i;ascii-numeric", "fileinto", "editheader", "enotify", "foreverypart", "mime"];
+if spamtest :percent :value "ge" :comparator "i;ascii-numeric" "40" { addheader "X-Junk" "yes"; fileinto "Junk"; }
+foreverypart { if header :mime :subtype "content-type" "pdf" { notify "mailto:me@example.org"; break; } }
+`)
+	if r = runCLI(t, "", nil, "sieve", "check", dovecot); r.code != 0 {
+		t.Fatalf("Dovecot script: %+v", r)
+	}
+	pipe := writeTemp(t, dir, "pipe.sieve", "require [\"vnd.dovecot.pipe\"];\npipe \"sa-learn-spam.sh\";\n")
+	r = runCLI(t, "", nil, "sieve", "check", pipe)
+	if r.code != 1 || !strings.Contains(r.stderr, `"vnd.dovecot.pipe": Postern does not support it;`) || !strings.Contains(r.stderr, "[spam_learning]") {
+		t.Fatalf("pipe script: %+v", r)
+	}
 	r = runCLI(t, "", nil, "sieve", "check", filepath.Join(dir, "missing.sieve"))
 	if r.code != 1 || !strings.Contains(r.stderr, "no such file") {
 		t.Fatalf("missing file: %+v", r)
