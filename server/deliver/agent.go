@@ -408,6 +408,11 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 			a.log.Error("vacation reply failed", "user", c.user, "to", d.Vacation.To, "err", err)
 		}
 	}
+	for _, n := range d.Notifies {
+		if err := a.sendNotify(ctx, c.user, n, env, msg); err != nil {
+			a.log.Error("sieve notification failed", "user", c.user, "to", n.To, "err", err)
+		}
+	}
 	return dedupePlacements(d.Placements)
 }
 

@@ -33,6 +33,7 @@ type decision struct {
 	Redirects  []string        // forward a copy to each address
 	Reject     string          // refuse the message for this user, with this reason
 	Vacation   *sieve.Vacation // send this auto-reply
+	Notifies   []sieve.Notify  // enotify (mailto) notifications to send
 }
 
 // sieveHook runs the Sieve scripts at delivery: the built-in spam rule, the global
@@ -225,6 +226,8 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 				d.Redirects = append(d.Redirects, a.Address)
 			case sieve.Reject:
 				d.Reject = a.Reason
+			case sieve.Notify:
+				d.Notifies = append(d.Notifies, a)
 			case sieve.Vacation:
 				v := a
 				d.Vacation = &v
