@@ -49,6 +49,7 @@ is imported whole or not at all.`,
 					{name: "special-use", value: `NAME=\USE,...`, usage: `special-use attributes beyond the well-known names, e.g. "Gesendet=\Sent"`}},
 				run: importDovecot,
 			},
+			importPostfixCommand(),
 		},
 	}
 }

@@ -49,9 +49,10 @@ _postern_words() {
 	"reindex") echo "--json --config --help" ;;
 	"who") echo "--json --config --help" ;;
 	"kick") echo "--config --help" ;;
-	"import") echo "passwd-file dovecot --config --help" ;;
+	"import") echo "passwd-file dovecot postfix --config --help" ;;
 	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
 	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
+	"import postfix") echo "--dry-run --dir --password-file --config --help" ;;
 	"export") echo "--mbox --config --help" ;;
 	"backup") echo "--json --config --help" ;;
 	"restore") echo "--config --help" ;;
@@ -81,7 +82,7 @@ _postern_words() {
 
 _postern_valued() {
 	case "$1" in
-	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--selector|--algo) return 0 ;;
+	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--dir|--password-file|--selector|--algo) return 0 ;;
 	esac
 	return 1
 }
