@@ -10,7 +10,8 @@ func TestUIDRate(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
 	r := newUIDRate(2, func() time.Time { return now })
-	if !r.allow(1000) || !r.allow(1000) || r.allow(1000) {
+	first, second, third := r.allow(1000), r.allow(1000), r.allow(1000)
+	if !first || !second || third {
 		t.Fatal("uid 1000: want 2 allowed, the third refused")
 	}
 	if !r.allow(1001) {
