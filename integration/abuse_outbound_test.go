@@ -99,9 +99,9 @@ func TestAbuseSendmailBareCR(t *testing.T) {
 	if r := s.CLI(body, "sendmail", "-f", "alice@example.test", "friend@example.org"); r.Code != 0 {
 		t.Fatalf("sendmail: exit %d %s", r.Code, r.Stderr)
 	}
-	ms := st.WaitFor(60*time.Second, "the message", func(ms []stubMessage) bool { return len(ms) >= 1 })
+	st.WaitFor(60*time.Second, "the message", func(ms []stubMessage) bool { return len(ms) >= 1 })
 	sxWaitQueue(t, s, 0, 30*time.Second)
-	ms = st.Messages()
+	ms := st.Messages()
 	if len(ms) != 1 {
 		t.Fatalf("the relay got %d messages, want 1", len(ms))
 	}
