@@ -237,6 +237,7 @@ func (s *Server) newAgent() (*deliver.Agent, error) {
 		Sieve:     cfg.Sieve,
 		Out:       s.out,
 		Watcher:   s.imap,
+		Probes:    s.limiter,
 		Logger:    s.log,
 	}
 	if sg := outbound.NewSigner(cfg, s.log); sg != nil {

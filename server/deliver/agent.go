@@ -72,6 +72,14 @@ type MailboxWatcher interface {
 	MailboxChanged(user, mailbox string)
 }
 
+// ProbeLimiter counts probes that are not logins against the client's network and says
+// when a network has probed too much (server/limits.Logins): a forged SRS recipient is
+// one, so RCPT cannot serve as an oracle for guessing SRS hashes.
+type ProbeLimiter interface {
+	Penalize(ip string)
+	NetworkLocked(ip string) bool
+}
+
 // Options are what the agent is built from; every dependency comes in here.
 type Options struct {
 	Store     *store.Store
@@ -85,6 +93,7 @@ type Options struct {
 	Out       Enqueuer     // nil: nothing can leave the server
 	Signer    Signer       // nil: nothing is signed
 	Watcher   MailboxWatcher
+	Probes    ProbeLimiter // nil: bad SRS recipients are not counted
 	Logger    *slog.Logger
 	Now       func() time.Time // nil: time.Now
 }
@@ -101,7 +110,8 @@ type Agent struct {
 	hook       deliveryHook
 	out        Enqueuer // nil: nothing can leave the server
 	srs        *srs
-	dkim       Signer // nil: outgoing mail is not signed
+	probes     ProbeLimiter // nil: probes are not counted
+	dkim       Signer       // nil: outgoing mail is not signed
 	hostname   string
 	notify     MailboxWatcher // nil: nobody is told
 	index      *indexBatcher
@@ -128,6 +138,7 @@ func New(o Options) (*Agent, error) {
 	return &Agent{
 		store:      o.Store,
 		recipients: &expander{dir: o.Directory, delimiter: o.Delimiter, srs: srs},
+		probes:     o.Probes,
 		namer:      o.Namer,
 		mailRoot:   o.MailRoot,
 		hook:       hook,

@@ -119,7 +119,7 @@ func (r *expander) expand(ctx context.Context, addr string, depth int, seen map[
 		if orig, err := r.srs.Reverse(local); err == nil {
 			return []target{{Kind: targetExternal, Address: orig}}, nil
 		} else if !errors.Is(err, errSRS) || len(local) > 5 && strings.EqualFold(local[:5], "SRS0=") {
-			return nil, errUnknownRecipient
+			return nil, fmt.Errorf("%w: %w", errUnknownRecipient, err)
 		}
 	}
 	base, detail := local, ""

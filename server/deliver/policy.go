@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/postern/postern/smtp"
 )
@@ -32,7 +33,13 @@ func (a *Agent) RecipientPolicy(role smtp.Role) smtp.Policy {
 }
 
 func (p *recipientPolicy) CheckRecipient(ctx context.Context, s *smtp.Session, from, rcpt string) error {
+	if r := p.srsProbe(s, rcpt); r != nil {
+		return r
+	}
 	res, err := p.agent.recipients.Expand(ctx, rcpt)
+	if errors.Is(err, errSRS) && p.agent.probes != nil && s.RemoteAddr.IsValid() {
+		p.agent.probes.Penalize(s.RemoteAddr.Addr().String())
+	}
 	switch {
 	case errors.Is(err, errNotLocal) && p.role == smtp.RoleLMTP:
 		return smtp.Reply(550, [3]int{5, 1, 2}, "<%s>: not a domain of this server", rcpt)
@@ -57,6 +64,19 @@ func (p *recipientPolicy) CheckRecipient(ctx context.Context, s *smtp.Session, f
 		if err == nil && full {
 			return smtp.Reply(452, [3]int{4, 2, 2}, "<%s>: Mailbox full", rcpt)
 		}
+	}
+	return nil
+}
+
+// srsProbe refuses every SRS recipient from a network that has sent too many bad
+// ones (or failed too many logins), valid or not: the answer then tells a guesser
+// nothing.
+func (p *recipientPolicy) srsProbe(s *smtp.Session, rcpt string) error {
+	if p.agent.probes == nil || !s.RemoteAddr.IsValid() || len(rcpt) < 5 || !strings.EqualFold(rcpt[:5], "SRS0=") {
+		return nil
+	}
+	if p.agent.probes.NetworkLocked(s.RemoteAddr.Addr().String()) {
+		return smtp.Reply(450, [3]int{4, 7, 1}, "<%s>: Recipient address rejected: too many invalid addresses from your network; try again later", rcpt)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,21 +20,28 @@ import (
 // that the relay accepts it as ours and SPF passes at the destination, while a bounce can
 // still find its way back to the original sender:
 //
-//	alice@example.org  ->  SRS0=HHHH=TT=example.org=alice@ourdomain
+//	alice@example.org  ->  SRS0=HHHHHHHH=TT=example.org=alice@ourdomain
 //
-// TT is the day (base32, two characters, modulo 1024), HHHH an HMAC over the day and the
-// original address with a key kept in state_dir, so nobody can make us forward bounces to
-// an address of their choice (no open relay through forged SRS addresses). Addresses
-// older than srsMaxAge are refused. Local parts are compared case-insensitively, as they
-// may come back lower-cased.
+// TT is the day (base32, two characters, modulo 1024), HHHHHHHH an HMAC over the day and
+// the original address with a key kept in state_dir, 8 base32 characters (40 bits that
+// survive case folding: a local part may come back lower-cased), so nobody can make us
+// forward bounces to an address of their choice (no open relay through forged SRS
+// addresses; guessing takes 2^40 tries, and bad SRS recipients count against the
+// client's network in the limiter). Addresses older than srsMaxAge days, or dated in
+// the future, are refused. The 4-character hashes of earlier versions still decode
+// until srsMaxAge days after the first start with 8 (state_dir/srs.v2since).
 type srs struct {
-	key []byte
-	now func() time.Time
+	key         []byte
+	now         func() time.Time
+	legacyUntil time.Time // 4-character hashes are accepted before this
 }
 
 const srsMaxAge = 21 // days
 
 var errSRS = errors.New("not a valid SRS address")
+
+// srsHashLen is the length of the hash in the addresses we make.
+const srsHashLen = 8
 
 // loadSRS reads the SRS key from dir/srs.key, creating it on first use.
 func loadSRS(dir string, now func() time.Time) (*srs, error) {
@@ -53,7 +61,33 @@ func loadSRS(dir string, now func() time.Time) (*srs, error) {
 	if len(key) < 16 {
 		return nil, fmt.Errorf("srs key %s is too short", path)
 	}
-	return &srs{key: key, now: now}, nil
+	since, err := srsV2Since(dir, now)
+	if err != nil {
+		return nil, err
+	}
+	return &srs{key: key, now: now, legacyUntil: since.Add(srsMaxAge * 24 * time.Hour)}, nil
+}
+
+// srsV2Since reads (or records, on the first start with 8-character hashes) when this
+// server began making them; the old 4-character ones are honoured srsMaxAge days after.
+func srsV2Since(dir string, now func() time.Time) (time.Time, error) {
+	path := filepath.Join(dir, "srs.v2since")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t := now().UTC()
+		if err := durable.WriteFile(path, []byte(t.Format(time.RFC3339)+"\n"), 0o600); err != nil {
+			return time.Time{}, fmt.Errorf("srs: %w", err)
+		}
+		return t, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("srs: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("srs: %s: %w", path, err)
+	}
+	return t, nil
 }
 
 // srsAlphabet is base32's (RFC 4648): two characters carry a day number modulo 1024.
@@ -64,10 +98,32 @@ func (s *srs) day(t time.Time) string {
 	return string([]byte{srsAlphabet[d>>5], srsAlphabet[d&31]})
 }
 
-func (s *srs) hash(tt, domain, local string) string {
+func (s *srs) mac(tt, domain, local string) []byte {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(strings.ToLower(tt + "=" + domain + "=" + local)))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:4]
+	return m.Sum(nil)
+}
+
+// hash is the 8-character base32 hash (upper case; compared after upper-casing).
+func (s *srs) hash(tt, domain, local string) string {
+	return base32.StdEncoding.EncodeToString(s.mac(tt, domain, local))[:srsHashLen]
+}
+
+// legacyHash is the 4-character hash of earlier versions (compared lower-cased).
+func (s *srs) legacyHash(tt, domain, local string) string {
+	return base64.RawURLEncoding.EncodeToString(s.mac(tt, domain, local))[:4]
+}
+
+// validHash checks hh against the current hash, or against the legacy one while the
+// transition window is open.
+func (s *srs) validHash(hh, tt, domain, local string) bool {
+	switch {
+	case len(hh) == srsHashLen:
+		return hmac.Equal([]byte(strings.ToUpper(hh)), []byte(s.hash(tt, domain, local)))
+	case len(hh) == 4 && s.now().Before(s.legacyUntil):
+		return hmac.Equal([]byte(strings.ToLower(hh)), []byte(strings.ToLower(s.legacyHash(tt, domain, local))))
+	}
+	return false
 }
 
 // Forward rewrites sender for mail we forward from ourDomain. The null sender and
@@ -97,8 +153,8 @@ func (s *srs) Reverse(local string) (string, error) {
 		return "", errSRS
 	}
 	hh, tt, domain, orig := parts[0], parts[1], parts[2], parts[3]
-	if !hmac.Equal([]byte(strings.ToLower(hh)), []byte(strings.ToLower(s.hash(strings.ToUpper(tt), domain, orig)))) {
-		return "", errSRS
+	if !s.validHash(hh, strings.ToUpper(tt), domain, orig) {
+		return "", fmt.Errorf("%w: bad hash", errSRS)
 	}
 	if !s.fresh(strings.ToUpper(tt)) {
 		return "", fmt.Errorf("%w: expired", errSRS)
