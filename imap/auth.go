@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"errors"
+	"github.com/postern/postern/event"
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -23,6 +24,7 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	if lim != nil {
 		if err := lim.Allow(ctx, ss.ip, username); err != nil {
 			ss.log.Warn("imap: auth failed", "user", username, "reason", "rate limited: "+err.Error())
+			ss.srv.emit(event.Login{Service: "imap", User: username})
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeUnavailable,
 				Text: "Too many failed logins; try again later"}
 		}
@@ -33,6 +35,7 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 			lim.Record(ss.ip, username, false)
 		}
 		ss.log.Warn("imap: auth failed", "user", username, "reason", err.Error())
+		ss.srv.emit(event.Login{Service: "imap", User: username})
 		return imapserver.ErrAuthFailed
 	}
 	if err != nil {
@@ -58,5 +61,13 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	ss.log = ss.log.With("user", u.Address)
 	ss.srv.sessions.update(ss, func(in *SessionInfo) { in.User = u.Address })
 	ss.log.Info("imap: login")
+	ss.srv.emit(event.Login{Service: "imap", User: u.Address, OK: true})
 	return nil
+}
+
+// emit reports an event, if anyone listens.
+func (s *Server) emit(e event.Event) {
+	if s.opts.Events != nil {
+		s.opts.Events.Emit(e)
+	}
 }

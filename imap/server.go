@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,11 @@ type AuthLimiter interface {
 	Record(ip, user string, ok bool)
 }
 
+// EventSink receives the server's events (package event): Login.
+type EventSink interface {
+	Emit(event.Event)
+}
+
 // Options configure a Server.
 type Options struct {
 	Store       *store.Store
@@ -33,6 +39,7 @@ type Options struct {
 	Namer       *maildir.Namer
 	TLSConfig   *tls.Config // for STARTTLS; nil disables STARTTLS
 	Logger      *slog.Logger
+	Events      EventSink // logins (package event); nil: none
 	Hostname    string
 	AuthLimiter AuthLimiter
 	// AppendLimit is the largest message APPEND accepts (APPENDLIMIT, RFC 7889).

@@ -75,6 +75,12 @@ func TestMetrics(t *testing.T) {
 	if out, code := sxSwaks(t, s.Addrs["submission"], append([]string{"--tls", "--from", "alice@example.test", "--to", "bob@example.org"}, sxAuth("PLAIN", "wrong password")...)...); code == 0 {
 		t.Fatalf("swaks with a wrong password succeeded:\n%s", out)
 	}
+	// A refused recipient and a failed IMAP login: the counters come from typed events,
+	// whatever the log lines say.
+	if out, code := rxSwaks(t, s, "--from", "sender@example.org", "--to", "nobody@example.test"); code == 0 {
+		t.Fatalf("swaks to an unknown user succeeded:\n%s", out)
+	}
+	imapLogin(t, s.Addrs["imaps"], `alice@example.test "nope"`)
 	after := scrape(t, s)
 	for _, c := range []struct {
 		key  string
@@ -85,6 +91,8 @@ func TestMetrics(t *testing.T) {
 		{`postern_delivery_latency_seconds_count{stage="local"}`, 1},
 		{`postern_connections_total{listener="smtp"}`, 1},
 		{`postern_auth_failures_total{service="submission"}`, 1},
+		{`postern_messages_rejected_total{listener="smtp",stage="rcpt",code="5.1.1"}`, 1},
+		{`postern_auth_failures_total{service="imap"}`, 1},
 	} {
 		if got := after[c.key] - before[c.key]; got != c.diff {
 			t.Errorf("%s moved by %v, want %v (before %v, after %v)", c.key, got, c.diff, before[c.key], after[c.key])

@@ -130,6 +130,7 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		SenderPolicy:              s.agent,
 		SpoolDir:                  spool,
 		Logger:                    s.log.With("service", name),
+		Events:                    s.events,
 	})
 	serve := srv.Serve
 	if role == smtp.RoleMX && s.mxProbe == nil {
@@ -184,6 +185,7 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 		LoginTimeout:  login,
 		IdleTimeout:   idle,
 		Logger:        s.log.With("service", "managesieve"),
+		Events:        s.events,
 	})
 	if err != nil {
 		ln.Close()
@@ -211,6 +213,7 @@ func (s *Server) newIMAPServer() *imap.Server {
 		Namer:        s.namer,
 		TLSConfig:    s.tlsCfg,
 		Logger:       s.log.With("service", "imap"),
+		Events:       s.events,
 		Hostname:     cfg.Hostname,
 		AuthLimiter:  s.limiter,
 		AppendLimit:  uint32(min(cfg.SMTP.MessageSizeLimit, 1<<32-1)),
@@ -238,6 +241,7 @@ func (s *Server) newAgent() (*deliver.Agent, error) {
 		Out:       s.out,
 		Watcher:   s.imap,
 		Probes:    s.limiter,
+		Events:    s.events,
 		Logger:    s.log,
 	}
 	if sg := outbound.NewSigner(cfg, s.log); sg != nil {

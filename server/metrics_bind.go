@@ -11,19 +11,16 @@ import (
 	"github.com/postern/postern/server/config"
 )
 
-// setupMetrics creates the metrics when [listen] metrics is set and returns the logger
-// the rest of the server must use (the one that counts the mail log's events).
-func (s *Server) setupMetrics(log *slog.Logger) *slog.Logger {
+// newMetrics creates the metrics when [listen] metrics is set, else nil.
+func (s *Server) newMetrics() *serverMetrics {
 	if s.cfg.Listen.Metrics == "" {
-		return log
+		return nil
 	}
-	s.metrics = newServerMetrics(metricsSources{
+	return newServerMetrics(metricsSources{
 		queue:    s.queueStats,
 		certTill: s.certNotAfter,
 		started:  s.started,
 	})
-	s.log = slog.New(s.metrics.logHandler(log.Handler()))
-	return s.log
 }
 
 // countConnections wraps every bound network listener (not the admin, metrics or ACME
@@ -48,9 +45,6 @@ func (s *Server) bindMetrics(a config.ListenAddr) error {
 		return err
 	}
 	ln = s.conns.http(ln)
-	if s.metrics == nil { // start() did not call setupMetrics: nothing to report
-		s.setupMetrics(s.log)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

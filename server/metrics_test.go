@@ -2,12 +2,12 @@ package server
 
 import (
 	"bytes"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/event"
 )
 
 func TestRegistryExposition(t *testing.T) {
@@ -45,22 +45,29 @@ q 3
 	}
 }
 
-func TestMetricsCountLogEvents(t *testing.T) {
+func testMetrics() *serverMetrics {
+	return newServerMetrics(metricsSources{queue: func() (int, time.Time) { return 0, time.Time{} }, certTill: func() time.Time { return time.Time{} }})
+}
+
+func TestMetricsCountEvents(t *testing.T) {
 	t.Parallel()
-	m := newServerMetrics(metricsSources{queue: func() (int, time.Time) { return 0, time.Time{} }, certTill: func() time.Time { return time.Time{} }})
-	// The configured level is warn: info events must still be counted.
-	log := slog.New(m.logHandler(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	sub := log.With("service", "submission")
-	sub.Info("message", "id", "1")
-	sub.Info("auth", "user", "x", "status", "fail")
-	sub.Info("auth", "user", "x", "status", "ok")
-	sub.Info("reject", "status", "reject", "stage", "rcpt", "enhanced", "5.7.1")
-	log.Info("delivered", "service", "smtp", "status", "delivered", "delay", "0.020")
-	log.Warn("not delivered", "status", "bounced")
-	log.Info("delivery", "status", "delivered", "delay", 12.5)
-	log.Info("delivery", "status", "deferred")
-	log.Warn("imap: auth failed", "user", "x")
-	log.Info("managesieve: authentication failed")
+	m := testMetrics()
+	sink := &eventSink{metrics: m}
+	for _, e := range []event.Event{
+		event.Received{Service: "submission", ID: "1"},
+		event.Login{Service: "submission", User: "x"},
+		event.Login{Service: "submission", User: "x", OK: true},
+		event.Rejected{Service: "submission", Stage: "rcpt", Code: 550, Enhanced: "5.7.1"},
+		event.Delivery{Stage: event.StageLocal, Status: event.Delivered, Delay: 20 * time.Millisecond},
+		event.Delivery{Stage: event.StageLocal, Status: event.Bounced},
+		event.Delivery{Stage: event.StageRelay, Status: event.Delivered, Delay: 12500 * time.Millisecond},
+		event.Delivery{Stage: event.StageRelay, Status: event.Deferred},
+		event.Login{Service: "imap", User: "x"},
+		event.Login{Service: "managesieve"},
+		event.SpamLearn{Class: "spam", Result: "learned", Delay: time.Second},
+	} {
+		sink.Emit(e)
+	}
 	for _, c := range []struct {
 		f      *family
 		labels []string
@@ -76,6 +83,7 @@ func TestMetricsCountLogEvents(t *testing.T) {
 		{m.deferred, []string{"relay"}, 1},
 		{m.authFails, []string{"imap"}, 1},
 		{m.authFails, []string{"managesieve"}, 1},
+		{m.spamLearn, []string{"spam", "learned"}, 1},
 	} {
 		if got := c.f.Value(c.labels...); got != c.want {
 			t.Errorf("%s%q = %v, want %v", c.f.name, c.labels, got, c.want)
@@ -83,14 +91,28 @@ func TestMetricsCountLogEvents(t *testing.T) {
 	}
 	var b bytes.Buffer
 	m.reg.WriteTo(&b)
-	if !strings.Contains(b.String(), `postern_delivery_latency_seconds_count{stage="relay"} 1`) {
-		t.Errorf("relay latency not observed:\n%s", b.String())
+	for _, want := range []string{`postern_delivery_latency_seconds_count{stage="relay"} 1`, `postern_delivery_latency_seconds_sum{stage="local"} 0.02`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("latency: no %q in\n%s", want, b.String())
+		}
+	}
+}
+
+// TestEveryEventCounted fails when a kind of event has no counter: a new event type must
+// be given one in serverMetrics.counters.
+func TestEveryEventCounted(t *testing.T) {
+	t.Parallel()
+	m := testMetrics()
+	for k := event.Kind(0); k < event.NumKinds; k++ {
+		if m.byKind[k] == nil {
+			t.Errorf("event kind %s (%d) has no counter", k, k)
+		}
 	}
 }
 
 func TestCountListener(t *testing.T) {
 	t.Parallel()
-	m := newServerMetrics(metricsSources{queue: func() (int, time.Time) { return 0, time.Time{} }, certTill: func() time.Time { return time.Time{} }})
+	m := testMetrics()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

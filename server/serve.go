@@ -99,6 +99,7 @@ type Server struct {
 	mxProbe *smtp.ProbeListener // the open-relay test's way into the smtp listener; nil without one
 
 	metrics *serverMetrics // nil unless [listen] metrics is set
+	events  *eventSink     // every package's events, fanned out to the metrics
 	acme    *acmeManager   // nil unless [tls.acme] is set
 }
 
@@ -109,7 +110,8 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 			s.close()
 		}
 	}()
-	log = s.setupMetrics(log)
+	s.metrics = s.newMetrics()
+	s.events = &eventSink{metrics: s.metrics}
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
@@ -136,12 +138,12 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	s.rates = newRateLimiter(cfg.Limits, time.Now)
 	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
 	s.dir = deliver.NewDirectory(s.store, time.Now)
-	if s.learner, err = newSpamLearner(cfg, log); err != nil {
+	if s.learner, err = newSpamLearner(cfg, log, s.events); err != nil {
 		return nil, err
 	}
 	s.imap = s.newIMAPServer()
 	s.imapShutdown = onceShutdown(s.imap.Shutdown)
-	if s.out, err = outbound.Open(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs())); err != nil {
+	if s.out, err = outbound.Open(cfg, opts.Getenv, log, newResolver(cfg.DNS.Addrs()), s.events); err != nil {
 		return nil, err
 	}
 	if s.agent, err = s.newAgent(); err != nil {

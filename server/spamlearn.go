@@ -12,7 +12,7 @@ import (
 // newSpamLearner builds the learner of [spam_learning] (nil when the
 // controller is ""). Its spool lives in state_dir, beside the Maildirs, so
 // a learn request is a hard link, not a copy. Read at start only.
-func newSpamLearner(cfg *config.Config, log *slog.Logger) (*spamlearn.Learner, error) {
+func newSpamLearner(cfg *config.Config, log *slog.Logger, events spamlearn.EventSink) (*spamlearn.Learner, error) {
 	sl := cfg.SpamLearning
 	if sl.Controller == "" {
 		return nil, nil
@@ -28,6 +28,7 @@ func newSpamLearner(cfg *config.Config, log *slog.Logger) (*spamlearn.Learner, e
 		Controller: sl.Controller, Password: pw,
 		Spool:  filepath.Join(cfg.StateDir, "spamlearn"),
 		Logger: log.With("service", "spamlearn"),
+		Events: events,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/postern/postern/event"
 	"log/slog"
 	"unicode/utf8"
 
@@ -109,6 +110,7 @@ func (s *submissionSession) authenticate(mech, username, password string, ok boo
 			s.c.loggedIn()
 			s.c.log(slog.LevelInfo, "auth", slog.String(KeyUser, printable(user)),
 				slog.String(KeyMech, mech), slog.String(KeyStatus, "ok"))
+			s.c.emit(event.Login{Service: s.srv.opts.Role.Listener(), User: user, OK: true})
 			return nil
 		}
 	}
@@ -126,6 +128,7 @@ func (s *submissionSession) authenticate(mech, username, password string, ok boo
 		slog.String(KeyMech, mech), slog.String(KeyStatus, "fail"),
 		slog.Int(KeyCode, r.Code), slog.String(KeyEnhanced, r.EnhancedString()),
 		slog.String(KeyReason, r.Message))
+	s.c.emit(event.Login{Service: s.srv.opts.Role.Listener(), User: username})
 	return r.toLibrary()
 }
 

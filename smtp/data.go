@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"io"
 	"log/slog"
 	"net"
@@ -144,6 +145,8 @@ func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(),
 	}
 	s.c.log(slog.LevelInfo, "message", slog.String(KeyID, id), slog.String(KeyFrom, s.from),
 		slog.Int64(KeySize, m.Size()), slog.Int(KeyNRcpt, len(env.Recipients)))
+	s.c.emit(event.Received{Service: s.srv.opts.Role.Listener(), Session: s.c.id, ID: id, From: s.from,
+		Rcpts: len(env.Recipients), Size: m.Size()})
 	return env, m, sp.discard, nil
 }
 

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"github.com/postern/postern/event"
 	"log/slog"
 	"strings"
 )
@@ -49,4 +50,6 @@ func (s *session) reject(stage string, r *ReplyError, from string, to ...string)
 		slog.String(KeyHELO, s.info.HELO),
 		slog.String(KeyFrom, from),
 		slog.String(KeyTo, strings.Join(to, ",")))
+	s.c.emit(event.Rejected{Service: s.srv.opts.Role.Listener(), Session: s.c.id, Stage: stage, Code: r.Code,
+		Enhanced: r.EnhancedString()})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -44,6 +45,20 @@ func (r Role) String() string {
 		return "submissions"
 	}
 	return "unknown"
+}
+
+// Listener is the name of r's listener in the config and the mail log's service key:
+// "smtp" for the MX role, else the role's name.
+func (r Role) Listener() string {
+	if r == RoleMX {
+		return "smtp"
+	}
+	return r.String()
+}
+
+// EventSink receives the session's events (package event): Received, Rejected, Login.
+type EventSink interface {
+	Emit(event.Event)
 }
 
 // isSubmission reports whether r takes mail from authenticated users.
@@ -184,6 +199,9 @@ type Options struct {
 	// Logger receives the mail log (see the package doc for its keys). Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Events receives what the mail log says, typed (for metrics and traces). Nil:
+	// none.
+	Events EventSink
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

@@ -13,9 +13,9 @@
 // slows the IMAP client. An answer that the message was already learned counts
 // as done; a message Rspamd refuses (4xx, too large) is dropped with a log line
 // rather than retried forever. Every result is one log line ("spam learn",
-// with result, kind, user and delay in seconds) and one count in Stats; the daemon turns
-// the lines into postern_spam_learn_total{kind,result} and the latency
-// histogram postern_spam_learn_latency_seconds.
+// with result, kind, user and delay in seconds), one count in Stats and one
+// event.SpamLearn; the daemon counts the events as postern_spam_learn_total{kind,result}
+// and the latency histogram postern_spam_learn_latency_seconds.
 //
 // Limits: messages larger than MaxMessage are not learned (Rspamd's own default
 // limit is 50 MiB); the spool holds at most MaxSpooled requests, beyond which

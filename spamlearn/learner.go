@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,8 @@ type Options struct {
 	// file system of the Maildirs for Learn to link rather than copy.
 	Spool  string
 	Logger *slog.Logger
+	// Events receives one SpamLearn event per result (package event); nil: none.
+	Events EventSink
 	// Client talks to the controller; nil: one with a 60s timeout.
 	Client *http.Client
 	// MaxMessage is the largest message learned; 0 means 50 MiB.
@@ -36,6 +39,11 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+}
+
+// EventSink receives the learner's events (package event): SpamLearn.
+type EventSink interface {
+	Emit(event.Event)
 }
 
 // Learner spools learn requests and sends them to Rspamd.
@@ -273,10 +281,13 @@ func (l *Learner) done(path string, req spoolReq, result, answer string) {
 	l.report(level, req.kind, result, req.user, lat, answer)
 }
 
-// report is the one log line (message "spam learn") and count of a result;
-// the daemon's metrics count these lines.
+// report is the one log line (message "spam learn"), count and event of a result;
+// the daemon's metrics count the events.
 func (l *Learner) report(level slog.Level, kind, result, user string, latency time.Duration, answer string) {
 	l.count(kind, result)
+	if l.o.Events != nil {
+		l.o.Events.Emit(event.SpamLearn{Class: kind, Result: result, User: user, Delay: latency})
+	}
 	l.log.Log(context.Background(), level, "spam learn", "result", result, "kind", kind, "user", user,
 		"delay", fmt.Sprintf("%.3f", latency.Seconds()), "answer", answer)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -80,6 +81,12 @@ type ProbeLimiter interface {
 	NetworkLocked(ip string) bool
 }
 
+// EventSink receives the agent's events (package event): one Delivery, stage local, per
+// recipient that was delivered or refused here.
+type EventSink interface {
+	Emit(event.Event)
+}
+
 // Options are what the agent is built from; every dependency comes in here.
 type Options struct {
 	Store     *store.Store
@@ -94,6 +101,7 @@ type Options struct {
 	Signer    Signer       // nil: nothing is signed
 	Watcher   MailboxWatcher
 	Probes    ProbeLimiter // nil: bad SRS recipients are not counted
+	Events    EventSink    // nil: none
 	Logger    *slog.Logger
 	Now       func() time.Time // nil: time.Now
 }
@@ -114,6 +122,7 @@ type Agent struct {
 	dkim       Signer       // nil: outgoing mail is not signed
 	hostname   string
 	notify     MailboxWatcher // nil: nobody is told
+	events     EventSink      // nil: none
 	index      *indexBatcher
 	log        *slog.Logger
 	now        func() time.Time
@@ -147,6 +156,7 @@ func New(o Options) (*Agent, error) {
 		dkim:       o.Signer,
 		hostname:   o.Hostname,
 		notify:     o.Watcher,
+		events:     o.Events,
 		index:      newIndexBatcher(o.Store, o.Logger),
 		log:        o.Logger,
 		now:        o.Now,
@@ -338,7 +348,7 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 		body, err := msg.Open()
 		if err == nil {
 			var id string
-			id, err = a.out.Enqueue(ctx, from, g.rcpts, io.MultiReader(bytes.NewReader(header), body), serviceName(env.Session.Role)+" "+env.ID)
+			id, err = a.out.Enqueue(ctx, from, g.rcpts, io.MultiReader(bytes.NewReader(header), body), env.Session.Role.Listener()+" "+env.ID)
 			body.Close()
 			if err == nil {
 				a.log.Info("queued", smtp.KeySession, env.Session.ID, "id", env.ID, "queue_id", id, "from", from,
@@ -571,7 +581,7 @@ func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userC
 			where[i] += strings.Join(boxes, ",")
 		}
 	}
-	delay := a.now().Sub(env.Session.Start).Seconds()
+	delay := a.now().Sub(env.Session.Start)
 	client := "unix"
 	if env.Session.RemoteAddr.IsValid() {
 		client = env.Session.RemoteAddr.Addr().String()
@@ -580,25 +590,27 @@ func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userC
 		if errs[i] == nil && where[i] == "" {
 			continue // queued for a remote recipient: the "queued" line said so
 		}
-		attrs := []any{smtp.KeyService, serviceName(env.Session.Role), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
-			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay), "took", a.now().Sub(start).String()}
+		attrs := []any{smtp.KeyService, env.Session.Role.Listener(), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
+			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay.Seconds()), "took", a.now().Sub(start).String()}
+		ev := event.Delivery{Stage: event.StageLocal, Status: event.Delivered, ID: env.ID, Rcpt: rcpt, Where: where[i], Delay: delay}
 		if errs[i] == nil {
 			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i])...)
+			a.emit(ev)
 			continue
 		}
-		attrs = append(attrs, "status", "deferred", "reason", errs[i].Error())
+		ev.Status, ev.Reason = event.Deferred, errs[i].Error()
 		var re *smtp.ReplyError
 		if errors.As(errs[i], &re) && !re.Temporary() {
-			attrs[len(attrs)-3] = "bounced"
+			ev.Status = event.Bounced
 		}
-		a.log.Warn("not delivered", attrs...)
+		a.log.Warn("not delivered", append(attrs, "status", string(ev.Status), "reason", ev.Reason)...)
+		a.emit(ev)
 	}
 }
 
-// serviceName is the listener name in the config for a role, as the session lines say.
-func serviceName(r smtp.Role) string {
-	if r == smtp.RoleMX {
-		return "smtp"
+// emit reports an event, if anyone listens.
+func (a *Agent) emit(e event.Event) {
+	if a.events != nil {
+		a.events.Emit(e)
 	}
-	return r.String()
 }

@@ -27,7 +27,8 @@ type Bouncer interface {
 
 // Open builds a relay client per way out the config uses (reading every password file,
 // so that a bad one stops the start) and opens the queue in cfg.QueueDir().
-func Open(cfg *config.Config, getenv func(string) string, log *slog.Logger, dns relay.Resolver) (*Outbound, error) {
+// The queue's delivery events go to events.
+func Open(cfg *config.Config, getenv func(string) string, log *slog.Logger, dns relay.Resolver, events queue.EventSink) (*Outbound, error) {
 	ropts, err := routeOptions(cfg, getenv, log, dns)
 	if err != nil {
 		return nil, err
@@ -41,6 +42,7 @@ func Open(cfg *config.Config, getenv func(string) string, log *slog.Logger, dns 
 		Transport:      rt,
 		Hostname:       cfg.Hostname,
 		Logger:         log.With("service", "queue"),
+		Events:         events,
 		MinBackoff:     minB,
 		MaxBackoff:     maxB,
 		Lifetime:       life,

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"github.com/postern/postern/event"
 	"strings"
 	"time"
 )
@@ -119,6 +120,7 @@ func (sess *session) cmdAuthenticate(args []arg) bool {
 	if err != nil {
 		sess.authFails++
 		sess.log.Info("managesieve: authentication failed", "err", err, "failures", sess.authFails)
+		sess.emit(event.Login{Service: "managesieve"})
 		if sess.authFails >= maxAuthFailures {
 			sess.bye("Too many failed logins.")
 			return true
@@ -132,6 +134,7 @@ func (sess *session) cmdAuthenticate(args []arg) bool {
 	}
 	sess.log = sess.baseLog.With("user", user)
 	sess.log.Info("managesieve: logged in")
+	sess.emit(event.Login{Service: "managesieve", User: user, OK: true})
 	sess.ok("Logged in.")
 	return false
 }
@@ -163,4 +166,11 @@ func (sess *session) cmdUnauthenticate([]arg) bool {
 	sess.log = sess.baseLog
 	sess.ok("Unauthenticated.")
 	return false
+}
+
+// emit reports an event, if anyone listens.
+func (sess *session) emit(e event.Event) {
+	if sess.srv.opts.Events != nil {
+		sess.srv.opts.Events.Emit(e)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/event"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -61,6 +62,12 @@ type Options struct {
 	// ConnLimiter admits or refuses each connection; nil admits all.
 	ConnLimiter ConnLimiter
 	Logger      *slog.Logger // nil discards
+	Events      EventSink    // logins (package event); nil: none
+}
+
+// EventSink receives the server's events (package event): Login.
+type EventSink interface {
+	Emit(event.Event)
 }
 
 // ConnLimiter counts open connections (in total and per client network;

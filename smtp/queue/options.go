@@ -28,7 +28,10 @@ type Options struct {
 	// MAILER-DAEMON@Hostname, Message-ID). Default "localhost".
 	Hostname string
 	Logger   *slog.Logger
-	Clock    Clock
+	// Events receives one Delivery event per recipient attempt (package event); nil:
+	// none.
+	Events EventSink
+	Clock  Clock
 	// Rand drives the backoff jitter and queue ids. It is used under the
 	// queue's lock. Default: a randomly seeded PCG.
 	Rand *rand.Rand

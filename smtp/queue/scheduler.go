@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"github.com/postern/postern/event"
 	"log/slog"
 	"os"
 	"strings"
@@ -237,6 +238,20 @@ func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time) {
 		slog.String("relay", r.RemoteMTA), slog.String("status", string(st)),
 		slog.Float64("delay", now.Sub(e.meta.Arrival).Seconds()),
 		slog.Int("code", r.Code), slog.String("dsn", r.Enhanced), slog.String("reason", oneLine(r.Text)))
+	if q.opts.Events == nil {
+		return
+	}
+	ev := event.Delivery{Stage: event.StageRelay, Status: event.Deferred, ID: e.id, Rcpt: r.Rcpt, Where: r.RemoteMTA,
+		Delay: now.Sub(e.meta.Arrival)}
+	switch st {
+	case StatusDelivered:
+		ev.Status = event.Delivered
+	case StatusFailed:
+		ev.Status, ev.Reason = event.Bounced, oneLine(r.Text)
+	default:
+		ev.Reason = oneLine(r.Text)
+	}
+	q.opts.Events.Emit(ev)
 }
 
 // oneLine keeps a reply text on one line for logs, status records and DSNs.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"github.com/postern/postern/event"
 	"io"
 	"os"
 	"time"
@@ -63,6 +64,11 @@ type Result struct {
 // failure). It is called concurrently, up to Options.MaxConcurrency times.
 type Transport interface {
 	Send(ctx context.Context, msg *Message, rcpts []string) []Result
+}
+
+// EventSink receives the queue's events (package event): Delivery, stage relay.
+type EventSink interface {
+	Emit(event.Event)
 }
 
 // BounceKind tells a failure report from a delay warning.

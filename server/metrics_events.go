@@ -1,21 +1,18 @@
 package server
 
 import (
-	"context"
-	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/postern/postern/event"
 )
 
-// serverMetrics is what /metrics reports. Most counters are fed by the mail log: every
-// event the protocol packages log for operators (one line per message, delivery, reject
-// and failed login: the contract fail2ban and grep rely on) is counted by a slog.Handler
-// wrapped around the process logger, so smtp/, imap/ and the queue need no metrics code.
-// Connections are counted by wrapping each bound listener; queue and certificate gauges
-// are read at scrape time.
+// serverMetrics is what /metrics reports. The mail counters are fed by the typed events
+// (package event) that smtp, imap, managesieve, the queue and the delivery agent emit
+// beside their mail-log lines; no counter depends on a log text. Connections are counted
+// by wrapping each bound listener; queue and certificate gauges are read at scrape time.
 type serverMetrics struct {
 	reg *registry
 
@@ -31,6 +28,9 @@ type serverMetrics struct {
 	latency     *family // stage
 	spamLearn   *family // kind, result
 	learnDelay  *family // (from the IMAP move to Rspamd's answer)
+
+	// byKind counts one event; every event.Kind has an entry (TestEveryEventCounted).
+	byKind map[event.Kind]func(event.Event)
 
 	mu     sync.Mutex
 	active map[string]*atomic.Int64 // open connections per listener
@@ -63,6 +63,7 @@ func newServerMetrics(src metricsSources) *serverMetrics {
 	m.spamLearn = r.counter("postern_spam_learn_total", "Spam learning requests sent to Rspamd (spamlearn), per kind (spam, ham) and result (learned, already, refused, dropped, deferred).", "kind", "result")
 	m.learnDelay = r.histogram("postern_spam_learn_latency_seconds", "Time from the IMAP move that asked for a learn to Rspamd's answer.", latencyBuckets)
 	m.latency = r.histogram("postern_delivery_latency_seconds", "Time from arrival to delivery, per stage (local, relay).", latencyBuckets, "stage")
+	m.byKind = m.counters()
 	r.gauge("postern_queue_messages", "Messages in the outbound queue.", func() []gaugeSample {
 		n, _ := src.queue()
 		return []gaugeSample{{value: float64(n)}}
@@ -139,127 +140,54 @@ func (c *countingConn) Close() error {
 	return c.Conn.Close()
 }
 
-// logHandler wraps h so that the mail log's events are counted. Records are counted
-// whatever the configured log level, then passed on if h wants them.
-func (m *serverMetrics) logHandler(h slog.Handler) slog.Handler {
-	return &metricsHandler{next: h, m: m}
-}
-
-type metricsHandler struct {
-	next    slog.Handler
-	m       *serverMetrics
-	service string // from a logger's With("service", ...)
-}
-
-func (h *metricsHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
-}
-
-func (h *metricsHandler) Handle(ctx context.Context, r slog.Record) error {
-	h.m.observe(h.service, r)
-	if h.next.Enabled(ctx, r.Level) {
-		return h.next.Handle(ctx, r)
+// counters says what each kind of event counts.
+func (m *serverMetrics) counters() map[event.Kind]func(event.Event) {
+	return map[event.Kind]func(event.Event){
+		event.KindReceived: func(e event.Event) { m.received.Inc(e.(event.Received).Service) },
+		event.KindRejected: func(e event.Event) {
+			r := e.(event.Rejected)
+			m.rejected.Inc(r.Service, r.Stage, r.Enhanced)
+		},
+		event.KindLogin: func(e event.Event) {
+			if l := e.(event.Login); l.OK {
+				m.logins.Inc(l.Service)
+			} else {
+				m.authFails.Inc(l.Service)
+			}
+		},
+		event.KindDelivery: func(e event.Event) { m.countDelivery(e.(event.Delivery)) },
+		event.KindSpamLearn: func(e event.Event) {
+			l := e.(event.SpamLearn)
+			m.spamLearn.Inc(l.Class, l.Result)
+			if l.Result == "learned" {
+				m.learnDelay.Observe(l.Delay.Seconds())
+			}
+		},
 	}
-	return nil
 }
 
-func (h *metricsHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	n := *h
-	n.next = h.next.WithAttrs(attrs)
-	for _, a := range attrs {
-		if a.Key == "service" {
-			n.service = a.Value.String()
-		}
+// count counts one event.
+func (m *serverMetrics) count(e event.Event) {
+	if f := m.byKind[e.Kind()]; f != nil {
+		f(e)
 	}
-	return &n
 }
 
-func (h *metricsHandler) WithGroup(name string) slog.Handler {
-	n := *h
-	n.next = h.next.WithGroup(name)
-	return &n
-}
-
-// observe counts one log record. The messages and keys matched here are the mail-log
-// contract (smtp/log.go, server/deliver.go, smtp/queue's "delivery" line, imap/auth.go,
-// sieve/managesieve/auth.go).
-func (m *serverMetrics) observe(service string, r slog.Record) {
-	switch r.Message {
-	case "message", "reject", "auth", "delivered", "not delivered", "delivery", "spam learn":
-	case "imap: auth failed":
-		m.authFails.Inc("imap")
-		return
-	case "imap: login":
-		m.logins.Inc("imap")
-		return
-	case "managesieve: authentication failed":
-		m.authFails.Inc("managesieve")
-		return
-	case "managesieve: logged in":
-		m.logins.Inc("managesieve")
-		return
-	default:
-		return
-	}
-	a := recordAttrs(r)
-	if a["service"] != "" {
-		service = a["service"]
-	}
-	switch r.Message {
-	case "message":
-		m.received.Inc(service)
-	case "reject":
-		m.rejected.Inc(service, a["stage"], a["enhanced"])
-	case "auth":
-		if a["status"] == "fail" {
-			m.authFails.Inc(service)
-		} else if a["status"] == "ok" {
-			m.logins.Inc(service)
-		}
-	case "spam learn":
-		m.spamLearn.Inc(a["kind"], a["result"])
-		if d, err := strconv.ParseFloat(a["delay"], 64); err == nil && a["result"] == "learned" {
-			m.learnDelay.Observe(d)
-		}
-	case "delivered":
-		m.delivered.Inc()
-		m.observeDelay("local", a["delay"])
-	case "not delivered":
-		m.countFailure("local", a["status"])
-	case "delivery":
-		switch a["status"] {
-		case "delivered":
+// countDelivery counts one recipient's outcome: a local delivery is "delivered", one the
+// smart host or MX accepted "relayed"; failures per stage.
+func (m *serverMetrics) countDelivery(d event.Delivery) {
+	stage := string(d.Stage)
+	switch d.Status {
+	case event.Delivered:
+		if d.Stage == event.StageLocal {
+			m.delivered.Inc()
+		} else {
 			m.relayed.Inc()
-			m.observeDelay("relay", a["delay"])
-		case "deferred":
-			m.deferred.Inc("relay")
-		case "failed":
-			m.bounced.Inc("relay")
 		}
-	}
-}
-
-func (m *serverMetrics) countFailure(stage, status string) {
-	switch status {
-	case "deferred":
+		m.latency.Observe(d.Delay.Seconds(), stage)
+	case event.Deferred:
 		m.deferred.Inc(stage)
-	case "bounced", "failed":
+	case event.Bounced:
 		m.bounced.Inc(stage)
 	}
-}
-
-func (m *serverMetrics) observeDelay(stage, delay string) {
-	if d, err := strconv.ParseFloat(delay, 64); err == nil && d >= 0 {
-		m.latency.Observe(d, stage)
-	}
-}
-
-// recordAttrs flattens a record's top-level attributes to strings.
-func recordAttrs(r slog.Record) map[string]string {
-	out := make(map[string]string, r.NumAttrs())
-	r.Attrs(func(a slog.Attr) bool {
-		out[a.Key] = a.Value.Resolve().String()
-		return true
-	})
-	return out
 }
