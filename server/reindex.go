@@ -71,8 +71,8 @@ func (s *Server) reindexAll(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// MailboxReindex is the outcome for one mailbox of reindexUser.
-type MailboxReindex struct {
+// mailboxReindex is the outcome for one mailbox of reindexUser.
+type mailboxReindex struct {
 	Mailbox string
 	store.ReindexResult
 }
@@ -80,7 +80,7 @@ type MailboxReindex struct {
 // reindexUser rebuilds a user's index from their Maildir (`postern reindex USER`, and
 // recovery after a crash): every folder on disk is scanned and the index made to match,
 // keeping UIDs of known files (see store.ReplaceMailboxIndex for when UIDVALIDITY moves).
-func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([]MailboxReindex, error) {
+func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([]mailboxReindex, error) {
 	root := deliver.UserRoot(mailRoot, user)
 	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -90,7 +90,7 @@ func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([
 	if err != nil {
 		return nil, err
 	}
-	var out []MailboxReindex
+	var out []mailboxReindex
 	for _, name := range folders {
 		dir, err := m.FolderDir(name)
 		if err != nil {
@@ -112,7 +112,7 @@ func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([
 		if err != nil {
 			return out, fmt.Errorf("mailbox %s: %w", name, err)
 		}
-		out = append(out, MailboxReindex{Mailbox: name, ReindexResult: res})
+		out = append(out, mailboxReindex{Mailbox: name, ReindexResult: res})
 	}
 	return out, nil
 }

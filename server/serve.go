@@ -74,7 +74,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	started time.Time
-	notify  *notifier
+	systemd *systemd
 
 	mu  sync.Mutex // guards cfg across reloads
 	cfg *config.Config
@@ -104,7 +104,7 @@ type Server struct {
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), notify: newNotifier(opts.Getenv), svcs: newServices(log)}
+	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv), svcs: newServices(log)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -178,7 +178,7 @@ func (s *Server) run(ctx context.Context) error {
 		}
 	}()
 	bgDone := s.startBackground(qctx)
-	if err := s.notify.Ready(); err != nil {
+	if err := s.systemd.Ready(); err != nil {
 		s.log.Warn("sd_notify failed", "err", err)
 	}
 	hup := make(chan os.Signal, 1)
@@ -204,7 +204,7 @@ loop:
 			s.certs.ReloadIfChanged()
 		}
 	}
-	_ = s.notify.Send("STOPPING=1")
+	_ = s.systemd.Send("STOPPING=1")
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	s.svcs.Shutdown(sctx)
@@ -219,8 +219,8 @@ loop:
 // reload re-reads the config file and the certificates. What cannot change without a
 // restart (listen addresses, state_dir) is reported, not applied.
 func (s *Server) reload() {
-	_ = s.notify.Send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
-	defer func() { _ = s.notify.Send("READY=1") }()
+	_ = s.systemd.Send(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer func() { _ = s.systemd.Send("READY=1") }()
 	s.log.Info("reloading", "config", s.opts.ConfigPath)
 	cfg, err := config.Load(s.opts.ConfigPath)
 	if err != nil {

@@ -155,7 +155,7 @@ func TestNoCertificateConfigured(t *testing.T) {
 	}
 }
 
-func TestNotifier(t *testing.T) {
+func TestSystemdNotify(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
@@ -163,7 +163,7 @@ func TestNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	n := newNotifier(func(k string) string {
+	n := newSystemd(func(k string) string {
 		if k == "NOTIFY_SOCKET" {
 			return path
 		}
@@ -181,7 +181,7 @@ func TestNotifier(t *testing.T) {
 		t.Fatalf("notify message %q", got)
 	}
 	// Without NOTIFY_SOCKET nothing is sent and nothing fails.
-	if err := newNotifier(func(string) string { return "" }).Ready(); err != nil {
+	if err := newSystemd(func(string) string { return "" }).Ready(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,19 +7,19 @@ import (
 	"strings"
 )
 
-// notifier speaks systemd's sd_notify protocol (sd_notify(3)): datagrams to the unix socket
+// systemd speaks the sd_notify protocol (sd_notify(3)): datagrams to the unix socket
 // named in $NOTIFY_SOCKET ("@" prefix = abstract namespace). With no socket it does nothing,
 // so the same binary runs under systemd, Docker or a terminal.
-type notifier struct {
+type systemd struct {
 	addr string
 }
 
-func newNotifier(getenv func(string) string) *notifier {
-	return &notifier{addr: getenv("NOTIFY_SOCKET")}
+func newSystemd(getenv func(string) string) *systemd {
+	return &systemd{addr: getenv("NOTIFY_SOCKET")}
 }
 
 // Send writes one state string such as "READY=1" or "STOPPING=1".
-func (n *notifier) Send(state string) error {
+func (n *systemd) Send(state string) error {
 	if n == nil || n.addr == "" {
 		return nil
 	}
@@ -40,6 +40,6 @@ func (n *notifier) Send(state string) error {
 
 // Ready tells systemd the daemon is serving, with our pid for Type=notify services that
 // fork helpers.
-func (n *notifier) Ready() error {
+func (n *systemd) Ready() error {
 	return n.Send(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=serving", os.Getpid()))
 }
