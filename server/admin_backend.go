@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/server/outbound"
+	"github.com/postern/postern/smtp/relay"
 	"log/slog"
 	"net"
 	"strings"
@@ -15,9 +17,8 @@ import (
 
 // bindAdmin creates the admin socket (group and mode from cfg.Admin, peer credentials
 // checked on every connection) and returns it with the serve and shutdown functions of
-// the admin server behind it, in the shape services.Add takes. status is called for
-// every "postern status"; it must be safe to call from the admin goroutines.
-func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status func() admin.Status, userAdded func(context.Context, admin.User) error, setup ...func(*adminBackend)) (
+// the admin server behind it, in the shape services.Add takes.
+func bindAdmin(cfg *config.Config, log *slog.Logger, d adminDeps) (
 	ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error, err error) {
 	log = log.With("service", "admin")
 	access := admin.ResolveAccess(cfg.Admin.Group, log)
@@ -25,14 +26,7 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	b := newAdminBackend(st, status)
-	b.userAdded = userAdded
-	b.mailRoot = cfg.MailDir()
-	b.stateDir = cfg.StateDir
-	b.sieveGlobalDir = cfg.Sieve.GlobalDir
-	for _, fn := range setup {
-		fn(b)
-	}
+	b := newAdminBackend(d)
 	srv := admin.NewServer(b, admin.ServerOptions{Logger: log, Authorizer: access, AfterCommand: b.afterCommand})
 	serve = func(l net.Listener) error {
 		if err := srv.Serve(l); !errors.Is(err, admin.ErrServerClosed) {
@@ -41,6 +35,55 @@ func bindAdmin(cfg *config.Config, st *store.Store, log *slog.Logger, status fun
 		return nil
 	}
 	return ln, serve, srv.Shutdown, nil
+}
+
+// adminDeps is everything the admin backend is built from.
+type adminDeps struct {
+	store *store.Store
+	// status reports what the store cannot know (version, pid, bound listeners); it is
+	// called for every "postern status", from the admin goroutines.
+	status func() admin.Status
+	// userAdded runs after a user is created: the server creates the user's Maildir and
+	// default mailboxes there. nil does nothing.
+	userAdded func(ctx context.Context, u admin.User) error
+	// mailRoot is state_dir/mail, for reindex.
+	mailRoot string
+	// stateDir is state_dir, for backup.
+	stateDir string
+	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
+	sieveGlobalDir string
+	// afterCommand runs after every successful admin command (cache invalidation).
+	afterCommand func(cmd string)
+	queue        queueAdmin
+	folders      folderAdmin
+	doctor       doctorAdmin
+}
+
+// adminDeps is what the admin backend works on.
+func (s *Server) adminDeps() adminDeps {
+	cfg := s.cfg
+	return adminDeps{
+		store:          s.store,
+		status:         s.status,
+		userAdded:      s.prepareUser,
+		mailRoot:       cfg.MailDir(),
+		stateDir:       cfg.StateDir,
+		sieveGlobalDir: cfg.Sieve.GlobalDir,
+		afterCommand:   func(string) { s.dir.Flush() },
+		queue:          queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
+		folders:        folderAdmin{st: s.store, boxes: s.imap},
+		doctor:         doctorAdmin{run: s.runDoctor},
+	}
+}
+
+// relayOptions builds a relay client's options from the current config, for `postern
+// relay test`.
+func (s *Server) relayOptions(name string) (relay.Options, error) {
+	cfg := s.currentConfig()
+	if name == "" {
+		name = config.ViaRelay
+	}
+	return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
 }
 
 // adminBackend answers the admin protocol from the store. It owns no state of its own:
@@ -67,11 +110,12 @@ type adminBackend struct {
 	doctorAdmin // postern doctor (doctor_bind.go)
 }
 
-// newAdminBackend returns the admin.Backend of a running daemon. status reports what the
-// store cannot know (version, pid, bound listeners); the schema version is filled in
-// from st when status leaves it zero.
-func newAdminBackend(st *store.Store, status func() admin.Status) *adminBackend {
-	return &adminBackend{st: st, status: status}
+// newAdminBackend returns the admin.Backend of a running daemon. The schema version of
+// the status is filled in from the store when d.status leaves it zero.
+func newAdminBackend(d adminDeps) *adminBackend {
+	return &adminBackend{st: d.store, status: d.status, userAdded: d.userAdded, mailRoot: d.mailRoot,
+		stateDir: d.stateDir, sieveGlobalDir: d.sieveGlobalDir, afterCommand: d.afterCommand,
+		queueAdmin: d.queue, folderAdmin: d.folders, doctorAdmin: d.doctor}
 }
 
 func (b *adminBackend) Status(context.Context) (admin.Status, error) {

@@ -26,9 +26,9 @@ func newTestAdminBackend(t *testing.T) (admin.Backend, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	started := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
-	b := newAdminBackend(st, func() admin.Status {
+	b := newAdminBackend(adminDeps{store: st, status: func() admin.Status {
 		return admin.Status{Version: "test", PID: 7, StartedAt: started, Listeners: map[string]string{"smtp": "127.0.0.1:2525"}}
-	})
+	}})
 	return b, st
 }
 
@@ -177,8 +177,8 @@ func TestBindAdmin(t *testing.T) {
 	cfg := config.Default()
 	cfg.Hostname, cfg.StateDir, cfg.RuntimeDir = "mail.example.org", dir, filepath.Join(dir, "run")
 	cfg.Admin.Group = "" // the daemon's own user only
-	ln, serve, shutdown, err := bindAdmin(&cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		func() admin.Status { return admin.Status{Version: "bound"} }, nil)
+	ln, serve, shutdown, err := bindAdmin(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		adminDeps{store: st, status: func() admin.Status { return admin.Status{Version: "bound"} }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,12 +101,6 @@ func (b *folderAdmin) Kick(_ context.Context, address string) (int, error) {
 	return b.boxes.Kick(address), nil
 }
 
-// setupFolderAdmin gives the admin backend the IMAP server's mailbox operations (the
-// IMAP server is built even when no IMAP listener is configured).
-func (s *Server) setupFolderAdmin(b *adminBackend) {
-	b.folderAdmin = folderAdmin{st: s.store, boxes: s.imap}
-}
-
 // currentConfig returns the config in force (it changes on SIGHUP).
 func (s *Server) currentConfig() *config.Config {
 	s.mu.Lock()
@@ -125,6 +119,3 @@ func (b *doctorAdmin) Doctor(ctx context.Context) (doctor.Report, error) {
 	}
 	return b.run(ctx), nil
 }
-
-// setupDoctorAdmin gives the admin backend the doctor's checks.
-func (s *Server) setupDoctorAdmin(b *adminBackend) { b.doctorAdmin = doctorAdmin{run: s.runDoctor} }

@@ -60,8 +60,7 @@ func (s *Server) bindListeners(ctx context.Context) error {
 		s.svcs.CloseListeners()
 		return err
 	}
-	flush := func(b *adminBackend) { b.afterCommand = func(string) { s.dir.Flush() } }
-	ln, serve, stop, err := bindAdmin(cfg, s.store, s.log, s.status, s.prepareUser, s.setupQueueAdmin, s.setupFolderAdmin, s.setupDoctorAdmin, flush)
+	ln, serve, stop, err := bindAdmin(cfg, s.log, s.adminDeps())
 	if err != nil {
 		s.svcs.CloseListeners()
 		return err

@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/postern/postern/localsubmit"
-	"github.com/postern/postern/server/config"
-	"github.com/postern/postern/server/outbound"
-	"github.com/postern/postern/smtp/relay"
 )
 
 // bindLocalSubmit binds the local submission socket (mode 0666: any local user may send;
@@ -43,22 +40,4 @@ func (s *Server) bindLocalSubmit() error {
 	}
 	s.svcs.Add("sendmail", ln, ls.Serve, ls.Shutdown)
 	return nil
-}
-
-// setupQueueAdmin gives the admin backend the queue and the relay test.
-func (s *Server) setupQueueAdmin(b *adminBackend) {
-	if s.out != nil {
-		b.q = s.out.Queue()
-	}
-	b.relayOptions = s.relayOptions
-}
-
-// relayOptions builds the relay client options of [relay] ("") or [relays.NAME] from the
-// config in force, reading the password afresh.
-func (s *Server) relayOptions(name string) (relay.Options, error) {
-	cfg := s.currentConfig()
-	if name == "" {
-		name = config.ViaRelay
-	}
-	return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
 }
