@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// This file checks DESIGN.md's first rule, "nothing is acknowledged that is not on disk",
+// This file checks the first rule of docs/ARCHITECTURE.md (Durability), "nothing is
+// acknowledged that is not on disk",
 // the way issue 3 says: kill -9 in the middle of a load, restart, and every message that
 // got a 250 is in the Maildir and in the index exactly once, and the index matches the
 // files. Postfix's smtp-source cannot say which messages got a 250, so the killed load is

@@ -23,8 +23,7 @@
 // compile.go validates it against the command and test tables
 // (commands.go, tests.go and one file per extension) and builds an
 // executable tree; interp.go runs it and collects actions (result.go);
-// outcome.go prints the outcome format of
-// ../shared/sieve-outcome-format.md.
+// outcome.go prints the outcome format of docs/sieve-outcome.md.
 //
 // API: Compile(name, src, CompileOptions) returns a *Script or a
 // *CompileError (Class, Line, Col, Msg). Includes are resolved at compile

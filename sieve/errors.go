@@ -3,7 +3,7 @@ package sieve
 import "fmt"
 
 // ErrorClass classifies a compile error the way the outcome format does
-// (../shared/sieve-outcome-format.md): the class of Pigeonhole's first error.
+// (docs/sieve-outcome.md): the class of Pigeonhole's first error.
 type ErrorClass string
 
 // The compile error classes.

@@ -9,8 +9,7 @@ import (
 	"strings"
 )
 
-// FormatOutcome renders a run's outcome in the format of
-// ../shared/sieve-outcome-format.md. v is a *Result, a *CompileError, or
+// FormatOutcome renders a run's outcome in the format of docs/sieve-outcome.md. v is a *Result, a *CompileError, or
 // any other error (a runtime failure: the message is kept in INBOX).
 func FormatOutcome(v any) string {
 	var lines []string

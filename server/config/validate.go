@@ -262,7 +262,7 @@ func (r *Relay) validate(pr *problems, key, table string) {
 	if r.Username == "" && r.PasswordFile != "" {
 		pr.addf(key+".username", "is required when %s.password_file is set", key)
 	}
-	// Passwords never cross the network in clear (DESIGN.md).
+	// Passwords never cross the network in clear (docs/ARCHITECTURE.md, Authentication).
 	if r.Username != "" && r.TLS == "none" {
 		pr.addf(key+".tls", `"none" would send the relay password in clear; use "starttls" or "implicit"`)
 	}

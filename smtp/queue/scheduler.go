@@ -226,8 +226,8 @@ func (q *Queue) remove(e *entry) {
 	q.poke()
 }
 
-// logDelivery writes the one line per delivery event that DESIGN.md asks
-// for (from, to, relay, status, delay), stable for grep and fail2ban.
+// logDelivery writes the one mail-log line per delivery attempt and recipient (from,
+// to, relay, status, delay; docs/ARCHITECTURE.md, Sending), stable for grep and fail2ban.
 func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time) {
 	level := slog.LevelInfo
 	if st == StatusFailed {
