@@ -19,31 +19,17 @@ func (ss *session) Sort(ctx context.Context, kind imapserver.NumKind, criteria [
 	if err != nil {
 		return nil, err
 	}
-	hits, _, err := ss.searchUIDs(ctx, sel, sc)
+	mcs, err := ss.searchMatches(ctx, sel, sc, "sort")
 	if err != nil {
-		return nil, ss.imapError("sort", err)
-	}
-	idx := make([]int, 0, len(hits))
-	for _, uid := range hits {
-		if i, ok := slices.BinarySearch(sel.uids, uid); ok {
-			idx = append(idx, i)
-		}
-	}
-	msgs, seqs, err := ss.pick(ctx, sel, idx)
-	if err != nil {
-		return nil, ss.imapError("sort", err)
-	}
-	f, err := ss.srv.newFolder(sel.dir)
-	if err != nil {
-		return nil, ss.imapError("sort", err)
+		return nil, err
 	}
 	type row struct {
 		uid, seq uint32
 		mc       *matchCtx
 	}
-	rows := make([]row, len(msgs))
-	for i, m := range msgs {
-		rows[i] = row{m.UID, seqs[i], &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}}
+	rows := make([]row, len(mcs))
+	for i, mc := range mcs {
+		rows[i] = row{mc.m.UID, mc.seq, mc}
 	}
 	slices.SortStableFunc(rows, func(a, b row) int {
 		for _, c := range criteria {
@@ -70,6 +56,34 @@ func (ss *session) Sort(ctx context.Context, kind imapserver.NumKind, criteria [
 		data.Min, data.Max = slices.Min(data.All), slices.Max(data.All)
 	}
 	return data, nil
+}
+
+// searchMatches runs SEARCH for SORT and THREAD (op names which in errors) and returns a
+// match context for each hit, in mailbox order.
+func (ss *session) searchMatches(ctx context.Context, sel *selected, sc *goimap.SearchCriteria, op string) ([]*matchCtx, error) {
+	hits, _, err := ss.searchUIDs(ctx, sel, sc)
+	if err != nil {
+		return nil, ss.imapError(op, err)
+	}
+	idx := make([]int, 0, len(hits))
+	for _, uid := range hits {
+		if i, ok := slices.BinarySearch(sel.uids, uid); ok {
+			idx = append(idx, i)
+		}
+	}
+	msgs, seqs, err := ss.pick(ctx, sel, idx)
+	if err != nil {
+		return nil, ss.imapError(op, err)
+	}
+	f, err := ss.srv.newFolder(sel.dir)
+	if err != nil {
+		return nil, ss.imapError(op, err)
+	}
+	mcs := make([]*matchCtx, len(msgs))
+	for i, m := range msgs {
+		mcs[i] = &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}
+	}
+	return mcs, nil
 }
 
 func compareBy(key goimap.SortKey, a, b *matchCtx) int {

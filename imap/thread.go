@@ -26,38 +26,23 @@ func (ss *session) Thread(ctx context.Context, kind imapserver.NumKind, alg goim
 	if alg != goimap.ThreadReferences && alg != goimap.ThreadOrderedSubject {
 		return nil, &goimap.Error{Type: goimap.StatusResponseTypeBad, Text: "Unsupported THREAD algorithm " + string(alg)}
 	}
-	hits, _, err := ss.searchUIDs(ctx, sel, sc)
+	mcs, err := ss.searchMatches(ctx, sel, sc, "thread")
 	if err != nil {
-		return nil, ss.imapError("thread", err)
+		return nil, err
 	}
-	idx := make([]int, 0, len(hits))
-	for _, uid := range hits {
-		if i, ok := slices.BinarySearch(sel.uids, uid); ok {
-			idx = append(idx, i)
-		}
-	}
-	msgs, seqs, err := ss.pick(ctx, sel, idx)
-	if err != nil {
-		return nil, ss.imapError("thread", err)
-	}
-	f, err := ss.srv.newFolder(sel.dir)
-	if err != nil {
-		return nil, ss.imapError("thread", err)
-	}
-	tms := make([]threadMsg, len(msgs))
-	for i, m := range msgs {
+	tms := make([]threadMsg, len(mcs))
+	for i, mc := range mcs {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		mc := &matchCtx{sel: sel, m: m, seq: seqs[i], f: f}
 		mc.parse()
-		n := seqs[i]
+		n := mc.seq
 		if kind == imapserver.NumKindUID {
-			n = m.UID
+			n = mc.m.UID
 		}
-		tm := threadMsg{num: n, order: seqs[i], date: mc.sentDate()}
+		tm := threadMsg{num: n, order: mc.seq, date: mc.sentDate()}
 		subj, _ := mc.header.Subject()
 		tm.subject, tm.reply = baseSubject(subj)
 		if ids := mimeparse.MsgIDs(mc.header.Get("Message-Id")); len(ids) > 0 {

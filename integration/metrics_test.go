@@ -89,7 +89,7 @@ func TestMetrics(t *testing.T) {
 		{`postern_messages_received_total{listener="smtp"}`, 1},
 		{`postern_messages_delivered_total`, 1},
 		{`postern_delivery_latency_seconds_count{stage="local"}`, 1},
-		{`postern_connections_total{listener="smtp"}`, 1},
+		{`postern_connections_total{listener="smtp"}`, 2}, // the delivery and the refused recipient
 		{`postern_auth_failures_total{service="submission"}`, 1},
 		{`postern_messages_rejected_total{listener="smtp",stage="rcpt",code="5.1.1"}`, 1},
 		{`postern_auth_failures_total{service="imap"}`, 1},
