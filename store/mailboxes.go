@@ -112,30 +112,17 @@ func (s *Store) CreateDefaultMailboxes(ctx context.Context, user string) error {
 // not exist. An existing mailbox keeps its special use. ErrNotFound if the user does not
 // exist.
 func (s *Store) EnsureMailbox(ctx context.Context, user, name, specialUse string) (Mailbox, error) {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return Mailbox{}, err
-	}
-	name, err = NormalizeMailboxName(name)
-	if err != nil {
-		return Mailbox{}, err
-	}
-	if err := checkSpecialUse(specialUse); err != nil {
-		return Mailbox{}, err
-	}
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, _, err := s.ensureMailboxTx(ctx, tx, addr, name, specialUse)
-		return err
-	})
-	if err != nil {
-		return Mailbox{}, err
-	}
-	return s.GetMailbox(ctx, addr, name)
+	return s.addMailbox(ctx, user, name, specialUse, false)
 }
 
 // CreateMailbox creates a mailbox that must not exist yet (IMAP CREATE); ErrExists if it
 // does.
 func (s *Store) CreateMailbox(ctx context.Context, user, name, specialUse string) (Mailbox, error) {
+	return s.addMailbox(ctx, user, name, specialUse, true)
+}
+
+// addMailbox is EnsureMailbox, or with mustCreate CreateMailbox.
+func (s *Store) addMailbox(ctx context.Context, user, name, specialUse string, mustCreate bool) (Mailbox, error) {
 	addr, err := NormalizeAddress(user)
 	if err != nil {
 		return Mailbox{}, err
@@ -149,7 +136,7 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name, specialUse string
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, created, err := s.ensureMailboxTx(ctx, tx, addr, name, specialUse)
-		if err == nil && !created {
+		if err == nil && mustCreate && !created {
 			err = fmt.Errorf("mailbox %q of %s: %w", name, addr, ErrExists)
 		}
 		return err
