@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/connset"
 	"log/slog"
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,25 +42,19 @@ type Server struct {
 	ctx    context.Context // parent of every handler's context; cancelled by a forced stop
 	cancel context.CancelFunc
 
-	mu        sync.Mutex // guards listeners, conns, and ordering of wg.Add against Shutdown
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	shutting  atomic.Bool
-	wg        sync.WaitGroup
-	nextID    atomic.Uint64
+	conns  connset.Set[net.Conn] // the listeners and open connections, for Shutdown
+	nextID atomic.Uint64
 }
 
 // NewServer returns a Server answering with backend.
 func NewServer(backend Backend, opts ServerOptions) *Server {
 	s := &Server{
-		backend:   backend,
-		handlers:  commandTable(),
-		log:       opts.Logger,
-		auth:      opts.Authorizer,
-		idle:      opts.IdleTimeout,
-		after:     opts.AfterCommand,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[net.Conn]struct{}),
+		backend:  backend,
+		handlers: commandTable(),
+		log:      opts.Logger,
+		auth:     opts.Authorizer,
+		idle:     opts.IdleTimeout,
+		after:    opts.AfterCommand,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -78,16 +72,19 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 // Serve accepts connections on ln until Shutdown; it then returns ErrServerClosed. ln is
 // closed when Serve returns.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
+	if !s.conns.Listen(ln) {
 		ln.Close()
 		return ErrServerClosed
 	}
-	defer s.untrack(ln)
+	defer func() {
+		s.conns.Unlisten(ln)
+		ln.Close()
+	}()
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if s.shutting.Load() {
+			if s.conns.Closing() {
 				return ErrServerClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -100,7 +97,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if !s.addConn(c) {
+		if !s.conns.Add(c) {
 			c.Close()
 			return ErrServerClosed
 		}
@@ -108,84 +105,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting.Load() {
-		return false
-	}
-	s.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	delete(s.listeners, ln)
-	s.mu.Unlock()
-	ln.Close()
-}
-
-// addConn registers c unless shutting down. Holding mu orders wg.Add before Shutdown's
-// wg.Wait, as sync.WaitGroup requires.
-func (s *Server) addConn(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting.Load() {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) removeConn(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	c.Close()
-	s.wg.Done()
-}
-
 // Shutdown stops accepting, lets requests being handled finish and closes idle
 // connections. If ctx ends first, it cancels the handlers' context, closes every
 // connection and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutting.Store(true)
-	for ln := range s.listeners {
-		ln.Close()
-	}
 	// An expired read deadline wakes connections waiting for their next request; one
-	// busy in a handler sees the flag before its next read.
-	for c := range s.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	// busy in a handler sees Closing before its next read.
+	wake := func(c net.Conn) { c.SetReadDeadline(time.Now()) }
+	kill := func(c net.Conn) { c.Close() }
+	return s.conns.Shutdown(ctx, wake, kill, s.cancel)
 }
 
 // serveConn answers requests on one connection until EOF, idle timeout or shutdown.
 func (s *Server) serveConn(c net.Conn, id uint64) {
-	defer s.removeConn(c)
+	defer func() {
+		c.Close()
+		s.conns.Done(c)
+	}()
 	log := s.log.With("conn", id)
 	defer func() {
 		if r := recover(); r != nil {
@@ -198,7 +134,7 @@ func (s *Server) serveConn(c net.Conn, id uint64) {
 	r := bufio.NewReader(c)
 	for {
 		c.SetReadDeadline(time.Now().Add(s.idle))
-		if s.shutting.Load() {
+		if s.conns.Closing() {
 			return
 		}
 		line, err := readLine(r, MaxRequestSize)

@@ -181,7 +181,6 @@ func (ls *Server) setAside(path string, log interface{ Error(string, ...any) }, 
 }
 
 func (s *Server) scanLoop() {
-	defer s.wg.Done()
 	t := time.NewTicker(pickupInterval)
 	defer t.Stop()
 	for {

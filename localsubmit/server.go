@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/postern/postern/connset"
 	"io"
 	"log/slog"
 	"net"
 	"os/user"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/postern/postern/admin"
@@ -64,10 +64,7 @@ type Server struct {
 	cancel context.CancelFunc
 	stop   context.Context // cancelled as Shutdown begins: no new pickup file is started
 	halt   context.CancelFunc
-	wg     sync.WaitGroup // connections and the scanner
-	mu     sync.Mutex
-	ln     net.Listener
-	closed bool
+	conns  connset.Set[net.Conn] // the socket, its connections and the pickup scanner
 }
 
 // New makes the pickup directory if needed and returns the server.
@@ -103,34 +100,24 @@ func loginName(uid uint32) string {
 
 // Serve scans pickup now and periodically, and accepts sendmail connections on ln.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.conns.Listen(ln) || !s.conns.Go(s.scanLoop) {
 		return net.ErrClosed
 	}
-	s.ln = ln
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go s.scanLoop()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		if !s.conns.Add(c) {
 			c.Close()
 			return net.ErrClosed
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		go s.conn(c)
 	}
 }
 
 func (s *Server) conn(c net.Conn) {
-	defer s.wg.Done()
+	defer s.conns.Done(c)
 	cred, err := admin.PeerCredentials(c)
 	if err != nil {
 		// Without the uid the message could not be traced to its sender.
@@ -145,26 +132,7 @@ func (s *Server) conn(c net.Conn) {
 // waiting for the reply) until ctx ends, then cancels what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.halt()
-	s.mu.Lock()
-	s.closed = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, nil, nil, s.cancel)
 }
 
 // serveConn answers one client of the submission socket.

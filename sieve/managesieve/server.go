@@ -5,13 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/connset"
 	"github.com/postern/postern/event"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,11 +98,7 @@ type Server struct {
 	commands map[string]cmdSpec
 	nextID   atomic.Uint64
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	wg        sync.WaitGroup
+	sessions connset.Set[*session] // the listeners and open sessions, for Shutdown
 }
 
 // NewServer checks opts and fills in the defaults.
@@ -129,7 +125,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("service", "managesieve"),
-		commands: commandTable(), listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{}}
+		commands: commandTable()}
 	if s.opts.Compile == nil {
 		s.opts.Compile = s.defaultCompile
 	}
@@ -165,23 +161,15 @@ func (l personalLoader) LoadScript(_ context.Context, loc sieve.ScriptLocation, 
 // Serve accepts connections on l until Shutdown; it always returns a non-nil error,
 // ErrServerClosed after Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	if !s.sessions.Listen(l) {
 		return ErrServerClosed
 	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
+	defer s.sessions.Unlisten(l)
 	var delay time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.isClosing() {
+			if s.sessions.Closing() {
 				return ErrServerClosed
 			}
 			var ne net.Error
@@ -205,7 +193,7 @@ func (s *Server) Serve(l net.Listener) error {
 				_ = c.Close()
 			})
 		}
-		if !s.track(sess) {
+		if !s.sessions.Add(sess) {
 			sess.close()
 			c.Close()
 			return ErrServerClosed
@@ -236,30 +224,8 @@ func (s *Server) admit(c net.Conn) (release func(), err error) {
 	return release, err
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-func (s *Server) track(sess *session) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
 func (s *Server) run(sess *session) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-	}()
+	defer s.sessions.Done(sess)
 	defer sess.close()
 	defer func() {
 		if r := recover(); r != nil {
@@ -272,30 +238,7 @@ func (s *Server) run(sess *session) {
 // Shutdown stops accepting, lets every session finish the command it is running and
 // say BYE, and waits for them until ctx ends; then it closes what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for sess := range s.sessions {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.conn().Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	interrupt := func(sess *session) { sess.interrupt() }
+	closeConn := func(sess *session) { sess.conn().Close() }
+	return s.sessions.Shutdown(ctx, interrupt, closeConn, nil)
 }
