@@ -15,6 +15,7 @@ import (
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
+	"github.com/postern/postern/server/dnsbl"
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
@@ -102,7 +103,7 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 			filters = append(filters, f)
 		}
 		if len(cfg.DNSBL.Zones) > 0 {
-			clientCheck = newDNSBL(cfg.DNSBL.Zones, resolver, time.Now)
+			clientCheck = dnsbl.New(cfg.DNSBL.Zones, resolver, time.Now)
 		}
 	}
 	conns, ll := s.conns.forSMTP(name)

@@ -1,4 +1,4 @@
-package server
+package dnsbl
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,13 +36,13 @@ func (r *fakeBLResolver) LookupHost(_ context.Context, host string) ([]string, e
 
 func TestDNSBL(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clock := newFakeClock(time.Unix(1_700_000_000, 0))
 	r := &fakeBLResolver{answers: map[string][]string{
 		"2.0.0.127.bl.test.": {"127.0.0.2"},
 		"7.2.0.192.bl.test.": {"192.0.2.99"}, // not in 127/8: not a listing
 		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.second.test.": {"127.0.0.4"},
 	}}
-	d := &dnsbl{zones: []string{"first.test", "bl.test."}, resolver: r, now: clock.Now, cache: map[netip.Addr]dnsblEntry{}}
+	d := &Checker{zones: []string{"first.test", "bl.test."}, resolver: r, now: clock.Now, cache: map[netip.Addr]dnsblEntry{}}
 	ctx := context.Background()
 
 	err := d.CheckClient(ctx, netip.MustParseAddr("127.0.0.2"))
@@ -83,3 +84,14 @@ func TestDNSBL(t *testing.T) {
 		t.Fatal("a failed lookup was cached")
 	}
 }
+
+// fakeClock is a clock the test moves.
+type fakeClock struct{ t atomic.Int64 }
+
+func newFakeClock(t time.Time) *fakeClock {
+	c := &fakeClock{}
+	c.t.Store(t.UnixNano())
+	return c
+}
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.t.Load()) }
+func (c *fakeClock) Add(d time.Duration) { c.t.Add(int64(d)) }

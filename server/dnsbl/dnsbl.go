@@ -1,4 +1,4 @@
-package server
+package dnsbl
 
 import (
 	"context"
@@ -21,12 +21,12 @@ const dnsblTTL = 5 * time.Minute
 // dnsblMaxCache bounds the cache; above it, expired entries are swept.
 const dnsblMaxCache = 10000
 
-// dnsbl is the smtp.ClientCheck of [dnsbl] zones: the client's address,
+// Checker is the smtp.ClientCheck of [dnsbl] zones: the client's address,
 // reversed, is looked up in each zone (RFC 5782 section 2); an A record in
 // 127.0.0.0/8 lists it. Answers (listed or not) are cached for dnsblTTL; a
 // lookup that fails (other than "no such name") is not cached and lets the
 // client through, as Postfix does.
-type dnsbl struct {
+type Checker struct {
 	zones    []string
 	resolver interface {
 		LookupHost(ctx context.Context, host string) ([]string, error)
@@ -42,12 +42,13 @@ type dnsblEntry struct {
 	expires time.Time
 }
 
-func newDNSBL(zones []string, r *net.Resolver, now func() time.Time) *dnsbl {
-	return &dnsbl{zones: zones, resolver: r, now: now, cache: map[netip.Addr]dnsblEntry{}}
+// New returns the check of zones through r.
+func New(zones []string, r *net.Resolver, now func() time.Time) *Checker {
+	return &Checker{zones: zones, resolver: r, now: now, cache: map[netip.Addr]dnsblEntry{}}
 }
 
 // CheckClient answers 554 5.7.1 in Postfix's words for a listed client.
-func (d *dnsbl) CheckClient(ctx context.Context, ip netip.Addr) error {
+func (d *Checker) CheckClient(ctx context.Context, ip netip.Addr) error {
 	ip = ip.Unmap()
 	now := d.now()
 	d.mu.Lock()
@@ -77,7 +78,7 @@ func (d *dnsbl) CheckClient(ctx context.Context, ip netip.Addr) error {
 }
 
 // lookup returns the first zone that lists ip, or "".
-func (d *dnsbl) lookup(ctx context.Context, ip netip.Addr) (string, error) {
+func (d *Checker) lookup(ctx context.Context, ip netip.Addr) (string, error) {
 	rev := reverseName(ip)
 	for _, zone := range d.zones {
 		zone = strings.TrimSuffix(zone, ".")
