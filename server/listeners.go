@@ -19,8 +19,6 @@ import (
 	"github.com/postern/postern/server/outbound"
 	"github.com/postern/postern/sieve/managesieve"
 	"github.com/postern/postern/smtp"
-	"github.com/postern/postern/store"
-	"github.com/postern/postern/store/maildir"
 )
 
 // bindListeners binds every configured listener, the admin socket last: a client that can
@@ -265,22 +263,7 @@ func (s *Server) status() admin.Status {
 	}
 }
 
-// prepareUser gives a new user a Maildir with the default folders (INBOX, Drafts, Sent,
-// Junk, Trash, Archive) and their special-use attributes in the index, so that a client
-// that logs in before the first message arrives sees the usual folders.
+// prepareUser gives a new user their Maildir and default mailboxes (admin user add).
 func (s *Server) prepareUser(ctx context.Context, u admin.User) error {
-	root := deliver.UserRoot(s.cfg.MailDir(), u.Address)
-	if err := maildir.Create(root); err != nil {
-		return err
-	}
-	m := &maildir.Maildir{Root: root, Namer: s.namer}
-	for _, mb := range store.DefaultMailboxes() {
-		if mb.Name == store.InboxName {
-			continue
-		}
-		if _, err := m.EnsureFolder(mb.Name); err != nil {
-			return err
-		}
-	}
-	return s.store.CreateDefaultMailboxes(ctx, u.Address)
+	return deliver.PrepareUser(ctx, s.store, s.cfg.MailDir(), u.Address)
 }

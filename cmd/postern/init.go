@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/postern/postern/server"
+	"github.com/postern/postern/server/bootstrap"
 	"github.com/postern/postern/server/dnsrecords"
 	"github.com/postern/postern/server/initcfg"
 	"github.com/postern/postern/store"
@@ -92,10 +92,10 @@ func runInit(ctx context.Context, c *cli, inv *invocation) error {
 		c.handOver(res.PasswordFile, owner)
 	}
 
-	boot, err := server.Bootstrap(ctx, res.Config, server.BootstrapRequest{
+	boot, err := bootstrap.Run(ctx, res.Config, bootstrap.Request{
 		Domain: o.Domain, User: addr, Password: userPassword, Owner: owner,
 	})
-	locked := errors.Is(err, server.ErrStateLocked)
+	locked := errors.Is(err, bootstrap.ErrStateLocked)
 	if err != nil && !locked {
 		return fmt.Errorf("the config is written, but preparing %s failed: %w", res.Config.StateDir, err)
 	}
@@ -126,7 +126,7 @@ func (c *cli) initUserPassword(inv *invocation, stdin io.Reader, addr string) (s
 }
 
 // printInitNext says what was prepared and what is left to do.
-func (c *cli) printInitNext(cfgFile, stateDir, domain, addr string, boot server.BootstrapResult, bootErr error, owner *[2]int) {
+func (c *cli) printInitNext(cfgFile, stateDir, domain, addr string, boot bootstrap.Result, bootErr error, owner *[2]int) {
 	w := c.stdout
 	if bootErr != nil {
 		fmt.Fprintf(w, "did not prepare %s: %v\n", stateDir, bootErr)

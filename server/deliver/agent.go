@@ -166,6 +166,26 @@ func New(o Options) (*Agent, error) {
 // Close stops the index batcher, after every delivery has returned.
 func (a *Agent) Close() { a.index.Close() }
 
+// PrepareUser gives a new user a Maildir with the default folders (INBOX, Drafts, Sent,
+// Junk, Trash, Archive) and their special-use attributes in the index, so that a client
+// that logs in before the first message arrives sees the usual folders.
+func PrepareUser(ctx context.Context, st *store.Store, mailRoot, address string) error {
+	root := UserRoot(mailRoot, address)
+	if err := maildir.Create(root); err != nil {
+		return err
+	}
+	m := &maildir.Maildir{Root: root}
+	for _, mb := range store.DefaultMailboxes() {
+		if mb.Name == store.InboxName {
+			continue
+		}
+		if _, err := m.EnsureFolder(mb.Name); err != nil {
+			return err
+		}
+	}
+	return st.CreateDefaultMailboxes(ctx, address)
+}
+
 // UserRoot is a user's Maildir root: mail/DOMAIN/LOCAL (the state directory layout of
 // docs/ARCHITECTURE.md).
 func UserRoot(mailRoot, address string) string {

@@ -1,4 +1,4 @@
-package server
+package bootstrap
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func TestBootstrapCreatesDomainUserAndMailboxes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := bootstrapConfig(t)
-	res, err := Bootstrap(ctx, cfg, BootstrapRequest{Domain: "Example.com", User: "You@example.com", Password: "correct horse battery"})
+	res, err := Run(ctx, cfg, Request{Domain: "Example.com", User: "You@example.com", Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestBootstrapCreatesDomainUserAndMailboxes(t *testing.T) {
 	}
 
 	// Running again changes nothing and says so.
-	res, err = Bootstrap(ctx, cfg, BootstrapRequest{Domain: "example.com", User: "you@example.com", Password: "another password"})
+	res, err = Run(ctx, cfg, Request{Domain: "example.com", User: "you@example.com", Password: "another password"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestBootstrapWithoutPasswordAddsOnlyTheDomain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := bootstrapConfig(t)
-	res, err := Bootstrap(ctx, cfg, BootstrapRequest{Domain: "example.com", User: "you@example.com"})
+	res, err := Run(ctx, cfg, Request{Domain: "example.com", User: "you@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestBootstrapRefusesALockedStateDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	_, err = Bootstrap(context.Background(), cfg, BootstrapRequest{Domain: "example.com"})
+	_, err = Run(context.Background(), cfg, Request{Domain: "example.com"})
 	if !errors.Is(err, ErrStateLocked) {
 		t.Fatalf("Bootstrap under a held lock: %v, want ErrStateLocked", err)
 	}
@@ -108,7 +108,7 @@ func TestBootstrapRefusesALockedStateDir(t *testing.T) {
 func TestBootstrapRejectsABadUser(t *testing.T) {
 	t.Parallel()
 	cfg := bootstrapConfig(t)
-	_, err := Bootstrap(context.Background(), cfg, BootstrapRequest{Domain: "example.com", User: "you@elsewhere.org", Password: "pw pw pw pw"})
+	_, err := Run(context.Background(), cfg, Request{Domain: "example.com", User: "you@elsewhere.org", Password: "pw pw pw pw"})
 	if err == nil {
 		t.Fatal("a user outside the domain was accepted")
 	}
@@ -118,7 +118,7 @@ func TestBootstrapGivesTheTreeToOwner(t *testing.T) {
 	t.Parallel()
 	cfg := bootstrapConfig(t)
 	uid, gid := os.Getuid(), os.Getgid() // chown to ourselves works without root
-	if _, err := Bootstrap(context.Background(), cfg, BootstrapRequest{Domain: "example.com", User: "you@example.com",
+	if _, err := Run(context.Background(), cfg, Request{Domain: "example.com", User: "you@example.com",
 		Password: "pw pw pw pw", Owner: &[2]int{uid, gid}}); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestBootstrapGivesTheTreeToOwner(t *testing.T) {
 		return
 	}
 	// As root: a second run hands everything to nobody.
-	if _, err := Bootstrap(context.Background(), cfg, BootstrapRequest{Domain: "example.com", Owner: &[2]int{65534, 65534}}); err != nil {
+	if _, err := Run(context.Background(), cfg, Request{Domain: "example.com", Owner: &[2]int{65534, 65534}}); err != nil {
 		t.Fatal(err)
 	}
 	err := filepath.WalkDir(cfg.StateDir, func(p string, d os.DirEntry, err error) error {

@@ -1,4 +1,4 @@
-package server
+package bootstrap
 
 import (
 	"context"
@@ -12,12 +12,11 @@ import (
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
-	"github.com/postern/postern/store/maildir"
 )
 
-// BootstrapRequest is what `postern init` asks of a fresh state directory: the first
+// Request is what `postern init` asks of a fresh state directory: the first
 // domain and, when Password is set, its first user.
-type BootstrapRequest struct {
+type Request struct {
 	Domain   string
 	User     string // "" = no user yet
 	Password string // "" = do not create User (the caller prints the command instead)
@@ -26,28 +25,28 @@ type BootstrapRequest struct {
 	Owner *[2]int
 }
 
-// BootstrapResult says what Bootstrap did.
-type BootstrapResult struct {
+// Result says what Run did.
+type Result struct {
 	DomainAdded bool // false: it was already there
 	UserAdded   bool // false: no password given, or the user was already there
 	UserExisted bool
 }
 
-// ErrStateLocked is returned by Bootstrap when it cannot take the state directory's lock,
+// ErrStateLocked is returned by Run when it cannot take the state directory's lock,
 // most often because the daemon runs; the caller falls back to the admin commands.
 var ErrStateLocked = errors.New("cannot take the state directory's lock")
 
-// Bootstrap creates the state directory, the database, the domain and the first user with
+// Run creates the state directory, the database, the domain and the first user with
 // its mailboxes, exactly as the admin commands would through a running daemon. It takes
 // the state directory's lock first, so it never writes under a running daemon. Existing
 // domains and users are left as they are, which makes it safe to run again.
-func Bootstrap(ctx context.Context, cfg *config.Config, r BootstrapRequest) (BootstrapResult, error) {
+func Run(ctx context.Context, cfg *config.Config, r Request) (Result, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return BootstrapResult{}, fmt.Errorf("creating %s: %w", cfg.StateDir, err)
+		return Result{}, fmt.Errorf("creating %s: %w", cfg.StateDir, err)
 	}
 	lock, err := store.LockDir(cfg.StateDir)
 	if err != nil {
-		return BootstrapResult{}, fmt.Errorf("%w: %w", ErrStateLocked, err)
+		return Result{}, fmt.Errorf("%w: %w", ErrStateLocked, err)
 	}
 	res, err := bootstrapStore(ctx, cfg, r)
 	if err == nil && r.Owner != nil {
@@ -60,8 +59,8 @@ func Bootstrap(ctx context.Context, cfg *config.Config, r BootstrapRequest) (Boo
 	return res, err
 }
 
-func bootstrapStore(ctx context.Context, cfg *config.Config, r BootstrapRequest) (BootstrapResult, error) {
-	var res BootstrapResult
+func bootstrapStore(ctx context.Context, cfg *config.Config, r Request) (Result, error) {
+	var res Result
 	// Quiet: init's output is for the admin, not the migrations' log lines.
 	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -79,7 +78,7 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r BootstrapRequest)
 		switch {
 		case err == nil:
 			res.UserAdded = true
-			if err := createUserMailboxes(ctx, st, cfg.MailDir(), u.Address); err != nil {
+			if err := deliver.PrepareUser(ctx, st, cfg.MailDir(), u.Address); err != nil {
 				return res, fmt.Errorf("user %s created, but preparing its mailbox failed: %w", u.Address, err)
 			}
 		case errors.Is(err, store.ErrExists):
@@ -89,25 +88,6 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r BootstrapRequest)
 		}
 	}
 	return res, nil
-}
-
-// createUserMailboxes makes a new user's Maildir with the default folders and their index
-// rows, so that the first IMAP client sees Sent, Drafts, Junk, Trash and Archive.
-func createUserMailboxes(ctx context.Context, st *store.Store, mailRoot, address string) error {
-	root := deliver.UserRoot(mailRoot, address)
-	if err := maildir.Create(root); err != nil {
-		return err
-	}
-	m := &maildir.Maildir{Root: root}
-	for _, mb := range store.DefaultMailboxes() {
-		if mb.Name == store.InboxName {
-			continue
-		}
-		if _, err := m.EnsureFolder(mb.Name); err != nil {
-			return err
-		}
-	}
-	return st.CreateDefaultMailboxes(ctx, address)
 }
 
 func chownTree(dir string, uid, gid int) error {

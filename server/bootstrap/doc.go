@@ -1,0 +1,5 @@
+// Package bootstrap is what `postern init` does to a fresh state directory, offline and
+// under the state-dir lock (never beside a running daemon): the database, the first
+// domain, the first user with the default mailboxes, and the tree given to the service
+// user.
+package bootstrap
