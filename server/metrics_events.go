@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/postern/postern/server/prom"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,20 +15,20 @@ import (
 // beside their mail-log lines; no counter depends on a log text. Connections are counted
 // by wrapping each bound listener; queue and certificate gauges are read at scrape time.
 type serverMetrics struct {
-	reg *registry
+	reg *prom.Registry
 
-	connections *family // listener
-	received    *family // listener
-	delivered   *family // (local delivery into a Maildir)
-	relayed     *family // (accepted by the smart host or the recipient's MX)
-	deferred    *family // stage: local | relay
-	bounced     *family // stage
-	rejected    *family // listener, stage, code
-	authFails   *family // service
-	logins      *family // service
-	latency     *family // stage
-	spamLearn   *family // kind, result
-	learnDelay  *family // (from the IMAP move to Rspamd's answer)
+	connections *prom.Family // listener
+	received    *prom.Family // listener
+	delivered   *prom.Family // (local delivery into a Maildir)
+	relayed     *prom.Family // (accepted by the smart host or the recipient's MX)
+	deferred    *prom.Family // stage: local | relay
+	bounced     *prom.Family // stage
+	rejected    *prom.Family // listener, stage, code
+	authFails   *prom.Family // service
+	logins      *prom.Family // service
+	latency     *prom.Family // stage
+	spamLearn   *prom.Family // kind, result
+	learnDelay  *prom.Family // (from the IMAP move to Rspamd's answer)
 
 	// byKind counts one event; every event.Kind has an entry (TestEveryEventCounted).
 	byKind map[event.Kind]func(event.Event)
@@ -48,53 +49,53 @@ type metricsSources struct {
 }
 
 func newServerMetrics(src metricsSources) *serverMetrics {
-	r := &registry{}
+	r := &prom.Registry{}
 	m := &serverMetrics{reg: r, active: make(map[string]*atomic.Int64)}
-	m.connections = r.counter("postern_connections_total", "Connections accepted, per listener.", "listener")
-	r.gauge("postern_connections_active", "Connections (sessions) open now, per listener.", m.activeSamples, "listener")
-	m.received = r.counter("postern_messages_received_total", "Messages accepted by SMTP, submission or LMTP (after DATA), per listener.", "listener")
-	m.delivered = r.counter("postern_messages_delivered_total", "Recipients delivered into a local mailbox.")
-	m.relayed = r.counter("postern_messages_relayed_total", "Recipients accepted by the smart host or the recipient's MX.")
-	m.deferred = r.counter("postern_messages_deferred_total", "Delivery attempts that failed temporarily, per stage (local, relay).", "stage")
-	m.bounced = r.counter("postern_messages_bounced_total", "Recipients that failed permanently, per stage (local, relay).", "stage")
-	m.rejected = r.counter("postern_messages_rejected_total", "SMTP commands refused, per listener, stage and enhanced status code.", "listener", "stage", "code")
-	m.authFails = r.counter("postern_auth_failures_total", "Failed logins, per service (submission, submissions, imap, managesieve).", "service")
-	m.logins = r.counter("postern_logins_total", "Successful logins, per service.", "service")
-	m.spamLearn = r.counter("postern_spam_learn_total", "Spam learning requests sent to Rspamd (spamlearn), per kind (spam, ham) and result (learned, already, refused, dropped, deferred).", "kind", "result")
-	m.learnDelay = r.histogram("postern_spam_learn_latency_seconds", "Time from the IMAP move that asked for a learn to Rspamd's answer.", latencyBuckets)
-	m.latency = r.histogram("postern_delivery_latency_seconds", "Time from arrival to delivery, per stage (local, relay).", latencyBuckets, "stage")
+	m.connections = r.Counter("postern_connections_total", "Connections accepted, per listener.", "listener")
+	r.Gauge("postern_connections_active", "Connections (sessions) open now, per listener.", m.activeSamples, "listener")
+	m.received = r.Counter("postern_messages_received_total", "Messages accepted by SMTP, submission or LMTP (after DATA), per listener.", "listener")
+	m.delivered = r.Counter("postern_messages_delivered_total", "Recipients delivered into a local mailbox.")
+	m.relayed = r.Counter("postern_messages_relayed_total", "Recipients accepted by the smart host or the recipient's MX.")
+	m.deferred = r.Counter("postern_messages_deferred_total", "Delivery attempts that failed temporarily, per stage (local, relay).", "stage")
+	m.bounced = r.Counter("postern_messages_bounced_total", "Recipients that failed permanently, per stage (local, relay).", "stage")
+	m.rejected = r.Counter("postern_messages_rejected_total", "SMTP commands refused, per listener, stage and enhanced status code.", "listener", "stage", "code")
+	m.authFails = r.Counter("postern_auth_failures_total", "Failed logins, per service (submission, submissions, imap, managesieve).", "service")
+	m.logins = r.Counter("postern_logins_total", "Successful logins, per service.", "service")
+	m.spamLearn = r.Counter("postern_spam_learn_total", "Spam learning requests sent to Rspamd (spamlearn), per kind (spam, ham) and result (learned, already, refused, dropped, deferred).", "kind", "result")
+	m.learnDelay = r.Histogram("postern_spam_learn_latency_seconds", "Time from the IMAP move that asked for a learn to Rspamd's answer.", latencyBuckets)
+	m.latency = r.Histogram("postern_delivery_latency_seconds", "Time from arrival to delivery, per stage (local, relay).", latencyBuckets, "stage")
 	m.byKind = m.counters()
-	r.gauge("postern_queue_messages", "Messages in the outbound queue.", func() []gaugeSample {
+	r.Gauge("postern_queue_messages", "Messages in the outbound queue.", func() []prom.GaugeSample {
 		n, _ := src.queue()
-		return []gaugeSample{{value: float64(n)}}
+		return []prom.GaugeSample{{Value: float64(n)}}
 	})
-	r.gauge("postern_queue_oldest_age_seconds", "Age of the oldest message in the outbound queue; 0 when it is empty.", func() []gaugeSample {
+	r.Gauge("postern_queue_oldest_age_seconds", "Age of the oldest message in the outbound queue; 0 when it is empty.", func() []prom.GaugeSample {
 		_, oldest := src.queue()
 		age := 0.0
 		if !oldest.IsZero() {
 			age = time.Since(oldest).Seconds()
 		}
-		return []gaugeSample{{value: age}}
+		return []prom.GaugeSample{{Value: age}}
 	})
-	r.gauge("postern_tls_certificate_expiry_timestamp_seconds", "When the served certificate expires (Unix time).", func() []gaugeSample {
+	r.Gauge("postern_tls_certificate_expiry_timestamp_seconds", "When the served certificate expires (Unix time).", func() []prom.GaugeSample {
 		t := src.certTill()
 		if t.IsZero() {
 			return nil
 		}
-		return []gaugeSample{{value: float64(t.Unix())}}
+		return []prom.GaugeSample{{Value: float64(t.Unix())}}
 	})
-	r.gauge("postern_start_time_seconds", "When the daemon started (Unix time).", func() []gaugeSample {
-		return []gaugeSample{{value: float64(src.started.Unix())}}
+	r.Gauge("postern_start_time_seconds", "When the daemon started (Unix time).", func() []prom.GaugeSample {
+		return []prom.GaugeSample{{Value: float64(src.started.Unix())}}
 	})
 	return m
 }
 
-func (m *serverMetrics) activeSamples() []gaugeSample {
+func (m *serverMetrics) activeSamples() []prom.GaugeSample {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]gaugeSample, 0, len(m.active))
+	out := make([]prom.GaugeSample, 0, len(m.active))
 	for name, n := range m.active {
-		out = append(out, gaugeSample{values: []string{name}, value: float64(n.Load())})
+		out = append(out, prom.GaugeSample{Values: []string{name}, Value: float64(n.Load())})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/postern/postern/server/prom"
 	"net"
 	"strings"
 	"testing"
@@ -9,41 +10,6 @@ import (
 
 	"github.com/postern/postern/event"
 )
-
-func TestRegistryExposition(t *testing.T) {
-	t.Parallel()
-	r := &registry{}
-	c := r.counter("x_total", "Things\\counted.\nTwice.", "listener")
-	c.Inc("smtp")
-	c.Add(2, `we"ird\`)
-	h := r.histogram("lat_seconds", "Latency.", []float64{0.1, 1})
-	h.Observe(0.05)
-	h.Observe(0.5)
-	h.Observe(5)
-	r.gauge("q", "Queue.", func() []gaugeSample { return []gaugeSample{{value: 3}} })
-	var b bytes.Buffer
-	if _, err := r.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
-	want := `# HELP x_total Things\\counted.\nTwice.
-# TYPE x_total counter
-x_total{listener="smtp"} 1
-x_total{listener="we\"ird\\"} 2
-# HELP lat_seconds Latency.
-# TYPE lat_seconds histogram
-lat_seconds_bucket{le="0.1"} 1
-lat_seconds_bucket{le="1"} 2
-lat_seconds_bucket{le="+Inf"} 3
-lat_seconds_sum 5.55
-lat_seconds_count 3
-# HELP q Queue.
-# TYPE q gauge
-q 3
-`
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
-}
 
 func testMetrics() *serverMetrics {
 	return newServerMetrics(metricsSources{queue: func() (int, time.Time) { return 0, time.Time{} }, certTill: func() time.Time { return time.Time{} }})
@@ -69,7 +35,7 @@ func TestMetricsCountEvents(t *testing.T) {
 		sink.Emit(e)
 	}
 	for _, c := range []struct {
-		f      *family
+		f      *prom.Family
 		labels []string
 		want   float64
 	}{
@@ -86,7 +52,7 @@ func TestMetricsCountEvents(t *testing.T) {
 		{m.spamLearn, []string{"spam", "learned"}, 1},
 	} {
 		if got := c.f.Value(c.labels...); got != c.want {
-			t.Errorf("%s%q = %v, want %v", c.f.name, c.labels, got, c.want)
+			t.Errorf("%s%q = %v, want %v", c.f.Name(), c.labels, got, c.want)
 		}
 	}
 	var b bytes.Buffer
@@ -132,12 +98,12 @@ func TestCountListener(t *testing.T) {
 	if got := m.connections.Value("imap"); got != 1 {
 		t.Errorf("connections = %v", got)
 	}
-	if s := m.activeSamples(); len(s) != 1 || s[0].value != 1 {
+	if s := m.activeSamples(); len(s) != 1 || s[0].Value != 1 {
 		t.Errorf("active = %+v", s)
 	}
 	c.Close()
 	c.Close()
-	if s := m.activeSamples(); s[0].value != 0 {
+	if s := m.activeSamples(); s[0].Value != 0 {
 		t.Errorf("active after close = %+v", s)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package prom
 
 import (
 	"fmt"
@@ -10,14 +10,14 @@ import (
 	"sync"
 )
 
-// registry is a small Prometheus registry: counters and histograms with labels, and
+// Registry is a small Prometheus registry: counters and histograms with labels, and
 // gauges read at scrape time. It writes the text exposition format (version 0.0.4)
 // itself, so the daemon needs no client library. Families are registered at start and
 // never removed; label sets are created on first use. One mutex guards every value: the
 // counters move at message and connection rate, far below where that would matter.
-type registry struct {
+type Registry struct {
 	mu       sync.Mutex
-	families []*family
+	families []*Family
 }
 
 type metricKind string
@@ -28,16 +28,16 @@ const (
 	kindHistogram metricKind = "histogram"
 )
 
-// family is one metric name with its label names.
-type family struct {
-	reg     *registry
+// Family is one metric name with its label names.
+type Family struct {
+	reg     *Registry
 	name    string
 	help    string
 	kind    metricKind
 	labels  []string
 	buckets []float64          // histograms only, ascending
 	series  map[string]*series // key: label values joined by \xff
-	collect func() []gaugeSample
+	collect func() []GaugeSample
 }
 
 // series is one label set's value (counter) or observations (histogram).
@@ -49,13 +49,13 @@ type series struct {
 	count  uint64
 }
 
-// gaugeSample is one value a gauge's collect function reports.
-type gaugeSample struct {
-	values []string
-	value  float64
+// GaugeSample is one value a gauge's collect function reports.
+type GaugeSample struct {
+	Values []string // label values, in the order of the family's labels
+	Value  float64
 }
 
-func (r *registry) add(f *family) *family {
+func (r *Registry) add(f *Family) *Family {
 	f.reg = r
 	f.series = make(map[string]*series)
 	r.mu.Lock()
@@ -64,23 +64,23 @@ func (r *registry) add(f *family) *family {
 	return f
 }
 
-// counter registers a counter family.
-func (r *registry) counter(name, help string, labels ...string) *family {
-	return r.add(&family{name: name, help: help, kind: kindCounter, labels: labels})
+// Counter registers a counter Family.
+func (r *Registry) Counter(name, help string, labels ...string) *Family {
+	return r.add(&Family{name: name, help: help, kind: kindCounter, labels: labels})
 }
 
-// histogram registers a histogram family with the given upper bounds.
-func (r *registry) histogram(name, help string, buckets []float64, labels ...string) *family {
-	return r.add(&family{name: name, help: help, kind: kindHistogram, labels: labels, buckets: buckets})
+// Histogram registers a histogram Family with the given upper bounds.
+func (r *Registry) Histogram(name, help string, buckets []float64, labels ...string) *Family {
+	return r.add(&Family{name: name, help: help, kind: kindHistogram, labels: labels, buckets: buckets})
 }
 
-// gauge registers a gauge whose values collect returns at each scrape.
-func (r *registry) gauge(name, help string, collect func() []gaugeSample, labels ...string) *family {
-	return r.add(&family{name: name, help: help, kind: kindGauge, labels: labels, collect: collect})
+// Gauge registers a gauge whose values collect returns at each scrape.
+func (r *Registry) Gauge(name, help string, collect func() []GaugeSample, labels ...string) *Family {
+	return r.add(&Family{name: name, help: help, kind: kindGauge, labels: labels, collect: collect})
 }
 
 // get returns the series for values, creating it. Callers hold r.mu.
-func (f *family) get(values []string) *series {
+func (f *Family) get(values []string) *series {
 	if len(values) != len(f.labels) {
 		panic(fmt.Sprintf("metrics: %s takes %d label values, got %d", f.name, len(f.labels), len(values)))
 	}
@@ -97,17 +97,17 @@ func (f *family) get(values []string) *series {
 }
 
 // Add adds delta to a counter.
-func (f *family) Add(delta float64, values ...string) {
+func (f *Family) Add(delta float64, values ...string) {
 	f.reg.mu.Lock()
 	defer f.reg.mu.Unlock()
 	f.get(values).value += delta
 }
 
 // Inc adds one to a counter.
-func (f *family) Inc(values ...string) { f.Add(1, values...) }
+func (f *Family) Inc(values ...string) { f.Add(1, values...) }
 
 // Observe records one histogram observation.
-func (f *family) Observe(v float64, values ...string) {
+func (f *Family) Observe(v float64, values ...string) {
 	f.reg.mu.Lock()
 	defer f.reg.mu.Unlock()
 	s := f.get(values)
@@ -121,21 +121,24 @@ func (f *family) Observe(v float64, values ...string) {
 	}
 }
 
+// Name is the metric's name.
+func (f *Family) Name() string { return f.name }
+
 // Value returns a counter's current value (for tests).
-func (f *family) Value(values ...string) float64 {
+func (f *Family) Value(values ...string) float64 {
 	f.reg.mu.Lock()
 	defer f.reg.mu.Unlock()
 	return f.get(values).value
 }
 
-// WriteTo writes every family in the Prometheus text format.
-func (r *registry) WriteTo(w io.Writer) (int64, error) {
+// WriteTo writes every Family in the Prometheus text format.
+func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	// Gauges are collected before taking the lock: their functions read other parts of
-	// the server, which must never wait on the registry.
+	// the server, which must never wait on the Registry.
 	r.mu.Lock()
 	fams := slices.Clone(r.families)
 	r.mu.Unlock()
-	collected := make(map[*family][]gaugeSample)
+	collected := make(map[*Family][]GaugeSample)
 	for _, f := range fams {
 		if f.collect != nil {
 			collected[f] = f.collect()
@@ -147,7 +150,7 @@ func (r *registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f.name, escapeHelp(f.help), f.name, f.kind)
 		if f.collect != nil {
 			for _, g := range collected[f] {
-				writeSample(&b, f.name, f.labels, g.values, "", "", g.value)
+				writeSample(&b, f.name, f.labels, g.Values, "", "", g.Value)
 			}
 			continue
 		}
