@@ -39,60 +39,10 @@ func bindAdmin(cfg *config.Config, log *slog.Logger, d adminDeps) (
 
 // adminDeps is everything the admin backend is built from.
 type adminDeps struct {
-	store *store.Store
+	st *store.Store
 	// status reports what the store cannot know (version, pid, bound listeners); it is
 	// called for every "postern status", from the admin goroutines.
 	status func() admin.Status
-	// userAdded runs after a user is created: the server creates the user's Maildir and
-	// default mailboxes there. nil does nothing.
-	userAdded func(ctx context.Context, u admin.User) error
-	// mailRoot is state_dir/mail, for reindex.
-	mailRoot string
-	// stateDir is state_dir, for backup.
-	stateDir string
-	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
-	sieveGlobalDir string
-	// afterCommand runs after every successful admin command (cache invalidation).
-	afterCommand func(cmd string)
-	queue        queueAdmin
-	folders      folderAdmin
-	doctor       doctorAdmin
-}
-
-// adminDeps is what the admin backend works on.
-func (s *Server) adminDeps() adminDeps {
-	cfg := s.cfg
-	return adminDeps{
-		store:          s.store,
-		status:         s.status,
-		userAdded:      s.prepareUser,
-		mailRoot:       cfg.MailDir(),
-		stateDir:       cfg.StateDir,
-		sieveGlobalDir: cfg.Sieve.GlobalDir,
-		afterCommand:   func(string) { s.dir.Flush() },
-		queue:          queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
-		folders:        folderAdmin{st: s.store, boxes: s.imap},
-		doctor:         doctorAdmin{run: s.runDoctor},
-	}
-}
-
-// relayOptions builds a relay client's options from the current config, for `postern
-// relay test`.
-func (s *Server) relayOptions(name string) (relay.Options, error) {
-	cfg := s.currentConfig()
-	if name == "" {
-		name = config.ViaRelay
-	}
-	return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
-}
-
-// adminBackend answers the admin protocol from the store. It owns no state of its own:
-// every method is one store transaction plus the translation of store errors into admin
-// error codes with a hint that tells the operator the next command to run.
-type adminBackend struct {
-	st     *store.Store
-	status func() admin.Status
-
 	// userAdded runs after a user is created: the server creates the user's Maildir and
 	// default mailboxes there. nil does nothing.
 	userAdded func(ctx context.Context, u admin.User) error
@@ -110,12 +60,44 @@ type adminBackend struct {
 	doctorAdmin // postern doctor (doctor_bind.go)
 }
 
+// adminDeps is what the admin backend works on.
+func (s *Server) adminDeps() adminDeps {
+	cfg := s.cfg
+	return adminDeps{
+		st:             s.store,
+		status:         s.status,
+		userAdded:      s.prepareUser,
+		mailRoot:       cfg.MailDir(),
+		stateDir:       cfg.StateDir,
+		sieveGlobalDir: cfg.Sieve.GlobalDir,
+		afterCommand:   func(string) { s.dir.Flush() },
+		queueAdmin:     queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
+		folderAdmin:    folderAdmin{st: s.store, boxes: s.imap},
+		doctorAdmin:    doctorAdmin{run: s.runDoctor},
+	}
+}
+
+// relayOptions builds a relay client's options from the current config, for `postern
+// relay test`.
+func (s *Server) relayOptions(name string) (relay.Options, error) {
+	cfg := s.currentConfig()
+	if name == "" {
+		name = config.ViaRelay
+	}
+	return outbound.RelayOptions(cfg, name, s.opts.Getenv, s.log, newResolver(cfg.DNS.Addrs()))
+}
+
+// adminBackend answers the admin protocol from the store. It owns no state of its own:
+// every method is one store transaction plus the translation of store errors into admin
+// error codes with a hint that tells the operator the next command to run.
+type adminBackend struct {
+	adminDeps
+}
+
 // newAdminBackend returns the admin.Backend of a running daemon. The schema version of
 // the status is filled in from the store when d.status leaves it zero.
 func newAdminBackend(d adminDeps) *adminBackend {
-	return &adminBackend{st: d.store, status: d.status, userAdded: d.userAdded, mailRoot: d.mailRoot,
-		stateDir: d.stateDir, sieveGlobalDir: d.sieveGlobalDir, afterCommand: d.afterCommand,
-		queueAdmin: d.queue, folderAdmin: d.folders, doctorAdmin: d.doctor}
+	return &adminBackend{adminDeps: d}
 }
 
 func (b *adminBackend) Status(context.Context) (admin.Status, error) {

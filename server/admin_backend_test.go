@@ -26,7 +26,7 @@ func newTestAdminBackend(t *testing.T) (admin.Backend, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	started := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
-	b := newAdminBackend(adminDeps{store: st, status: func() admin.Status {
+	b := newAdminBackend(adminDeps{st: st, status: func() admin.Status {
 		return admin.Status{Version: "test", PID: 7, StartedAt: started, Listeners: map[string]string{"smtp": "127.0.0.1:2525"}}
 	}})
 	return b, st
@@ -178,7 +178,7 @@ func TestBindAdmin(t *testing.T) {
 	cfg.Hostname, cfg.StateDir, cfg.RuntimeDir = "mail.example.org", dir, filepath.Join(dir, "run")
 	cfg.Admin.Group = "" // the daemon's own user only
 	ln, serve, shutdown, err := bindAdmin(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		adminDeps{store: st, status: func() admin.Status { return admin.Status{Version: "bound"} }})
+		adminDeps{st: st, status: func() admin.Status { return admin.Status{Version: "bound"} }})
 	if err != nil {
 		t.Fatal(err)
 	}
