@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/postern/postern/peercred"
 	"log/slog"
 	"os"
 	"os/user"
@@ -13,12 +14,8 @@ import (
 )
 
 // PeerCred is who is on the other end of a unix socket, as the kernel reports it at
-// connect time (SO_PEERCRED, see unix(7)).
-type PeerCred struct {
-	PID int32
-	UID uint32
-	GID uint32
-}
+// connect time (package peercred).
+type PeerCred = peercred.Cred
 
 // Authorizer decides whether a peer may use the admin protocol. A non-nil error refuses
 // the connection; its text is sent to the peer, so it must not reveal more than needed.

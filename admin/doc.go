@@ -18,7 +18,7 @@
 // contract), backend.go (the Backend interface server/ implements and the DTOs), one file
 // per command group (status.go, domain.go, user.go, apppassword.go, alias.go) holding both
 // the server-side handlers and the typed Client methods, dispatch.go (the command table),
-// server.go (connections, shutdown), client.go (Dial), access.go/peercred_*.go (who may
+// server.go (connections, shutdown), client.go (Dial), access.go with package peercred (who may
 // talk to the socket) and listen.go (creating the socket file with the right owner/mode).
 //
 // Authorisation: the socket file is mode 0660, group-owned by the configured admin group,

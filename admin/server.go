@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/postern/postern/connset"
+	"github.com/postern/postern/peercred"
 	"log/slog"
 	"net"
 	"os"
@@ -161,7 +162,7 @@ func (s *Server) serveConn(c net.Conn, id uint64) {
 // authorize identifies the peer and applies the policy. A peer that cannot be identified
 // is refused.
 func (s *Server) authorize(c net.Conn) (PeerCred, error) {
-	cred, err := peerCred(c)
+	cred, err := peercred.Of(c)
 	if err != nil {
 		s.log.Warn("admin peer credentials unavailable", "err", err)
 		return cred, Errorf(CodePermissionDenied, "", "permission denied: cannot identify the peer")

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/postern/postern/admin"
+	"github.com/postern/postern/peercred"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
 )
@@ -118,7 +118,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 func (s *Server) conn(c net.Conn) {
 	defer s.conns.Done(c)
-	cred, err := admin.PeerCredentials(c)
+	cred, err := peercred.Of(c)
 	if err != nil {
 		// Without the uid the message could not be traced to its sender.
 		s.log.Warn("local submission refused: peer credentials unavailable", "err", err)
