@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 COVERDIR := $(CURDIR)/.cover
 export CGO_ENABLED = 0
 
-.PHONY: help build run test integration check fuzz bench cover test-all deps docs clean install
+.PHONY: help build run test integration check fuzz bench cover test-all deps docs clean install deb
 
 help:
 	@echo "make build        static binary in $(BIN), version $(VERSION)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench        Go benchmarks"
 	@echo "make cover        unit + integration coverage merged into .cover/cover.txt"
 	@echo "make test-all     deps + check + test + integration (what CI runs)"
+	@echo "make deb          Debian package bin/postern_VERSION_amd64.deb (dpkg-deb)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postern
@@ -108,6 +109,11 @@ install: build
 	  ./$(BIN) config default --hostname "$$h" > $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example
 	test -e $(DESTDIR)/etc/postern/postern.toml || install -m 0644 $(DESTDIR)$(PREFIX)/share/doc/postern/postern.toml.example $(DESTDIR)/etc/postern/postern.toml
 	test -e $(DESTDIR)/etc/postern/relay.password || install -m 0600 /dev/null $(DESTDIR)/etc/postern/relay.password
+
+# The Debian package, built with dpkg-deb from packaging/deb (no nfpm, no debhelper):
+# bin/postern_VERSION_amd64.deb. Check it with: lintian bin/postern_*.deb
+deb: build
+	packaging/deb/build.sh $(BIN) $(VERSION) bin
 
 clean:
 	rm -rf bin run .cover
