@@ -26,6 +26,9 @@ type placement struct {
 	Mailbox string   // client-visible name; "INBOX" or "" for the inbox
 	Flags   []string // IMAP flags and keywords
 	Create  bool     // create the mailbox if it does not exist (Sieve's :create)
+	// Header, when not nil, replaces the message's header in this copy (Sieve's
+	// editheader; the engine's Keep/FileInto.Header).
+	Header []byte
 }
 
 // hookInput is what the delivery hook sees of one user's delivery.
@@ -468,6 +471,7 @@ func dedupePlacements(ps []placement) []placement {
 		}
 		if i, ok := idx[key]; ok {
 			out[i].Flags = p.Flags
+			out[i].Header = p.Header
 			continue
 		}
 		idx[key] = len(out)
@@ -485,6 +489,7 @@ func oneLine(s string) string {
 func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message, copies []*userCopy) error {
 	var targets []maildir.Target
 	var owners []string
+	var edited [][]byte // per target: the edited header, nil for the message as it came
 	for _, c := range copies {
 		root := UserRoot(a.mailRoot, c.user)
 		for _, p := range c.placements {
@@ -497,18 +502,14 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 			}
 			targets = append(targets, maildir.Target{Root: root, Folder: folder, Flags: p.Flags})
 			owners = append(owners, c.user)
+			edited = append(edited, p.Header)
 		}
 	}
 	if len(targets) == 0 {
 		return nil // everything discarded or refused
 	}
-	body, err := msg.Open()
-	if err != nil {
-		return fmt.Errorf("opening spooled message: %w", err)
-	}
-	defer body.Close()
 	header := deliveryHeader(env, copies)
-	done, err := maildir.Deliver(a.namer, targets, header, body)
+	done, targets, owners, err := a.writeGroups(msg, header, targets, owners, edited)
 	if err != nil {
 		return err
 	}

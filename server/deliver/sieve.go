@@ -188,6 +188,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 	var d decision
 	keep := true
 	var keepFlags []string
+	var keepHeader []byte
 	stores := map[string]int{} // mailbox key -> index in d.Placements
 	addStore := func(p placement) {
 		key := p.Mailbox
@@ -197,6 +198,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		if i, ok := stores[key]; ok {
 			d.Placements[i].Flags = p.Flags // the later store's flags win, as in Pigeonhole
 			d.Placements[i].Create = d.Placements[i].Create || p.Create
+			d.Placements[i].Header = p.Header
 			return
 		}
 		stores[key] = len(d.Placements)
@@ -209,19 +211,20 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		}
 		keep = keep && res.ImplicitKeep
 		keepFlags = res.ImplicitKeepFlags
+		keepHeader = res.ImplicitKeepHeader
 		for _, a := range res.Actions {
 			switch a := a.(type) {
 			case sieve.Keep:
-				addStore(placement{Mailbox: store.InboxName, Flags: a.Flags})
+				addStore(placement{Mailbox: store.InboxName, Flags: a.Flags, Header: a.Header})
 			case sieve.FileInto:
 				if !a.Create && !opts.MailboxExists(ctx, a.Mailbox) && !strings.EqualFold(a.Mailbox, store.InboxName) {
 					// Pigeonhole refuses fileinto a missing mailbox without :create and
 					// keeps the message in INBOX; so do we, and say why.
 					h.log.Warn("sieve: fileinto a mailbox that does not exist; keeping in INBOX", "user", user, "mailbox", a.Mailbox, "script", sc.Name())
-					addStore(placement{Mailbox: store.InboxName, Flags: a.Flags})
+					addStore(placement{Mailbox: store.InboxName, Flags: a.Flags, Header: a.Header})
 					continue
 				}
-				addStore(placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create})
+				addStore(placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create, Header: a.Header})
 			case sieve.Redirect:
 				d.Redirects = append(d.Redirects, a.Address)
 			case sieve.Reject:
@@ -238,7 +241,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 	if _, stored := stores[store.InboxName]; keep && !stored {
 		// An explicit keep (or fileinto "INBOX") already stored the one INBOX copy, with
 		// its own flags; the implicit keep adds nothing then.
-		addStore(placement{Mailbox: store.InboxName, Flags: keepFlags})
+		addStore(placement{Mailbox: store.InboxName, Flags: keepFlags, Header: keepHeader})
 	}
 	return d, nil
 }
