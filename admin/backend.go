@@ -18,6 +18,7 @@ type Backend interface {
 	FolderBackend
 	SessionBackend
 	DoctorBackend
+	TraceBackend
 	SieveBackend
 	QueueBackend
 	RelayBackend

@@ -35,6 +35,7 @@ func commandTable() map[string]handler {
 		mailboxCommands(),
 		folderCommands(),
 		doctorCommands(),
+		traceCommands(),
 		sieveCommands(),
 		queueCommands(),
 		relayCommands(),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/doctor"
+	"github.com/postern/postern/trace"
 )
 
 func (f *fakeBackend) MailboxStatus(ctx context.Context, address, name string) ([]MailboxStatus, error) {
@@ -37,4 +38,8 @@ func (f *fakeBackend) Kick(ctx context.Context, address string) (int, error) {
 
 func (f *fakeBackend) Doctor(ctx context.Context) (doctor.Report, error) {
 	return doctor.Report{OK: true, Findings: []doctor.Finding{{Check: "disk", Severity: doctor.OK, Message: "fine"}}}, f.record(ctx, "Doctor")
+}
+
+func (f *fakeBackend) Trace(ctx context.Context, q trace.Query) ([]trace.Story, error) {
+	return []trace.Story{{Events: []trace.Event{{What: "message"}}}}, f.record(ctx, "Trace %s", q.MessageID)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/postern/postern/trace"
 	"log/slog"
 	"net"
 	"os"
@@ -195,6 +196,10 @@ func TestEveryCommandRoundTrip(t *testing.T) {
 			r, err := c.Doctor(ctx)
 			return r.OK && len(r.Findings) == 1, err
 		}, "Doctor", true},
+		{"trace", func() (any, error) {
+			r, err := c.Trace(ctx, trace.Query{MessageID: "x@example.org"})
+			return len(r), err
+		}, "Trace x@example.org", 1},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -9,7 +9,8 @@ import (
 // TestRelayRefusalAlertsPostmasterOnce: mail to an outside address while the relay (the
 // aiosmtpd stand-in) refuses our password waits in the queue with the 535; postmaster
 // (an alias of alice) gets exactly one alert, delivered locally although the relay is
-// down for us; and postern doctor explains the credentials. (The "fixed" note is
+// down for us; postern trace shows the 535 and the next retry; and postern doctor
+// explains the credentials. (The "fixed" note is
 // covered by package alerts' tests.)
 func TestRelayRefusalAlertsPostmasterOnce(t *testing.T) {
 	t.Parallel()
@@ -35,6 +36,9 @@ func TestRelayRefusalAlertsPostmasterOnce(t *testing.T) {
 	}
 	if out := s.MustCLI("queue", "list"); !strings.Contains(out, "535") {
 		t.Errorf("the queue does not show the 535:\n%s", out)
+	}
+	if out := s.MustCLI("trace", "--address", "friend@example.org"); !strings.Contains(out, "code=535") || !strings.Contains(out, "next_attempt=") {
+		t.Errorf("trace does not show the 535 and the next retry:\n%s", out)
 	}
 	r := s.CLI("", "doctor")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "535") || !strings.Contains(r.Stdout, "refused the username or password") {

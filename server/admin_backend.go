@@ -58,6 +58,7 @@ type adminDeps struct {
 	queueAdmin  // postern queue and postern relay test (admin_queue.go)
 	folderAdmin // postern mailbox, who and kick (admin_folders.go)
 	doctorAdmin // postern doctor (doctor_bind.go)
+	traceAdmin  // postern trace (trace_bind.go)
 }
 
 // adminDeps is what the admin backend works on.
@@ -74,6 +75,7 @@ func (s *Server) adminDeps() adminDeps {
 		queueAdmin:     queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
 		folderAdmin:    folderAdmin{st: s.store, boxes: s.imap},
 		doctorAdmin:    doctorAdmin{run: s.runDoctor},
+		traceAdmin:     s.traceAdmin(),
 	}
 }
 

@@ -58,6 +58,11 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	log, stopTrace, err := startTrace(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTrace()
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w)
 	}

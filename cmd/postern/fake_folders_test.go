@@ -6,6 +6,7 @@ import (
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/doctor"
+	"github.com/postern/postern/trace"
 )
 
 func (m *memBackend) MailboxStatus(_ context.Context, address, name string) ([]admin.MailboxStatus, error) {
@@ -63,4 +64,8 @@ func (m *memBackend) Kick(_ context.Context, address string) (int, error) {
 func (m *memBackend) Doctor(context.Context) (doctor.Report, error) {
 	return doctor.Report{Findings: []doctor.Finding{{Check: "relay-tls", Severity: doctor.Problem,
 		Message: "[relay] uses port 465 with tls = \"starttls\".", Fix: "set tls = \"implicit\""}}}, nil
+}
+
+func (m *memBackend) Trace(context.Context, trace.Query) ([]trace.Story, error) {
+	return []trace.Story{{Events: []trace.Event{{Time: m.created, What: "message", Attrs: map[string]string{"sid": "S1", "message_id": "m@example.org"}}}}}, nil
 }

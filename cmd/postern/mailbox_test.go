@@ -53,3 +53,13 @@ func TestDoctorCommand(t *testing.T) {
 		t.Errorf("doctor --json: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestTraceCommand(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t)
+	if out := d.ok(t, "", "trace", "--message-id", "<m@example.org>"); !strings.Contains(out, "message_id=m@example.org") {
+		t.Errorf("trace: %q", out)
+	}
+	wantFail(t, d.cli(t, "", "trace"), exitUsage, "--message-id", "")
+	wantFail(t, d.cli(t, "", "trace", "--since", "yesterday"), exitUsage, "neither an age", "")
+}

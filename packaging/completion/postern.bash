@@ -3,7 +3,7 @@
 
 _postern_words() {
 	case "$1" in
-	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import export backup restore dns dkim queue relay doctor sendmail mailq version help --config --help" ;;
+	"") echo "serve init config status domain user alias sieve mailbox reindex who kick import export backup restore dns dkim queue relay doctor trace sendmail mailq version help --config --help" ;;
 	"serve") echo "--config --help" ;;
 	"init") echo "--domain --hostname --relay --relay-user --relay-username --password-stdin --relay-password-stdin --user --user-password-stdin --state-dir --non-interactive --config --help" ;;
 	"config") echo "default check show --config --help" ;;
@@ -73,6 +73,7 @@ _postern_words() {
 	"relay") echo "test --config --help" ;;
 	"relay test") echo "--to --relay --json --config --help" ;;
 	"doctor") echo "--json --config --help" ;;
+	"trace") echo "--message-id --address --queue-id --since --until --json --config --help" ;;
 	"sendmail") echo "--config --help" ;;
 	"mailq") echo "--json --config --help" ;;
 	"version") echo "--json --config --help" ;;
@@ -82,7 +83,7 @@ _postern_words() {
 
 _postern_valued() {
 	case "$1" in
-	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--dir|--password-file|--selector|--algo) return 0 ;;
+	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--dir|--password-file|--selector|--algo|--message-id|--address|--queue-id|--since|--until) return 0 ;;
 	esac
 	return 1
 }

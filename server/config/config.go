@@ -31,6 +31,7 @@ type Config struct {
 	DNSBL   DNSBL             `toml:"dnsbl" doc:"DNS blocklists checked for clients of the smtp listener."`
 	Limits  Limits            `toml:"limits" doc:"Limits on strangers: rates of mail per client address and per user, failed logins, and connections per listener and per client network."`
 	Mailbox Mailbox           `toml:"mailbox" doc:"Housekeeping of the users' mailboxes."`
+	Trace   Trace             `toml:"trace" doc:"The history of each message kept for postern trace."`
 	Alerts  Alerts            `toml:"alerts" doc:"Mail to the owner when something is wrong, and when it is fixed."`
 
 	SpamLearning SpamLearning `toml:"spam_learning" doc:"Teaching Rspamd from the users: a message moved or copied into \\Junk (or a mailbox below it), or appended there, is learned as spam; one moved out of Junk into anything but \\Trash as ham. Requests wait in a spool under state_dir until Rspamd's controller takes them, so a slow or stopped Rspamd never slows IMAP and a restart loses none."`
@@ -200,7 +201,8 @@ func Default() Config {
 			SubmitSocket:    "submit.sock",
 			SubmitPerMinute: 60,
 		},
-		Log: Log{Format: "auto", Level: "info"},
+		Log:   Log{Format: "auto", Level: "info"},
+		Trace: Trace{Enabled: true, MaxAge: "21d", MaxSize: 256 << 20},
 	}
 }
 

@@ -44,6 +44,28 @@ func (a *Alerts) validate(pr *problems) {
 	}
 }
 
+// Trace configures the history of each message kept for postern trace.
+type Trace struct {
+	Enabled bool   `toml:"enabled" doc:"Keep what the mail log says about each message (client, HELO, TLS, refusals, Message-ID, each recipient's mailbox, each attempt to send it with the remote reply) under state_dir/trace, for postern trace. Written in the background: delivery does not wait for it."`
+	MaxAge  string `toml:"max_age" type:"age" doc:"How long events are kept, e.g. \"21d\"."`
+	MaxSize int64  `toml:"max_size" doc:"The most bytes the kept events may take; the oldest days go first."`
+}
+
+// MaxAgeDuration is MaxAge parsed; 0 when invalid (which Validate reports).
+func (t Trace) MaxAgeDuration() time.Duration {
+	d, _ := ParseAge(t.MaxAge)
+	return d
+}
+
+func (t *Trace) validate(pr *problems) {
+	if _, err := ParseAge(t.MaxAge); err != nil {
+		pr.addf("trace.max_age", "%v", err)
+	}
+	if t.MaxSize < 1<<20 {
+		pr.addf("trace.max_size", "must be at least 1048576 (1 MiB)")
+	}
+}
+
 // ParseAge parses an age: a Go duration ("90s", "36h") or a whole number of days
 // ("30d") or weeks ("2w").
 func ParseAge(s string) (time.Duration, error) {

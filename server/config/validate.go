@@ -37,6 +37,7 @@ func (c *Config) validate(pr *problems) {
 	c.Queue.validate(pr)
 	c.Mailbox.validate(pr)
 	c.Alerts.validate(pr)
+	c.Trace.validate(pr)
 	c.MTASTS.validate(pr)
 	c.Milter.validate(pr)
 	c.SpamLearning.validate(pr)

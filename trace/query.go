@@ -1,0 +1,140 @@
+package trace
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Query selects messages; empty fields match anything, but one must be set.
+type Query struct {
+	MessageID string    `json:"message_id,omitempty"` // with or without <>
+	Address   string    `json:"address,omitempty"`    // envelope sender or recipient
+	QueueID   string    `json:"queue_id,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	Until     time.Time `json:"until,omitzero"`
+}
+
+// Story is the events of one message (or one session's messages), oldest first.
+type Story struct {
+	Events []Event `json:"events"`
+}
+
+// links are the identities of an event: its session, message and queue ids. A record of
+// the queue has no session; its "id" is then a queue id.
+func links(e Event) []string {
+	var out []string
+	if s := e.Attrs["sid"]; s != "" {
+		out = append(out, "s:"+s)
+		if id := e.Attrs["id"]; id != "" {
+			out = append(out, "m:"+id)
+		}
+	} else if id := e.Attrs["id"]; id != "" {
+		out = append(out, "q:"+id)
+	}
+	if q := e.Attrs["queue_id"]; q != "" {
+		out = append(out, "q:"+q)
+	}
+	return out
+}
+
+func (q Query) matches(e Event) bool {
+	if !q.Since.IsZero() && e.Time.Before(q.Since) || !q.Until.IsZero() && e.Time.After(q.Until) {
+		return false
+	}
+	switch {
+	case q.MessageID != "":
+		return strings.EqualFold(strings.Trim(e.Attrs["message_id"], "<>"), strings.Trim(q.MessageID, "<> "))
+	case q.QueueID != "":
+		return e.Attrs["queue_id"] == q.QueueID || e.Attrs["sid"] == "" && e.Attrs["id"] == q.QueueID
+	case q.Address != "":
+		a := strings.ToLower(q.Address)
+		for _, k := range []string{"from", "to", "user"} {
+			for _, v := range strings.Split(strings.ToLower(e.Attrs[k]), ",") {
+				if v == a {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return !q.Since.IsZero() || !q.Until.IsZero()
+}
+
+// Find returns the stories of the events that match q: each match widened to every event
+// sharing a link with it, transitively (a session, its messages, their queue entries).
+func Find(events []Event, q Query) []Story {
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if p, ok := parent[x]; ok && p != x {
+			r := find(p)
+			parent[x] = r
+			return r
+		}
+		parent[x] = x
+		return x
+	}
+	for _, e := range events {
+		ls := links(e)
+		for _, l := range ls[min(1, len(ls)):] {
+			parent[find(l)] = find(ls[0])
+		}
+	}
+	wanted := map[string]bool{}
+	for _, e := range events {
+		if ls := links(e); len(ls) > 0 && q.matches(e) {
+			wanted[find(ls[0])] = true
+		}
+	}
+	byRoot := map[string]*Story{}
+	var order []string
+	for _, e := range events {
+		ls := links(e)
+		if len(ls) == 0 || !wanted[find(ls[0])] {
+			continue
+		}
+		root := find(ls[0])
+		if byRoot[root] == nil {
+			byRoot[root] = &Story{}
+			order = append(order, root)
+		}
+		byRoot[root].Events = append(byRoot[root].Events, e)
+	}
+	out := make([]Story, 0, len(order))
+	for _, r := range order {
+		s := byRoot[r]
+		sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Time.Before(s.Events[j].Time) })
+		out = append(out, *s)
+	}
+	return out
+}
+
+// lineKeys are the attributes a story line shows, in this order, for each event.
+var lineKeys = []string{"client", "role", "trusted", "helo", "rdns", "tls", "cipher", "user", "from", "to", "message_id",
+	"size", "nrcpt", "stage", "status", "code", "enhanced", "dsn", "reason", "mailbox", "queue_id", "relay", "delay", "next_attempt"}
+
+// Write tells the story in plain lines: the time, the event, its fields.
+func (s Story) Write(w io.Writer) error {
+	var b strings.Builder
+	for _, e := range s.Events {
+		fmt.Fprintf(&b, "%s  %-12s", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.What)
+		for _, k := range lineKeys {
+			if v := e.Attrs[k]; v != "" {
+				fmt.Fprintf(&b, " %s=%s", k, quoteIfSpace(v))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func quoteIfSpace(v string) string {
+	if strings.ContainsAny(v, " \t\"") {
+		return fmt.Sprintf("%q", v)
+	}
+	return v
+}
