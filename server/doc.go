@@ -1,8 +1,12 @@
 // Package server is Postern's composition root: it reads the config, builds every part
-// (store, TLS material, protocol listeners, the admin socket), owns their goroutines, and
-// runs start, reload and graceful stop. Routing policy (local or relay, who may relay) and
-// the local delivery agent (resolve -> Sieve -> Maildir) live here too, because they are
-// where the protocol packages meet the store.
+// in one order (docs/ARCHITECTURE.md, "Construction order"), passing each its
+// dependencies through its constructor, binds the listeners, owns their goroutines, and
+// runs start, reload and graceful stop. What the parts do lives in their own packages:
+// delivery in server/deliver, sending in server/outbound, certificates in server/certs,
+// the well-known files in server/wellknown, limits in server/limits, local submission in
+// localsubmit. Here are the bind files (one per listener or service, each building its
+// protocol server from the parts), the admin backend, the metrics fed from the event
+// sink (events.go), and crash recovery.
 //
 // Life cycle. Serve loads and validates the config, takes the state-dir lock (a second
 // daemon on the same state_dir is refused), opens the store, loads or generates the TLS

@@ -131,9 +131,8 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		Events:                    s.events,
 	})
 	serve := srv.Serve
-	if role == smtp.RoleMX && s.mxProbe == nil {
+	if role == smtp.RoleMX && s.mxProbe != nil {
 		// postern doctor's open-relay test talks to this server as a stranger would.
-		s.mxProbe = smtp.NewProbeListener()
 		serve = func(l net.Listener) error {
 			go srv.Serve(s.mxProbe) //nolint:errcheck // ends with the server's Shutdown
 			return srv.Serve(l)

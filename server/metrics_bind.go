@@ -1,9 +1,6 @@
 package server
 
 import (
-	"context"
-	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -23,19 +20,18 @@ func (s *Server) newMetrics() *serverMetrics {
 	})
 }
 
-// countConnections wraps every bound network listener (not the admin, metrics or ACME
-// ones) so that connections are counted. Called after bindListeners, before Start.
-func (s *Server) countConnections() {
-	if s.metrics == nil {
-		return
+// counted is the services' listener wrapper: every bound network listener (not the
+// admin, metrics or ACME ones) counts its connections. With the metrics off (m nil) it
+// returns ln as it is.
+func (m *serverMetrics) counted(name string, ln net.Listener) net.Listener {
+	if m == nil {
+		return ln
 	}
-	for _, sv := range s.svcs.list {
-		switch sv.name {
-		case "admin", "metrics", "acme_http", "acme_tls":
-			continue
-		}
-		sv.ln = s.metrics.countListener(sv.name, sv.ln)
+	switch name {
+	case "admin", "metrics", "acme_http", "acme_tls":
+		return ln
 	}
+	return m.countListener(name, ln)
 }
 
 // bindMetrics serves GET /metrics in the Prometheus text format.
@@ -55,30 +51,6 @@ func (s *Server) bindMetrics(a config.ListenAddr) error {
 	serve, stop := serveHTTP(newHTTPServer(mux, s.log))
 	s.svcs.Add("metrics", ln, serve, stop)
 	return nil
-}
-
-// newHTTPServer is the HTTP server for the metrics and ACME listeners: small, with
-// timeouts, so that a slow client cannot hold connections open.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-}
-
-// serveHTTP adapts an http.Server to the services' serve and shutdown functions.
-func serveHTTP(srv *http.Server) (func(net.Listener) error, func(context.Context) error) {
-	serve := func(ln net.Listener) error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-	return serve, srv.Shutdown
 }
 
 // queueStats reports the outbound queue's length and its oldest message's arrival.
@@ -101,9 +73,5 @@ func (s *Server) certNotAfter() time.Time {
 	if s.certs == nil {
 		return time.Time{}
 	}
-	c, err := s.certs.current(nil)
-	if err != nil || c == nil || c.Leaf == nil {
-		return time.Time{}
-	}
-	return c.Leaf.NotAfter
+	return s.certs.NotAfter()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/imap"
+	"github.com/postern/postern/server/certs"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/server/limits"
@@ -86,7 +88,7 @@ type Server struct {
 
 	lock   *store.DirLock
 	store  *store.Store
-	certs  *certManager
+	certs  *certs.Manager
 	tlsCfg *tls.Config
 	svcs   *services
 	namer  *maildir.Namer     // Maildir file names, for delivery and IMAP alike
@@ -96,26 +98,28 @@ type Server struct {
 	out          *outbound.Outbound
 	limiter      *limits.Logins
 	conns        *connLimits
-	rates        *rateLimiter // [limits], shared by every SMTP listener
+	rates        *limits.Rates // [limits], shared by every SMTP listener
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
 	learner      *spamlearn.Learner // nil unless [spam_learning] controller is set
 
 	mxProbe *smtp.ProbeListener // the open-relay test's way into the smtp listener; nil without one
 
-	metrics *serverMetrics // nil unless [listen] metrics is set
-	events  *eventSink     // every package's events, fanned out to the metrics
-	acme    *acmeManager   // nil unless [tls.acme] is set
+	metrics    *serverMetrics          // nil unless [listen] metrics is set
+	events     *eventSink              // every package's events, fanned out to the metrics
+	challenges map[string]net.Listener // acme_http, acme_tls: bound before the certificates
+	acme       *certs.ACME             // nil unless [tls.acme] is set
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv), svcs: newServices(log)}
+	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv)}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
 	s.metrics = s.newMetrics()
+	s.svcs = newServices(log, s.metrics.counted)
 	s.events = &eventSink{metrics: s.metrics}
 	for _, d := range []struct {
 		path string
@@ -131,18 +135,24 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	if s.store, err = store.Open(ctx, cfg.DBPath(), store.Options{Logger: log}); err != nil {
 		return nil, err
 	}
-	if s.certs, err = newCertManager(certSource{
+	s.dir = deliver.NewDirectory(s.store, time.Now)
+	if s.challenges, err = bindChallenges(cfg); err != nil {
+		return nil, err
+	}
+	if s.acme, err = newACME(cfg, s.challenges, opts.Getenv, log); err != nil {
+		return nil, err
+	}
+	if s.certs, err = certs.New(certs.Source{
 		CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, SelfSigned: cfg.TLS.SelfSigned || cfg.TLS.ACME != nil,
 		Hostname: cfg.Hostname, Dir: filepath.Join(cfg.StateDir, "tls"),
-	}, log, time.Now); err != nil {
+	}, s.acme, log, time.Now); err != nil {
 		return nil, err
 	}
 	s.tlsCfg = s.certs.TLSConfig(cfg.TLS.MinTLSVersion())
 	s.limiter = newLogins(cfg)
 	s.conns = newConnLimits(cfg)
-	s.rates = newRateLimiter(cfg.Limits, time.Now)
+	s.rates = limits.NewRates(cfg.Limits, time.Now)
 	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
-	s.dir = deliver.NewDirectory(s.store, time.Now)
 	if s.learner, err = newSpamLearner(cfg, log, s.events); err != nil {
 		return nil, err
 	}
@@ -157,10 +167,12 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	if err := s.recoverIfUnclean(ctx); err != nil {
 		return nil, err
 	}
+	if _, ok := cfg.Addrs()["smtp"]; ok {
+		s.mxProbe = smtp.NewProbeListener() // served beside listen.smtp (bindSMTP)
+	}
 	if err := s.bindListeners(ctx); err != nil {
 		return nil, err
 	}
-	s.countConnections()
 	if err := s.startACME(); err != nil {
 		s.svcs.CloseListeners()
 		return nil, err
@@ -255,8 +267,9 @@ func monotonicUsec() int64 {
 
 // close releases what start acquired, in reverse order. Safe on a partly started server.
 func (s *Server) close() {
+	closeAll(s.challenges) // served by then, or never: closing again is harmless
 	if s.acme != nil {
-		s.acme.stop()
+		s.acme.Stop()
 	}
 	if s.out != nil {
 		s.out.Close()

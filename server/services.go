@@ -24,12 +24,17 @@ type service struct {
 // fails the start), starts them together and stops them together.
 type services struct {
 	log     *slog.Logger
+	wrap    func(name string, ln net.Listener) net.Listener // applied to every listener added
 	list    []*service
 	wg      sync.WaitGroup
 	stopped bool // Shutdown completed: every session has ended
 }
 
-func newServices(log *slog.Logger) *services { return &services{log: log} }
+// newServices is the empty set; wrap (nil: none) is applied to every listener added (the
+// metrics count connections through it).
+func newServices(log *slog.Logger, wrap func(name string, ln net.Listener) net.Listener) *services {
+	return &services{log: log, wrap: wrap}
+}
 
 // listen binds addr, which is "host:port" or "unix:/abs/path". A stale unix socket file
 // from a crashed run is removed first (the state-dir lock proves no other daemon owns it).
@@ -53,6 +58,9 @@ func listen(addr string, mode os.FileMode) (net.Listener, error) {
 
 // Add registers a bound listener.
 func (s *services) Add(name string, ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error) {
+	if s.wrap != nil {
+		ln = s.wrap(name, ln)
+	}
 	s.list = append(s.list, &service{name: name, ln: ln, serve: serve, shutdown: shutdown})
 }
 

@@ -1,7 +1,8 @@
 // Package limits holds the limits every listener applies to strangers: how many
 // connections may be open at once (in total, per client network, per user and client
 // network) and how many failed logins an account or a client network may have before it
-// is slowed down and locked out.
+// is slowed down and locked out; and how much mail a client address or a user may send
+// per minute (Rates, the [limits] rates of every SMTP listener).
 //
 // A client network is the client's IPv4 address or its IPv6 /64 by default (Networks):
 // one home or one VPS gets one counter however many addresses it rotates through.

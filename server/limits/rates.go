@@ -1,4 +1,4 @@
-package server
+package limits
 
 import (
 	"sync"
@@ -11,14 +11,14 @@ import (
 // rateWindow is the period the [limits] rates are counted over.
 const rateWindow = time.Minute
 
-// rateLimiter is the smtp.RateLimiter of every SMTP listener, one instance
-// shared by all of them so that a user's rate counts across 587 and 465. It
+// Rates is the smtp.RateLimiter of every SMTP listener ([limits] messages and
+// recipients per minute), one instance shared by all of them so that a user's rate counts across 587 and 465. It
 // counts by the authenticated user when there is one (submission) and by the
 // client address for untrusted clients of the MX role; trusted networks,
 // LMTP and unix-socket peers are not limited. Each key keeps the times of its
 // last events, at most the limit of them, so memory is bounded by the limit
 // times the number of active clients; keys idle for a window are swept.
-type rateLimiter struct {
+type Rates struct {
 	lim config.Limits
 	now func() time.Time
 
@@ -34,13 +34,14 @@ type rateKey struct {
 	who  string
 }
 
-func newRateLimiter(lim config.Limits, now func() time.Time) *rateLimiter {
-	return &rateLimiter{lim: lim, now: now, events: map[rateKey][]time.Time{}}
+// NewRates counts against the rates of lim on the clock now.
+func NewRates(lim config.Limits, now func() time.Time) *Rates {
+	return &Rates{lim: lim, now: now, events: map[rateKey][]time.Time{}}
 }
 
 // Message counts a MAIL FROM: 450 4.7.1 over the rate (Postfix's
 // smtpd_client_message_rate_limit wording).
-func (l *rateLimiter) Message(s *smtp.Session) error {
+func (l *Rates) Message(s *smtp.Session) error {
 	key, limit, ok := l.key(s, "msg")
 	if !ok || l.allow(key, limit) {
 		return nil
@@ -50,7 +51,7 @@ func (l *rateLimiter) Message(s *smtp.Session) error {
 
 // Recipient counts a RCPT TO: 452 4.5.3 over the rate (RFC 5321 section
 // 4.5.3.1.10: 452 makes the client retry the rest later).
-func (l *rateLimiter) Recipient(s *smtp.Session) error {
+func (l *Rates) Recipient(s *smtp.Session) error {
 	key, limit, ok := l.key(s, "rcpt")
 	if !ok || l.allow(key, limit) {
 		return nil
@@ -67,7 +68,7 @@ func who(k rateKey) string {
 
 // key picks the counter for the session and its limit; ok is false when
 // nothing is counted.
-func (l *rateLimiter) key(s *smtp.Session, what string) (rateKey, int, bool) {
+func (l *Rates) key(s *smtp.Session, what string) (rateKey, int, bool) {
 	msg := what == "msg"
 	switch {
 	case s.User != "":
@@ -88,7 +89,7 @@ func (l *rateLimiter) key(s *smtp.Session, what string) (rateKey, int, bool) {
 
 // allow records one event for key unless limit events already happened in
 // the last window; a refused event is not recorded.
-func (l *rateLimiter) allow(key rateKey, limit int) bool {
+func (l *Rates) allow(key rateKey, limit int) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -113,7 +114,7 @@ func recent(ev []time.Time, now time.Time) []time.Time {
 	return ev[i:]
 }
 
-func (l *rateLimiter) sweep(now time.Time) {
+func (l *Rates) sweep(now time.Time) {
 	l.lastSweep = now
 	for k, ev := range l.events {
 		if len(recent(ev, now)) == 0 {

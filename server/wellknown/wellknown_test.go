@@ -1,4 +1,4 @@
-package server
+package wellknown
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func wkConfig(mode string) *config.Config {
 	return &cfg
 }
 
-func wkGet(t *testing.T, wk *wellKnown, method, host, target string) *httptest.ResponseRecorder {
+func wkGet(t *testing.T, wk *Handler, method, host, target string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, target, nil)
 	r.Host = host
@@ -36,7 +36,7 @@ func wkGet(t *testing.T, wk *wellKnown, method, host, target string) *httptest.R
 
 func TestWellKnownMTASTS(t *testing.T) {
 	t.Parallel()
-	wk := &wellKnown{cfg: wkConfig("enforce"), dir: oneDomain("example.test"), https: true}
+	wk := New(wkConfig("enforce"), oneDomain("example.test"), nil, true)
 	w := wkGet(t, wk, "GET", "MTA-STS.example.test:443", "/.well-known/mta-sts.txt")
 	want := "version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmx: *.backup.example.test\r\nmax_age: 604800\r\n"
 	if w.Code != 200 || w.Body.String() != want || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
@@ -44,13 +44,13 @@ func TestWellKnownMTASTS(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, method, host string
-		wk                 *wellKnown
+		wk                 *Handler
 		code               int
 	}{
 		{"another domain", "GET", "mta-sts.other.test", wk, 404},
 		{"not under mta-sts.", "GET", "example.test", wk, 404},
-		{"plain HTTP", "GET", "mta-sts.example.test", &wellKnown{cfg: wk.cfg, dir: wk.dir}, 404},
-		{"mode off", "GET", "mta-sts.example.test", &wellKnown{cfg: wkConfig(""), dir: wk.dir, https: true}, 404},
+		{"plain HTTP", "GET", "mta-sts.example.test", New(wk.cfg, wk.dir, nil, false), 404},
+		{"mode off", "GET", "mta-sts.example.test", New(wkConfig(""), wk.dir, nil, true), 404},
 		{"POST", "POST", "mta-sts.example.test", wk, 405},
 	} {
 		if w := wkGet(t, c.wk, c.method, c.host, "/.well-known/mta-sts.txt"); w.Code != c.code {
@@ -66,7 +66,7 @@ func TestWellKnownMTASTS(t *testing.T) {
 
 func TestWellKnownAutoconfig(t *testing.T) {
 	t.Parallel()
-	wk := &wellKnown{cfg: wkConfig(""), dir: oneDomain("example.test")}
+	wk := New(wkConfig(""), oneDomain("example.test"), nil, false)
 	w := wkGet(t, wk, "GET", "autoconfig.example.test", "/mail/config-v1.1.xml?emailaddress=alice%40example.test")
 	body := w.Body.String()
 	if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Content-Type"), "xml") {
@@ -92,5 +92,24 @@ func TestWellKnownAutoconfig(t *testing.T) {
 		if w := wkGet(t, wk, "GET", c.host, c.target); w.Code != 404 {
 			t.Errorf("%s%s: %d, want 404", c.host, c.target, w.Code)
 		}
+	}
+}
+
+func TestCertProblems(t *testing.T) {
+	t.Parallel()
+	if p := CertProblems(wkConfig(""), []string{"example.test"}); p != nil {
+		t.Fatalf("no policy, yet %v", p)
+	}
+	// Self-signed, no listener on 443: both said.
+	cfg := wkConfig("enforce")
+	if p := CertProblems(cfg, []string{"example.test"}); len(p) != 2 || !strings.Contains(p[1].Message, "self-signed") {
+		t.Fatalf("self-signed without https: %v", p)
+	}
+	// ACME that covers one domain's mta-sts name but not the other's.
+	cfg.Listen.HTTPS = ":443"
+	cfg.TLS.ACME = &config.ACME{Names: []string{"mail.example.test", "mta-sts.example.test"}}
+	p := CertProblems(cfg, []string{"example.test", "other.test"})
+	if len(p) != 1 || p[0].Attrs[1] != "mta-sts.other.test" {
+		t.Fatalf("ACME names: %v", p)
 	}
 }

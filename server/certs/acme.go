@@ -1,4 +1,4 @@
-package server
+package certs
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 	"github.com/postern/postern/server/config"
 )
 
-// acmeManager obtains and renews certificates through certmagic. Certificates and the
+// ACME obtains and renews certificates through certmagic. Certificates and the
 // ACME account live under state_dir/acme (certmagic's file storage, with its own
 // locking); renewal runs in certmagic's background goroutines. Every TLS listener asks
-// the certManager for a certificate at each handshake, and the certManager asks here
+// the Manager for a certificate at each handshake, and the Manager asks here
 // first, so a renewed certificate is served from the next handshake on, without a
 // restart and without dropping open sessions. Until the first certificate arrives, and
 // whenever certmagic has none, the self-signed one keeps serving. A failed attempt is
@@ -35,15 +35,17 @@ import (
 // `postern dns records`, stays valid across renewals. Only a new key would need a new
 // TLSA record; removing state_dir/acme forces one.
 //
-// The challenges are answered on our own listeners: http-01 on listen.acme_http,
-// tls-alpn-01 on listen.acme_tls. The issuer is told their bound host and port, so its
-// solver finds the port taken and leaves the answering to us.
+// The challenges are answered on our own listeners: http-01 on listen.acme_http (through
+// HandleHTTPChallenge), tls-alpn-01 on listen.acme_tls (ChallengeTLSConfig). The issuer
+// is told their bound host and port, so its solver finds the port taken and leaves the
+// answering to us; this is why the daemon binds those two listeners before it builds
+// the ACME side, and the ACME side before the Manager.
 //
-// renewCheckEnv names a test-only knob, read through Options.Getenv and deliberately not
-// part of the config: how often certmagic looks for certificates due for renewal
+// RenewCheckEnv names a test-only knob, read through the getenv given to NewACME and
+// deliberately not part of the config: how often certmagic looks for certificates due for renewal
 // (default 10 minutes). The integration tests set it to a second so that Pebble's
 // short-lived certificates are renewed while they watch.
-type acmeManager struct {
+type ACME struct {
 	names    []string // names[0] is hostname: what clients without SNI get
 	cache    *certmagic.Cache
 	magic    *certmagic.Config
@@ -53,40 +55,42 @@ type acmeManager struct {
 	hostname string
 }
 
-// acmeAddrs are the bound challenge listeners ("" when off).
-type acmeAddrs struct {
+// Addrs are the bound challenge listeners ("" when off).
+type Addrs struct {
 	HTTP, TLS string
 }
 
-// renewCheckEnv is the test-only environment variable (a Go duration) that shortens
-// certmagic's renewal check interval; see acmeManager.
-const renewCheckEnv = "POSTERN_TEST_ACME_RENEW_CHECK"
+// RenewCheckEnv is the test-only environment variable (a Go duration) that shortens
+// certmagic's renewal check interval; see ACME.
+const RenewCheckEnv = "POSTERN_TEST_ACME_RENEW_CHECK"
 
-// renewCheckInterval reads renewCheckEnv; 0 (certmagic's default) when unset or invalid.
+// renewCheckInterval reads RenewCheckEnv; 0 (certmagic's default) when unset or invalid.
 func renewCheckInterval(getenv func(string) string) time.Duration {
-	d, err := time.ParseDuration(getenv(renewCheckEnv))
+	d, err := time.ParseDuration(getenv(RenewCheckEnv))
 	if err != nil || d <= 0 {
 		return 0
 	}
 	return d
 }
 
-func newACMEManager(cfg *config.Config, addrs acmeAddrs, renewCheck time.Duration, log *slog.Logger) (*acmeManager, error) {
+// NewACME builds the ACME side of [tls.acme] (cfg.TLS.ACME must be set) for the bound
+// challenge listeners addrs; Start hands it the names.
+func NewACME(cfg *config.Config, addrs Addrs, getenv func(string) string, log *slog.Logger) (*ACME, error) {
 	a := cfg.TLS.ACME
 	names := a.NamesOr(cfg.Hostname)
 	// hostname first: certificateFor falls back to it.
 	names = append([]string{cfg.Hostname}, slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.EqualFold(n, cfg.Hostname) })...)
-	m := &acmeManager{names: names, log: log.With("service", "acme"), hostname: cfg.Hostname}
+	m := &ACME{names: names, log: log.With("service", "acme"), hostname: cfg.Hostname}
 	zl := zapToSlog(m.log)
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
 		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic, nil },
-		RenewCheckInterval: renewCheck,
+		RenewCheckInterval: renewCheckInterval(getenv),
 		Logger:             zl,
 	})
 	m.magic = certmagic.New(m.cache, certmagic.Config{
 		Storage:           &certmagic.FileStorage{Path: filepath.Join(cfg.StateDir, "acme")},
 		DefaultServerName: cfg.Hostname,
-		// Same key at every renewal: the TLSA record stays valid (see acmeManager).
+		// Same key at every renewal: the TLSA record stays valid (see ACME).
 		ReusePrivateKeys: true,
 		Logger:           zl,
 		OnEvent:          m.onEvent,
@@ -125,9 +129,9 @@ func newACMEManager(cfg *config.Config, addrs acmeAddrs, renewCheck time.Duratio
 	return m, nil
 }
 
-// start loads what storage already holds (so a restart serves the ACME certificate from
+// Start loads what storage already holds (so a restart serves the ACME certificate from
 // its first handshake) and hands the names to certmagic's background maintenance.
-func (m *acmeManager) start() error {
+func (m *ACME) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	for _, n := range m.names {
@@ -139,7 +143,8 @@ func (m *acmeManager) start() error {
 	return m.magic.ManageAsync(ctx, m.names)
 }
 
-func (m *acmeManager) stop() {
+// Stop ends renewal and the certificate cache's goroutines.
+func (m *ACME) Stop() {
 	if m.cancel != nil {
 		m.cancel()
 	}
@@ -149,7 +154,7 @@ func (m *acmeManager) stop() {
 // certificateFor returns the newest cached certificate for the client's SNI name, or for
 // hostname when the client sent none or a name we do not manage; nil when there is none
 // yet.
-func (m *acmeManager) certificateFor(hello *tls.ClientHelloInfo) *tls.Certificate {
+func (m *ACME) certificateFor(hello *tls.ClientHelloInfo) *tls.Certificate {
 	name := m.hostname
 	if hello != nil && hello.ServerName != "" && slices.ContainsFunc(m.names, func(n string) bool { return strings.EqualFold(n, hello.ServerName) }) {
 		name = strings.ToLower(hello.ServerName)
@@ -167,7 +172,7 @@ func (m *acmeManager) certificateFor(hello *tls.ClientHelloInfo) *tls.Certificat
 }
 
 // onEvent logs certmagic's certificate events in our words.
-func (m *acmeManager) onEvent(_ context.Context, event string, data map[string]any) error {
+func (m *ACME) onEvent(_ context.Context, event string, data map[string]any) error {
 	switch event {
 	case "cert_obtained":
 		m.log.Info("acme: certificate obtained", "name", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
@@ -181,96 +186,17 @@ func (m *acmeManager) onEvent(_ context.Context, event string, data map[string]a
 	return nil
 }
 
-// challengeTLSConfig answers tls-alpn-01 (RFC 8737) on listen.acme_tls.
-func (m *acmeManager) challengeTLSConfig() *tls.Config {
+// ChallengeTLSConfig answers tls-alpn-01 (RFC 8737) on listen.acme_tls.
+func (m *ACME) ChallengeTLSConfig() *tls.Config {
 	c := m.magic.TLSConfig()
 	c.MinVersion = tls.VersionTLS12
 	return c
 }
 
-// bindACMEHTTP serves http-01 challenges (RFC 8555 section 8.3) on listen.acme_http; any
-// other request gets 404.
-func (s *Server) bindACMEHTTP(a config.ListenAddr) error {
-	ln, err := bindListenAddr(a)
-	if err != nil {
-		return err
-	}
-	ln = s.conns.http(ln)
-	wk := s.wellKnown(false)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.acme != nil && s.acme.issuer.HandleHTTPChallenge(w, r) {
-			return
-		}
-		wk.ServeHTTP(w, r)
-	})
-	serve, stop := serveHTTP(newHTTPServer(h, s.log))
-	s.svcs.Add("acme_http", ln, serve, stop)
-	return nil
-}
-
-// bindACMETLS serves tls-alpn-01 challenges on listen.acme_tls, and otherwise HTTPS with
-// the well-known files (wellknown.go).
-func (s *Server) bindACMETLS(a config.ListenAddr) error {
-	ln, err := bindListenAddr(a)
-	if err != nil {
-		return err
-	}
-	ln = s.conns.http(ln)
-	srv := newHTTPServer(s.wellKnown(true), s.log)
-	serve := func(l net.Listener) error {
-		if s.acme == nil {
-			return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg))
-		}
-		return serveHTTPOnly(srv, tls.NewListener(l, s.acme.challengeTLSConfig()))
-	}
-	s.svcs.Add("acme_tls", ln, serve, srv.Shutdown)
-	return nil
-}
-
-// bindHTTPS serves the well-known files (wellknown.go) over HTTPS on listen.https, with
-// the certificate every TLS listener serves (by SNI, so ACME names such as
-// mta-sts.DOMAIN get theirs).
-func (s *Server) bindHTTPS(a config.ListenAddr) error {
-	ln, err := bindListenAddr(a)
-	if err != nil {
-		return err
-	}
-	ln = s.conns.http(ln)
-	srv := newHTTPServer(s.wellKnown(true), s.log)
-	serve := func(l net.Listener) error { return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg)) }
-	s.svcs.Add("https", ln, serve, srv.Shutdown)
-	return nil
-}
-
-// wellKnown is the handler of the well-known files for one listener.
-func (s *Server) wellKnown(https bool) *wellKnown {
-	return &wellKnown{cfg: s.cfg, dir: s.dir, bound: s.svcs.Addrs, https: https}
-}
-
-func serveHTTPOnly(srv *http.Server, ln net.Listener) error {
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// startACME builds the ACME manager once the challenge listeners are bound (their ports
-// go to the issuer) and starts it.
-func (s *Server) startACME() error {
-	if s.cfg.TLS.ACME == nil {
-		return nil
-	}
-	bound := s.svcs.Addrs()
-	m, err := newACMEManager(s.cfg, acmeAddrs{HTTP: bound["acme_http"], TLS: bound["acme_tls"]}, renewCheckInterval(s.opts.Getenv), s.log)
-	if err != nil {
-		return err
-	}
-	s.acme = m
-	s.certs.acme = m
-	if err := m.start(); err != nil {
-		return fmt.Errorf("acme: %w", err)
-	}
-	return nil
+// HandleHTTPChallenge answers an http-01 challenge request (RFC 8555 section 8.3) and
+// reports whether r was one.
+func (m *ACME) HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool {
+	return m.issuer.HandleHTTPChallenge(w, r)
 }
 
 func hostPort(addr string) (string, int, error) {

@@ -1,11 +1,10 @@
-package server
+package certs
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,8 +40,8 @@ func handshake(t *testing.T, cfg *tls.Config, serverName string, clientMax uint1
 func TestSelfSignedGeneratedOnceAndKept(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	src := certSource{SelfSigned: true, Hostname: "mail.example.test", Dir: dir}
-	m, err := newCertManager(src, discardLog(), time.Now)
+	src := Source{SelfSigned: true, Hostname: "mail.example.test", Dir: dir}
+	m, err := New(src, nil, discardLog(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +57,7 @@ func TestSelfSignedGeneratedOnceAndKept(t *testing.T) {
 		t.Fatalf("key file: %v %v, want mode 0600", fi, err)
 	}
 	// A second start keeps the same certificate (clients that pinned it keep working).
-	m2, err := newCertManager(src, discardLog(), time.Now)
+	m2, err := New(src, nil, discardLog(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +67,7 @@ func TestSelfSignedGeneratedOnceAndKept(t *testing.T) {
 	}
 	// A new hostname gets a new certificate.
 	src.Hostname = "mx.example.test"
-	m3, err := newCertManager(src, discardLog(), time.Now)
+	m3, err := New(src, nil, discardLog(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func TestCertFilesReloadedAndBadReloadKeepsOld(t *testing.T) {
 		}
 	}
 	write("one.example.test")
-	m, err := newCertManager(certSource{CertFile: certFile, KeyFile: keyFile}, discardLog(), time.Now)
+	m, err := New(Source{CertFile: certFile, KeyFile: keyFile}, nil, discardLog(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +132,7 @@ func TestCertFilesReloadedAndBadReloadKeepsOld(t *testing.T) {
 
 func TestTLSConfigRefusesOldVersions(t *testing.T) {
 	t.Parallel()
-	m, err := newCertManager(certSource{SelfSigned: true, Hostname: "mail.example.test", Dir: t.TempDir()}, discardLog(), time.Now)
+	m, err := New(Source{SelfSigned: true, Hostname: "mail.example.test", Dir: t.TempDir()}, nil, discardLog(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,38 +149,7 @@ func TestTLSConfigRefusesOldVersions(t *testing.T) {
 
 func TestNoCertificateConfigured(t *testing.T) {
 	t.Parallel()
-	if _, err := newCertManager(certSource{Hostname: "x.example"}, discardLog(), time.Now); err == nil {
+	if _, err := New(Source{Hostname: "x.example"}, nil, discardLog(), time.Now); err == nil {
 		t.Fatal("no certificate and self_signed off must fail the start")
-	}
-}
-
-func TestSystemdNotify(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	n := newSystemd(func(k string) string {
-		if k == "NOTIFY_SOCKET" {
-			return path
-		}
-		return ""
-	})
-	if err := n.Ready(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 512)
-	k, _, err := conn.ReadFromUnix(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := string(buf[:k]); got[:8] != "READY=1\n" {
-		t.Fatalf("notify message %q", got)
-	}
-	// Without NOTIFY_SOCKET nothing is sent and nothing fails.
-	if err := newSystemd(func(string) string { return "" }).Ready(); err != nil {
-		t.Fatal(err)
 	}
 }

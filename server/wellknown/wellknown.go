@@ -1,4 +1,4 @@
-package server
+package wellknown
 
 import (
 	"context"
@@ -6,14 +6,15 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/postern/postern/server/config"
 )
 
-// The well-known files: what mail clients and sending servers fetch over HTTP(S) about
-// a local domain.
+// Handler serves the well-known files: what mail clients and sending servers fetch over
+// HTTP(S) about a local domain (see the package doc).
 //
 //   - Thunderbird-style autoconfiguration (also used by K-9/Thunderbird for Android,
 //     Evolution, KMail and others): GET /mail/config-v1.1.xml on autoconfig.DOMAIN, or
@@ -26,14 +27,21 @@ import (
 //
 // The domain comes from the Host header (or emailaddress) and must be a local domain;
 // everything else is 404, so the listener says nothing about other names.
-type wellKnown struct {
+type Handler struct {
 	cfg   *config.Config
-	dir   localDomains
+	dir   Domains
 	bound func() map[string]string // the listeners' bound addresses, by [listen] name
 	https bool                     // on a TLS listener: the MTA-STS policy may be served
 }
 
-func (wk *wellKnown) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// New is the handler of one listener: https says whether it is a TLS one (only those
+// serve the MTA-STS policy); bound reports the listeners' bound addresses by [listen]
+// name (nil: the configured ones), for the ports autoconfiguration names.
+func New(cfg *config.Config, domains Domains, bound func() map[string]string, https bool) *Handler {
+	return &Handler{cfg: cfg, dir: domains, bound: bound, https: https}
+}
+
+func (wk *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -78,37 +86,42 @@ func (wk *wellKnown) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// warnWellKnownCerts logs, at start, what keeps the well-known files from being fetched
-// with a valid certificate: senders fetch the MTA-STS policy only over HTTPS with a
-// certificate valid for mta-sts.DOMAIN (RFC 8461 section 3.3), and ignore it otherwise.
-func (s *Server) warnWellKnownCerts(ctx context.Context) {
-	cfg := s.cfg
+// Problem is one reason the well-known files cannot be fetched as they should be: a
+// message and its slog attributes (the name concerned, the fix).
+type Problem struct {
+	Message string
+	Attrs   []any
+}
+
+// CertProblems says what keeps the MTA-STS policy from being fetched with a valid
+// certificate: senders fetch it only over HTTPS with a certificate valid for
+// mta-sts.DOMAIN (RFC 8461 section 3.3), and ignore it otherwise. domains are the local
+// domains. Nothing when no policy is configured.
+func CertProblems(cfg *config.Config, domains []string) []Problem {
 	if cfg.MTASTSPolicy() == "" {
-		return
+		return nil
 	}
+	var out []Problem
 	addrs := cfg.Addrs()
 	if _, ok := addrs["https"]; !ok {
 		if a, ok := addrs["acme_tls"]; !ok || listenPort(a.Address) != 443 {
-			s.log.Warn("mta_sts: the policy is served on listen.https or on acme_tls at port 443, and neither is on", "fix", `set [listen] https = ":443"`)
+			out = append(out, Problem{"mta_sts: the policy is served on listen.https or on acme_tls at port 443, and neither is on", []any{"fix", `set [listen] https = ":443"`}})
 		}
 	}
 	if cfg.TLS.ACME == nil {
 		if cfg.TLS.Cert == "" {
-			s.log.Warn("mta_sts: senders ignore a policy served with a self-signed certificate", "fix", "use [tls.acme] with mta-sts.DOMAIN in names, or a cert valid for it")
+			out = append(out, Problem{"mta_sts: senders ignore a policy served with a self-signed certificate", []any{"fix", "use [tls.acme] with mta-sts.DOMAIN in names, or a cert valid for it"}})
 		}
-		return
-	}
-	domains, err := s.store.ListDomains(ctx)
-	if err != nil {
-		return
+		return out
 	}
 	names := cfg.TLS.ACME.NamesOr(cfg.Hostname)
 	for _, d := range domains {
-		want := "mta-sts." + d.Name
+		want := "mta-sts." + d
 		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, want) }) {
-			s.log.Warn("mta_sts: the ACME certificate does not cover the policy's name; senders will not fetch it", "name", want, "fix", "add it to tls.acme.names (and point it at this server in DNS)")
+			out = append(out, Problem{"mta_sts: the ACME certificate does not cover the policy's name; senders will not fetch it", []any{"name", want, "fix", "add it to tls.acme.names (and point it at this server in DNS)"}})
 		}
 	}
+	return out
 }
 
 // requestHost is the Host header without a port, lower-cased.
@@ -120,7 +133,7 @@ func requestHost(r *http.Request) string {
 	return strings.ToLower(strings.TrimSuffix(h, "."))
 }
 
-func (wk *wellKnown) local(ctx context.Context, domain string) bool {
+func (wk *Handler) local(ctx context.Context, domain string) bool {
 	if domain == "" || wk.dir == nil {
 		return false
 	}
@@ -130,8 +143,8 @@ func (wk *wellKnown) local(ctx context.Context, domain string) bool {
 	return err == nil && ok
 }
 
-// localDomains says whether a domain is one of ours (the resolver's directory).
-type localDomains interface {
+// Domains says whether a domain is one of ours (the recipient directory).
+type Domains interface {
 	HasDomain(ctx context.Context, name string) (bool, error)
 }
 
@@ -190,7 +203,11 @@ func autoconfigXML(cfg *config.Config, domain string, bound map[string]string) (
 // listenPort is the port of a [listen] address; 0 when off or unparsable (or port 0,
 // which only tests use: then the bound port is not known here).
 func listenPort(addr string) int {
-	_, port, err := hostPort(addr)
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	port, err := strconv.Atoi(p)
 	if err != nil {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package server
+package limits
 
 import (
 	"net/netip"
@@ -26,7 +26,7 @@ func (c *fakeClock) Add(d time.Duration) {
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	l := newRateLimiter(config.Limits{MessagesPerMinutePerIP: 2, RecipientsPerMinutePerIP: 3,
+	l := NewRates(config.Limits{MessagesPerMinutePerIP: 2, RecipientsPerMinutePerIP: 3,
 		MessagesPerMinutePerUser: 1, RecipientsPerMinutePerUser: 0}, clock.Now)
 	mx := &smtp.Session{Role: smtp.RoleMX, RemoteAddr: netip.MustParseAddrPort("192.0.2.1:1000")}
 	other := &smtp.Session{Role: smtp.RoleMX, RemoteAddr: netip.MustParseAddrPort("192.0.2.2:1000")}
