@@ -3,9 +3,7 @@ package localsubmit_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,9 +15,9 @@ import (
 
 	"github.com/postern/postern/localsubmit"
 	"github.com/postern/postern/server/deliver"
+	"github.com/postern/postern/server/deliver/delivertest"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
-	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
@@ -48,7 +46,7 @@ type submitFixture struct {
 func newSubmitFixture(t *testing.T) *submitFixture {
 	t.Helper()
 	dir := t.TempDir()
-	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Options{Transport: parkedTransport{}, Logger: discardLog()})
+	q, err := queue.Open(filepath.Join(dir, "queue"), queue.Options{Transport: parkedTransport{}, Logger: delivertest.DiscardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +62,7 @@ func newSubmitFixture(t *testing.T) *submitFixture {
 func (f *submitFixture) server(t *testing.T, d localsubmit.Deliverer, lifetime time.Duration) *localsubmit.Server {
 	t.Helper()
 	ls, err := localsubmit.New(localsubmit.Options{Deliverer: d, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
-		Lifetime: lifetime, PickupDir: f.pickup, MaildropDir: filepath.Join(filepath.Dir(f.pickup), "maildrop"), SpoolDir: filepath.Dir(f.pickup), Logger: discardLog(),
+		Lifetime: lifetime, PickupDir: f.pickup, MaildropDir: filepath.Join(filepath.Dir(f.pickup), "maildrop"), SpoolDir: filepath.Dir(f.pickup), Logger: delivertest.DiscardLog(),
 		UserName: func(uid uint32) string { return "cron" }})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +97,7 @@ func (f *submitFixture) serve(t *testing.T) {
 func readInbox(t *testing.T, mail, user string) []string {
 	t.Helper()
 	var out []string
-	for _, p := range inboxFiles(t, mail, user) {
+	for _, p := range delivertest.InboxFiles(t, mail, user) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -402,48 +400,18 @@ func (o queueOut) Enqueue(ctx context.Context, from string, rcpts []string, body
 	return o.q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: origin}, body)
 }
 
-// testAgent is the real delivery agent over a store with the domain example.test and
-// the users alice, bob and carol; remote copies go to out.
+// testAgent is the real delivery agent over delivertest.Store (the domain example.test,
+// the users alice, bob and carol); remote copies go to out.
 func testAgent(t *testing.T, out deliver.Enqueuer) (*deliver.Agent, string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "postern.db"), store.Options{
-		Argon2: store.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, Logger: discardLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "bob", "carol"} {
-		if _, err := st.AddUser(ctx, u+"@example.test", "password-"+u, store.UserOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, dir := delivertest.Store(t)
 	mail := filepath.Join(dir, "mail")
 	a, err := deliver.New(deliver.Options{Store: st, Directory: deliver.NewDirectory(st, time.Now),
 		Namer: maildir.NewNamer("mail.example.test", time.Now), MailRoot: mail, StateDir: dir,
-		Hostname: "mail.example.test", Delimiter: "+", Out: out, Logger: discardLog()})
+		Hostname: "mail.example.test", Delimiter: "+", Out: out, Logger: delivertest.DiscardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close(); st.Close() })
+	t.Cleanup(func() { a.Close() })
 	return a, mail
 }
-
-// inboxFiles lists the messages in user@example.test's INBOX.
-func inboxFiles(t *testing.T, mail, user string) []string {
-	t.Helper()
-	entries, err := maildir.Scan(filepath.Join(mail, "example.test", user))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Path)
-	}
-	return out
-}
-
-func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -13,32 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/server/deliver/delivertest"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
 )
 
-// testAgent is a delivery agent over a real store and Maildir in a temp dir.
+// testAgent is a delivery agent over a real store (delivertest.Store, with the alias
+// team@ for all three users) and Maildir in a temp dir.
 func testAgent(t *testing.T) (*Agent, *store.Store, string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "postern.db"), store.Options{
-		Argon2: store.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, Logger: discardLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := delivertest.Store(t)
 	idx := newIndexBatcher(st, discardLog())
-	t.Cleanup(func() { idx.Close(); st.Close() })
-	if _, err := st.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "bob", "carol"} {
-		if _, err := st.AddUser(ctx, u+"@example.test", "password-"+u, store.UserOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.AddAlias(ctx, "team@example.test", []string{"alice@example.test", "bob@example.test", "carol@example.test"}); err != nil {
+	t.Cleanup(func() { idx.Close() })
+	if err := st.AddAlias(context.Background(), "team@example.test", []string{"alice@example.test", "bob@example.test", "carol@example.test"}); err != nil {
 		t.Fatal(err)
 	}
 	mail := filepath.Join(dir, "mail")
@@ -59,15 +47,7 @@ func testEnvelope(rcpts ...string) *smtp.Envelope {
 
 func inboxFiles(t *testing.T, mail, user string) []string {
 	t.Helper()
-	entries, err := maildir.Scan(filepath.Join(mail, "example.test", user))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Path)
-	}
-	return out
+	return delivertest.InboxFiles(t, mail, user)
 }
 
 func TestDeliverAliasOneCopyEach(t *testing.T) {
