@@ -37,8 +37,12 @@ func TestRelayRefusalAlertsPostmasterOnce(t *testing.T) {
 	if out := s.MustCLI("queue", "list"); !strings.Contains(out, "535") {
 		t.Errorf("the queue does not show the 535:\n%s", out)
 	}
-	if out := s.MustCLI("trace", "--address", "friend@example.org"); !strings.Contains(out, "code=535") || !strings.Contains(out, "next_attempt=") {
-		t.Errorf("trace does not show the 535 and the next retry:\n%s", out)
+	out := s.MustCLI("trace", "--address", "friend@example.org")
+	t.Logf("postern trace:\n%s", out)
+	for _, want := range []string{"queued", "route=relay", "code=535", "attempt=1", "next_attempt="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace does not show %q (the route, the 535 and the next retry)", want)
+		}
 	}
 	r := s.CLI("", "doctor")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "535") || !strings.Contains(r.Stdout, "refused the username or password") {

@@ -11,9 +11,11 @@ import (
 	"github.com/postern/postern/trace"
 )
 
-// TestTraceSieveDelivery: a message Sieve files into Lists is told by postern trace
-// --message-id: the client and HELO, the message with its Message-ID, and the mailbox
-// it landed in; --address finds the same story, --json has it as events.
+// TestTraceSieveDelivery: a message to an alias of alice that her Sieve script files
+// into Lists is told by postern trace --message-id: the client and HELO, the message
+// with its Message-ID, how the recipient resolved (the alias), the script line and
+// action that decided, the mailbox and the UID it got; --address finds the same
+// story, --json has it as events.
 func TestTraceSieveDelivery(t *testing.T) {
 	t.Parallel()
 	s := NewServer(t, Options{})
@@ -24,7 +26,8 @@ func TestTraceSieveDelivery(t *testing.T) {
 	}
 	s.MustCLI("sieve", "put", "alice@example.test", "main", script)
 	s.MustCLI("sieve", "activate", "alice@example.test", "main")
-	if out, code := rxSwaks(t, s, "--to", "alice@example.test", "--from", "sender@example.org", "--header", "Subject: [go] generics",
+	s.MustCLI("alias", "add", "golang@example.test", "alice@example.test")
+	if out, code := rxSwaks(t, s, "--to", "golang@example.test", "--from", "sender@example.org", "--header", "Subject: [go] generics",
 		"--add-header", "List-Id: <golang-nuts.googlegroups.com>", "--header", "Message-Id: <trace-1@example.org>"); code != 0 {
 		t.Fatalf("swaks: %s", out)
 	}
@@ -37,7 +40,8 @@ func TestTraceSieveDelivery(t *testing.T) {
 	}
 	t.Logf("postern trace:\n%s", out)
 	for _, want := range []string{"connect", "client=127.0.0.1", "helo=client.example.org", "message_id=trace-1@example.org",
-		"from=sender@example.org", "delivered", "mailbox=alice@example.test/Lists"} {
+		"from=sender@example.org", "delivered", "mailbox=alice@example.test/Lists", "uid=1",
+		`resolved="alias golang@example.test -> alice@example.test"`, `sieve="main:2 fileinto Lists"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("trace lacks %q", want)
 		}

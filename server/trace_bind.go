@@ -59,7 +59,7 @@ func (b *traceAdmin) withNextAttempt(s trace.Story) trace.Story {
 		seen[q] = true
 		if t := b.next(q); !t.IsZero() {
 			s.Events = append(s.Events, trace.Event{Time: time.Now(), What: "waiting",
-				Attrs: map[string]string{"queue_id": q, "next_attempt": t.Local().Format(time.DateTime)}})
+				Attrs: map[string]string{"queue_id": q, "next_attempt": t.UTC().Format(time.RFC3339)}})
 		}
 	}
 	return s

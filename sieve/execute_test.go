@@ -193,3 +193,28 @@ func TestGoldenCorpusOutcomes(t *testing.T) {
 		t.Errorf("corpus outcomes changed:\n%s", got)
 	}
 }
+
+// TestOriginsNameTheDecidingLine: each action carries the script and line of the
+// command that decided it; a duplicate store names the later command.
+func TestOriginsNameTheDecidingLine(t *testing.T) {
+	t.Parallel()
+	src := "require [\"fileinto\"];\nif header :contains \"subject\" \"x\" {\n  fileinto \"Lists\";\n}\nredirect \"a@example.org\";\nfileinto \"Lists\";\n"
+	sc, err := Compile("main", []byte(src), CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := NewRawMessage([]byte("Subject: x\r\n\r\nbody\r\n"))
+	res, err := sc.Execute(context.Background(), msg, Envelope{From: "s@example.org", To: "u@example.test"}, ExecOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Origins) != len(res.Actions) || len(res.Actions) != 2 {
+		t.Fatalf("actions %+v origins %+v", res.Actions, res.Origins)
+	}
+	if got := res.Origins[0].String(); got != "main:6" {
+		t.Errorf("fileinto decided at %s, want main:6 (the later duplicate)", got)
+	}
+	if got := res.Origins[1].String(); got != "main:5" {
+		t.Errorf("redirect decided at %s, want main:5", got)
+	}
+}

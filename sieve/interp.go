@@ -114,6 +114,7 @@ func (l *located) exec(st *runState) error {
 	if err := st.step(); err != nil {
 		return err
 	}
+	st.at = Origin{Script: st.frame.unit.name, Line: l.line}
 	err := l.c.exec(st)
 	if _, brk := err.(breakErr); brk {
 		return err
@@ -140,6 +141,10 @@ type runState struct {
 	env          Envelope
 	steps        int
 	actions      []Action
+	origins      []Origin // where each of actions was decided
+	at           Origin   // the command running now
+	vacationAt   Origin
+	notifyAt     []Origin
 	implicitKeep bool
 	flags        []string
 	globals      map[string]string
@@ -180,12 +185,14 @@ func (s *Script) Execute(ctx context.Context, msg Message, env Envelope, opts Ex
 		}
 		if v != nil {
 			st.actions = append(st.actions, *v)
+			st.origins = append(st.origins, st.vacationAt)
 		}
 	}
-	for _, n := range st.decideNotifies() {
+	for i, n := range st.decideNotifies() {
 		st.actions = append(st.actions, n)
+		st.origins = append(st.origins, st.notifyAt[i])
 	}
-	res := &Result{Actions: st.actions, ImplicitKeep: st.implicitKeep}
+	res := &Result{Actions: st.actions, Origins: st.origins, ImplicitKeep: st.implicitKeep}
 	if st.implicitKeep {
 		res.ImplicitKeepFlags = append([]string(nil), st.flags...)
 		res.ImplicitKeepHeader = st.header
@@ -277,6 +284,7 @@ func (st *runState) addAction(a Action) error {
 	for i, prev := range st.actions {
 		if sameTarget(prev, a) {
 			st.actions[i] = mergeDuplicate(prev, a)
+			st.origins[i] = st.at // the later command decided the merged action
 			return nil
 		}
 	}
@@ -290,6 +298,7 @@ func (st *runState) addAction(a Action) error {
 		}
 	}
 	st.actions = append(st.actions, a)
+	st.origins = append(st.origins, st.at)
 	return nil
 }
 

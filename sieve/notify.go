@@ -118,6 +118,7 @@ func (x notifyCmd) exec(st *runState) error {
 		return fmt.Errorf("too many actions (limit %d)", st.opts.MaxActions)
 	}
 	st.notifies = append(st.notifies, n)
+	st.notifyAt = append(st.notifyAt, st.at)
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package sieve
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Action is one thing the delivery agent must do. The concrete types are
 // Keep, FileInto, Redirect, Discard, Reject, Vacation and Notify.
@@ -65,11 +68,23 @@ func (Discard) action()  {}
 func (Reject) action()   {}
 func (Vacation) action() {}
 
+// Origin is where in the scripts an action was decided.
+type Origin struct {
+	Script string // the name of the script or included script
+	Line   int    // the command's line, 1-based
+}
+
+// String is "script:line".
+func (o Origin) String() string { return fmt.Sprintf("%s:%d", o.Script, o.Line) }
+
 // Result is the outcome of one successful run.
 type Result struct {
 	// Actions in the order the script ran them, deduplicated as
 	// Pigeonhole does (one store per mailbox, one redirect per address).
 	Actions []Action
+	// Origins says, for each of Actions, which command decided it: the
+	// script (or included script) and line. Postern's trace tells it.
+	Origins []Origin
 	// ImplicitKeep says the message must also be stored in INBOX, with
 	// ImplicitKeepFlags (the imap4flags variable at the end of the run).
 	ImplicitKeep      bool

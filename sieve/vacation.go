@@ -125,7 +125,7 @@ func (x vacationCmd) exec(st *runState) error {
 			v.handle += "<NO-MIME>"
 		}
 	}
-	st.vacation = v
+	st.vacation, st.vacationAt = v, st.at
 	return nil
 }
 

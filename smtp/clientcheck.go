@@ -48,6 +48,9 @@ func (s *Server) startClientCheck(c *conn) func() *ReplyError {
 			return nil
 		}
 		if r, ok := err.(*ReplyError); ok {
+			// The DNSBL hit, once per connection, for the trace (the reject line follows
+			// at RCPT).
+			c.log(slog.LevelInfo, "client listed", slog.Int(KeyCode, r.Code), slog.String(KeyReason, r.Message))
 			return r
 		}
 		c.log(slog.LevelWarn, "client check failed", slog.String(KeyReason, err.Error()))

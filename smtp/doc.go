@@ -151,16 +151,20 @@
 //
 //	connect     role, trusted
 //	helo        helo, rdns ("unknown" if not forward-confirmed), tls, cipher
+//	client listed  code, reason (ClientCheck refused the client: the DNSBL zone that lists it)
 //	reject      status=reject, stage (connect|helo|auth|mail|rcpt|data), code, enhanced, reason, helo, from, to
 //	auth        user (as given; canonical on success), mechanism, status=ok|fail, and on fail code, enhanced, reason
-//	message     id, from, size, nrcpt (text received and checked, before delivery)
+//	message     id, from, size, nrcpt, to, message_id (text received and checked, before delivery)
 //	timeout     stage (command|data), after
 //	discard     id, from, to (a Filter returned ErrDiscard; the client got 250)
 //	panic       stage, panic, stack (level ERROR)
 //	disconnect  duration_ms, msgs, rcpts, rejects
 //
 // Delivery lines (per recipient: service, sid, client, id, from, to, size, delay,
-// status=delivered|deferred|bounced, mailbox or reason) are written by server/.
+// status=delivered|deferred|bounced, mailbox and uid or reason, resolved (alias,
+// +detail, catch-all), sieve (script:line action)) are written by server/deliver;
+// "senderauth" (spf, dkim, dmarc...) by server/, "milter" (action, score) by
+// smtp/milter.
 // A fail2ban filter can match: `msg=reject .*client=<HOST> .*code=5`, and
 // `msg=auth .*client=<HOST> .*status=fail`. Passwords are never logged.
 //

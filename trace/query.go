@@ -11,7 +11,7 @@ import (
 // Query selects messages; empty fields match anything, but one must be set.
 type Query struct {
 	MessageID string    `json:"message_id,omitempty"` // with or without <>
-	Address   string    `json:"address,omitempty"`    // envelope sender or recipient
+	Address   string    `json:"address,omitempty"`    // envelope sender or recipient, or the user it was delivered to
 	QueueID   string    `json:"queue_id,omitempty"`
 	Since     time.Time `json:"since,omitzero"`
 	Until     time.Time `json:"until,omitzero"`
@@ -51,9 +51,9 @@ func (q Query) matches(e Event) bool {
 		return e.Attrs["queue_id"] == q.QueueID || e.Attrs["sid"] == "" && e.Attrs["id"] == q.QueueID
 	case q.Address != "":
 		a := strings.ToLower(q.Address)
-		for _, k := range []string{"from", "to", "user"} {
+		for _, k := range []string{"from", "to", "user", "mailbox"} {
 			for _, v := range strings.Split(strings.ToLower(e.Attrs[k]), ",") {
-				if v == a {
+				if user, _, _ := strings.Cut(v, "/"); user == a { // mailbox is user/folder
 					return true
 				}
 			}
@@ -114,7 +114,9 @@ func Find(events []Event, q Query) []Story {
 
 // lineKeys are the attributes a story line shows, in this order, for each event.
 var lineKeys = []string{"client", "role", "trusted", "helo", "rdns", "tls", "cipher", "user", "from", "to", "message_id",
-	"size", "nrcpt", "stage", "status", "code", "enhanced", "dsn", "reason", "mailbox", "queue_id", "relay", "delay", "next_attempt"}
+	"size", "nrcpt", "spf", "spf_helo", "dkim", "dmarc", "header_from", "policy", "milter", "score", "spam", "action",
+	"quarantine", "stage", "status", "code", "enhanced", "dsn", "reason", "resolved", "sieve", "mailbox", "uid",
+	"queue_id", "route", "relay", "kind", "rcpts", "attempt", "delay", "next_attempt"}
 
 // Write tells the story in plain lines: the time, the event, its fields.
 func (s Story) Write(w io.Writer) error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -202,6 +203,9 @@ type userCopy struct {
 	detail     string
 	rcpts      []int // indexes into env.Recipients
 	placements []placement
+	via        string            // how a recipient reached the user (alias, +detail, catch-all), for the log
+	rules      []string          // the Sieve rules that decided, for the log
+	uids       map[string]uint32 // placement mailbox -> the UID it got
 }
 
 // Deliver implements smtp.Deliverer.
@@ -315,7 +319,7 @@ func (a *Agent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*
 			}
 			c := byUser[t.Address]
 			if c == nil {
-				c = &userCopy{user: t.Address, detail: t.Detail}
+				c = &userCopy{user: t.Address, detail: t.Detail, via: t.Via}
 				byUser[t.Address] = c
 				order = append(order, c)
 			}
@@ -428,10 +432,12 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 	if err != nil {
 		a.log.Error("sieve failed; keeping the message in INBOX", "sid", env.Session.ID, "id", env.ID, "user", c.user, "err", err)
 		d = inboxDecision()
+		d.Rules = []string{"script failed: " + err.Error()}
 	}
 	if env.Quarantine != "" {
 		d = quarantined(d) // quarantine.go: Junk, no replies
 	}
+	c.rules = d.Rules
 	if err != nil {
 		return d.Placements
 	}
@@ -490,6 +496,7 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 	var targets []maildir.Target
 	var owners []string
 	var edited [][]byte // per target: the edited header, nil for the message as it came
+	var from []*userCopy
 	for _, c := range copies {
 		root := UserRoot(a.mailRoot, c.user)
 		for _, p := range c.placements {
@@ -503,6 +510,7 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 			targets = append(targets, maildir.Target{Root: root, Folder: folder, Flags: p.Flags})
 			owners = append(owners, c.user)
 			edited = append(edited, p.Header)
+			from = append(from, c)
 		}
 	}
 	if len(targets) == 0 {
@@ -519,7 +527,8 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		recs[i] = store.NewMessage{User: owners[i], Mailbox: d.Folder, Filename: base, Size: d.VSize,
 			InternalDate: env.Received, Flags: targets[i].Flags}
 	}
-	if err := a.indexCopies(ctx, recs); err != nil {
+	added, err := a.indexCopies(ctx, recs)
+	if err != nil {
 		// Not acknowledged, so the sender will try again: take the files back rather
 		// than leave copies the index does not know.
 		for _, d := range done {
@@ -527,6 +536,7 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		}
 		return fmt.Errorf("indexing: %w", err)
 	}
+	noteUIDs(from, owners, recs, added)
 	if a.notify != nil {
 		for i, d := range done {
 			a.notify.MailboxChanged(owners[i], d.Folder)
@@ -538,17 +548,49 @@ func (a *Agent) store_(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 // indexCopies indexes the delivered files. An IMAP rescan may already have indexed one
 // of them (a file in new/ whose delivery was slow to index): that copy is indexed, which
 // is what counts, so the others are added one by one and ErrExists is success.
-func (a *Agent) indexCopies(ctx context.Context, recs []store.NewMessage) error {
-	_, err := a.index.Add(ctx, recs)
+func (a *Agent) indexCopies(ctx context.Context, recs []store.NewMessage) ([]store.AddedMessage, error) {
+	added, err := a.index.Add(ctx, recs)
 	if !errors.Is(err, store.ErrExists) || len(recs) == 0 {
-		return err
+		return added, err
 	}
-	for _, r := range recs {
-		if _, err := a.index.Add(ctx, []store.NewMessage{r}); err != nil && !errors.Is(err, store.ErrExists) {
-			return err
+	added = make([]store.AddedMessage, len(recs))
+	for i, r := range recs {
+		one, err := a.index.Add(ctx, []store.NewMessage{r})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+		if len(one) == 1 {
+			added[i] = one[0]
 		}
 	}
-	return nil
+	return added, nil
+}
+
+// noteUIDs gives each copy the UIDs its mailboxes assigned, for the log (targets were
+// regrouped by writeGroups: match them by owner and folder).
+func noteUIDs(copies []*userCopy, owners []string, recs []store.NewMessage, added []store.AddedMessage) {
+	byUser := map[string]*userCopy{}
+	for _, c := range copies {
+		byUser[c.user] = c
+	}
+	for i, r := range recs {
+		c := byUser[owners[i]]
+		if c == nil || i >= len(added) || added[i].UID == 0 {
+			continue
+		}
+		if c.uids == nil {
+			c.uids = map[string]uint32{}
+		}
+		c.uids[folderKey(r.Mailbox)] = added[i].UID
+	}
+}
+
+// folderKey is the Maildir folder of a mailbox name: "" for INBOX.
+func folderKey(mailbox string) string {
+	if strings.EqualFold(mailbox, store.InboxName) {
+		return ""
+	}
+	return mailbox
 }
 
 // ensureFolder makes sure a user's Maildir and folder exist, once per process.
@@ -587,10 +629,24 @@ func deliveryHeader(env *smtp.Envelope, copies []*userCopy) []byte {
 // logResults writes one mail-log line per recipient, Postfix-style: to, status, delay.
 func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userCopy, errs []error, start time.Time) {
 	where := map[int]string{}
+	uids, how, rules := map[int][]string{}, map[int][]string{}, map[int][]string{}
 	for _, c := range copies {
 		var boxes []string
 		for _, p := range c.placements {
 			boxes = append(boxes, c.user+"/"+p.Mailbox)
+			if u := c.uids[folderKey(p.Mailbox)]; u != 0 {
+				for _, i := range c.rcpts {
+					uids[i] = append(uids[i], strconv.FormatUint(uint64(u), 10))
+				}
+			}
+		}
+		for _, i := range c.rcpts {
+			if c.via != "" {
+				how[i] = append(how[i], c.via+" -> "+c.user)
+			}
+			if len(c.rules) > 0 {
+				rules[i] = append(rules[i], strings.Join(c.rules, "; "))
+			}
 		}
 		if len(c.placements) == 0 && errs[c.rcpts[0]] == nil {
 			boxes = append(boxes, c.user+"/(discarded)")
@@ -614,8 +670,14 @@ func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userC
 		attrs := []any{smtp.KeyService, env.Session.Role.Listener(), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
 			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay.Seconds()), "took", a.now().Sub(start).String()}
 		ev := event.Delivery{Stage: event.StageLocal, Status: event.Delivered, ID: env.ID, Rcpt: rcpt, Where: where[i], Delay: delay}
+		if v := how[i]; len(v) > 0 {
+			attrs = append(attrs, "resolved", strings.Join(v, ", "))
+		}
+		if v := rules[i]; len(v) > 0 {
+			attrs = append(attrs, "sieve", strings.Join(v, " | "))
+		}
 		if errs[i] == nil {
-			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i])...)
+			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i], "uid", strings.Join(uids[i], ","))...)
 			a.emit(ev)
 			continue
 		}

@@ -243,7 +243,7 @@ func TestDeliverAlreadyIndexed(t *testing.T) {
 	}
 	rec2 := rec
 	rec2.User = "bob@example.test"
-	if err := a.indexCopies(ctx, []store.NewMessage{rec, rec2}); err != nil {
+	if _, err := a.indexCopies(ctx, []store.NewMessage{rec, rec2}); err != nil {
 		t.Fatalf("indexCopies with one copy already indexed: %v", err)
 	}
 	for _, u := range []string{"alice@example.test", "bob@example.test"} {

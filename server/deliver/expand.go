@@ -33,6 +33,19 @@ type target struct {
 	Kind    targetKind
 	Address string // the user's address (local) or the external address
 	Detail  string // the +detail of the address that reached this user, if any
+	Via     string // how it was reached, for the log: "alias a@x", "+detail", "catch-all @x" ("" directly)
+}
+
+// reached prefixes how each of ts was reached with step.
+func reached(step string, ts []target) []target {
+	for i := range ts {
+		if ts[i].Via == "" {
+			ts[i].Via = step
+		} else {
+			ts[i].Via = step + " -> " + ts[i].Via
+		}
+	}
+	return ts
 }
 
 // expansion is what one envelope recipient resolves to.
@@ -117,7 +130,7 @@ func (r *expander) expand(ctx context.Context, addr string, depth int, seen map[
 		// A bounce (or reply) to a sender address we rewrote when forwarding goes back to
 		// the original sender; a forged or expired one is an unknown user.
 		if orig, err := r.srs.Reverse(local); err == nil {
-			return []target{{Kind: targetExternal, Address: orig}}, nil
+			return []target{{Kind: targetExternal, Address: orig, Via: "SRS " + addr}}, nil
 		} else if !errors.Is(err, errSRS) || len(local) > 5 && strings.EqualFold(local[:5], "SRS0=") {
 			return nil, fmt.Errorf("%w: %w", errUnknownRecipient, err)
 		}
@@ -135,6 +148,9 @@ func (r *expander) expand(ctx context.Context, addr string, depth int, seen map[
 	for _, c := range candidates {
 		t, found, err := r.lookup(ctx, c.addr, c.detail, depth, seen)
 		if found || err != nil {
+			if c.detail != "" {
+				t = reached(addr+" is "+c.addr+" +"+c.detail, t)
+			}
 			return t, err
 		}
 	}
@@ -146,7 +162,8 @@ func (r *expander) expand(ctx context.Context, addr string, depth int, seen map[
 	if len(targets) == 0 {
 		return nil, errUnknownRecipient
 	}
-	return r.expandAlias(ctx, targets, depth, seen)
+	t, err := r.expandAlias(ctx, targets, depth, seen)
+	return reached("catch-all @"+domain, t), err
 }
 
 // lookup tries addr as a user, then as an alias source.
@@ -169,6 +186,7 @@ func (r *expander) lookup(ctx context.Context, addr, detail string, depth int, s
 		return nil, false, nil
 	}
 	t, err := r.expandAlias(ctx, targets, depth, seen)
+	t = reached("alias "+addr, t)
 	// Like Postfix's propagate_unmatched_extensions: postmaster+x -> alice gives alice's
 	// copy the detail "x", so her Sieve script can still sort by it.
 	for i := range t {

@@ -99,8 +99,30 @@ func TestExpand(t *testing.T) {
 			t.Errorf("Expand(%q): %v", c.rcpt, err)
 			continue
 		}
-		if !reflect.DeepEqual(res.Targets, c.want) {
-			t.Errorf("Expand(%q) = %+v, want %+v", c.rcpt, res.Targets, c.want)
+		got := append([]target(nil), res.Targets...)
+		for i := range got {
+			got[i].Via = "" // TestExpandSaysHow checks it
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Expand(%q) = %+v, want %+v", c.rcpt, got, c.want)
+		}
+	}
+}
+
+// TestExpandSaysHow: each target says how the recipient reached it, for the trace.
+func TestExpandSaysHow(t *testing.T) {
+	t.Parallel()
+	r := &expander{dir: newFakeDirectory(), delimiter: "+"}
+	for rcpt, want := range map[string]string{
+		"alice@example.test":        "",
+		"alice+lists@example.test":  "alice+lists@example.test is alice@example.test +lists",
+		"postmaster@example.test":   "alias postmaster@example.test",
+		"postmaster+x@example.test": "postmaster+x@example.test is postmaster@example.test +x -> alias postmaster@example.test",
+		"anything@other.test":       "catch-all @other.test",
+	} {
+		res, err := r.Expand(context.Background(), rcpt)
+		if err != nil || len(res.Targets) != 1 || res.Targets[0].Via != want {
+			t.Errorf("Expand(%q) = %+v, %v; want Via %q", rcpt, res.Targets, err, want)
 		}
 	}
 }

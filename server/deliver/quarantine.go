@@ -15,5 +15,6 @@ func quarantined(d decision) decision {
 	for _, p := range d.Placements {
 		flags = append(flags, p.Flags...)
 	}
-	return decision{Placements: dedupePlacements([]placement{{Mailbox: junkMailbox, Flags: flags, Create: true}})}
+	return decision{Placements: dedupePlacements([]placement{{Mailbox: junkMailbox, Flags: flags, Create: true}}),
+		Rules: append(d.Rules, "quarantined into "+junkMailbox)}
 }

@@ -11,7 +11,8 @@ func TestQuarantinedGoesToJunkWithoutReplies(t *testing.T) {
 		Placements: []placement{{Mailbox: "INBOX"}, {Mailbox: "Work", Flags: []string{`\Flagged`}}},
 		Redirects:  []string{"elsewhere@example.org"},
 	})
-	want := decision{Placements: []placement{{Mailbox: "Junk", Flags: []string{`\Flagged`}, Create: true}}}
+	want := decision{Placements: []placement{{Mailbox: "Junk", Flags: []string{`\Flagged`}, Create: true}},
+		Rules: []string{"quarantined into Junk"}}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("quarantined = %+v, want %+v", d, want)
 	}

@@ -34,6 +34,7 @@ type decision struct {
 	Reject     string          // refuse the message for this user, with this reason
 	Vacation   *sieve.Vacation // send this auto-reply
 	Notifies   []sieve.Notify  // enotify (mailto) notifications to send
+	Rules      []string        // what decided, for the mail log: "script:line action", "implicit keep"
 }
 
 // sieveHook runs the Sieve scripts at delivery: the built-in spam rule, the global
@@ -212,7 +213,10 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		keep = keep && res.ImplicitKeep
 		keepFlags = res.ImplicitKeepFlags
 		keepHeader = res.ImplicitKeepHeader
-		for _, a := range res.Actions {
+		for i, a := range res.Actions {
+			if i < len(res.Origins) {
+				d.Rules = append(d.Rules, res.Origins[i].String()+" "+describeAction(a))
+			}
 			switch a := a.(type) {
 			case sieve.Keep:
 				addStore(placement{Mailbox: store.InboxName, Flags: a.Flags, Header: a.Header})
@@ -222,6 +226,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 					// keeps the message in INBOX; so do we, and say why.
 					h.log.Warn("sieve: fileinto a mailbox that does not exist; keeping in INBOX", "user", user, "mailbox", a.Mailbox, "script", sc.Name())
 					addStore(placement{Mailbox: store.InboxName, Flags: a.Flags, Header: a.Header})
+					d.Rules[len(d.Rules)-1] += " (no such mailbox: kept in INBOX)"
 					continue
 				}
 				addStore(placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create, Header: a.Header})
@@ -242,8 +247,30 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		// An explicit keep (or fileinto "INBOX") already stored the one INBOX copy, with
 		// its own flags; the implicit keep adds nothing then.
 		addStore(placement{Mailbox: store.InboxName, Flags: keepFlags, Header: keepHeader})
+		d.Rules = append(d.Rules, "implicit keep")
 	}
 	return d, nil
+}
+
+// describeAction names a Sieve action and its target for the mail log.
+func describeAction(a sieve.Action) string {
+	switch a := a.(type) {
+	case sieve.Keep:
+		return "keep"
+	case sieve.FileInto:
+		return "fileinto " + a.Mailbox
+	case sieve.Redirect:
+		return "redirect " + a.Address
+	case sieve.Reject:
+		return "reject"
+	case sieve.Discard:
+		return "discard"
+	case sieve.Vacation:
+		return "vacation to " + a.To
+	case sieve.Notify:
+		return "notify " + a.Method
+	}
+	return fmt.Sprintf("%T", a)
 }
 
 // SieveCompiler returns the compile check for scripts users upload (through the

@@ -91,6 +91,7 @@ func (r *router) sendAll(ctx context.Context, id, from string, rcpts []string, b
 		tried := map[string]bool{}
 		for {
 			tried[target] = true
+			r.log.Info("route", "queue_id", id, "to", strings.Join(g.rcpts, ","), "route", relayTarget(target))
 			res, err := r.sendVia(ctx, target, from, g.rcpts, body())
 			fb, hasFB := r.fallback[target]
 			if hasFB && !tried[fb] && unreachable(err) {

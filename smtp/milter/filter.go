@@ -92,7 +92,8 @@ func (f *Filter) Filter(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 		log.Warn("milter", "action", "accept", smtp.KeyReason, err.Error(), "default_action", "accept")
 		return msg, nil
 	}
-	log.Info("milter", "action", v.action, "headers", len(v.mods), "quarantine", v.quarantine,
+	score, spam := spamScore(v.mods)
+	log.Info("milter", "action", v.action, "headers", len(v.mods), "quarantine", v.quarantine, "score", score, "spam", spam,
 		smtp.KeyReason, v.text, "duration_ms", time.Since(start).Milliseconds())
 	switch v.action {
 	case "reject", "tempfail":

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -94,7 +95,12 @@ func (q *Queue) sendDSN(ctx context.Context, e *entry, kind BounceKind, rcpts []
 	for i, r := range rcpts {
 		addrs[i] = r.Addr
 	}
-	return q.bouncer.Bounce(ctx, &Bounce{QueueID: e.id, Kind: kind, To: e.meta.From, Rcpts: addrs, Message: msg})
+	if err := q.bouncer.Bounce(ctx, &Bounce{QueueID: e.id, Kind: kind, To: e.meta.From, Rcpts: addrs, Message: msg}); err != nil {
+		return err
+	}
+	q.log.Info("dsn sent", slog.String("id", e.id), slog.String("kind", string(kind)), slog.String("to", e.meta.From),
+		slog.String("rcpts", strings.Join(addrs, ",")))
+	return nil
 }
 
 func (q *Queue) readHeaders(e *entry) ([]byte, error) {

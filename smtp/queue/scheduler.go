@@ -132,6 +132,12 @@ func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []
 		byRcpt[r.Rcpt] = r
 	}
 	now := q.opts.Clock.Now()
+	q.mu.Lock()
+	retry := retryNote{attempt: e.attempts, next: e.lastAttempt.Add(q.backoff(e.attempts))}
+	q.mu.Unlock()
+	if now.Sub(e.meta.Arrival) >= q.opts.Lifetime {
+		retry.next = time.Time{} // expired: no next attempt
+	}
 	var recs []record
 	for _, rcpt := range rcpts {
 		r, ok := byRcpt[rcpt]
@@ -147,7 +153,7 @@ func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []
 		}
 		recs = append(recs, record{Kind: recRcpt, At: now.UTC(), Rcpt: rcpt, Status: st,
 			Code: r.Code, Enhanced: r.Enhanced, Text: oneLine(r.Text), MTA: r.RemoteMTA})
-		q.logDelivery(e, r, st, now)
+		q.logDelivery(e, r, st, now, retry)
 	}
 	q.mu.Lock()
 	for i := range recs {
@@ -182,9 +188,10 @@ func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []
 		q.remove(e)
 		return
 	}
-	q.mu.Lock()
-	next := e.lastAttempt.Add(q.backoff(e.attempts))
-	q.mu.Unlock()
+	next := retry.next // what the delivery lines said
+	if next.IsZero() {
+		next = start.Add(q.opts.MinBackoff)
+	}
 	q.requeue(e, next)
 }
 
@@ -228,16 +235,20 @@ func (q *Queue) remove(e *entry) {
 
 // logDelivery writes the one mail-log line per delivery attempt and recipient (from,
 // to, relay, status, delay; docs/ARCHITECTURE.md, Sending), stable for grep and fail2ban.
-func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time) {
+func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time, retry retryNote) {
 	level := slog.LevelInfo
 	if st == StatusFailed {
 		level = slog.LevelWarn
 	}
-	q.log.Log(context.Background(), level, "delivery",
-		slog.String("id", e.id), slog.String("from", e.meta.From), slog.String("to", r.Rcpt),
+	attrs := []slog.Attr{slog.String("id", e.id), slog.String("from", e.meta.From), slog.String("to", r.Rcpt),
 		slog.String("relay", r.RemoteMTA), slog.String("status", string(st)),
 		slog.Float64("delay", now.Sub(e.meta.Arrival).Seconds()),
-		slog.Int("code", r.Code), slog.String("dsn", r.Enhanced), slog.String("reason", oneLine(r.Text)))
+		slog.Int("code", r.Code), slog.String("dsn", r.Enhanced), slog.String("reason", oneLine(r.Text)),
+		slog.Int("attempt", retry.attempt)}
+	if st == StatusDeferred && !retry.next.IsZero() {
+		attrs = append(attrs, slog.String("next_attempt", retry.next.UTC().Format(time.RFC3339)))
+	}
+	q.log.LogAttrs(context.Background(), level, "delivery", attrs...)
 	if q.opts.Events == nil {
 		return
 	}
@@ -252,6 +263,13 @@ func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time) {
 		ev.Reason = oneLine(r.Text)
 	}
 	q.opts.Events.Emit(ev)
+}
+
+// retryNote is what a delivery line says about the attempt: its number and, for a
+// deferred recipient, when the next one is due (zero when the message expired).
+type retryNote struct {
+	attempt int
+	next    time.Time
 }
 
 // oneLine keeps a reply text on one line for logs, status records and DSNs.
