@@ -38,12 +38,13 @@ type Event interface {
 
 // Received is a message an SMTP, submission or LMTP session accepted the text of.
 type Received struct {
-	Service string // the listener: smtp, lmtp, submission, submissions
-	Session string // the session id of the mail log
-	ID      string // the message id of the mail log
-	From    string
-	Rcpts   int
-	Size    int64
+	Service   string // the listener: smtp, lmtp, submission, submissions
+	Session   string // the session id of the mail log
+	ID        string // the message id of the mail log
+	From      string
+	To        []string // the envelope recipients
+	Size      int64
+	MessageID string // the Message-ID header field, without <>
 }
 
 // Rejected is one SMTP command the server refused.
@@ -53,13 +54,21 @@ type Rejected struct {
 	Stage    string // the command: connect, helo, mail, rcpt, data, auth...
 	Code     int
 	Enhanced string // RFC 3463 code, e.g. "5.7.1"
+	Reason   string // the reply text
+	HELO     string
+	From     string   // the envelope sender, once given
+	To       []string // the recipients the refusal concerns, if any
 }
 
 // Login is one login attempt.
 type Login struct {
-	Service string // submission, submissions, imap, managesieve
-	User    string // as given on failure, canonical on success
-	OK      bool
+	Service  string // submission, submissions, imap, managesieve
+	User     string // as given on failure, canonical on success
+	OK       bool
+	Mech     string // the SASL mechanism, where the protocol names one (SMTP AUTH)
+	Reason   string // why it failed
+	Code     int    // the SMTP reply of a failure (0 elsewhere)
+	Enhanced string
 }
 
 // Stage says where a delivery happened.

@@ -23,8 +23,7 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	lim := ss.srv.opts.AuthLimiter
 	if lim != nil {
 		if err := lim.Allow(ctx, ss.ip, username); err != nil {
-			ss.log.Warn("imap: auth failed", "user", username, "reason", "rate limited: "+err.Error())
-			ss.srv.emit(event.Login{Service: "imap", User: username})
+			ss.report(event.Login{Service: "imap", User: username, Reason: "rate limited: " + err.Error()})
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeUnavailable,
 				Text: "Too many failed logins; try again later"}
 		}
@@ -34,8 +33,7 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 		if lim != nil {
 			lim.Record(ss.ip, username, false)
 		}
-		ss.log.Warn("imap: auth failed", "user", username, "reason", err.Error())
-		ss.srv.emit(event.Login{Service: "imap", User: username})
+		ss.report(event.Login{Service: "imap", User: username, Reason: err.Error()})
 		return imapserver.ErrAuthFailed
 	}
 	if err != nil {
@@ -60,14 +58,20 @@ func (ss *session) Login(ctx context.Context, username, password string) (err er
 	ss.md = &maildir.Maildir{Root: root, Namer: ss.srv.opts.Namer}
 	ss.log = ss.log.With("user", u.Address)
 	ss.srv.sessions.update(ss, func(in *SessionInfo) { in.User = u.Address })
-	ss.log.Info("imap: login")
-	ss.srv.emit(event.Login{Service: "imap", User: u.Address, OK: true})
+	ss.report(event.Login{Service: "imap", User: u.Address, OK: true})
 	return nil
 }
 
-// emit reports an event, if anyone listens.
-func (s *Server) emit(e event.Event) {
-	if s.opts.Events != nil {
-		s.opts.Events.Emit(e)
+// report writes the log line of a login (the fail2ban contract above; on success the
+// session's logger already names the user) and emits it: the line and what the metrics
+// count are the one value.
+func (ss *session) report(e event.Login) {
+	if e.OK {
+		ss.log.Info("imap: login")
+	} else {
+		ss.log.Warn("imap: auth failed", "user", e.User, "reason", e.Reason)
+	}
+	if ss.srv.opts.Events != nil {
+		ss.srv.opts.Events.Emit(e)
 	}
 }

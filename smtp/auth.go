@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"github.com/postern/postern/event"
-	"log/slog"
 	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
@@ -108,9 +107,7 @@ func (s *submissionSession) authenticate(mech, username, password string, ok boo
 		if err == nil && user != "" {
 			s.info.User = user
 			s.c.loggedIn()
-			s.c.log(slog.LevelInfo, "auth", slog.String(KeyUser, printable(user)),
-				slog.String(KeyMech, mech), slog.String(KeyStatus, "ok"))
-			s.c.emit(event.Login{Service: s.srv.opts.Role.Listener(), User: user, OK: true})
+			s.c.report(event.Login{Service: s.srv.opts.Role.Listener(), User: user, OK: true, Mech: mech})
 			return nil
 		}
 	}
@@ -124,11 +121,8 @@ func (s *submissionSession) authenticate(mech, username, password string, ok boo
 		s.c.hangUp.Store(true)
 	}
 	s.c.rejects.Add(1)
-	s.c.log(slog.LevelInfo, "auth", slog.String(KeyUser, printable(username)),
-		slog.String(KeyMech, mech), slog.String(KeyStatus, "fail"),
-		slog.Int(KeyCode, r.Code), slog.String(KeyEnhanced, r.EnhancedString()),
-		slog.String(KeyReason, r.Message))
-	s.c.emit(event.Login{Service: s.srv.opts.Role.Listener(), User: username})
+	s.c.report(event.Login{Service: s.srv.opts.Role.Listener(), User: username, Mech: mech,
+		Code: r.Code, Enhanced: r.EnhancedString(), Reason: r.Message})
 	return r.toLibrary()
 }
 

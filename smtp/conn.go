@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/postern/postern/event"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -217,13 +216,6 @@ func (c *conn) clientString() string {
 		return "unix"
 	}
 	return c.remote.Addr().String()
-}
-
-// emit reports an event, if anyone listens.
-func (c *conn) emit(e event.Event) {
-	if c.srv.opts.Events != nil {
-		c.srv.opts.Events.Emit(e)
-	}
 }
 
 func (c *conn) log(level slog.Level, msg string, attrs ...slog.Attr) {

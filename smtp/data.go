@@ -143,11 +143,8 @@ func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(),
 		SMTPUTF8:   s.utf8,
 		Received:   s.srv.opts.Now(),
 	}
-	s.c.log(slog.LevelInfo, "message", slog.String(KeyID, id), slog.String(KeyFrom, s.from),
-		slog.Int64(KeySize, m.Size()), slog.Int(KeyNRcpt, len(env.Recipients)),
-		slog.String(KeyTo, strings.Join(env.Recipients, ",")), slog.String(KeyMessageID, messageID(m)))
-	s.c.emit(event.Received{Service: s.srv.opts.Role.Listener(), Session: s.c.id, ID: id, From: s.from,
-		Rcpts: len(env.Recipients), Size: m.Size()})
+	s.c.report(event.Received{Service: s.srv.opts.Role.Listener(), Session: s.c.id, ID: id, From: s.from,
+		To: env.Recipients, Size: m.Size(), MessageID: messageID(m)})
 	return env, m, sp.discard, nil
 }
 

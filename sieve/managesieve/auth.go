@@ -119,8 +119,7 @@ func (sess *session) cmdAuthenticate(args []arg) bool {
 	user, err := sess.plain(resp)
 	if err != nil {
 		sess.authFails++
-		sess.log.Info("managesieve: authentication failed", "err", err, "failures", sess.authFails)
-		sess.emit(event.Login{Service: "managesieve"})
+		sess.report(event.Login{Service: "managesieve", Reason: err.Error()})
 		if sess.authFails >= maxAuthFailures {
 			sess.bye("Too many failed logins.")
 			return true
@@ -133,8 +132,7 @@ func (sess *session) cmdAuthenticate(args []arg) bool {
 		sess.login.Stop()
 	}
 	sess.log = sess.baseLog.With("user", user)
-	sess.log.Info("managesieve: logged in")
-	sess.emit(event.Login{Service: "managesieve", User: user, OK: true})
+	sess.report(event.Login{Service: "managesieve", User: user, OK: true})
 	sess.ok("Logged in.")
 	return false
 }
@@ -168,8 +166,15 @@ func (sess *session) cmdUnauthenticate([]arg) bool {
 	return false
 }
 
-// emit reports an event, if anyone listens.
-func (sess *session) emit(e event.Event) {
+// report writes the log line of a login (on success the session's logger already names
+// the user; a failure counts the session's failures) and emits it: the line and what the
+// metrics count are the one value.
+func (sess *session) report(e event.Login) {
+	if e.OK {
+		sess.log.Info("managesieve: logged in")
+	} else {
+		sess.log.Info("managesieve: authentication failed", "err", e.Reason, "failures", sess.authFails)
+	}
 	if sess.srv.opts.Events != nil {
 		sess.srv.opts.Events.Emit(e)
 	}
