@@ -74,11 +74,7 @@ func verifyUser(ctx context.Context, ix Index, user string, md *maildir.Maildir,
 		}
 		files := make([]store.IndexedFile, len(entries))
 		for i, e := range entries {
-			size := e.VSize
-			if size < 0 {
-				size = e.Size
-			}
-			files[i] = store.IndexedFile{Filename: e.Base, Size: size, InternalDate: e.ModTime, Flags: e.Flags}
+			files[i] = store.ScannedFile(e)
 		}
 		res, err := ix.ReplaceMailboxIndex(ctx, user, name, files)
 		if err != nil {

@@ -114,11 +114,7 @@ func (s *Server) rescan(ctx context.Context, user, mailbox, dir string) (bool, e
 	young := s.opts.Now().Add(-s.opts.RescanGrace)
 	var files, pending []store.IndexedFile
 	for _, e := range entries {
-		size := e.VSize
-		if size < 0 {
-			size = e.Size
-		}
-		f := store.IndexedFile{Filename: e.Base, Size: size, InternalDate: e.ModTime, Flags: e.Flags}
+		f := store.ScannedFile(e)
 		if e.New && e.ModTime.After(young) {
 			pending = append(pending, f)
 		} else {

@@ -102,11 +102,7 @@ func reindexUser(ctx context.Context, st *store.Store, mailRoot, user string) ([
 		}
 		files := make([]store.IndexedFile, len(entries))
 		for i, e := range entries {
-			size := e.VSize
-			if size < 0 {
-				size = e.Size
-			}
-			files[i] = store.IndexedFile{Filename: e.Base, Size: size, InternalDate: e.ModTime, Flags: e.Flags}
+			files[i] = store.ScannedFile(e)
 		}
 		res, err := st.ReplaceMailboxIndex(ctx, user, name, files)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/store/maildir"
 )
 
 // IndexedFile is a message file found on disk by a Maildir scan.
@@ -15,6 +17,17 @@ type IndexedFile struct {
 	Size         int64
 	InternalDate time.Time
 	Flags        []string
+}
+
+// ScannedFile is the index row of a file a Maildir scan found: its size is the W= size
+// of its name when it has one (the message with CRLF line ends, what IMAP reports), else
+// its size on disk.
+func ScannedFile(e maildir.Entry) IndexedFile {
+	size := e.VSize
+	if size < 0 {
+		size = e.Size
+	}
+	return IndexedFile{Filename: e.Base, Size: size, InternalDate: e.ModTime, Flags: e.Flags}
 }
 
 // ReindexResult says what ReplaceMailboxIndex changed.
