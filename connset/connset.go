@@ -1,7 +1,3 @@
-// Package connset is the bookkeeping every connection server of the daemon shares for a
-// graceful stop: the listeners it accepts on, the connections (and other work) it has
-// running, and Shutdown, which stops accepting, lets what runs finish until a deadline and
-// then ends the rest. The admin socket, ManageSieve and local submission use it.
 package connset
 
 import (
