@@ -51,7 +51,7 @@ func TestEventsAndLogLinesAgree(t *testing.T) {
 	kinds := map[event.Kind]bool{}
 	for _, ev := range rec.all() {
 		kinds[ev.Kind()] = true
-		msg, attrs, ok := eventLine(ev)
+		msg, attrs, ok := eventLine(ev, nil)
 		if !ok {
 			t.Fatalf("event %#v has no log line", ev)
 		}
@@ -68,7 +68,7 @@ func TestEventsAndLogLinesAgree(t *testing.T) {
 			t.Errorf("no %s event in %v", k, rec.all())
 		}
 	}
-	if _, _, ok := eventLine(event.SpamLearn{}); ok {
+	if _, _, ok := eventLine(event.SpamLearn{}, nil); ok {
 		t.Error("a kind smtp does not report has a line")
 	}
 }

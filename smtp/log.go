@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"context"
 	"github.com/postern/postern/event"
 	"log/slog"
 	"strings"
@@ -49,34 +50,37 @@ func (s *session) reject(stage string, r *ReplyError, from string, to ...string)
 // report writes the mail-log line of e (eventLine) and emits e: the line and what the
 // metrics count are the one value, so they cannot disagree.
 func (c *conn) report(e event.Event) {
-	if msg, attrs, ok := eventLine(e); ok {
-		c.log(slog.LevelInfo, msg, attrs...)
+	var buf [12]slog.Attr // the longest line fits: no allocation for the attributes
+	head := append(buf[:0], slog.String(KeySession, c.id), slog.String(KeyClient, c.clientString()))
+	if msg, attrs, ok := eventLine(e, head); ok {
+		c.srv.opts.Logger.LogAttrs(context.Background(), slog.LevelInfo, msg, attrs...)
 	}
 	if c.srv.opts.Events != nil {
 		c.srv.opts.Events.Emit(e)
 	}
 }
 
-// eventLine is the mail-log line of an event this package reports: its message and
-// attributes (after the session and client ones), in the order fail2ban filters and
-// docs/ARCHITECTURE.md know them. ok is false for a kind this package does not report.
-func eventLine(e event.Event) (msg string, attrs []slog.Attr, ok bool) {
+// eventLine is the mail-log line of an event this package reports: its message, and its
+// attributes appended to attrs (which holds the session and client ones), in the order
+// fail2ban filters and docs/ARCHITECTURE.md know them. ok is false for a kind this
+// package does not report.
+func eventLine(e event.Event, attrs []slog.Attr) (msg string, _ []slog.Attr, ok bool) {
 	switch e := e.(type) {
 	case event.Received:
-		return "message", []slog.Attr{slog.String(KeyID, e.ID), slog.String(KeyFrom, e.From),
+		return "message", append(attrs, slog.String(KeyID, e.ID), slog.String(KeyFrom, e.From),
 			slog.Int64(KeySize, e.Size), slog.Int(KeyNRcpt, len(e.To)),
-			slog.String(KeyTo, strings.Join(e.To, ",")), slog.String(KeyMessageID, e.MessageID)}, true
+			slog.String(KeyTo, strings.Join(e.To, ",")), slog.String(KeyMessageID, e.MessageID)), true
 	case event.Rejected:
-		return "reject", []slog.Attr{slog.String(KeyStatus, "reject"), slog.String(KeyStage, e.Stage),
+		return "reject", append(attrs, slog.String(KeyStatus, "reject"), slog.String(KeyStage, e.Stage),
 			slog.Int(KeyCode, e.Code), slog.String(KeyEnhanced, e.Enhanced), slog.String(KeyReason, e.Reason),
-			slog.String(KeyHELO, e.HELO), slog.String(KeyFrom, e.From), slog.String(KeyTo, strings.Join(e.To, ","))}, true
+			slog.String(KeyHELO, e.HELO), slog.String(KeyFrom, e.From), slog.String(KeyTo, strings.Join(e.To, ","))), true
 	case event.Login:
-		attrs := []slog.Attr{slog.String(KeyUser, printable(e.User)), slog.String(KeyMech, e.Mech)}
+		attrs = append(attrs, slog.String(KeyUser, printable(e.User)), slog.String(KeyMech, e.Mech))
 		if e.OK {
 			return "auth", append(attrs, slog.String(KeyStatus, "ok")), true
 		}
 		return "auth", append(attrs, slog.String(KeyStatus, "fail"), slog.Int(KeyCode, e.Code),
 			slog.String(KeyEnhanced, e.Enhanced), slog.String(KeyReason, e.Reason)), true
 	}
-	return "", nil, false
+	return "", attrs, false
 }
