@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -62,4 +66,73 @@ func TestRelayRefusalAlertsPostmasterOnce(t *testing.T) {
 		}
 	}
 
+}
+
+// TestCertRenewalFailureAlerts: a renewal that writes a certificate the daemon cannot
+// load (the key no longer matches) keeps the old certificate serving and mails
+// postmaster once; when the files are right again, a "fixed" note follows.
+func TestCertRenewalFailureAlerts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "mail.crt"), filepath.Join(dir, "mail.key")
+	writeCertUntil(t, "mail.example.test", certFile, keyFile, time.Now().Add(60*24*time.Hour))
+	good, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(t, Options{NoStart: true})
+	cfg, err := os.ReadFile(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := strings.Replace(string(cfg), "[tls]\nself_signed = true\n", fmt.Sprintf("[tls]\ncert = %q\nkey = %q\n", certFile, keyFile), 1)
+	if cfgText == string(cfg) {
+		t.Fatal("the harness config has no [tls] self_signed to replace")
+	}
+	if err := os.WriteFile(s.Config, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Env = append(s.Env, "POSTERN_TEST_ALERT_INTERVAL=300ms")
+	s.Start()
+	rxSetup(t, s, "alice")
+	s.MustCLI("alias", "add", "postmaster@example.test", "alice@example.test")
+	inbox := rxUserDir(s, "alice@example.test")
+	waitSubject := func(subject string) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); len(rxFindSubject(t, inbox, subject)) == 0; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no mail %q reached postmaster", subject)
+			}
+		}
+	}
+
+	// The "renewal": a new certificate for another key.
+	other := filepath.Join(dir, "other")
+	writeCertUntil(t, "mail.example.test", other+".crt", other+".key", time.Now().Add(90*24*time.Hour))
+	renewed, err := os.ReadFile(other + ".crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, renewed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Signal(syscall.SIGHUP, 0); err != nil {
+		t.Fatal(err)
+	}
+	subject := "[postern] the certificate " + certFile + " could not be renewed"
+	waitSubject(subject)
+	if n := len(rxFindSubject(t, inbox, subject)); n != 1 {
+		t.Errorf("postmaster got %d alerts, want 1", n)
+	}
+	if body, _ := os.ReadFile(rxFindSubject(t, inbox, subject)[0]); !strings.Contains(string(body), "private key") || !strings.Contains(string(body), "keeps serving") {
+		t.Errorf("the alert does not say what failed and that the old certificate serves:\n%s", body)
+	}
+
+	if err := os.WriteFile(certFile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Signal(syscall.SIGHUP, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitSubject("[postern] fixed: the certificate " + certFile + " could not be renewed")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern/postern/alerts"
 	"github.com/postern/postern/doctor"
+	"github.com/postern/postern/server/certs"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
 )
@@ -114,6 +115,28 @@ func (s *Server) observeAlerts(ctx context.Context, a *alerts.Alerter) {
 	s.observe(ctx, a, "certificate", findingProblems("certificate",
 		doctor.CertCheck(cfg.Hostname, s.servedCert(cfg.Hostname), false, time.Now)))
 	s.observe(ctx, a, "disk", findingProblems("disk", doctor.DiskCheck(cfg.StateDir, 10, statfs)))
+	s.observe(ctx, a, "renewal", renewalProblems(s.certs.Failures()))
+}
+
+// renewalProblems turns the certificates whose renewal (ACME) or reload (a certbot
+// renewal that wrote a file we cannot load) failed into alerts, one per certificate.
+func renewalProblems(fs []certs.Failure) []alerts.Problem {
+	out := make([]alerts.Problem, 0, len(fs))
+	for _, f := range fs {
+		left := "for an unknown time"
+		if f.Remaining > 0 {
+			left = fmt.Sprintf("for %d more days", int(f.Remaining.Hours()/24))
+		} else if f.Remaining < 0 {
+			left = "no longer: it has expired"
+		}
+		out = append(out, alerts.Problem{Key: "renewal:" + f.Name, Summary: "the certificate " + f.Name + " could not be renewed",
+			Detail: fmt.Sprintf("Renewing or reloading the certificate %s failed at %s:\n\n  %s\n\n"+
+				"The current certificate keeps serving, %s. With [tls.acme], check that the challenge listener is reachable "+
+				"from the internet (or the DNS provider's credentials, for dns-01); with [tls] cert and key, check the files "+
+				"your renewal tool wrote (postern doctor, and the log's \"tls certificate reload failed\" line).",
+				f.Name, f.At.Format(time.DateTime), f.Err, left)})
+	}
+	return out
 }
 
 // relayAuthProblems finds queued mail the relay refused at AUTH with a permanent code:

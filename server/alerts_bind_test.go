@@ -1,9 +1,12 @@
 package server
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/postern/postern/doctor"
+	"github.com/postern/postern/server/certs"
 	"github.com/postern/postern/smtp/queue"
 )
 
@@ -30,5 +33,18 @@ func TestDoctorProblemsLeaveOwnSources(t *testing.T) {
 	ps := doctorProblems(r)
 	if len(ps) != 1 || ps[0].Key != "dns: no DMARC" {
 		t.Errorf("problems %+v", ps)
+	}
+}
+
+func TestRenewalProblems(t *testing.T) {
+	t.Parallel()
+	ps := renewalProblems([]certs.Failure{{Name: "mail.example.test", At: time.Now(), Err: "acme: connection refused", Remaining: 10 * 24 * time.Hour},
+		{Name: "/etc/ssl/mail.crt", Err: "tls: private key does not match public key", Remaining: -time.Hour}})
+	if len(ps) != 2 || ps[0].Key != "renewal:mail.example.test" || !strings.Contains(ps[0].Detail, "for 10 more days") ||
+		!strings.Contains(ps[0].Detail, "connection refused") || !strings.Contains(ps[1].Detail, "expired") {
+		t.Fatalf("problems %+v", ps)
+	}
+	if got := renewalProblems(nil); len(got) != 0 {
+		t.Errorf("no failure, problems %+v", got)
 	}
 }

@@ -53,6 +53,7 @@ type ACME struct {
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	hostname string
+	failed   failures // names whose last obtain or renewal failed
 }
 
 // Addrs are the bound challenge listeners ("" when off).
@@ -176,11 +177,15 @@ func (m *ACME) onEvent(_ context.Context, event string, data map[string]any) err
 	switch event {
 	case "cert_obtained":
 		m.log.Info("acme: certificate obtained", "name", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
+		m.failed.clear(fmt.Sprint(data["identifier"]))
 	case "cert_failed":
 		attrs := []any{"name", data["identifier"], "renewal", data["renewal"], "err", fmt.Sprint(data["error"])}
+		f := Failure{Name: fmt.Sprint(data["identifier"]), At: time.Now(), Err: fmt.Sprint(data["error"])}
 		if left, ok := data["remaining"].(time.Duration); ok {
 			attrs = append(attrs, "remaining", left.Round(time.Second).String())
+			f.Remaining = left
 		}
+		m.failed.set(f)
 		m.log.Error("acme: certificate not obtained; the current certificate keeps serving", attrs...)
 	}
 	return nil

@@ -32,6 +32,7 @@ type Manager struct {
 	cert   atomic.Pointer[tls.Certificate]
 	mu     sync.Mutex // serialises reloads
 	loaded fileStamp
+	failed failures // a reload of the files that failed (a broken renewal)
 }
 
 type fileStamp struct {
@@ -50,7 +51,21 @@ func New(src Source, acme *ACME, log *slog.Logger, now func() time.Time) (*Manag
 }
 
 // Reload (re)reads the certificate. Called at start, on SIGHUP and when the files change.
+// A failure to load the [tls] files is remembered (Failures) until a reload succeeds.
 func (m *Manager) Reload() error {
+	err := m.load()
+	if m.src.CertFile == "" {
+		return err
+	}
+	if err != nil {
+		m.failed.set(Failure{Name: m.src.CertFile, At: m.now(), Err: err.Error(), Remaining: m.remaining()})
+	} else {
+		m.failed.clear(m.src.CertFile)
+	}
+	return err
+}
+
+func (m *Manager) load() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	certFile, keyFile := m.src.CertFile, m.src.KeyFile
@@ -102,6 +117,15 @@ func (m *Manager) ReloadIfChanged() {
 	if err := m.Reload(); err != nil {
 		m.log.Error("tls certificate reload failed; keeping the old one", "err", err)
 	}
+}
+
+// remaining is how long the loaded certificate is still valid.
+func (m *Manager) remaining() time.Duration {
+	c := m.cert.Load()
+	if c == nil || c.Leaf == nil {
+		return 0
+	}
+	return c.Leaf.NotAfter.Sub(m.now())
 }
 
 func stampFiles(certFile, keyFile string) (fileStamp, error) {

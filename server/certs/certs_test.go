@@ -1,12 +1,15 @@
 package certs
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -127,6 +130,36 @@ func TestCertFilesReloadedAndBadReloadKeepsOld(t *testing.T) {
 	leaf, _ = handshake(t, cfg, "", 0)
 	if leaf.VerifyHostname("two.example.test") != nil {
 		t.Fatal("a failed reload replaced the serving certificate")
+	}
+	// The failure stays known (for the alerts) until a reload succeeds.
+	if fs := m.Failures(); len(fs) != 1 || fs[0].Name != certFile || fs[0].Remaining <= 0 || !strings.Contains(fs[0].Err, "private key") {
+		t.Fatalf("failures after a broken renewal: %+v", fs)
+	}
+	write("four.example.test")
+	if err := m.Reload(); err != nil || len(m.Failures()) != 0 {
+		t.Fatalf("a good reload left failures: %v %+v", err, m.Failures())
+	}
+}
+
+// TestACMEFailuresUntilObtained: certmagic's cert_failed event is remembered per name,
+// with the time the current certificate has left, until cert_obtained for that name.
+func TestACMEFailuresUntilObtained(t *testing.T) {
+	t.Parallel()
+	a := &ACME{log: discardLog()}
+	m := &Manager{acme: a, log: discardLog(), now: time.Now}
+	a.onEvent(context.Background(), "cert_failed", map[string]any{"identifier": "mail.example.test", "renewal": true,
+		"remaining": 72 * time.Hour, "error": errors.New("connection refused")})
+	fs := m.Failures()
+	if len(fs) != 1 || fs[0].Name != "mail.example.test" || fs[0].Remaining != 72*time.Hour || fs[0].Err != "connection refused" {
+		t.Fatalf("failures %+v", fs)
+	}
+	a.onEvent(context.Background(), "cert_obtained", map[string]any{"identifier": "other.example.test"})
+	if len(m.Failures()) != 1 {
+		t.Fatal("another name's success cleared the failure")
+	}
+	a.onEvent(context.Background(), "cert_obtained", map[string]any{"identifier": "mail.example.test", "renewal": true})
+	if fs := m.Failures(); len(fs) != 0 {
+		t.Fatalf("failures after the renewal: %+v", fs)
 	}
 }
 
