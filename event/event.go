@@ -93,10 +93,26 @@ type Delivery struct {
 	Stage  Stage
 	Status Status
 	ID     string        // the message id (local) or queue id (relay)
+	From   string        // the envelope sender
 	Rcpt   string        // the envelope recipient
 	Where  string        // local: user/mailbox list; relay: the host that answered
-	Reason string        // why it failed, when it did
+	Reason string        // local: why it failed, when it did; relay: the next hop's reply text
 	Delay  time.Duration // from arrival (local: session start) to this outcome
+
+	// Relay: the next hop's reply codes, the attempt's number and, when deferred, the
+	// time of the next one (zero when the message expired).
+	Code        int
+	Enhanced    string
+	Attempt     int
+	NextAttempt time.Time
+
+	// Local: where the message came in, its size, how long the delivery itself took,
+	// and how it was placed: the resolution (alias, +detail, catch-all), the Sieve rules
+	// that decided, the UIDs it got.
+	Service, Session, Client string
+	Size                     int64
+	Took                     time.Duration
+	Resolved, Sieve, UIDs    string
 }
 
 // SpamLearn is the result of one learning request (package spamlearn).

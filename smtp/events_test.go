@@ -2,29 +2,11 @@ package smtp
 
 import (
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/postern/postern/event"
+	"github.com/postern/postern/event/eventtest"
 )
-
-// eventRecorder is an EventSink that keeps what it is given.
-type eventRecorder struct {
-	mu  sync.Mutex
-	got []event.Event
-}
-
-func (r *eventRecorder) Emit(e event.Event) {
-	r.mu.Lock()
-	r.got = append(r.got, e)
-	r.mu.Unlock()
-}
-
-func (r *eventRecorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.got)
-}
 
 // TestEventsAndLogLinesAgree runs a submission session that fails a login, logs in, has a
 // recipient refused and sends a message, and checks that every event emitted has its
@@ -32,7 +14,7 @@ func (r *eventRecorder) all() []event.Event {
 // this package reports was seen.
 func TestEventsAndLogLinesAgree(t *testing.T) {
 	t.Parallel()
-	rec := &eventRecorder{}
+	rec := &eventtest.Recorder{}
 	e := startSubmission(t, RoleSubmission, func(o *Options) { o.Events = rec })
 	c := e.dial(t)
 	c.greet("client.example.org")
@@ -49,7 +31,7 @@ func TestEventsAndLogLinesAgree(t *testing.T) {
 	e.logs.wait(t, isMsg("message"))
 
 	kinds := map[event.Kind]bool{}
-	for _, ev := range rec.all() {
+	for _, ev := range rec.All() {
 		kinds[ev.Kind()] = true
 		msg, attrs, ok := eventLine(ev, nil)
 		if !ok {
@@ -65,7 +47,7 @@ func TestEventsAndLogLinesAgree(t *testing.T) {
 	}
 	for _, k := range []event.Kind{event.KindLogin, event.KindRejected, event.KindReceived} {
 		if !kinds[k] {
-			t.Errorf("no %s event in %v", k, rec.all())
+			t.Errorf("no %s event in %v", k, rec.All())
 		}
 	}
 	if _, _, ok := eventLine(event.SpamLearn{}, nil); ok {

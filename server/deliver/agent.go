@@ -667,28 +667,49 @@ func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userC
 		if errs[i] == nil && where[i] == "" {
 			continue // queued for a remote recipient: the "queued" line said so
 		}
-		attrs := []any{smtp.KeyService, env.Session.Role.Listener(), smtp.KeySession, env.Session.ID, smtp.KeyClient, client, "id", env.ID, "from", env.From, "to", rcpt,
-			"size", msg.Size(), "delay", fmt.Sprintf("%.3f", delay.Seconds()), "took", a.now().Sub(start).String()}
-		ev := event.Delivery{Stage: event.StageLocal, Status: event.Delivered, ID: env.ID, Rcpt: rcpt, Where: where[i], Delay: delay}
-		if v := how[i]; len(v) > 0 {
-			attrs = append(attrs, "resolved", strings.Join(v, ", "))
+		ev := event.Delivery{Stage: event.StageLocal, Status: event.Delivered, ID: env.ID, From: env.From, Rcpt: rcpt,
+			Where: where[i], Delay: delay, Service: env.Session.Role.Listener(), Session: env.Session.ID, Client: client,
+			Size: msg.Size(), Took: a.now().Sub(start), Resolved: strings.Join(how[i], ", "),
+			Sieve: strings.Join(rules[i], " | "), UIDs: strings.Join(uids[i], ",")}
+		if errs[i] != nil {
+			ev.Status, ev.Reason = event.Deferred, errs[i].Error()
+			var re *smtp.ReplyError
+			if errors.As(errs[i], &re) && !re.Temporary() {
+				ev.Status = event.Bounced
+			}
 		}
-		if v := rules[i]; len(v) > 0 {
-			attrs = append(attrs, "sieve", strings.Join(v, " | "))
-		}
-		if errs[i] == nil {
-			a.log.Info("delivered", append(attrs, "status", "delivered", "mailbox", where[i], "uid", strings.Join(uids[i], ","))...)
-			a.emit(ev)
-			continue
-		}
-		ev.Status, ev.Reason = event.Deferred, errs[i].Error()
-		var re *smtp.ReplyError
-		if errors.As(errs[i], &re) && !re.Temporary() {
-			ev.Status = event.Bounced
-		}
-		a.log.Warn("not delivered", append(attrs, "status", string(ev.Status), "reason", ev.Reason)...)
-		a.emit(ev)
+		a.report(ev)
 	}
+}
+
+// report writes the "delivered" or "not delivered" line of ev (deliveryLine) and emits
+// ev: the line and what the metrics count are the one value.
+func (a *Agent) report(ev event.Delivery) {
+	if ev.Status == event.Delivered {
+		a.log.Info("delivered", deliveryLine(ev)...)
+	} else {
+		a.log.Warn("not delivered", deliveryLine(ev)...)
+	}
+	a.emit(ev)
+}
+
+// deliveryLine is the attributes of one recipient's local delivery line, in their
+// documented order: where it came from, the resolution and Sieve rules when there were
+// any, then the outcome (the mailboxes and UIDs, or the status and reason).
+func deliveryLine(ev event.Delivery) []any {
+	attrs := []any{smtp.KeyService, ev.Service, smtp.KeySession, ev.Session, smtp.KeyClient, ev.Client, "id", ev.ID,
+		"from", ev.From, "to", ev.Rcpt, "size", ev.Size, "delay", fmt.Sprintf("%.3f", ev.Delay.Seconds()),
+		"took", ev.Took.String()}
+	if ev.Resolved != "" {
+		attrs = append(attrs, "resolved", ev.Resolved)
+	}
+	if ev.Sieve != "" {
+		attrs = append(attrs, "sieve", ev.Sieve)
+	}
+	if ev.Status == event.Delivered {
+		return append(attrs, "status", "delivered", "mailbox", ev.Where, "uid", ev.UIDs)
+	}
+	return append(attrs, "status", string(ev.Status), "reason", ev.Reason)
 }
 
 // emit reports an event, if anyone listens.

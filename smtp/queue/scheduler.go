@@ -236,33 +236,52 @@ func (q *Queue) remove(e *entry) {
 // logDelivery writes the one mail-log line per delivery attempt and recipient (from,
 // to, relay, status, delay; docs/ARCHITECTURE.md, Sending), stable for grep and fail2ban.
 func (q *Queue) logDelivery(e *entry, r Result, st RcptStatus, now time.Time, retry retryNote) {
-	level := slog.LevelInfo
-	if st == StatusFailed {
-		level = slog.LevelWarn
-	}
-	attrs := []slog.Attr{slog.String("id", e.id), slog.String("from", e.meta.From), slog.String("to", r.Rcpt),
-		slog.String("relay", r.RemoteMTA), slog.String("status", string(st)),
-		slog.Float64("delay", now.Sub(e.meta.Arrival).Seconds()),
-		slog.Int("code", r.Code), slog.String("dsn", r.Enhanced), slog.String("reason", oneLine(r.Text)),
-		slog.Int("attempt", retry.attempt)}
-	if st == StatusDeferred && !retry.next.IsZero() {
-		attrs = append(attrs, slog.String("next_attempt", retry.next.UTC().Format(time.RFC3339)))
-	}
-	q.log.LogAttrs(context.Background(), level, "delivery", attrs...)
-	if q.opts.Events == nil {
-		return
-	}
-	ev := event.Delivery{Stage: event.StageRelay, Status: event.Deferred, ID: e.id, Rcpt: r.Rcpt, Where: r.RemoteMTA,
-		Delay: now.Sub(e.meta.Arrival)}
+	ev := event.Delivery{Stage: event.StageRelay, Status: event.Deferred, ID: e.id, From: e.meta.From, Rcpt: r.Rcpt,
+		Where: r.RemoteMTA, Reason: oneLine(r.Text), Delay: now.Sub(e.meta.Arrival),
+		Code: r.Code, Enhanced: r.Enhanced, Attempt: retry.attempt}
 	switch st {
 	case StatusDelivered:
 		ev.Status = event.Delivered
 	case StatusFailed:
-		ev.Status, ev.Reason = event.Bounced, oneLine(r.Text)
+		ev.Status = event.Bounced
 	default:
-		ev.Reason = oneLine(r.Text)
+		ev.NextAttempt = retry.next
 	}
-	q.opts.Events.Emit(ev)
+	q.report(ev)
+}
+
+// report writes the delivery line of ev (deliveryLine) and emits ev: the line and what
+// the metrics count are the one value.
+func (q *Queue) report(ev event.Delivery) {
+	level := slog.LevelInfo
+	if ev.Status == event.Bounced {
+		level = slog.LevelWarn
+	}
+	q.log.LogAttrs(context.Background(), level, "delivery", deliveryLine(ev)...)
+	if q.opts.Events != nil {
+		q.opts.Events.Emit(ev)
+	}
+}
+
+// deliveryLine is the attributes of the "delivery" line of one attempt for one recipient,
+// in their documented order; its status words are the queue's (failed for a bounce).
+func deliveryLine(ev event.Delivery) []slog.Attr {
+	st := StatusDeferred
+	switch ev.Status {
+	case event.Delivered:
+		st = StatusDelivered
+	case event.Bounced:
+		st = StatusFailed
+	}
+	attrs := []slog.Attr{slog.String("id", ev.ID), slog.String("from", ev.From), slog.String("to", ev.Rcpt),
+		slog.String("relay", ev.Where), slog.String("status", string(st)),
+		slog.Float64("delay", ev.Delay.Seconds()),
+		slog.Int("code", ev.Code), slog.String("dsn", ev.Enhanced), slog.String("reason", ev.Reason),
+		slog.Int("attempt", ev.Attempt)}
+	if st == StatusDeferred && !ev.NextAttempt.IsZero() {
+		attrs = append(attrs, slog.String("next_attempt", ev.NextAttempt.UTC().Format(time.RFC3339)))
+	}
+	return attrs
 }
 
 // retryNote is what a delivery line says about the attempt: its number and, for a
