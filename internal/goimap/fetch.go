@@ -98,7 +98,10 @@ type Envelope struct {
 
 // Address represents a sender or recipient of a message.
 type Address struct {
-	Name    string
+	Name string
+	// Route is the obsolete source route (RFC 5322 4.4, RFC 3501's at-domain-list,
+	// "adl"), such as "@relay.example", or empty.
+	Route   string
 	Mailbox string
 	Host    string
 }
