@@ -51,7 +51,7 @@ func addressesOf(l []mimeparse.Address) []goimap.Address {
 	}
 	out := make([]goimap.Address, len(l))
 	for i, a := range l {
-		out[i] = goimap.Address{Name: a.Name, Mailbox: a.Mailbox, Host: a.Host}
+		out[i] = goimap.Address{Name: a.Name, Route: a.Route, Mailbox: a.Mailbox, Host: a.Host}
 	}
 	return out
 }

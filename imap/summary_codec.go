@@ -18,16 +18,24 @@ import (
 // one that does not decode, is treated as missing and recomputed from the file, so the
 // format can change without a migration.
 //
-// Envelope (version 1): date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
+// Envelope: date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
 // message-id. A date is a presence byte, then unix seconds (varint) and the zone offset
 // in seconds (varint). An address list is uvarint(len+1), 0 meaning nil: RFC 3501's
-// default of Sender and Reply-To to From depends on nil versus empty.
+// default of Sender and Reply-To to From depends on nil versus empty. An address is
+// name, source route, mailbox, host.
 //
-// Body structure (version 1): a tree of parts, each tagged 'S' (single) or 'M' (multi)
-// with its fields in declaration order; optional members behind a presence byte; maps
-// as sorted key/value pairs, so equal structures encode to equal bytes.
+// Body structure: a tree of parts, each tagged 'S' (single) or 'M' (multi) with its
+// fields in declaration order; optional members behind a presence byte; maps as sorted
+// key/value pairs, so equal structures encode to equal bytes.
+//
+// Versions: 2 added the address's source route (at-domain-list). Version 1 blobs, written
+// before, are still read (as addresses without a route, which is what they were computed
+// as: only an obsolete "<@relay:user@host>" differs), so an upgrade recomputes nothing.
 
-const summaryVersion = 1
+const summaryVersion = 2
+
+// minSummaryVersion is the oldest encoding still decoded.
+const minSummaryVersion = 1
 
 // errBadSummary says a cached blob does not decode; the caller recomputes.
 var errBadSummary = errors.New("imap: undecodable cached summary")
@@ -76,9 +84,27 @@ func (e *encoder) params(m map[string]string) {
 }
 
 type decoder struct {
-	b     []byte
-	err   error
-	depth int
+	b       []byte
+	err     error
+	depth   int
+	version byte // of the blob being decoded
+}
+
+// start reads the version byte; false for one this build does not know.
+func (d *decoder) start() bool {
+	d.version = d.byte1()
+	return d.err == nil && d.version >= minSummaryVersion && d.version <= summaryVersion
+}
+
+func (d *decoder) address() goimap.Address {
+	var a goimap.Address
+	a.Name = d.str()
+	if d.version >= 2 {
+		a.Route = d.str()
+	}
+	a.Mailbox = d.str()
+	a.Host = d.str()
+	return a
 }
 
 func (d *decoder) fail() {
@@ -207,6 +233,7 @@ func (e *encoder) envelope(env *goimap.Envelope) {
 		e.uvarint(uint64(len(l)) + 1)
 		for _, a := range l {
 			e.str(a.Name)
+			e.str(a.Route)
 			e.str(a.Mailbox)
 			e.str(a.Host)
 		}
@@ -218,7 +245,7 @@ func (e *encoder) envelope(env *goimap.Envelope) {
 // decodeEnvelope is the inverse of encodeEnvelope.
 func decodeEnvelope(b []byte) (*goimap.Envelope, error) {
 	d := &decoder{b: b}
-	if d.byte1() != summaryVersion {
+	if !d.start() {
 		return nil, fmt.Errorf("%w: version", errBadSummary)
 	}
 	env := d.envelope()
@@ -252,7 +279,7 @@ func (d *decoder) envelope() *goimap.Envelope {
 		}
 		l := make([]goimap.Address, 0, n)
 		for range n {
-			l = append(l, goimap.Address{Name: d.str(), Mailbox: d.str(), Host: d.str()})
+			l = append(l, d.address())
 		}
 		*dst = l
 	}
@@ -329,7 +356,7 @@ func (e *encoder) structure(bs goimap.BodyStructure) {
 // decodeStructure is the inverse of encodeStructure.
 func decodeStructure(b []byte) (goimap.BodyStructure, error) {
 	d := &decoder{b: b}
-	if d.byte1() != summaryVersion {
+	if !d.start() {
 		return nil, fmt.Errorf("%w: version", errBadSummary)
 	}
 	bs := d.structure()

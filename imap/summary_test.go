@@ -18,7 +18,7 @@ import (
 )
 
 const multipartMessage = "From: \"Bob B.\" <bob@example.net>, carol@example.net\r\n" +
-	"Sender: list@example.net\r\nTo: undisclosed-recipients:;\r\nCc: =?utf-8?q?J=C3=BCrgen?= <j@example.de>\r\n" +
+	"Sender: list@example.net\r\nReply-To: <@relay.example:bob@example.net>\r\nTo: undisclosed-recipients:;\r\nCc: =?utf-8?q?J=C3=BCrgen?= <j@example.de>\r\n" +
 	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= and more\r\nDate: Tue, 03 Jan 2006 01:02:03 -0830\r\n" +
 	"In-Reply-To: <a@x> <b@y>\r\nMessage-ID: <m1@example.net>\r\nMIME-Version: 1.0\r\n" +
 	"Content-Type: multipart/mixed; boundary=\"b1\"; x=y\r\nContent-Language: de\r\n\r\n" +
@@ -47,6 +47,9 @@ func TestSummaryCodecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if msg == multipartMessage && (len(env.ReplyTo) != 1 || env.ReplyTo[0].Route != "@relay.example") {
+			t.Errorf("Reply-To's source route lost: %#v", env.ReplyTo)
+		}
 		gotEnv, err := decodeEnvelope(encodeEnvelope(env))
 		if err != nil {
 			t.Fatalf("decode envelope: %v", err)
@@ -59,6 +62,31 @@ func TestSummaryCodecRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(gotEnv, env) {
 			t.Errorf("envelope round trip:\n got %#v\nwant %#v", gotEnv, env)
 		}
+	}
+}
+
+// TestSummaryCodecReadsVersion1: blobs cached before the source route was kept (version
+// 1: name, mailbox, host) still decode, so an upgrade recomputes nothing; what is written
+// now carries the route.
+func TestSummaryCodecReadsVersion1(t *testing.T) {
+	t.Parallel()
+	v1 := []byte{1, 1, 0, 1, 's', 2, 1, 'n', 1, 'm', 1, 'h', 0, 0, 0, 0, 0, 0, 0}
+	env, err := decodeEnvelope(v1)
+	if err != nil {
+		t.Fatalf("version 1 envelope: %v", err)
+	}
+	want := []goimap.Address{{Name: "n", Mailbox: "m", Host: "h"}}
+	if env.Subject != "s" || !reflect.DeepEqual(env.From, want) || env.Sender != nil {
+		t.Fatalf("version 1 envelope decoded as %#v", env)
+	}
+	env.From[0].Route = "@relay.example"
+	b := encodeEnvelope(env)
+	if b[0] != summaryVersion {
+		t.Fatalf("encoded as version %d", b[0])
+	}
+	got, err := decodeEnvelope(b)
+	if err != nil || got.From[0].Route != "@relay.example" {
+		t.Fatalf("route round trip: %v %#v", err, got)
 	}
 }
 
@@ -79,7 +107,7 @@ func TestSummaryCodecRejectsGarbage(t *testing.T) {
 		if _, err := decodeStructure(b); err == nil {
 			t.Errorf("decodeStructure(%x) accepted", b)
 		}
-		if _, err := decodeEnvelope(b); err == nil && len(b) > 0 && b[0] != 1 {
+		if _, err := decodeEnvelope(b); err == nil && len(b) > 0 && b[0] != 1 && b[0] != 2 {
 			t.Errorf("decodeEnvelope(%x) accepted", b)
 		}
 	}

@@ -71,8 +71,10 @@ func oneAddress(ap *mail.AddressParser, s string) (Address, bool) {
 		addr = s
 	}
 	addr = stripComments(addr) // "<user (c)@ (c) domain.org>": comments may sit anywhere (RFC 5322 3.2.2)
+	var route string
 	if k := strings.LastIndexByte(addr, ':'); k >= 0 && strings.HasPrefix(addr, "@") {
-		addr = addr[k+1:] // an obsolete source route (RFC 5322 4.4)
+		// an obsolete source route (RFC 5322 4.4): "@a, @b :" -> "@a,@b"
+		route, addr = strings.Join(strings.Fields(addr[:k]), ""), strings.TrimSpace(addr[k+1:])
 	}
 	k := strings.LastIndexByte(addr, '@')
 	if k < 0 {
@@ -82,7 +84,7 @@ func oneAddress(ap *mail.AddressParser, s string) (Address, bool) {
 	if host == "" || strings.ContainsAny(host, " \t<>") {
 		return Address{}, false
 	}
-	return Address{Name: name, Mailbox: mbox, Host: host}, true
+	return Address{Name: name, Route: route, Mailbox: mbox, Host: host}, true
 }
 
 type itemKind int

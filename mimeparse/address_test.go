@@ -15,3 +15,26 @@ func TestAddressComments(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressRoute: an obsolete source route is kept for ENVELOPE's at-domain-list
+// (imaptest's fetch-envelope message 6), and groups are start/end markers.
+func TestAddressRoute(t *testing.T) {
+	for in, want := range map[string][]Address{
+		"<@route:user@domain>":              {{Route: "@route", Mailbox: "user", Host: "domain"}},
+		"Name <@r1, @r2 : user@domain>":     {{Name: "Name", Route: "@r1,@r2", Mailbox: "user", Host: "domain"}},
+		"user@domain":                       {{Mailbox: "user", Host: "domain"}},
+		"group: g1@d1.org, <@r:g2@d2.org>;": {{Mailbox: "group"}, {Mailbox: "g1", Host: "d1.org"}, {Route: "@r", Mailbox: "g2", Host: "d2.org"}, {}},
+		"group:;, group2: (foo) ;":          {{Mailbox: "group"}, {}, {Mailbox: "group2"}, {}},
+	} {
+		got := AddressList(in)
+		if len(got) != len(want) {
+			t.Errorf("AddressList(%q) = %+v, want %+v", in, got, want)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("AddressList(%q)[%d] = %+v, want %+v", in, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -11,9 +11,11 @@ import (
 
 // Address is one entry of an ENVELOPE address list. A group is a start marker (Mailbox
 // holds the group's display name, Host is empty), its members, and an end marker (all
-// empty), as RFC 3501 section 7.4.2 encodes RFC 5322 groups.
+// empty), as RFC 3501 section 7.4.2 encodes RFC 5322 groups. Route is an obsolete
+// source route ("@relay.example" of "<@relay.example:user@example.org>", RFC 5322 4.4),
+// ENVELOPE's at-domain-list.
 type Address struct {
-	Name, Mailbox, Host string
+	Name, Route, Mailbox, Host string
 }
 
 // Envelope is what IMAP's ENVELOPE reports of a header (RFC 3501 section 7.4.2).
