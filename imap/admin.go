@@ -28,8 +28,9 @@ func (s *Server) userMaildir(user string) *maildir.Maildir {
 	return &maildir.Maildir{Root: s.opts.MaildirRoot(user), Namer: s.opts.Namer}
 }
 
-// CreateMailbox creates a mailbox (folder and index row) for user; specialUse is an
-// RFC 6154 attribute such as `\Archive`, or "".
+// CreateMailbox creates a mailbox (folder and index row) for user and subscribes it (an
+// owner's folder should show in every client); specialUse is an RFC 6154 attribute such
+// as `\Archive`, or "".
 func (s *Server) CreateMailbox(ctx context.Context, user, name, specialUse string) error {
 	n, err := mailboxName(name)
 	if err != nil {
@@ -42,7 +43,10 @@ func (s *Server) CreateMailbox(ctx context.Context, user, name, specialUse strin
 	if err := maildir.Create(s.opts.MaildirRoot(user)); err != nil {
 		return err
 	}
-	return s.createMailbox(ctx, user, s.userMaildir(user), n, specialUse)
+	if err := s.createMailbox(ctx, user, s.userMaildir(user), n, specialUse); err != nil {
+		return err
+	}
+	return s.opts.Store.SetSubscribed(ctx, user, n, true)
 }
 
 func (s *Server) createMailbox(ctx context.Context, user string, md *maildir.Maildir, n, specialUse string) error {

@@ -12,8 +12,10 @@ import (
 )
 
 // List answers LIST and LSUB (which go-imap sends here as LIST (SUBSCRIBED
-// RECURSIVEMATCH)) with the special-use (RFC 6154) and child (RFC 3348) attributes.
-// Folders that another Maildir tool created are indexed on the way.
+// RECURSIVEMATCH)) with the special-use (RFC 6154), child (RFC 3348) and LIST-EXTENDED
+// (RFC 5258) attributes. Subscriptions are names, not mailboxes: LIST (SUBSCRIBED) lists
+// a subscribed name whose mailbox is gone as \NonExistent. Folders that another Maildir
+// tool created are indexed on the way.
 func (ss *session) List(ctx context.Context, w *imapserver.ListWriter, ref string, patterns []string, options *goimap.ListOptions) (err error) {
 	defer ss.recovered(&err)
 	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "") {
@@ -27,34 +29,69 @@ func (ss *session) List(ctx context.Context, w *imapserver.ListWriter, ref strin
 	if err != nil {
 		return ss.imapError("list", err)
 	}
-	exists := map[string]store.Mailbox{}
-	for _, mb := range mbs {
-		exists[mb.Name] = mb
+	var subs []string
+	if options.SelectSubscribed {
+		if subs, err = ss.srv.opts.Store.Subscriptions(ctx, ss.user); err != nil {
+			return ss.imapError("list", err)
+		}
 	}
-	// Every name and every parent implied by a name ("A" for "A/B").
-	var names []string
-	hasChildren := map[string]bool{}
-	subscribedChild := map[string]bool{}
+	v := newListView(mbs, subs, func(name string) bool { return matchAny(name, ref, patterns) })
+	for _, name := range v.names {
+		if !matchAny(name, ref, patterns) {
+			continue
+		}
+		if d := v.entry(name, options); d != nil {
+			if err := w.WriteList(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// listView is what one LIST answers from: the mailboxes, the subscribed names, and the
+// hierarchy both imply.
+type listView struct {
+	exists      map[string]store.Mailbox
+	subscribed  map[string]bool
+	hasChildren map[string]bool // a mailbox exists below it
+	// subscribedChild: a subscribed name below it that the patterns do not list
+	// themselves, which RECURSIVEMATCH reports as CHILDINFO (RFC 5258 3.5).
+	subscribedChild map[string]bool
+	names           []string // every candidate, INBOX first, then by name
+}
+
+func newListView(mbs []store.Mailbox, subs []string, matches func(string) bool) *listView {
+	v := &listView{exists: map[string]store.Mailbox{}, subscribed: map[string]bool{},
+		hasChildren: map[string]bool{}, subscribedChild: map[string]bool{}}
 	seen := map[string]bool{}
-	for _, mb := range mbs {
-		parts := strings.Split(mb.Name, "/")
+	add := func(name string, sub, exists bool) {
+		parts := strings.Split(name, "/")
 		for i := 1; i <= len(parts); i++ {
 			n := strings.Join(parts[:i], "/")
 			if i < len(parts) {
-				hasChildren[n] = true
-				// RECURSIVEMATCH's CHILDINFO is for a subscribed descendant the
-				// patterns do not list themselves (RFC 5258 3.5).
-				if mb.Subscribed && !matchAny(mb.Name, ref, patterns) {
-					subscribedChild[n] = true
+				v.hasChildren[n] = v.hasChildren[n] || exists
+				if sub && !matches(name) {
+					v.subscribedChild[n] = true
 				}
 			}
 			if !seen[n] {
 				seen[n] = true
-				names = append(names, n)
+				v.names = append(v.names, n)
 			}
 		}
 	}
-	slices.SortFunc(names, func(a, b string) int {
+	for _, mb := range mbs {
+		v.exists[mb.Name] = mb
+		add(mb.Name, mb.Subscribed, true)
+	}
+	for _, n := range subs {
+		v.subscribed[n] = true
+		if _, ok := v.exists[n]; !ok {
+			add(n, true, false)
+		}
+	}
+	slices.SortFunc(v.names, func(a, b string) int {
 		if a == store.InboxName {
 			return -1
 		}
@@ -63,49 +100,50 @@ func (ss *session) List(ctx context.Context, w *imapserver.ListWriter, ref strin
 		}
 		return strings.Compare(a, b)
 	})
-	for _, name := range names {
-		if !matchAny(name, ref, patterns) {
-			continue
-		}
-		mb, ok := exists[name]
-		d := &goimap.ListData{Delim: '/', Mailbox: name}
-		switch {
-		case options.SelectSubscribed && !(ok && mb.Subscribed):
-			if !(options.SelectRecursiveMatch && subscribedChild[name]) {
-				continue
-			}
-			d.ChildInfo = &goimap.ListDataChildInfo{Subscribed: true}
-			if !ok {
-				d.Attrs = append(d.Attrs, goimap.MailboxAttrNonExistent)
-			}
-		case options.SelectSpecialUse && (!ok || mb.SpecialUse == ""):
-			continue
-		case options.SelectRecursiveMatch && options.SelectSubscribed && subscribedChild[name]:
-			d.ChildInfo = &goimap.ListDataChildInfo{Subscribed: true}
-		}
-		if !ok && !slices.Contains(d.Attrs, goimap.MailboxAttrNonExistent) {
-			// A parent that exists only through its children (RFC 3501 6.3.8).
-			d.Attrs = append(d.Attrs, goimap.MailboxAttrNoSelect)
-		}
-		if hasChildren[name] {
-			d.Attrs = append(d.Attrs, goimap.MailboxAttrHasChildren)
-		} else {
-			d.Attrs = append(d.Attrs, goimap.MailboxAttrHasNoChildren)
-		}
-		if ok && mb.Subscribed && (options.ReturnSubscribed || options.SelectSubscribed) {
-			d.Attrs = append(d.Attrs, goimap.MailboxAttrSubscribed)
-		}
-		if ok && mb.SpecialUse != "" {
-			d.Attrs = append(d.Attrs, goimap.MailboxAttr(mb.SpecialUse))
-		}
-		if ok && options.ReturnStatus != nil {
-			d.Status = statusData(mb, options.ReturnStatus)
-		}
-		if err := w.WriteList(d); err != nil {
-			return err
-		}
+	return v
+}
+
+// entry is the LIST line for name, or nil when the selection options leave it out.
+func (v *listView) entry(name string, o *goimap.ListOptions) *goimap.ListData {
+	mb, ok := v.exists[name]
+	sub := ok && mb.Subscribed || v.subscribed[name]
+	d := &goimap.ListData{Delim: '/', Mailbox: name}
+	switch {
+	case o.SelectSubscribed && !sub && !(o.SelectRecursiveMatch && v.subscribedChild[name]):
+		return nil
+	case o.SelectSpecialUse && (!ok || mb.SpecialUse == ""):
+		return nil
+	case !o.SelectSubscribed && !ok && !v.hasChildren[name]:
+		return nil // only a subscription: not a mailbox, not a parent of one
 	}
-	return nil
+	if o.SelectRecursiveMatch && o.SelectSubscribed && v.subscribedChild[name] {
+		d.ChildInfo = &goimap.ListDataChildInfo{Subscribed: true}
+	}
+	switch {
+	case ok:
+	case v.hasChildren[name]:
+		// A parent that exists only through its children (RFC 3501 6.3.8).
+		d.Attrs = append(d.Attrs, goimap.MailboxAttrNoSelect)
+	default:
+		// Neither a mailbox nor a parent of one: a subscription that outlived its
+		// mailbox, or the parent of one (RFC 5258 3.4; implies \Noselect).
+		d.Attrs = append(d.Attrs, goimap.MailboxAttrNonExistent)
+	}
+	if v.hasChildren[name] {
+		d.Attrs = append(d.Attrs, goimap.MailboxAttrHasChildren)
+	} else {
+		d.Attrs = append(d.Attrs, goimap.MailboxAttrHasNoChildren)
+	}
+	if sub && (o.ReturnSubscribed || o.SelectSubscribed) {
+		d.Attrs = append(d.Attrs, goimap.MailboxAttrSubscribed)
+	}
+	if ok && mb.SpecialUse != "" {
+		d.Attrs = append(d.Attrs, goimap.MailboxAttr(mb.SpecialUse))
+	}
+	if ok && o.ReturnStatus != nil {
+		d.Status = statusData(mb, o.ReturnStatus)
+	}
+	return d
 }
 
 func matchAny(name, ref string, patterns []string) bool {

@@ -57,14 +57,11 @@ func (ss *session) Create(ctx context.Context, name string, options *goimap.Crea
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Only one special-use attribute per mailbox"}
 		}
 	}
-	err = ss.srv.createMailbox(ctx, ss.user, ss.md, n, specialUse)
-	if err == nil {
-		// An IMAP CREATE does not subscribe (RFC 3501 6.3.3, 6.3.6; as Dovecot): the
-		// client subscribes what it wants listed. The default folders and those made
-		// with `postern mailbox create` are subscribed.
-		err = ss.srv.opts.Store.SetSubscribed(ctx, ss.user, n, false)
-	}
-	if err != nil {
+	// An IMAP CREATE does not subscribe (RFC 3501 6.3.3, 6.3.6; as Dovecot): the client
+	// subscribes what it wants listed, and a subscription the name kept from an earlier
+	// mailbox stays. The default folders and those made with `postern mailbox create`
+	// are subscribed.
+	if err := ss.srv.createMailbox(ctx, ss.user, ss.md, n, specialUse); err != nil {
 		if errors.Is(err, store.ErrInvalid) && specialUse != "" {
 			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Unsupported special-use attribute"}
 		}
@@ -117,7 +114,15 @@ func (ss *session) setSubscribed(ctx context.Context, name string, on bool) (err
 	if err != nil {
 		return ss.imapError("subscribe", err)
 	}
-	return ss.imapError("subscribe", ss.srv.opts.Store.SetSubscribed(ctx, ss.user, n, on))
+	// Any valid name may be subscribed, a mailbox or not (RFC 3501 6.3.6).
+	err = ss.srv.opts.Store.SetSubscribed(ctx, ss.user, n, on)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && !on:
+		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNonExistent, Text: "Not subscribed"}
+	case errors.Is(err, store.ErrLimit):
+		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeLimit, Text: "Too many subscriptions"}
+	}
+	return ss.imapError("subscribe", err)
 }
 
 func (ss *session) Status(ctx context.Context, name string, options *goimap.StatusOptions) (data *goimap.StatusData, err error) {

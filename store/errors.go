@@ -10,5 +10,6 @@ var (
 	ErrInUse       = errors.New("in use") // e.g. removing a domain that still has users or aliases
 	ErrAuthFailed  = errors.New("authentication failed")
 	ErrInvalid     = errors.New("invalid argument")
+	ErrLimit       = errors.New("limit reached") // e.g. MaxSubscriptions
 	ErrNewerSchema = errors.New("database was written by a newer postern")
 )

@@ -139,8 +139,8 @@ func (s *Store) importMailboxRow(ctx context.Context, tx *sql.Tx, addr string, m
 			}
 			return 0, err
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes(user, name, uidvalidity, uidnext, special_use, subscribed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, addr, m.Name, m.UIDValidity, m.UIDNext, m.SpecialUse, m.Subscribed, s.unix()).Scan(&id)
+		err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes(user, name, uidvalidity, uidnext, special_use, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, addr, m.Name, m.UIDValidity, m.UIDNext, m.SpecialUse, s.unix()).Scan(&id)
 		if err != nil {
 			return 0, wrapDB("import mailbox", err)
 		}
@@ -150,9 +150,9 @@ func (s *Store) importMailboxRow(ctx context.Context, tx *sql.Tx, addr string, m
 	case uv == m.UIDValidity:
 		return id, nil
 	case count == 0 && uidnext == 1:
-		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidvalidity = ?, uidnext = ?, subscribed = ?,
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidvalidity = ?, uidnext = ?,
 			special_use = CASE WHEN ? = '' THEN special_use ELSE ? END WHERE id = ?`,
-			m.UIDValidity, m.UIDNext, m.Subscribed, m.SpecialUse, m.SpecialUse, id)
+			m.UIDValidity, m.UIDNext, m.SpecialUse, m.SpecialUse, id)
 		if err != nil {
 			return 0, wrapDB("import mailbox", err)
 		}
@@ -160,6 +160,19 @@ func (s *Store) importMailboxRow(ctx context.Context, tx *sql.Tx, addr string, m
 	default:
 		return 0, fmt.Errorf("%w: mailbox %s of %s already holds mail under UIDVALIDITY %d (importing %d)", ErrExists, m.Name, addr, uv, m.UIDValidity)
 	}
+	if err := importSubscriptionTx(ctx, tx, addr, m); err != nil {
+		return 0, err
+	}
 	_, err = tx.ExecContext(ctx, "UPDATE users SET last_uidvalidity = max(last_uidvalidity, ?) WHERE address = ?", m.UIDValidity, addr)
 	return id, wrapDB("import mailbox", err)
+}
+
+// importSubscriptionTx subscribes or unsubscribes an imported mailbox as its source had it.
+func importSubscriptionTx(ctx context.Context, tx *sql.Tx, addr string, m ImportedMailbox) error {
+	q := "DELETE FROM subscriptions WHERE user = ? AND name = ?"
+	if m.Subscribed {
+		q = "INSERT OR IGNORE INTO subscriptions(user, name) VALUES (?, ?)"
+	}
+	_, err := tx.ExecContext(ctx, q, addr, m.Name)
+	return wrapDB("import subscription", err)
 }

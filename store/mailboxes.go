@@ -23,7 +23,7 @@ type Mailbox struct {
 	UIDNext       uint32
 	HighestModSeq uint64
 	SpecialUse    string // RFC 6154 attribute such as `\Drafts`, or ""
-	Subscribed    bool
+	Subscribed    bool   // its name is on the subscription list (see Subscriptions)
 	CreatedAt     time.Time
 	Messages      int   // number of indexed messages
 	Unseen        int   // messages without \Seen
@@ -109,14 +109,16 @@ func (s *Store) CreateDefaultMailboxes(ctx context.Context, user string) error {
 }
 
 // EnsureMailbox returns the user's mailbox name, creating it (with specialUse) if it does
-// not exist. An existing mailbox keeps its special use. ErrNotFound if the user does not
-// exist.
+// not exist. An existing mailbox keeps its special use. A mailbox it creates (as do
+// CreateDefaultMailboxes, delivery and reindexing: a folder the user did not ask for by
+// IMAP) is subscribed. ErrNotFound if the user does not exist.
 func (s *Store) EnsureMailbox(ctx context.Context, user, name, specialUse string) (Mailbox, error) {
 	return s.addMailbox(ctx, user, name, specialUse, false)
 }
 
 // CreateMailbox creates a mailbox that must not exist yet (IMAP CREATE); ErrExists if it
-// does.
+// does. It does not subscribe it (RFC 3501 6.3.3: the client subscribes what it wants);
+// a subscription the name already had stays.
 func (s *Store) CreateMailbox(ctx context.Context, user, name, specialUse string) (Mailbox, error) {
 	return s.addMailbox(ctx, user, name, specialUse, true)
 }
@@ -135,7 +137,7 @@ func (s *Store) addMailbox(ctx context.Context, user, name, specialUse string, m
 		return Mailbox{}, err
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, created, err := s.ensureMailboxTx(ctx, tx, addr, name, specialUse)
+		_, created, err := s.addMailboxTx(ctx, tx, addr, name, specialUse, !mustCreate)
 		if err == nil && mustCreate && !created {
 			err = fmt.Errorf("mailbox %q of %s: %w", name, addr, ErrExists)
 		}
@@ -147,9 +149,15 @@ func (s *Store) addMailbox(ctx context.Context, user, name, specialUse string, m
 	return s.GetMailbox(ctx, addr, name)
 }
 
-// ensureMailboxTx returns the id of (addr, name), creating the mailbox if needed. name
-// must be normalised.
+// ensureMailboxTx returns the id of (addr, name), creating (and subscribing) the mailbox
+// if needed. name must be normalised.
 func (s *Store) ensureMailboxTx(ctx context.Context, tx *sql.Tx, addr, name, specialUse string) (id int64, created bool, err error) {
+	return s.addMailboxTx(ctx, tx, addr, name, specialUse, true)
+}
+
+// addMailboxTx is ensureMailboxTx; subscribe says whether a mailbox it creates is
+// subscribed.
+func (s *Store) addMailboxTx(ctx context.Context, tx *sql.Tx, addr, name, specialUse string, subscribe bool) (id int64, created bool, err error) {
 	err = tx.QueryRowContext(ctx, "SELECT id FROM mailboxes WHERE user = ? AND name = ?", addr, name).Scan(&id)
 	if err == nil {
 		return id, false, nil
@@ -165,6 +173,11 @@ func (s *Store) ensureMailboxTx(ctx context.Context, tx *sql.Tx, addr, name, spe
 		VALUES (?, ?, ?, ?, ?) RETURNING id`, addr, name, uv, specialUse, s.unix()).Scan(&id)
 	if err != nil {
 		return 0, false, wrapDB("create mailbox", err)
+	}
+	if subscribe {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO subscriptions(user, name) VALUES (?, ?)", addr, name); err != nil {
+			return 0, false, wrapDB("subscribe", err)
+		}
 	}
 	return id, true, nil
 }
@@ -192,7 +205,7 @@ func (s *Store) nextUIDValidity(ctx context.Context, tx *sql.Tx, addr string) (u
 }
 
 const mailboxSelect = `SELECT m.id, m.user, m.name, m.uidvalidity, m.uidnext, m.highest_modseq,
-	m.special_use, m.subscribed, m.created_at,
+	m.special_use, EXISTS (SELECT 1 FROM subscriptions s WHERE s.user = m.user AND s.name = m.name), m.created_at,
 	(SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id),
 	(SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id AND ' ' || x.flags || ' ' NOT LIKE '% \Seen %'),
 	(SELECT coalesce(sum(size), 0) FROM messages x WHERE x.mailbox_id = m.id)
@@ -251,30 +264,8 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]Mailbox, erro
 	return out, wrapDB("list mailboxes", rows.Err())
 }
 
-// SetSubscribed sets the mailbox's subscription (IMAP SUBSCRIBE/UNSUBSCRIBE).
-func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed bool) error {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return err
-	}
-	name, err = NormalizeMailboxName(name)
-	if err != nil {
-		return err
-	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE mailboxes SET subscribed = ? WHERE user = ? AND name = ?", subscribed, addr, name)
-		if err != nil {
-			return wrapDB("subscribe", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("mailbox %q of %s: %w", name, addr, ErrNotFound)
-		}
-		return nil
-	})
-}
-
-// DeleteMailbox removes a mailbox and its message index (not its Maildir folder).
-// INBOX cannot be deleted (RFC 3501 section 6.3.4).
+// DeleteMailbox removes a mailbox and its message index (not its Maildir folder); its
+// subscription stays (RFC 3501 section 6.3.6). INBOX cannot be deleted (6.3.4).
 func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 	addr, err := NormalizeAddress(user)
 	if err != nil {
@@ -339,6 +330,13 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET name = ?3 || substr(name, length(?2) + 1)
 			WHERE user = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')`, addr, from, to)
-		return wrapDB("rename mailbox", err)
+		if err != nil {
+			return wrapDB("rename mailbox", err)
+		}
+		// Subscriptions follow the names they were for (as Dovecot); one the new name
+		// already had is kept, once.
+		_, err = tx.ExecContext(ctx, `UPDATE OR REPLACE subscriptions SET name = ?3 || substr(name, length(?2) + 1)
+			WHERE user = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')`, addr, from, to)
+		return wrapDB("rename subscriptions", err)
 	})
 }

@@ -88,7 +88,7 @@ func TestMailboxes(t *testing.T) {
 	if j, _ := s.GetMailbox(ctx, "alice@example.org", "Junk"); j.Subscribed {
 		t.Fatal("still subscribed")
 	}
-	wantErr(t, s.SetSubscribed(ctx, "alice@example.org", "Nope", true), ErrNotFound)
+	wantErr(t, s.SetSubscribed(ctx, "alice@example.org", "Nope", false), ErrNotFound)
 
 	if _, err := s.CreateMailbox(ctx, "alice@example.org", "Projects", ""); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,8 @@ func wrapDB(op string, err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 			return fmt.Errorf("store: %s: %w (%v)", op, ErrExists, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("store: %s: %w (%v)", op, ErrNotFound, err)
 		}
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
