@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // cheapArgon keeps tests fast; the code paths are the production ones.
@@ -52,4 +54,24 @@ func wantErr(t testing.TB, err, target error) {
 	if !errors.Is(err, target) {
 		t.Fatalf("got error %v, want %v", err, target)
 	}
+}
+
+// openAtVersion creates a database at path with only the first n migrations applied (as
+// an older postern left it) and returns it open, with the number of migrations known.
+func openAtVersion(t testing.TB, path string, n int) (*sql.DB, int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:n] {
+		if err := applyMigration(context.Background(), db, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, len(ms)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -113,24 +112,12 @@ func TestMigrationFromVersion2(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:2] {
-		if err := applyMigration(ctx, db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, known := openAtVersion(t, path, 2)
 	db.Close()
 	s := openAt(t, path)
 	v, err := userVersion(ctx, s.w)
-	if err != nil || v != len(ms) {
-		t.Fatalf("version %d (%v), want %d", v, err, len(ms))
+	if err != nil || v != known {
+		t.Fatalf("version %d (%v), want %d", v, err, known)
 	}
 	if _, err := s.ListMessagesRangeCached(ctx, 1, 1, 10); err != nil {
 		t.Fatalf("cache table missing after migration: %v", err)

@@ -83,6 +83,16 @@ func NormalizeMailboxName(name string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
+// normalizeUserMailbox normalises a user's address and one of their mailbox names.
+func normalizeUserMailbox(user, name string) (string, string, error) {
+	addr, err := NormalizeAddress(user)
+	if err != nil {
+		return "", "", err
+	}
+	name, err = NormalizeMailboxName(name)
+	return addr, name, err
+}
+
 func checkSpecialUse(su string) error {
 	switch su {
 	case "", SpecialAll, SpecialArchive, SpecialDrafts, SpecialFlagged, SpecialJunk, SpecialSent, SpecialTrash:
@@ -125,11 +135,7 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name, specialUse string
 
 // addMailbox is EnsureMailbox, or with mustCreate CreateMailbox.
 func (s *Store) addMailbox(ctx context.Context, user, name, specialUse string, mustCreate bool) (Mailbox, error) {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return Mailbox{}, err
-	}
-	name, err = NormalizeMailboxName(name)
+	addr, name, err := normalizeUserMailbox(user, name)
 	if err != nil {
 		return Mailbox{}, err
 	}
@@ -224,11 +230,7 @@ func scanMailbox(r rowScanner) (Mailbox, error) {
 
 // GetMailbox returns the user's mailbox name; ErrNotFound if there is none.
 func (s *Store) GetMailbox(ctx context.Context, user, name string) (Mailbox, error) {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return Mailbox{}, err
-	}
-	name, err = NormalizeMailboxName(name)
+	addr, name, err := normalizeUserMailbox(user, name)
 	if err != nil {
 		return Mailbox{}, err
 	}
@@ -267,11 +269,7 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]Mailbox, erro
 // DeleteMailbox removes a mailbox and its message index (not its Maildir folder); its
 // subscription stays (RFC 3501 section 6.3.6). INBOX cannot be deleted (6.3.4).
 func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return err
-	}
-	name, err = NormalizeMailboxName(name)
+	addr, name, err := normalizeUserMailbox(user, name)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,7 @@ const MaxSubscriptions = 10000
 // outlive their mailbox (RFC 3501 section 6.3.6). Adding beyond MaxSubscriptions is
 // ErrLimit; unsubscribing a name that is not subscribed is ErrNotFound.
 func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed bool) error {
-	addr, err := NormalizeAddress(user)
-	if err != nil {
-		return err
-	}
-	name, err = NormalizeMailboxName(name)
+	addr, name, err := normalizeUserMailbox(user, name)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 )
 
 // TestSubscriptionsOutliveMailboxes: a subscription is a name (RFC 3501 6.3.6): it stays
@@ -114,19 +112,7 @@ func TestMigrationMovesSubscriptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:7] {
-		if err := applyMigration(ctx, db, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, _ := openAtVersion(t, path, 7)
 	for _, q := range []string{
 		"INSERT INTO domains(name, created_at) VALUES ('example.org', 0)",
 		"INSERT INTO users(address, domain, password_hash, created_at) VALUES ('c@example.org', 'example.org', 'x', 0)",
