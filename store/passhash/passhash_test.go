@@ -67,6 +67,7 @@ func FuzzVerify(f *testing.F) {
 	for _, v := range vectors {
 		f.Add(v.hash, v.password)
 	}
+	f.Add("{CRYPT}aaqPiZY5xR5l.", "test")
 	f.Fuzz(func(t *testing.T, hash, pw string) {
 		// Cheap shapes only: the fuzzer must not spend its time in work factors.
 		if len(hash) > 300 || len(pw) > 100 {
