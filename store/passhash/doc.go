@@ -6,7 +6,8 @@
 // SHA-crypt, implemented here from the public specification), BLF-CRYPT (bcrypt, $2a$,
 // $2b$, $2y$), MD5-CRYPT, PBKDF2 (Dovecot's $1$salt$rounds$hex form, HMAC-SHA1), SSHA512,
 // SSHA256, SSHA, SMD5, SHA512, SHA256, SHA, PLAIN-MD5, CRYPT (crypt(3) strings: the $1$,
-// $5$, $6$ and $2?$ forms and traditional DES, the last written here from FIPS 46-3) and PLAIN (also CLEAR, CLEARTEXT). A
+// $5$, $6$ and $2?$ forms and traditional DES, the last written here from FIPS 46-3 since
+// crypto/des cannot take crypt's salted expansion) and PLAIN (also CLEAR, CLEARTEXT). A
 // scheme name may carry Dovecot's encoding suffix (.b64, .hex). A hash without "{SCHEME}"
 // is taken as CRYPT, Dovecot's default for passwd-file.
 //
