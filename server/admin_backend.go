@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
 )
 
@@ -50,8 +51,9 @@ type adminDeps struct {
 	mailRoot string
 	// stateDir is state_dir, for backup.
 	stateDir string
-	// sieveGlobalDir is [sieve] global_dir, for include :global in uploaded scripts.
-	sieveGlobalDir string
+	// compileSieve checks an uploaded script as delivery will compile it
+	// (deliver.SieveCompiler: includes, the vacation :from rule).
+	compileSieve func(ctx context.Context, user, name string, src []byte) error
 	// afterCommand runs after every successful admin command (cache invalidation).
 	afterCommand func(cmd string)
 
@@ -65,17 +67,17 @@ type adminDeps struct {
 func (s *Server) adminDeps() adminDeps {
 	cfg := s.cfg
 	return adminDeps{
-		st:             s.store,
-		status:         s.status,
-		userAdded:      s.prepareUser,
-		mailRoot:       cfg.MailDir(),
-		stateDir:       cfg.StateDir,
-		sieveGlobalDir: cfg.Sieve.GlobalDir,
-		afterCommand:   func(string) { s.dir.Flush() },
-		queueAdmin:     queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
-		folderAdmin:    folderAdmin{st: s.store, boxes: s.imap},
-		doctorAdmin:    doctorAdmin{run: s.runDoctor},
-		traceAdmin:     s.traceAdmin(),
+		st:           s.store,
+		status:       s.status,
+		userAdded:    s.prepareUser,
+		mailRoot:     cfg.MailDir(),
+		stateDir:     cfg.StateDir,
+		compileSieve: deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir, cfg.SMTP.RecipientDelimiter),
+		afterCommand: func(string) { s.dir.Flush() },
+		queueAdmin:   queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},
+		folderAdmin:  folderAdmin{st: s.store, boxes: s.imap},
+		doctorAdmin:  doctorAdmin{run: s.runDoctor},
+		traceAdmin:   s.traceAdmin(),
 	}
 }
 

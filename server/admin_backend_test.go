@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
 )
 
@@ -28,7 +29,7 @@ func newTestAdminBackend(t *testing.T) (admin.Backend, *store.Store) {
 	started := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
 	b := newAdminBackend(adminDeps{st: st, status: func() admin.Status {
 		return admin.Status{Version: "test", PID: 7, StartedAt: started, Listeners: map[string]string{"smtp": "127.0.0.1:2525"}}
-	}})
+	}, compileSieve: deliver.SieveCompiler(st, "", "+")})
 	return b, st
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/postern/postern/admin"
-	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/sieve"
 	"github.com/postern/postern/store"
 )
@@ -41,7 +40,7 @@ func (b *adminBackend) GetSieveScript(ctx context.Context, address, name string)
 // PutSieveScript compiles before storing: a script that would fail at every delivery is
 // refused now, with its line and column, as ManageSieve's PUTSCRIPT does.
 func (b *adminBackend) PutSieveScript(ctx context.Context, address, name, content string) (admin.SieveScript, error) {
-	if err := deliver.SieveCompiler(b.st, b.sieveGlobalDir)(ctx, address, name, []byte(content)); err != nil {
+	if err := b.compileSieve(ctx, address, name, []byte(content)); err != nil {
 		var ce *sieve.CompileError
 		if errors.As(err, &ce) {
 			return admin.SieveScript{}, admin.Errorf(admin.CodeInvalid, "check it locally: postern sieve check FILE",

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 
+	"blitiri.com.ar/go/spf"
+
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/milter"
@@ -21,6 +23,7 @@ import (
 type senderAuthFilter struct {
 	checker *senderauth.Checker
 	enforce bool
+	spf     bool // [spf] check: without it no envelope sender can be verified
 	log     *slog.Logger
 }
 
@@ -39,6 +42,7 @@ func newSenderAuthFilter(cfg *config.Config, r *net.Resolver, log *slog.Logger) 
 			DMARC:      cfg.DMARC.Check,
 		}),
 		enforce: cfg.DMARC.Check && cfg.DMARC.Enforce,
+		spf:     cfg.SPF.Check,
 		log:     log,
 	}
 }
@@ -54,6 +58,7 @@ func (f *senderAuthFilter) Filter(ctx context.Context, env *smtp.Envelope, msg s
 		return nil, err
 	}
 	f.logResult(env, res)
+	env.Auth = senderVerdict(res, env.From, f.spf)
 	if f.enforce {
 		switch res.Action {
 		case senderauth.Reject:
@@ -67,6 +72,34 @@ func (f *senderAuthFilter) Filter(ctx context.Context, env *smtp.Envelope, msg s
 	// Fields forged in our name are already gone (smtp.StripForgedAuthResults
 	// runs before the filters, over the whole header).
 	return smtp.EditHeader(msg, f.checker.Header(res, env.From), nil, 0)
+}
+
+// senderVerdict is what delivery needs of the checks (smtp.SenderAuth): whether the
+// envelope sender is confirmed (SPF pass for it, or a DKIM pass whose domain aligns
+// with it, relaxed as DMARC aligns), and what failed, whatever the DMARC policy and
+// [dmarc] enforce say: mail that failed DMARC, or SPF without a DMARC pass, is never
+// sent on. The envelope sender counts as checked only when SPF is checked.
+func senderVerdict(res *senderauth.Result, mailFrom string, spfChecked bool) smtp.SenderAuth {
+	v := smtp.SenderAuth{Checked: spfChecked}
+	_, domain, _ := strings.Cut(mailFrom, "@")
+	domain = strings.ToLower(domain)
+	if domain != "" && res.SPF.Result == spf.Pass && strings.EqualFold(res.SPF.Domain, domain) {
+		v.SenderVerified = true
+	}
+	for _, d := range res.DKIM {
+		if domain != "" && d.Result == "pass" &&
+			senderauth.OrganizationalDomain(strings.ToLower(d.Domain)) == senderauth.OrganizationalDomain(domain) {
+			v.SenderVerified = true
+		}
+	}
+	switch {
+	case res.DMARC.Result == "fail":
+		v.Failed = "DMARC fail for " + res.DMARC.Domain
+		v.SenderVerified = false
+	case res.SPF.Result == spf.Fail && res.DMARC.Result != "pass":
+		v.Failed = "SPF fail for " + res.SPF.Domain
+	}
+	return v
 }
 
 // logResult writes one "senderauth" line per message.

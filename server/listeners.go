@@ -177,7 +177,7 @@ func (s *Server) bindManageSieve(a config.ListenAddr) error {
 		TLSConfig:     s.tlsCfg,
 		Authenticator: &netAuthenticator{store: s.store, limiter: s.limiter},
 		Scripts:       s.store,
-		Compile:       deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir),
+		Compile:       deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir, cfg.SMTP.RecipientDelimiter),
 		ConnLimiter:   s.conns.managesieve,
 		LoginTimeout:  login,
 		IdleTimeout:   idle,

@@ -25,6 +25,11 @@ type CompileOptions struct {
 	// IMAP compiles for an IMAP event (RFC 6785): the imapsieve
 	// capability exists only there, as in Pigeonhole.
 	IMAP bool
+	// VacationFrom, when set, checks every constant vacation :from
+	// address of the user's own scripts (not :global includes) at
+	// compile time: an error refuses the script with the error's text.
+	// A :from built from variables is left to the delivery agent.
+	VacationFrom func(addr string) error
 }
 
 // ScriptLocation says where an included script lives (RFC 6609 section 3.2).

@@ -71,8 +71,14 @@ func buildVacation(c *compiler, pa *parsedArgs) (cmd, *CompileError) {
 		return nil, err
 	}
 	if x.from != nil && x.from.isConst() {
-		if _, ok := validRedirectAddress(x.from.lit); !ok {
+		addr, ok := validRedirectAddress(x.from.lit)
+		if !ok {
 			return nil, errAt(pa.tags["from"].pos, ClassArgument, "vacation :from address %q is invalid", x.from.lit)
+		}
+		if check := c.cp.opts.VacationFrom; check != nil && strings.HasPrefix(c.u.key, "personal:") {
+			if e := check(addr); e != nil {
+				return nil, errAt(pa.tags["from"].pos, ClassArgument, "vacation :from %q: %v", x.from.lit, e)
+			}
 		}
 	}
 	if a, ok := pa.tags["addresses"]; ok {

@@ -67,10 +67,28 @@ type Envelope struct {
 	// sender's DMARC policy is quarantine); the Deliverer files it as spam
 	// (Junk) instead of into the inbox. "" for normal delivery.
 	Quarantine string
+	// Auth is what sender authentication (a Filter) found about a message from the
+	// internet, for what delivery may send on (forwards, redirects) and answer
+	// (vacation, DSNs). The zero value means nothing was checked: trusted clients,
+	// authenticated users, LMTP and the server's own mail.
+	Auth SenderAuth
 	// OwnReports is set by a caller that tells the sender of each recipient's failure
 	// itself (local submission): the Deliverer then sends no DSN for recipients it
 	// refuses after accepting others, as it does for one-reply roles.
 	OwnReports bool
+}
+
+// SenderAuth is the verdict of sender authentication that delivery acts on
+// (docs/ARCHITECTURE.md, "Forwarding and auto-replies").
+type SenderAuth struct {
+	// Checked: the envelope sender was checked (SPF, and DKIM when on).
+	Checked bool
+	// SenderVerified: the envelope sender's domain is confirmed (SPF pass, or a
+	// DKIM pass aligned with it), so a reply or DSN to it is not backscatter.
+	SenderVerified bool
+	// Failed says why the message must not leave the server again (DMARC fail,
+	// SPF fail without a DMARC pass); "" when nothing failed.
+	Failed string
 }
 
 // Message is the text of a message exactly as received: CRLF line ends, with the

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/postern/postern/migrate/dovecot"
-	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
 )
 
@@ -124,11 +124,8 @@ func importDovecot(ctx context.Context, c *cli, inv *invocation) error {
 		bar := newProgressBar(c.stderr)
 		im := dovecot.NewImporter(o.st, dovecot.Options{
 			MailRoot: o.cfg.MailDir(), DryRun: inv.bool("dry-run"), SpecialUse: specials,
-			CheckSieve: func(name string, src []byte) error {
-				_, err := sieve.Compile(name, src, sieve.CompileOptions{})
-				return err
-			},
-			Owner: o.owner[0], OwnerGID: o.owner[1],
+			CheckSieve: deliver.SieveCompiler(o.st, o.cfg.Sieve.GlobalDir, o.cfg.SMTP.RecipientDelimiter),
+			Owner:      o.owner[0], OwnerGID: o.owner[1],
 		})
 		var reps []dovecot.UserReport
 		failed := false

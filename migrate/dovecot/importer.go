@@ -38,9 +38,10 @@ type Options struct {
 	DryRun bool
 	// SpecialUse maps folder names to RFC 6154 attributes, over the well-known names.
 	SpecialUse map[string]string
-	// CheckSieve compiles a script; a script that does not compile is reported and left
-	// out. Nil accepts every script.
-	CheckSieve func(name string, src []byte) error
+	// CheckSieve compiles one of user's scripts as an upload is checked (includes, the
+	// vacation :from rule); a script that does not pass is reported and left out. Nil
+	// accepts every script.
+	CheckSieve func(ctx context.Context, user, name string, src []byte) error
 	// Owner, when >= 0, is the uid (and OwnerGID the gid) given to what the import
 	// creates under MailRoot (the importer runs as root, the daemon does not).
 	Owner, OwnerGID int

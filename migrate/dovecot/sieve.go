@@ -81,7 +81,7 @@ func (im *Importer) importScript(ctx context.Context, src UserSource, name strin
 		return "", err
 	}
 	if im.o.CheckSieve != nil {
-		if err := im.o.CheckSieve(name, content); err != nil {
+		if err := im.o.CheckSieve(ctx, src.Address, name, content); err != nil {
 			return "", fmt.Errorf("does not compile in Postern, not imported: %w", err)
 		}
 	}

@@ -212,7 +212,12 @@ type userCopy struct {
 func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Message) []error {
 	start := a.now()
 	errs := make([]error, len(env.Recipients))
+	parsed := &parsedMessage{msg: msg}
+	onward := &onwardCheck{env: env, parsed: parsed}
 	copies, remote := a.plan(ctx, env, errs)
+	if len(remote) > 0 {
+		remote = a.holdForwards(env, onward, copies, remote, errs)
+	}
 	if len(remote) > 0 {
 		a.enqueue(ctx, env, msg, remote, errs)
 	}
@@ -223,9 +228,8 @@ func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			live = append(live, c)
 		}
 	}
-	parsed := &parsedMessage{msg: msg}
 	for _, c := range live {
-		c.placements = a.decide(ctx, env, msg, parsed, c, errs)
+		c.placements = a.decide(ctx, env, msg, parsed, onward, c, errs)
 	}
 	if err := a.store_(ctx, env, msg, live); err != nil {
 		a.log.Error("delivery failed", "sid", env.Session.ID, "id", env.ID, "err", err)
@@ -237,7 +241,7 @@ func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 	}
 	a.logResults(env, msg, copies, errs, start)
 	if env.Session.Role != smtp.RoleLMTP && !env.OwnReports {
-		a.bouncePartial(ctx, env, msg, errs)
+		a.bouncePartial(ctx, env, msg, onward, errs)
 	}
 	return errs
 }
@@ -245,7 +249,8 @@ func (a *Agent) Deliver(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 // bouncePartial keeps the promise package smtp makes for one-reply roles: when some
 // recipients were delivered and the rest failed for good (a Sieve reject among several
 // users), the session answers 250 and we owe the sender a DSN for the failed ones.
-func (a *Agent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.Message, errs []error) {
+// A sender who may not be answered (onward.go) gets none; the log says so.
+func (a *Agent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.Message, onward *onwardCheck, errs []error) {
 	var failed []queue.RcptInfo
 	delivered := false
 	for i, err := range errs {
@@ -261,6 +266,10 @@ func (a *Agent) bouncePartial(ctx context.Context, env *smtp.Envelope, msg smtp.
 		}
 	}
 	if !delivered || len(failed) == 0 || env.From == "" {
+		return
+	}
+	if ok, why := onward.mayAnswer(); !ok {
+		a.log.Info("no DSN sent", smtp.KeySession, env.Session.ID, "id", env.ID, "to", env.From, "reason", why)
 		return
 	}
 	if err := a.Bounce(ctx, env.ID, env.From, env.Received, failed, msg); err != nil {
@@ -424,9 +433,10 @@ func (a *Agent) overQuota(ctx context.Context, user string, size int64) (bool, e
 }
 
 // decide runs the delivery hook and carries out what is not a store: a reject becomes
-// this user's reply, redirects and a vacation reply go to the outbound side. Any failure
-// keeps the message in INBOX: a filter never loses mail.
-func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, parsed *parsedMessage, c *userCopy, errs []error) []placement {
+// this user's reply, redirects and a vacation reply go to the outbound side unless the
+// message is held (onward.go). Any failure keeps the message in INBOX: a filter never
+// loses mail.
+func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message, parsed *parsedMessage, onward *onwardCheck, c *userCopy, errs []error) []placement {
 	in := &hookInput{User: c.user, Detail: c.detail, Recipient: env.Recipients[c.rcpts[0]], Envelope: env, Message: msg, Parsed: parsed}
 	d, err := a.hook.Decide(ctx, in)
 	if err != nil {
@@ -441,6 +451,7 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 	if err != nil {
 		return d.Placements
 	}
+	d = a.holdOutgoing(env, onward, c.user, d)
 	if d.Reject != "" {
 		for _, i := range c.rcpts {
 			errs[i] = smtp.Reply(550, [3]int{5, 7, 1}, "%s", oneLine(d.Reject))
@@ -464,6 +475,27 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		}
 	}
 	return dedupePlacements(d.Placements)
+}
+
+// holdOutgoing removes from d what a held message may not make us send, and a
+// vacation reply to a sender who may not be answered, saying so in the log.
+func (a *Agent) holdOutgoing(env *smtp.Envelope, onward *onwardCheck, user string, d decision) decision {
+	if len(d.Redirects) == 0 && len(d.Notifies) == 0 && d.Vacation == nil {
+		return d
+	}
+	if why := onward.held(); why != "" {
+		a.log.Warn("sieve: nothing sent on for a held message", smtp.KeySession, env.Session.ID, "id", env.ID, "user", user,
+			"redirects", strings.Join(d.Redirects, ","), "notifications", len(d.Notifies), "vacation", d.Vacation != nil, "reason", why)
+		return holdBack(d)
+	}
+	if d.Vacation == nil {
+		return d
+	}
+	if ok, why := onward.mayAnswer(); !ok {
+		a.log.Info("vacation reply not sent", smtp.KeySession, env.Session.ID, "id", env.ID, "user", user, "to", d.Vacation.To, "reason", why)
+		d.Vacation = nil
+	}
+	return d
 }
 
 // dedupePlacements keeps one store per mailbox (INBOX in any case is one), last flags win.

@@ -84,12 +84,17 @@ func (p *recipientPolicy) srsProbe(s *smtp.Session, rcpt string) error {
 // MaySend says which addresses a user may send as (smtp.SenderPolicy): the addresses
 // that deliver to them — their own (with any +detail), and every alias or catch-all that
 // resolves to them. Postfix calls this smtpd_sender_login_maps; here it is derived from
-// the aliases instead of kept as a second table that can drift.
+// the aliases instead of kept as a second table that can drift. The same rule limits a
+// vacation reply's :from (checked at upload by SieveCompiler and again at delivery).
 func (a *Agent) MaySend(ctx context.Context, user, address string) (bool, error) {
+	return a.recipients.maySend(ctx, user, address)
+}
+
+func (r *expander) maySend(ctx context.Context, user, address string) (bool, error) {
 	if address == user {
 		return true, nil
 	}
-	res, err := a.recipients.Expand(ctx, address)
+	res, err := r.Expand(ctx, address)
 	switch {
 	case errors.Is(err, errNotLocal), errors.Is(err, errUnknownRecipient), errors.Is(err, errDisabled), errors.Is(err, errAliasLoop):
 		return false, nil

@@ -274,16 +274,32 @@ func describeAction(a sieve.Action) string {
 }
 
 // SieveCompiler returns the compile check for scripts users upload (through the
-// admin socket or ManageSieve; it has the shape of managesieve.CompileFunc):
+// admin socket, ManageSieve or an import; it has the shape of managesieve.CompileFunc):
 // include :personal resolves from the user's own stored scripts, :global from global
-// ("": no global scripts).
-func SieveCompiler(st *store.Store, globalDir string) func(ctx context.Context, user, name string, src []byte) error {
+// ("": no global scripts), and a constant vacation :from must be one of the user's own
+// addresses (MaySend's rule; delimiter is [smtp] recipient_delimiter), so that nobody
+// can make their auto-reply speak as another user.
+func SieveCompiler(st *store.Store, globalDir, delimiter string) func(ctx context.Context, user, name string, src []byte) error {
+	senders := &expander{dir: st, delimiter: delimiter}
 	return func(ctx context.Context, user, name string, src []byte) error {
 		_, err := sieve.Compile(name, src, sieve.CompileOptions{
-			Loader: userScriptLoader{ctx: ctx, st: st, user: user, global: globalDirLoader(globalDir)},
+			Loader:       userScriptLoader{ctx: ctx, st: st, user: user, global: globalDirLoader(globalDir)},
+			VacationFrom: func(addr string) error { return ownAddress(ctx, senders, user, addr) },
 		})
 		return err
 	}
+}
+
+// ownAddress refuses an address that is not user's (see MaySend).
+func ownAddress(ctx context.Context, senders *expander, user, addr string) error {
+	ok, err := senders.maySend(ctx, user, addr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot check the address: %w", err)
+	case !ok:
+		return fmt.Errorf("not an address of %s (only the user's own address, its +detail forms and aliases that deliver to it may be used)", user)
+	}
+	return nil
 }
 
 // userScriptLoader resolves includes for one user's scripts.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -75,46 +74,58 @@ func (a *Agent) redirect(ctx context.Context, env *smtp.Envelope, user string, t
 
 // vacation sends the auto-reply (RFC 5230, RFC 3834) with the null sender, so that it
 // can never be answered by another auto-reply or bounce back, and records it in the
-// user's vacation log.
+// user's vacation log. Its From is one of the user's own addresses: a :from that is not
+// (possible only through variables; a constant one is refused at upload) is replaced by
+// the user's address, and the log says so.
 func (a *Agent) vacation(ctx context.Context, user string, v *sieve.Vacation, env *smtp.Envelope, msg smtp.Message) error {
 	hdr, err := readHeader(msg)
 	if err != nil {
 		return err
 	}
-	reply := a.composeVacation(v, hdr)
+	from := a.vacationFrom(ctx, env, user, v.From)
+	reply := a.composeVacation(v, from, hdr)
 	if err := a.send(ctx, "", []string{v.To}, reply, "vacation:"+env.ID); err != nil {
 		return err
 	}
 	return a.store.RecordVacation(ctx, user, v.Handle, v.To, max(vacationMaxAge, v.Period))
 }
 
-func (a *Agent) composeVacation(v *sieve.Vacation, orig mail.Header) []byte {
-	var b bytes.Buffer
-	w := func(k, val string) {
-		if val != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, val)
-		}
+// vacationFrom is the From of user's vacation reply: the script's :from when it is one
+// of the user's addresses (MaySend), else the user's own address.
+func (a *Agent) vacationFrom(ctx context.Context, env *smtp.Envelope, user, from string) string {
+	if from == "" || from == user {
+		return user
 	}
-	w("From", v.From)
-	w("To", v.To)
-	w("Subject", mime.QEncoding.Encode("utf-8", v.Subject))
-	w("Date", time.Now().Format(time.RFC1123Z))
-	w("Message-ID", "<"+randomID()+"@"+a.hostname+">")
+	ok, err := a.recipients.maySend(ctx, user, from)
+	if ok && err == nil {
+		return from
+	}
+	a.log.Warn("vacation :from is not the user's address; replying from the user's own address", smtp.KeySession, env.Session.ID,
+		"id", env.ID, "user", user, "from", sanitizeField(from), "err", err)
+	return user
+}
+
+func (a *Agent) composeVacation(v *sieve.Vacation, from string, orig mail.Header) []byte {
+	var w fieldWriter
+	w.field("From", from)
+	w.field("To", v.To)
+	w.text("Subject", v.Subject)
+	w.field("Date", a.now().Format(time.RFC1123Z))
+	w.field("Message-ID", "<"+randomID()+"@"+a.hostname+">")
 	if id := strings.TrimSpace(orig.Get("Message-Id")); id != "" {
-		w("In-Reply-To", id)
-		w("References", strings.TrimSpace(strings.Join(strings.Fields(orig.Get("References")+" "+id), " ")))
+		w.field("In-Reply-To", id)
+		w.field("References", strings.Join(strings.Fields(orig.Get("References")+" "+id), " "))
 	}
-	w("Auto-Submitted", "auto-replied (vacation)")
-	w("MIME-Version", "1.0")
+	w.field("Auto-Submitted", "auto-replied (vacation)")
+	w.field("MIME-Version", "1.0")
+	b := bytes.NewBuffer(w.Bytes())
 	reason := strings.ReplaceAll(strings.ReplaceAll(v.Reason, "\r\n", "\n"), "\n", "\r\n")
 	if v.MIME {
 		// :mime: the reason is a MIME entity, its own headers first.
 		b.WriteString(reason)
 		return b.Bytes()
 	}
-	w("Content-Type", "text/plain; charset=utf-8")
-	w("Content-Transfer-Encoding", "8bit")
-	b.WriteString("\r\n")
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(reason)
 	if !strings.HasSuffix(reason, "\r\n") {
 		b.WriteString("\r\n")
