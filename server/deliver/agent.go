@@ -445,7 +445,7 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		d.Rules = []string{"script failed: " + err.Error()}
 	}
 	if env.Quarantine != "" {
-		d = quarantined(d) // quarantine.go: Junk, no replies
+		d = quarantined(holdBack(d)) // Junk (a redirect's copy too), nothing sent
 	}
 	c.rules = d.Rules
 	if err != nil {

@@ -80,12 +80,11 @@ func putActive(t *testing.T, st *store.Store, user, src string) {
 func TestHeldMessageNotSentOn(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name   string
-		failed string
-		header string
+		name, failed, header, quarantine string
 	}{
-		{"dmarc fail", "DMARC fail for example.test", ""},
-		{"spam verdict", "", "X-Spam: Yes\r\n"},
+		{"dmarc fail", "DMARC fail for example.test", "", ""},
+		{"spam verdict", "", "X-Spam: Yes\r\n", ""},
+		{"quarantined", "", "", "DMARC policy of example.test is quarantine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -95,6 +94,7 @@ func TestHeldMessageNotSentOn(t *testing.T) {
 			msg := smtp.BytesMessage(tc.header + "From: CEO <ceo@example.test>\r\nTo: fwd@example.test\r\nSubject: wire money\r\n\r\nnow\r\n")
 			env := testEnvelope("fwd@example.test", "mixed@example.test", "bob@example.test")
 			env.Auth = smtp.SenderAuth{Checked: true, Failed: tc.failed}
+			env.Quarantine = tc.quarantine
 			errs := a.Deliver(ctx, env, msg)
 			if errs[0] == nil || !strings.HasPrefix(errs[0].Error(), "550 5.7.1") || !strings.Contains(errs[0].Error(), "not forwarded") {
 				t.Errorf("fwd@ (forwards only): %v, want 550 5.7.1 not forwarded", errs[0])
@@ -105,7 +105,7 @@ func TestHeldMessageNotSentOn(t *testing.T) {
 			if got := q.all(); len(got) != 0 {
 				t.Fatalf("a held message went to the queue: %+v", got)
 			}
-			if n := len(inboxFiles(t, mail, "alice")); n != 1 {
+			if n := len(inboxFiles(t, mail, "alice")) + len(inboxFiles(t, mail, "alice/.Junk")); n != 1 {
 				t.Errorf("alice (through mixed@) has %d messages, want 1", n)
 			}
 			if n := len(inboxFiles(t, mail, "bob/.Junk")); n != 1 {

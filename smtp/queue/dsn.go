@@ -157,16 +157,46 @@ func humanReason(r RcptInfo) string {
 	return oneLine(s)
 }
 
-// headerSection returns the header section of a message text (up to and
-// including the empty line), at most limit octets.
+// headerSection returns what a DSN quotes of a message (RFC 3464's
+// text/rfc822-headers): its header fields and nothing else. It stops at the empty line
+// that ends the header, and also at the first line that is not a field or the
+// continuation of one (a text without that empty line must not have its body quoted),
+// at a line holding a CR or NUL, at a line starting with "--" (it could pass for our
+// MIME boundary), at a last line without its line end (cut by the read limit), and
+// before maxDSNHeaders octets. Line ends are CRLF.
 func headerSection(text []byte) []byte {
-	if i := bytes.Index(text, []byte("\r\n\r\n")); i >= 0 {
-		return text[:i+2]
+	var out []byte
+	for len(text) > 0 {
+		line, rest, ok := bytes.Cut(text, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if !ok || !quotableField(line, len(out) > 0) || len(out)+len(line)+2 > maxDSNHeaders {
+			break
+		}
+		out = append(append(out, line...), '\r', '\n')
+		text = rest
 	}
-	if i := bytes.Index(text, []byte("\n\n")); i >= 0 {
-		return text[:i+1]
+	return out
+}
+
+// quotableField says whether line is a header field line (name, colon) or, after one,
+// a continuation line, with nothing in it that could end or break a DSN's part.
+func quotableField(line []byte, afterField bool) bool {
+	if len(line) == 0 || bytes.ContainsAny(line, "\r\x00") || bytes.HasPrefix(line, []byte("--")) {
+		return false
 	}
-	return text
+	if line[0] == ' ' || line[0] == '\t' {
+		return afterField
+	}
+	name, _, ok := bytes.Cut(line, []byte(":"))
+	if !ok || len(name) == 0 {
+		return false
+	}
+	for _, c := range name {
+		if c < 33 || c > 126 {
+			return false
+		}
+	}
+	return true
 }
 
 // DSN describes a delivery status notification made outside the queue: the local
