@@ -74,13 +74,7 @@ func assertNothingSentOn(t *testing.T, s *Server, st *relayStub, controls int) {
 	st.WaitFor(90*time.Second, "the control copies", func(ms []stubMessage) bool {
 		return len(withSubject(ms, "control")) >= controls
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for q := s.MustCLI("mailq"); !strings.Contains(q, "Mail queue is empty"); q = s.MustCLI("mailq") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the queue did not drain:\n%s", q)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitQueueEmpty(t, s)
 	ms := st.Messages()
 	for _, m := range ms {
 		if m.Header.Get("Subject") != "control" {
@@ -92,6 +86,18 @@ func assertNothingSentOn(t *testing.T, s *Server, st *relayStub, controls int) {
 	}
 	if !s.Running() {
 		t.Fatal("daemon died")
+	}
+}
+
+// waitQueueEmpty polls mailq until the queue is empty, failing after a minute.
+func waitQueueEmpty(t *testing.T, s *Server) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for q := s.MustCLI("mailq"); !strings.Contains(q, "Mail queue is empty"); q = s.MustCLI("mailq") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue did not drain:\n%s", q)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
