@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 			if q.Offset < 0 || q.Offset > q.BodyOffset || q.BodyOffset > q.End || q.End > int64(len(m)) {
 				t.Fatalf("offsets %d %d %d of %d", q.Offset, q.BodyOffset, q.End, len(m))
 			}
-			if q.Depth > lim.MaxDepth {
+			if q.Depth >= lim.MaxDepth {
 				t.Fatalf("depth %d", q.Depth)
 			}
 			_ = q.Header.Envelope()

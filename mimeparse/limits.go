@@ -2,8 +2,9 @@ package mimeparse
 
 // Limits bound what Parse does with one message. Zero fields take the default.
 type Limits struct {
-	// MaxDepth bounds the nesting of multipart and message/rfc822 parts. Dovecot's
-	// documented default (MESSAGE_PARSER_DEFAULT_MAX_NESTED_MIME_PARTS in
+	// MaxDepth bounds the nesting of multipart and message/rfc822 parts: the deepest
+	// part is MaxDepth-1 levels below the message, as in Dovecot, whose documented
+	// default (MESSAGE_PARSER_DEFAULT_MAX_NESTED_MIME_PARTS in
 	// lib-mail/message-parser.h) is 100.
 	MaxDepth int
 	// MaxParts bounds the number of MIME parts of the whole message. Dovecot's

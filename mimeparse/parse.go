@@ -310,7 +310,9 @@ func (p *parser) descend(q *Part) {
 	if q.Type != "multipart" && !isMsg {
 		return
 	}
-	if q.Depth+1 > p.lim.MaxDepth || p.parts >= p.lim.MaxParts {
+	// As Dovecot's message parser: a part MaxDepth-1 levels down holds no further
+	// structure (MaxDepth 2 parses a message/rfc822 part's message, not the next).
+	if q.Depth+1 >= p.lim.MaxDepth || p.parts >= p.lim.MaxParts {
 		q.Flattened = true
 		p.root.Limited = true
 		return

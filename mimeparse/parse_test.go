@@ -124,7 +124,7 @@ func TestParseDepthLimitFlattens(t *testing.T) {
 			}
 			return true
 		})
-		if depth != 100 || flat != 1 || !root.Limited {
+		if depth != 99 || flat != 1 || !root.Limited {
 			t.Errorf("multipart=%v: depth %d, %d flattened, limited %v", mp, depth, flat, root.Limited)
 		}
 		var leaf *Part

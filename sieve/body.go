@@ -1,17 +1,16 @@
 package sieve
 
 import (
-	"bytes"
-	"io"
 	"regexp"
 	"strings"
-
-	"github.com/emersion/go-message"
 )
 
 // body (RFC 5173). :raw matches the undecoded body; :content matches the
-// decoded leaf parts whose type matches one of the given types; :text
-// (the default) matches the text/* parts, HTML reduced to its text.
+// decoded parts whose type matches one of the given types (as Pigeonhole: a
+// multipart's prologue and, if any, its epilogue; a message/rfc822 part's
+// enclosed header, the enclosed message's parts following); :text (the
+// default) matches the text/* parts, HTML reduced to its text, those of
+// attached messages included.
 
 var bodyTags = map[string]tagSpec{
 	"raw":     {group: "transform"},
@@ -65,58 +64,46 @@ func (x *bodyTest) eval(st *runState) (bool, error) {
 }
 
 func (x *bodyTest) extract(st *runState) []string {
-	r, err := st.msg.Body()
-	if err != nil {
-		return nil
-	}
-	raw, _ := io.ReadAll(io.LimitReader(r, maxBodyScan))
 	if x.transform == "raw" {
-		return []string{string(raw)}
+		return []string{string(messageBody(st.msg))}
 	}
-	var hdr bytes.Buffer
-	for _, h := range []string{"Content-Type", "Content-Transfer-Encoding"} {
-		for _, v := range st.msg.HeaderFields(h) {
-			hdr.WriteString(h + ": " + v + "\r\n")
-		}
-	}
-	hdr.WriteString("\r\n")
-	ent, err := message.Read(io.MultiReader(&hdr, bytes.NewReader(raw)))
-	if ent == nil {
-		return []string{string(raw)}
-	}
-	_ = err
 	var types []string
 	if x.transform == "content" {
 		types = lowerAll(st.expandAll(x.types))
 	}
-	var out []string
-	_ = ent.Walk(func(_ []int, e *message.Entity, err error) error {
-		if err != nil && !message.IsUnknownCharset(err) {
-			return nil
-		}
-		mt, _, _ := e.Header.ContentType()
-		if mt == "" {
-			mt = "text/plain"
-		}
-		mt = strings.ToLower(mt)
-		if strings.HasPrefix(mt, "multipart/") {
-			return nil
-		}
-		if x.transform == "text" {
-			if !strings.HasPrefix(mt, "text/") {
-				return nil
-			}
-		} else if !typeMatches(mt, types) {
-			return nil
-		}
-		b, _ := io.ReadAll(io.LimitReader(e.Body, maxBodyScan))
-		s := string(b)
-		if x.transform == "text" && mt == "text/html" {
+	return x.collect(st.parts(), types, nil)
+}
+
+// collect appends what the test matches of p and the parts below it, in
+// Pigeonhole's order: a part, its children, then a multipart's epilogue.
+func (x *bodyTest) collect(p *mimePart, types []string, out []string) []string {
+	mt, _ := p.contentType()
+	wanted := typeMatches(mt, types)
+	if x.transform == "text" {
+		wanted = strings.HasPrefix(mt, "text/") || mt == "application/xhtml+xml"
+	}
+	multi := p.mp.IsMultipart() && len(p.children) > 0
+	switch {
+	case !wanted:
+	case multi:
+		out = append(out, string(p.prologue()))
+	case p.enclosed() != nil:
+		out = append(out, string(p.enclosedHeader()))
+	default:
+		s := p.decodedText()
+		if x.transform == "text" && (mt == "text/html" || mt == "application/xhtml+xml") {
 			s = htmlToText(s)
 		}
 		out = append(out, s)
-		return nil
-	})
+	}
+	for _, c := range p.children {
+		out = x.collect(c, types, out)
+	}
+	if wanted && multi {
+		if epi, ok := p.epilogue(); ok {
+			out = append(out, string(epi))
+		}
+	}
 	return out
 }
 

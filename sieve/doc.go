@@ -44,8 +44,10 @@
 // compile time; include depth and count; at run time the number of
 // actions and redirects, a step counter over commands, tests and match
 // operations, and a wall-clock budget (ExecOptions.Timeout plus the
-// caller's context); MIME parts walked at most maxMIMEDepth deep and
-// maxMIMEParts in all, foreverypart nested at most maxForeverNest deep,
+// caller's context); MIME parts walked through mimeparse (mimetree.go:
+// Dovecot's 100 levels and 10,000 parts, message/rfc822 descended into as
+// Pigeonhole does, over the bounded body prefix), foreverypart nested at most
+// maxForeverNest deep,
 // at most 8 recipients per mailto: URI. :matches runs without backtracking (match.go) and
 // :regex uses Go's linear-time regexp, so long headers cannot blow up.
 package sieve

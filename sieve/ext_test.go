@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/postern/postern/mimeparse"
 )
 
 func runExt(t *testing.T, src, msg string, opts ExecOptions) *Result {
@@ -153,8 +155,8 @@ if header :mime :anychild :type "content-type" "text" { fileinto "Text"; }`
 	b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nlast secret\r\n--b--\r\n")
 	s, _ := Compile("t", []byte(`require ["foreverypart","extracttext","variables","fileinto"]; foreverypart { extracttext "t"; if string :contains "${t}" "secret" { fileinto "Found"; } }`), CompileOptions{})
 	root := &runState{msg: NewRawMessage([]byte(b.String()))}
-	if n := len(root.parts().walk(nil)); n > maxMIMEParts {
-		t.Errorf("%d parts walked, limit %d", n, maxMIMEParts)
+	if n, max := len(root.parts().walk(nil)), mimeparse.DefaultLimits().MaxParts; n > max {
+		t.Errorf("%d parts walked, limit %d", n, max)
 	}
 	if _, err := s.Execute(context.Background(), NewRawMessage([]byte(b.String())), Envelope{}, ExecOptions{}); err != nil {
 		t.Errorf("wide message: %v", err)

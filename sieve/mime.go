@@ -1,183 +1,14 @@
 package sieve
 
 import (
-	"bytes"
-	"encoding/base64"
-	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
-
-	"github.com/emersion/go-message/charset"
 )
 
-// mime, foreverypart and extracttext (RFC 5703). The message is split into
-// its MIME parts once per run, within bounds an attacker cannot lift:
-// maxMIMEDepth levels of multipart nesting and maxMIMEParts parts; what
-// lies beyond is treated as an opaque leaf. Parts are slices of the
-// message already in memory, so the walk allocates per part, not per byte.
+// mime, foreverypart and extracttext (RFC 5703) over the part tree of
+// mimetree.go (mimeparse's limits: an attacker cannot lift them).
 
-const (
-	maxMIMEDepth   = 16
-	maxMIMEParts   = 512
-	maxForeverNest = 8 // foreverypart loops inside each other
-)
-
-type mimePart struct {
-	hdr      *RawMessage // the part's header (its body is the part's content)
-	children []*mimePart
-	parent   *mimePart
-}
-
-func (p *mimePart) contentType() (string, map[string]string) {
-	vals := p.hdr.HeaderFields("content-type")
-	if len(vals) == 0 {
-		if p.parent != nil {
-			if pt, _ := p.parent.contentType(); pt == "multipart/digest" {
-				return "message/rfc822", nil
-			}
-		}
-		return "text/plain", map[string]string{"charset": "us-ascii"}
-	}
-	mt, params, err := mime.ParseMediaType(vals[0])
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(vals[0], ";", 2)[0]))
-		if !strings.Contains(mt, "/") {
-			return "text/plain", map[string]string{"charset": "us-ascii"}
-		}
-	}
-	return strings.ToLower(mt), params
-}
-
-// parts returns the message's part tree, parsed on first use.
-func (st *runState) parts() *mimePart {
-	if st.mimeRoot != nil {
-		return st.mimeRoot
-	}
-	var raw []byte
-	if r, err := st.msg.Body(); err == nil {
-		raw, _ = io.ReadAll(io.LimitReader(r, maxBodyScan))
-	}
-	var hdr bytes.Buffer
-	if hl, ok := st.msg.(fieldLister); ok {
-		for _, f := range hl.fieldList() {
-			hdr.WriteString(f.lname + ": " + f.value + "\r\n")
-		}
-	}
-	hdr.WriteString("\r\n")
-	root := &mimePart{hdr: NewRawMessage(append(hdr.Bytes(), raw...))}
-	count := 1
-	splitParts(root, 0, &count)
-	st.mimeRoot = root
-	return root
-}
-
-func splitParts(p *mimePart, depth int, count *int) {
-	mt, params := p.contentType()
-	if !strings.HasPrefix(mt, "multipart/") || depth >= maxMIMEDepth {
-		return
-	}
-	b := params["boundary"]
-	if b == "" {
-		return
-	}
-	for _, body := range splitMultipart(p.hdr.body, b) {
-		if *count >= maxMIMEParts {
-			return
-		}
-		*count++
-		c := &mimePart{hdr: NewRawMessage(body), parent: p}
-		p.children = append(p.children, c)
-		splitParts(c, depth+1, count)
-	}
-}
-
-// splitMultipart returns the bodies between the boundary lines.
-func splitMultipart(body []byte, boundary string) [][]byte {
-	delim := []byte("--" + boundary)
-	var out [][]byte
-	start := -1
-	for i := 0; i < len(body); {
-		end := bytes.IndexByte(body[i:], '\n')
-		lineEnd := len(body)
-		if end >= 0 {
-			lineEnd = i + end + 1
-		}
-		line := bytes.TrimRight(body[i:lineEnd], " \t\r\n")
-		if bytes.HasPrefix(line, delim) {
-			rest := line[len(delim):]
-			if start >= 0 {
-				stop := i
-				if stop > start && body[stop-1] == '\n' {
-					stop--
-					if stop > start && body[stop-1] == '\r' {
-						stop--
-					}
-				}
-				out = append(out, body[start:stop])
-			}
-			if bytes.Equal(rest, []byte("--")) {
-				return out
-			}
-			if len(rest) == 0 {
-				start = lineEnd
-			}
-		}
-		i = lineEnd
-	}
-	if start >= 0 && start < len(body) {
-		out = append(out, body[start:])
-	}
-	return out
-}
-
-// walk lists p and every part below it, depth first.
-func (p *mimePart) walk(out []*mimePart) []*mimePart {
-	out = append(out, p)
-	for _, c := range p.children {
-		out = c.walk(out)
-	}
-	return out
-}
-
-// decodedText is the part's content, transfer-decoded and in UTF-8.
-func (p *mimePart) decodedText() string {
-	body := p.hdr.body
-	var r io.Reader = bytes.NewReader(body)
-	if cte := p.hdr.HeaderFields("content-transfer-encoding"); len(cte) > 0 {
-		switch strings.ToLower(strings.TrimSpace(cte[0])) {
-		case "base64":
-			r = base64.NewDecoder(base64.StdEncoding, newB64Cleaner(r))
-		case "quoted-printable":
-			r = quotedprintable.NewReader(r)
-		}
-	}
-	_, params := p.contentType()
-	if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
-		if cr, err := charset.Reader(cs, r); err == nil {
-			r = cr
-		}
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, maxBodyScan))
-	return string(b)
-}
-
-// b64Cleaner drops line breaks and spaces base64 bodies carry.
-type b64Cleaner struct{ r io.Reader }
-
-func newB64Cleaner(r io.Reader) io.Reader { return &b64Cleaner{r} }
-
-func (c *b64Cleaner) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	j := 0
-	for _, b := range p[:n] {
-		if b != '\r' && b != '\n' && b != ' ' && b != '\t' {
-			p[j] = b
-			j++
-		}
-	}
-	return j, err
-}
+const maxForeverNest = 8 // foreverypart loops inside each other
 
 // The :mime options of header, address and exists (RFC 5703 section 4).
 
@@ -231,7 +62,7 @@ func (st *runState) currentPart() *mimePart {
 // values returns the header values of name in part p, transformed by
 // the :type/:subtype/:contenttype/:param option.
 func (s mimeSel) values(st *runState, p *mimePart, name string) []string {
-	raw := p.hdr.HeaderFields(name)
+	raw := p.header().HeaderFields(name)
 	ln := strings.ToLower(name)
 	out := make([]string, 0, len(raw))
 	for _, r := range raw {
@@ -316,10 +147,12 @@ func (x extracttextCmd) exec(st *runState) error {
 		return &RuntimeError{Script: st.frame.unit.name, Msg: "extracttext outside foreverypart"}
 	}
 	p := st.partStack[len(st.partStack)-1]
+	// As Pigeonhole: a part with children (a multipart, a message/rfc822 part)
+	// has no text; any other part its decoded content, HTML reduced to text.
 	text := ""
-	if mt, _ := p.contentType(); strings.HasPrefix(mt, "text/") {
+	if len(p.children) == 0 {
 		text = p.decodedText()
-		if mt == "text/html" {
+		if mt, _ := p.contentType(); mt == "text/html" || mt == "application/xhtml+xml" {
 			text = htmlToText(text)
 		}
 	}
