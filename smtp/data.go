@@ -85,7 +85,8 @@ func (s *session) receive(r io.Reader) (env *Envelope, msg Message, done func(),
 	defer s.c.inData.Store(false)
 	s.txn++
 	id := fmt.Sprintf("%s.%d", s.c.id, s.txn)
-	chk := &textChecker{maxLine: s.srv.opts.MaxLineLength, maxHops: DefaultMaxHops}
+	chk := &textChecker{maxLine: s.srv.opts.MaxLineLength, maxHops: DefaultMaxHops,
+		maxHeader: s.srv.opts.MaxHeaderBytes, maxFields: s.srv.opts.MaxHeaderFields}
 	sp := &spool{dir: s.srv.opts.SpoolDir, threshold: s.srv.opts.SpoolThreshold}
 	fail := func(r *ReplyError) (*Envelope, Message, func(), *ReplyError) {
 		sp.discard()

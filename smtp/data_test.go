@@ -160,3 +160,29 @@ func TestLongCommandLines(t *testing.T) {
 	c.expect("500 5.4.0")
 	c.expectClosed()
 }
+
+// TestHeaderLimits: a header over MaxHeaderBytes or MaxHeaderFields is refused with
+// 552 5.3.4 and the session stays in step; a header at the limits goes through.
+func TestHeaderLimits(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(o *Options) { o.MaxHeaderBytes = 4096; o.MaxHeaderFields = 20 })
+	c := e.dial(t)
+	c.greet("mail.example.org")
+	send := func(header, want string) {
+		c.cmd("MAIL FROM:<bob@example.org>", "250")
+		c.cmd("RCPT TO:<alice@example.test>", "250")
+		c.cmd("DATA", "354")
+		c.send(header + "\r\nbody\r\n.\r\n")
+		c.expect(want)
+	}
+	field := "X-F: " + strings.Repeat("v", 93) + "\r\n" // 100 octets
+	send(strings.Repeat("X-A: 1\r\n", 21), "552 5.3.4 Error: message header too big (limit 4096 octets, 20 fields)")
+	send(strings.Repeat(field, 19)+"X-B: 1"+strings.Repeat("\r\n\t"+strings.Repeat("v", 90), 25)+"\r\n", "552 5.3.4")
+	send(strings.Repeat("X-A: 1\r\n\tcontinued\r\n", 20), "250") // continuations are not fields
+	at := strings.Repeat(field, 19) + "X-C: 1" + strings.Repeat("\r\n\t"+strings.Repeat("v", 97), 21) + "\r\n\t" + strings.Repeat("v", 4096-1900-2-8-21*100-3) + "\r\n"
+	send(at, "250") // 4096 octets with the blank line
+	if got := e.deliv.got(); len(got) != 2 || got[1].body != at+"\r\nbody\r\n" {
+		t.Fatalf("delivered %d messages", len(got))
+	}
+	e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyEnhanced] == "5.3.4" })
+}

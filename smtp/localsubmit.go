@@ -48,7 +48,7 @@ func PrepareLocal(msg Message, o LocalHeaderOptions) (Message, []string, error) 
 	rc.Close()
 	switch {
 	case errors.Is(err, errHeaderTooBig):
-		return nil, nil, errHeaderSize
+		return nil, nil, headerTooBig(o.MaxHeaderBytes, 0)
 	case errors.Is(err, errHeaderMalformed):
 		return nil, nil, errHeaderSyntax
 	case err != nil:

@@ -106,8 +106,12 @@ const (
 	// DefaultMaxAuthFailures is how many failed AUTH attempts a connection gets
 	// before it is answered 421 and closed.
 	DefaultMaxAuthFailures = 3
-	// DefaultMaxHeaderBytes bounds the header block a submission parses.
-	DefaultMaxHeaderBytes = 256 << 10
+	// DefaultMaxHeaderBytes bounds a message's header block (blank line included)
+	// on every role: Postfix's header_size_limit, 102400.
+	DefaultMaxHeaderBytes = 102400
+	// DefaultMaxHeaderFields bounds the fields of a message's header: the fields
+	// mimeparse keeps of one header (mimeparse.DefaultLimits().MaxFields).
+	DefaultMaxHeaderFields = 1000
 	// hardLineSlack is added to MaxLineLength for go-smtp's own line limit, the
 	// backstop against a client that sends an endless line (see doc.go).
 	hardLineSlack = 64 << 10
@@ -186,9 +190,12 @@ type Options struct {
 	// MaxAuthFailures is how many failed AUTH attempts a connection gets; the
 	// last one is answered 421 4.7.0 and the connection closed. Default 3.
 	MaxAuthFailures int
-	// MaxHeaderBytes bounds the header block of a submitted message, which is
-	// parsed for the sender check and header fixes. Default 256 KiB.
-	MaxHeaderBytes int64
+	// MaxHeaderBytes and MaxHeaderFields bound the header block of every message
+	// (octets including the blank line, and fields); a larger header is refused
+	// with 552 5.3.4 while the text streams in. Defaults DefaultMaxHeaderBytes and
+	// DefaultMaxHeaderFields.
+	MaxHeaderBytes  int64
+	MaxHeaderFields int
 
 	// SpoolDir holds message text larger than SpoolThreshold while it is
 	// delivered. Default os.TempDir().
@@ -237,6 +244,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAuthFailures <= 0 {
 		o.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if o.MaxHeaderFields <= 0 {
+		o.MaxHeaderFields = DefaultMaxHeaderFields
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes

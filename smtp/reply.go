@@ -66,6 +66,16 @@ var (
 )
 
 // lineTooLong fills in the configured limit.
+// headerTooBig refuses a header block over the limits (Postfix's header_size_limit
+// discards the excess instead; we refuse, so nothing is stored altered).
+func headerTooBig(octets int64, fields int) *ReplyError {
+	msg := fmt.Sprintf("Error: message header too big (limit %d octets", octets)
+	if fields > 0 {
+		msg += fmt.Sprintf(", %d fields", fields)
+	}
+	return &ReplyError{552, [3]int{5, 3, 4}, msg + ")"}
+}
+
 func lineTooLong(limit int) *ReplyError {
 	return &ReplyError{errLineTooLong.Code, errLineTooLong.Enhanced, fmt.Sprintf(errLineTooLong.Message, limit)}
 }

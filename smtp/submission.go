@@ -26,7 +26,6 @@ type SenderPolicy interface {
 // The submission replies.
 var (
 	errNullSender   = &ReplyError{553, [3]int{5, 7, 1}, "<>: Sender address rejected: null sender not allowed on submission"}
-	errHeaderSize   = &ReplyError{552, [3]int{5, 3, 4}, "Error: message header too big"}
 	errHeaderSyntax = &ReplyError{554, [3]int{5, 6, 0}, "Error: malformed message header"}
 	errFromSyntax   = &ReplyError{554, [3]int{5, 6, 0}, "Error: malformed From: header"}
 	errSenderSyntax = &ReplyError{554, [3]int{5, 6, 0}, "Error: malformed Sender: header"}
@@ -115,7 +114,7 @@ func (s *submissionSession) prepare(env *Envelope, msg Message) (Message, *Reply
 	rc.Close()
 	switch {
 	case errors.Is(err, errHeaderTooBig):
-		return nil, errHeaderSize
+		return nil, headerTooBig(s.srv.opts.MaxHeaderBytes, s.srv.opts.MaxHeaderFields)
 	case errors.Is(err, errHeaderMalformed):
 		return nil, errHeaderSyntax
 	case err != nil:

@@ -11,18 +11,25 @@ package smtp
 //
 // It also counts the Received: fields of the header (Postfix's hopcount_limit): a
 // message that has passed maxHops hops is looping and is refused with 554 5.4.6,
-// whichever way it came in.
+// whichever way it came in. And it bounds the header block itself (octets, blank
+// line included, and fields): a message whose header is larger is refused with
+// 552 5.3.4 before anything downstream parses it.
 type textChecker struct {
-	maxLine int   // octets per line including CRLF; 0 = no limit
-	maxHops int   // Received: fields allowed; 0 = no limit
-	hops    int   // Received: fields seen
-	inBody  bool  // the blank line that ends the header has been seen
-	recv    bool  // the current header line may still start with "Received:"
-	lineLen int   // octets of the current line so far, terminator included
-	prevCR  bool  // the previous octet was CR
-	size    int64 // octets seen
-	bare    bool  // a bare CR or LF was seen
-	long    bool  // a line over maxLine was seen
+	maxLine   int   // octets per line including CRLF; 0 = no limit
+	maxHops   int   // Received: fields allowed; 0 = no limit
+	maxHeader int64 // header octets allowed; 0 = no limit
+	maxFields int   // header fields allowed; 0 = no limit
+	hops      int   // Received: fields seen
+	hdrSize   int64 // header octets seen
+	fields    int   // header fields seen
+	inBody    bool  // the blank line that ends the header has been seen
+	blankCR   bool  // the current header line so far is a CR
+	recv      bool  // the current header line may still start with "Received:"
+	lineLen   int   // octets of the current line so far, terminator included
+	prevCR    bool  // the previous octet was CR
+	size      int64 // octets seen
+	bare      bool  // a bare CR or LF was seen
+	long      bool  // a line over maxLine was seen
 }
 
 // Write scans p; it never fails, so it can sit in an io.MultiWriter.
@@ -37,6 +44,7 @@ func (t *textChecker) Write(p []byte) (int, error) {
 		}
 		t.prevCR = b == '\r'
 		if !t.inBody {
+			t.hdrSize++
 			t.header(b)
 		}
 		t.lineLen++
@@ -57,12 +65,20 @@ const receivedName = "received:"
 // line that ends the header. t.lineLen is b's position in its line.
 func (t *textChecker) header(b byte) {
 	pos := t.lineLen
+	if b == '\n' && (pos == 0 || pos == 1 && t.blankCR) {
+		t.inBody = true // the blank line, counted in hdrSize
+		return
+	}
+	t.blankCR = pos == 0 && b == '\r'
 	if pos == 0 {
-		if b == '\r' || b == '\n' {
-			t.inBody = true
+		if t.blankCR {
+			t.recv = false
 			return
 		}
 		t.recv = true
+		if b != ' ' && b != '\t' {
+			t.fields++
+		}
 	}
 	if !t.recv || pos >= len(receivedName) {
 		return
@@ -93,6 +109,8 @@ func (t *textChecker) failed() *ReplyError {
 		return lineTooLong(t.maxLine)
 	case t.maxHops > 0 && t.hops >= t.maxHops:
 		return errTooManyHops
+	case t.maxHeader > 0 && t.hdrSize > t.maxHeader, t.maxFields > 0 && t.fields > t.maxFields:
+		return headerTooBig(t.maxHeader, t.maxFields)
 	}
 	return nil
 }

@@ -140,3 +140,19 @@ func FuzzDotScan(f *testing.F) {
 		}
 	})
 }
+
+func TestHeaderBounds(t *testing.T) {
+	t.Parallel()
+	hdr := strings.Repeat("A: b\r\n\tc\r\n", 10) + "\r\n" // 10 fields, 102 octets
+	for _, tc := range []struct {
+		max    int64
+		fields int
+		fail   bool
+	}{{102, 10, false}, {101, 10, true}, {102, 9, true}, {0, 0, false}} {
+		chk := &textChecker{maxHeader: tc.max, maxFields: tc.fields}
+		chk.Write([]byte(hdr + strings.Repeat("body line\r\n", 1000)))
+		if got := chk.failed() != nil; got != tc.fail {
+			t.Errorf("limits %d/%d: failed %v (%d octets, %d fields)", tc.max, tc.fields, chk.failed(), chk.hdrSize, chk.fields)
+		}
+	}
+}
