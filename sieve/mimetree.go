@@ -2,13 +2,10 @@ package sieve
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 
-	"github.com/emersion/go-message/charset"
 	"github.com/postern/postern/mimeparse"
 )
 
@@ -162,42 +159,10 @@ func (p *mimePart) walk(out []*mimePart) []*mimePart {
 	return out
 }
 
-// decodedText is the part's content, transfer-decoded and in UTF-8.
+// decodedText is the part's content, transfer-decoded and (text parts) in UTF-8.
 func (p *mimePart) decodedText() string {
-	var r io.Reader = bytes.NewReader(p.body())
-	if cte := p.header().HeaderFields("content-transfer-encoding"); len(cte) > 0 {
-		switch strings.ToLower(strings.TrimSpace(cte[0])) {
-		case "base64":
-			r = base64.NewDecoder(base64.StdEncoding, newB64Cleaner(r))
-		case "quoted-printable":
-			r = quotedprintable.NewReader(r)
-		}
-	}
-	_, params := p.contentType()
-	if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
-		if cr, err := charset.Reader(cs, r); err == nil {
-			r = cr
-		}
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, maxBodyScan))
+	b, _ := io.ReadAll(io.LimitReader(mimeparse.Decode(p.mp, bytes.NewReader(p.body())), maxBodyScan))
 	return string(b)
-}
-
-// b64Cleaner drops line breaks and spaces base64 bodies carry.
-type b64Cleaner struct{ r io.Reader }
-
-func newB64Cleaner(r io.Reader) io.Reader { return &b64Cleaner{r} }
-
-func (c *b64Cleaner) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	j := 0
-	for _, b := range p[:n] {
-		if b != '\r' && b != '\n' && b != ' ' && b != '\t' {
-			p[j] = b
-			j++
-		}
-	}
-	return j, err
 }
 
 // prologue is the text of a multipart before its first delimiter line (the line end
