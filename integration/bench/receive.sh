@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # usage: [BENCH_DIR=/var/tmp/postern-bench] [SHARED=<repo>/../shared/bench] [POSTERN=bin/postern]
 #        [ROUNDS=3] [N=2000] [SIZE=4096] [SESSIONS=10] [COUNT=200] [SETTLE=65] [ALLOW_TMPFS=0]
+#        [TRACE=true] (Postern's [trace] enabled: false measures receiving without the trace)
 #        integration/bench/receive.sh
 #
 # Receiving mail, side by side in one run on this machine (issue 3's benchmark; not a test).
@@ -62,7 +63,7 @@ NAME=receive.sh
 . "$REPO/integration/bench/lib.sh"
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench}
 POSTERN=${POSTERN:-$REPO/bin/postern}
-ROUNDS=${ROUNDS:-3}; N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; COUNT=${COUNT:-200}
+TRACE=${TRACE:-true}; ROUNDS=${ROUNDS:-3}; N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; COUNT=${COUNT:-200}
 SETTLE=${SETTLE:-65}
 RUN=$BENCH_DIR/run.$(date -u +%Y%m%dT%H%M%SZ)
 DELETED=$BENCH_DIR/deleted-at # touched when the last deletion of old runs ended
@@ -196,6 +197,9 @@ self_signed = true
 
 [admin]
 group = ""
+
+[trace]
+enabled = $TRACE
 EOF
   "$POSTERN" serve --config "$PDIR/postern.toml" > "$PDIR/postern.log" 2>&1 &
   POSTERN_PID=$!

@@ -1,0 +1,40 @@
+package trace
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// BenchmarkMailLogLine: what one mail-log line (the "delivered" line's shape) costs the
+// delivering goroutine with the trace tee in front of the log handler, next to the log
+// handler alone. The writer runs on its own goroutine and is not on this path.
+func BenchmarkMailLogLine(b *testing.B) {
+	line := func(l *slog.Logger) {
+		l.LogAttrs(context.Background(), slog.LevelInfo, "delivered", slog.String("service", "smtp"), slog.String("sid", "XBQ4CRNKT6K5"),
+			slog.String("client", "127.0.0.1"), slog.String("id", "XBQ4CRNKT6K5.1"), slog.String("from", "sender@example.org"),
+			slog.String("to", "alice@example.test"), slog.Int64("size", 4096), slog.String("status", "delivered"),
+			slog.String("mailbox", "alice@example.test/INBOX"), slog.String("uid", "17"))
+	}
+	b.Run("log-only", func(b *testing.B) {
+		l := slog.New(slog.NewTextHandler(io.Discard, nil))
+		b.ReportAllocs()
+		for b.Loop() {
+			line(l)
+		}
+	})
+	b.Run("log+trace", func(b *testing.B) {
+		rec, err := NewRecorder(Options{Dir: b.TempDir(), Buffer: 1 << 16})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rec.Close()
+		l := slog.New(NewHandler(slog.NewTextHandler(io.Discard, nil), rec))
+		b.ReportAllocs()
+		for b.Loop() {
+			line(l)
+		}
+		b.ReportMetric(float64(rec.Dropped()), "dropped")
+	})
+}
