@@ -3,7 +3,8 @@
 // for its port, a missing CA bundle, a certificate that is about to expire or does not
 // name the host, DNS records that do not match what `postern dns records` prints, secret
 // files others can read, an open relay, trusted_networks so wide that every client is
-// trusted, a milter that does not answer, mail stuck in the queue, a nearly full disk.
+// trusted, a milter or Rspamd controller that does not answer, mail stuck in the queue,
+// a nearly full disk.
 //
 // Each check is a small function of the inputs it needs (values, or functions that fetch
 // them), so that a test can hand it a fault: a relay that refuses the password, a DNS

@@ -10,8 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -224,4 +227,22 @@ func TestRunBoundsAHangingCheck(t *testing.T) {
 	if r.OK || len(r.Findings) != 2 || r.Findings[0].Check != "fine" || r.Findings[1].Severity != Problem {
 		t.Errorf("report %+v", r)
 	}
+}
+
+func TestControllerCheck(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ping" {
+			io.WriteString(w, "pong\r\n")
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	fs, text := run(t, ControllerCheck(srv.URL, srv.Client()))
+	wantSeverity(t, fs, text, OK, "answers")
+	fs, text = run(t, ControllerCheck(srv.URL+"/nothing", srv.Client()))
+	wantSeverity(t, fs, text, Problem, "does not answer", "404", "[spam_learning] controller")
+	fs, text = run(t, ControllerCheck("", srv.Client()))
+	wantSeverity(t, fs, text, OK, "off")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sort"
 	"time"
@@ -46,6 +47,7 @@ func (s *Server) doctorChecks(ctx context.Context) []doctor.Check {
 		doctor.TrustedNetworksCheck(cfg.SMTP.Prefixes()),
 		doctor.MilterCheck(milterNet, milterAddr, (&net.Dialer{Timeout: 5 * time.Second}).DialContext),
 		doctor.DiskCheck(cfg.StateDir, 10, statfs),
+		doctor.ControllerCheck(cfg.SpamLearning.Controller, &http.Client{Timeout: 5 * time.Second}),
 	}
 	for _, r := range relays {
 		name := r.Name
