@@ -343,9 +343,11 @@ func TestRestartResumes(t *testing.T) {
 func TestRestartAfterAttemptWaitsBackoff(t *testing.T) {
 	t.Parallel()
 	block := make(chan struct{})
+	inDeliver := make(chan struct{})
 	tr := newTransport(func(c call) []Result {
 		if c.attempt == 1 {
-			<-block // "crash" during the first attempt
+			close(inDeliver) // the attempt record is on disk before the Transport is called
+			<-block          // "crash" during the first attempt
 		}
 		return deliverAll(c)
 	})
@@ -356,7 +358,7 @@ func TestRestartAfterAttemptWaitsBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go h.q.Run(ctx, h.bo)
-	eventually(t, "attempt start", func() bool { return h.info(t, id).Active })
+	<-inDeliver
 	q2, err := Open(h.dir, h.opts)
 	if err != nil {
 		t.Fatal(err)
