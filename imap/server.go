@@ -132,7 +132,7 @@ func NewServer(o Options) *Server {
 	}
 	s := &Server{opts: o, log: o.Logger, hub: newHub()}
 	s.snaps = snapshots{st: o.Store, state: s.mailboxState, maxIdle: max(o.KeptSnapshots, 0)}
-	s.sums = summarizer{srv: s}
+	s.sums = summarizer{srv: s, started: time.Now()}
 	s.plain = s.newIMAPServer(o.TLSConfig, false)
 	s.implicit = s.newIMAPServer(nil, true)
 	return s

@@ -20,11 +20,13 @@ import (
 // from the deliveries.
 //
 // It remembers, per mailbox, the highest UID it has looked at; the first time it sees
-// a mailbox it looks at the newest maxBackfill messages only, so an old mailbox never
-// indexed this way is not read in full because one message arrived (its older
-// messages fill in on their first FETCH, as before).
+// a mailbox it looks at the newest maxBackfill messages and those that arrived since
+// the server started only, so an old mailbox never indexed this way is not read in
+// full because one message arrived (its older messages fill in on their first FETCH,
+// as before).
 type summarizer struct {
-	srv *Server
+	srv     *Server
+	started time.Time // when the server was made: see firstLook
 
 	mu      sync.Mutex
 	pending map[hubKey]struct{}
@@ -128,6 +130,22 @@ func (z *summarizer) isStopped() bool {
 	return z.stopped
 }
 
+// firstLook is where the first look at a mailbox starts (the UID before it): the newest
+// maxBackfill messages, and every message that arrived since this server started (a
+// burst of deliveries this process made, whose first report came when the burst was
+// already under way: its files are the ones in the page cache, and its first FETCH
+// should read none of them).
+func (z *summarizer) firstLook(ctx context.Context, id int64, uidNext uint32) uint32 {
+	var after uint32
+	if uidNext > maxBackfill+1 {
+		after = uidNext - maxBackfill - 1
+	}
+	if uid, ok, err := z.srv.opts.Store.FirstUIDSince(ctx, id, z.started); err == nil && ok && uid-1 < after {
+		after = uid - 1
+	}
+	return after
+}
+
 // summarizeNew computes the cache entries of the messages of one mailbox that arrived
 // since the last look.
 func (z *summarizer) summarizeNew(user, mailbox string) error {
@@ -141,8 +159,8 @@ func (z *summarizer) summarizeNew(user, mailbox string) error {
 	z.mu.Lock()
 	after, seen := z.after[id]
 	z.mu.Unlock()
-	if !seen && state.UIDNext > maxBackfill+1 {
-		after = state.UIDNext - maxBackfill - 1
+	if !seen {
+		after = z.firstLook(ctx, id, state.UIDNext)
 	}
 	md := &maildir.Maildir{Root: s.opts.MaildirRoot(user)}
 	dir, err := md.FolderDir(mailbox)

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,19 +17,7 @@ func TestDeliveriesSummarisedInBackground(t *testing.T) {
 	ctx := context.Background()
 	c := e.dial("alice@example.org", nil)
 	e.selectBox(c, "INBOX") // makes the Maildir
-	h := &mdHelper{root: e.root("alice@example.org")}
-	var recs []store.NewMessage
-	for _, s := range []string{"one", "two", "three"} {
-		nm, err := h.deliver(t, testMessage(s, "body"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, nm)
-	}
-	added, err := e.st.AddMessages(ctx, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	added := deliverIndexed(t, e, []string{"one", "two", "three"})
 	e.srv.MailboxChanged("alice@example.org", "INBOX")
 	e.srv.MailboxChanged("alice@example.org", "INBOX") // a burst is one batch
 	// The summariser's goroutine ends once it finds nothing more to do.
@@ -48,6 +37,27 @@ func TestDeliveriesSummarisedInBackground(t *testing.T) {
 	}
 	if missing, err := e.st.MessagesWithoutCache(ctx, added[0].MailboxID, 0, 10); err != nil || len(missing) != 0 {
 		t.Fatalf("still without cache: %v %v", missing, err)
+	}
+}
+
+// TestSummarizerTakesWholeBurst: a burst of more than maxBackfill deliveries into a
+// mailbox the summariser has not seen yet (its first report comes while the burst is
+// under way) is summarised whole, not only its newest maxBackfill messages.
+func TestSummarizerTakesWholeBurst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "alice@example.org")
+	ctx := context.Background()
+	c := e.dial("alice@example.org", nil)
+	e.selectBox(c, "INBOX")
+	subjects := make([]string, maxBackfill+20)
+	for i := range subjects {
+		subjects[i] = fmt.Sprint("m", i)
+	}
+	added := deliverIndexed(t, e, subjects)
+	e.srv.MailboxChanged("alice@example.org", "INBOX")
+	e.srv.bg.Wait()
+	if missing, err := e.st.MessagesWithoutCache(ctx, added[0].MailboxID, 0, 10); err != nil || len(missing) != 0 {
+		t.Fatalf("%d messages left without cache (first UID %v): %v", len(missing), missing, err)
 	}
 }
 
@@ -84,4 +94,24 @@ func TestSummarizerWaitsForQuiet(t *testing.T) {
 	if got := z.wait(now); got != 0 {
 		t.Errorf("summaryMaxWait after the oldest report: wait %v, want 0", got)
 	}
+}
+
+// deliverIndexed delivers one message per subject into alice's INBOX Maildir and
+// indexes them, as the delivery agent does, without telling the server.
+func deliverIndexed(t *testing.T, e *env, subjects []string) []store.AddedMessage {
+	t.Helper()
+	h := &mdHelper{root: e.root("alice@example.org")}
+	recs := make([]store.NewMessage, 0, len(subjects))
+	for _, s := range subjects {
+		nm, err := h.deliver(t, testMessage(s, "body"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, nm)
+	}
+	added, err := e.st.AddMessages(context.Background(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added
 }

@@ -159,6 +159,17 @@ func (s *Store) MessagesWithoutCache(ctx context.Context, mailboxID int64, after
 	return scanMessages(rows, mailboxID, "messages without cache")
 }
 
+// FirstUIDSince returns the lowest UID of the mailbox's messages with an internal date
+// at or after t; ok is false when there is none.
+func (s *Store) FirstUIDSince(ctx context.Context, mailboxID int64, t time.Time) (uid uint32, ok bool, err error) {
+	var v sql.NullInt64
+	err = s.r.QueryRowContext(ctx, "SELECT min(uid) FROM messages WHERE mailbox_id = ? AND internal_date >= ?", mailboxID, t.Unix()).Scan(&v)
+	if err != nil {
+		return 0, false, wrapDB("first uid since", err)
+	}
+	return uint32(v.Int64), v.Valid, nil
+}
+
 // MessageCacheEntries returns the cache entries of the named messages of one mailbox
 // (base names); names without an entry are absent from the result.
 func (s *Store) MessageCacheEntries(ctx context.Context, mailboxID int64, names []string) (map[string]CacheEntry, error) {
