@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 COVERDIR := $(CURDIR)/.cover
 export CGO_ENABLED = 0
 
-.PHONY: help build run test integration check fuzz bench cover test-all deps docs clean install deb
+.PHONY: help build run test integration check fuzz bench cover test-all deps docs clean install deb image
 
 help:
 	@echo "make build        static binary in $(BIN), version $(VERSION)"
@@ -22,6 +22,7 @@ help:
 	@echo "make cover        unit + integration coverage merged into .cover/cover.txt"
 	@echo "make test-all     deps + check + test + integration (what CI runs)"
 	@echo "make deb          Debian package bin/postern_VERSION_amd64.deb (dpkg-deb)"
+	@echo "make image        container image localhost/postern (FROM scratch, podman or docker)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/postern
@@ -114,6 +115,12 @@ install: build
 # bin/postern_VERSION_amd64.deb. Check it with: lintian bin/postern_*.deb
 deb: build
 	packaging/deb/build.sh $(BIN) $(VERSION) bin
+
+# The container image: FROM scratch, so nothing is pulled from a registry (packaging/Dockerfile).
+CONTAINER ?= $(shell command -v podman || command -v docker)
+image: build
+	packaging/image-root.sh $(BIN) bin/image
+	$(CONTAINER) build -f bin/image/Dockerfile -t localhost/postern:$(VERSION) -t localhost/postern:latest bin/image
 
 clean:
 	rm -rf bin run .cover

@@ -70,47 +70,6 @@ func TestMakeInstall(t *testing.T) {
 	}
 }
 
-// TestDockerEntrypoint: the container's entry point writes a default config on the first
-// start and runs postern; without a hostname it refuses with a clear message.
-func TestDockerEntrypoint(t *testing.T) {
-	t.Parallel()
-	sh := needTool(t, "sh")
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "postern.toml")
-	run := func(env []string, args ...string) (string, int) {
-		cmd := exec.Command(sh, append([]string{"../packaging/docker-entrypoint.sh"}, args...)...)
-		cmd.Env = append(os.Environ(), append(env, "POSTERN_BIN="+bin, "POSTERN_CONFIG="+cfg, "GOCOVERDIR="+coverDir)...)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
-	}
-	if out, code := run(nil, "config", "check"); code != 64 || !strings.Contains(out, "POSTERN_HOSTNAME") {
-		t.Fatalf("no hostname: exit %d %q", code, out)
-	}
-	out, code := run([]string{"POSTERN_HOSTNAME=mail.example.test"}, "config", "check")
-	if code != 0 {
-		t.Fatalf("first start: exit %d %q", code, out)
-	}
-	data, err := os.ReadFile(cfg)
-	if err != nil || !strings.Contains(string(data), `hostname = "mail.example.test"`) {
-		t.Fatalf("config written: %v %q", err, data)
-	}
-	// A second start keeps the config the user may have edited.
-	if err := os.WriteFile(cfg, append(data, []byte("\n# edited\n")...), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if out, code := run([]string{"POSTERN_HOSTNAME=other.example.test"}, "version"); code != 0 || !strings.Contains(out, "itest") {
-		t.Fatalf("second start: exit %d %q", code, out)
-	}
-	if data2, _ := os.ReadFile(cfg); !strings.HasSuffix(string(data2), "# edited\n") {
-		t.Fatal("the entry point overwrote an existing config")
-	}
-}
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	t.Helper()
