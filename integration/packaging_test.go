@@ -70,7 +70,6 @@ func TestMakeInstall(t *testing.T) {
 	}
 }
 
-
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	t.Helper()
 	data, err := os.ReadFile(src)
