@@ -50,14 +50,7 @@ func startFakeDNSWith(t testing.TB, f *fakeDNS, zone ...string) *fakeDNS {
 	for _, z := range zone {
 		f.Add(t, z)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listenUDPAndTCP(t)
 	f.Addr = pc.LocalAddr().String()
 	// miekg/dns answers NOTIMP to anything but queries and notifies unless told otherwise.
 	accept := func(h dns.Header) dns.MsgAcceptAction {
@@ -72,6 +65,28 @@ func startFakeDNSWith(t testing.TB, f *fakeDNS, zone ...string) *fakeDNS {
 	go tcp.ActivateAndServe()
 	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
 	return f
+}
+
+// listenUDPAndTCP binds a UDP and a TCP socket on the same loopback port. The
+// kernel picks the UDP port; the same TCP port may belong to someone else, so it
+// tries a bounded number of ports.
+func listenUDPAndTCP(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		lastErr = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP: %v", lastErr)
+	return nil, nil
 }
 
 // Add adds records in zone-file syntax, one per line.
