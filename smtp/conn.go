@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/postern/postern/event"
 )
 
 // conn wraps each accepted net.Conn. It is where this package adds what go-smtp
@@ -183,7 +184,8 @@ func (c *conn) startLoginTimer() {
 		return
 	}
 	c.loginTimer = time.AfterFunc(d, func() {
-		c.log(slog.LevelInfo, "reject", slog.String(KeyStage, "auth"), slog.String(KeyReason, "login timeout"))
+		// No reply: go-smtp may be writing one, and on 465 this conn is below TLS.
+		c.report(event.Rejected{Service: c.srv.opts.Role.Listener(), Session: c.id, Stage: "auth", Reason: "login timeout"})
 		c.Conn.Close()
 	})
 }

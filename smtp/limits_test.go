@@ -4,11 +4,32 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/event"
+	"github.com/postern/postern/event/eventtest"
 )
+
+// wantEvent fails unless rec comes to hold want within 5 s (the metrics count what
+// the log line says; the event is emitted just after the line is written).
+func wantEvent(t *testing.T, rec *eventtest.Recorder, want event.Rejected) {
+	t.Helper()
+	match := func(e event.Event) bool {
+		r, ok := e.(event.Rejected)
+		return ok && r.Service == want.Service && r.Session == want.Session && r.Stage == want.Stage &&
+			r.Code == want.Code && r.Enhanced == want.Enhanced && r.Reason == want.Reason
+	}
+	for deadline := time.Now().Add(5 * time.Second); !slices.ContainsFunc(rec.All(), match); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no event %#v in %#v", want, rec.All())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 // oneConn admits one connection at a time, as a stand-in for server/limits.Conns.
 type oneConn struct {
@@ -31,7 +52,8 @@ func (o *oneConn) Admit(a netip.Addr) (func(), error) {
 func TestConnectionLimiter(t *testing.T) {
 	t.Parallel()
 	lim := &oneConn{}
-	e := start(t, func(o *Options) { o.ConnLimiter = lim })
+	rec := &eventtest.Recorder{}
+	e := start(t, func(o *Options) { o.ConnLimiter = lim; o.Events = rec })
 	a := e.dial(t)
 	a.expect("220 ")
 	b := e.dial(t)
@@ -41,6 +63,8 @@ func TestConnectionLimiter(t *testing.T) {
 	if r.attrs[KeyCode] != "421" || r.attrs[KeyEnhanced] != "4.7.0" || r.attrs[KeySession] == "" {
 		t.Errorf("reject line %v", r.attrs)
 	}
+	wantEvent(t, rec, event.Rejected{Service: "smtp", Session: r.attrs[KeySession], Stage: "connect", Code: 421,
+		Enhanced: "4.7.0", Reason: "Error: too many connections from your network"})
 	a.cmd("QUIT", "221")
 	e.logs.wait(t, isMsg("disconnect"))
 	c := e.dial(t)
@@ -57,11 +81,13 @@ func TestConnectionLimiter(t *testing.T) {
 
 func TestSubmissionLoginTimeout(t *testing.T) {
 	t.Parallel()
-	e := startSubmission(t, RoleSubmission, func(o *Options) { o.LoginTimeout = 300 * time.Millisecond })
+	rec := &eventtest.Recorder{}
+	e := startSubmission(t, RoleSubmission, func(o *Options) { o.LoginTimeout = 300 * time.Millisecond; o.Events = rec })
 	c := e.dial(t)
 	c.expect("220 ")
 	c.expectClosed()
-	e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyReason] == "login timeout" })
+	r := e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyReason] == "login timeout" })
+	wantEvent(t, rec, event.Rejected{Service: "submission", Session: r.attrs[KeySession], Stage: "auth", Reason: "login timeout"})
 	// A client that logs in in time keeps its session past the timeout.
 	d := e.loginTLS(t)
 	time.Sleep(500 * time.Millisecond) // longer than the timeout: the connection must survive it

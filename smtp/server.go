@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/postern/postern/event"
 )
 
 // Server is an MX or LMTP server. It is safe for concurrent use; one Server may
@@ -158,9 +159,8 @@ func (s *Server) admit(nc net.Conn) *conn {
 	}
 
 	if refuse != nil {
-		c.log(slog.LevelInfo, "reject", slog.String(KeyStage, "connect"),
-			slog.Int(KeyCode, refuse.Code), slog.String(KeyEnhanced, refuse.EnhancedString()),
-			slog.String(KeyReason, refuse.Message))
+		c.report(event.Rejected{Service: s.opts.Role.Listener(), Session: c.id, Stage: "connect",
+			Code: refuse.Code, Enhanced: refuse.EnhancedString(), Reason: refuse.Message})
 		s.refused.Add(1)
 		go func() {
 			defer s.refused.Done()
