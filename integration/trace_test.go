@@ -57,3 +57,58 @@ func TestTraceSieveDelivery(t *testing.T) {
 		t.Errorf("unknown id: %q", out)
 	}
 }
+
+// TestTraceForwarded: a recipient that is an alias of an outside address, and a user
+// whose Sieve script redirects outside, each get a story that says how the copy left
+// (resolved: the alias, or the script line of the redirect) and follows the queued copy
+// through its attempts at the smart host (the relay stand-in): the one accepted
+// (status=delivered, 250), the redirected one refused for now (450, next_attempt).
+func TestTraceForwarded(t *testing.T) {
+	t.Parallel()
+	stub := newRelayStub(t, "starttls")
+	stub.Start()
+	s := NewServer(t, Options{Extra: stub.RelayConfig(t, "", 0o400) + "\n[queue]\nmin_backoff = \"1h\"\n"})
+	rxSetup(t, s, "alice", "bob")
+	s.MustCLI("alias", "add", "fwd@example.test", "friend@example.org")
+	script := filepath.Join(t.TempDir(), "out.sieve")
+	if err := os.WriteFile(script, []byte("# everything out\nredirect \"tempfail@example.org\";\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.MustCLI("sieve", "put", "bob@example.test", "out", script)
+	s.MustCLI("sieve", "activate", "bob@example.test", "out")
+	for _, m := range [][2]string{{"fwd@example.test", "<fwd-1@example.org>"}, {"bob@example.test", "<redir-1@example.org>"}} {
+		if out, code := rxSwaks(t, s, "--to", m[0], "--from", "sender@example.org", "--header", "Message-Id: "+m[1]); code != 0 {
+			t.Fatalf("swaks: %s", out)
+		}
+	}
+	story := func(id, until string) string {
+		t.Helper()
+		var out string
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			out = s.MustCLI("trace", "--message-id", id)
+			if strings.Contains(out, until) || time.Now().After(deadline) {
+				t.Logf("postern trace --message-id %s:\n%s", id, out)
+				return out
+			}
+		}
+	}
+	out := story("<fwd-1@example.org>", "status=delivered")
+	for _, want := range []string{"message_id=fwd-1@example.org", "queued", `resolved="alias fwd@example.test -> friend@example.org"`,
+		"route=relay", "delivery", "to=friend@example.org", "status=delivered", "code=250", "attempt=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("forward story lacks %q", want)
+		}
+	}
+	out = story("<redir-1@example.org>", "next_attempt=")
+	for _, want := range []string{"message_id=redir-1@example.org", "mailbox=bob@example.test/(redirected)",
+		`sieve="out:2 redirect tempfail@example.org"`, "redirected",
+		`resolved="redirect out:2 bob@example.test -> tempfail@example.org"`, "queued", "to=tempfail@example.org",
+		"status=deferred", "code=450", "attempt=1", "next_attempt="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("redirect story lacks %q", want)
+		}
+	}
+	if by := s.MustCLI("trace", "--address", "tempfail@example.org"); !strings.Contains(by, "message_id=redir-1@example.org") {
+		t.Errorf("trace --address of the redirect target does not reach the original message:\n%s", by)
+	}
+}

@@ -205,6 +205,7 @@ type userCopy struct {
 	placements []placement
 	via        string            // how a recipient reached the user (alias, +detail, catch-all), for the log
 	rules      []string          // the Sieve rules that decided, for the log
+	redirected bool              // a Sieve redirect sent a copy on (nothing stored is not "discarded")
 	uids       map[string]uint32 // placement mailbox -> the UID it got
 }
 
@@ -291,7 +292,7 @@ func (a *Agent) Bounce(ctx context.Context, id, sender string, arrival time.Time
 	}
 	dsn := queue.BuildDSN(queue.DSN{Hostname: a.hostname, ID: id, Sender: sender, Arrival: arrival,
 		Now: a.now(), Rcpts: failed, Original: orig})
-	return a.send(ctx, "", []string{sender}, dsn, "bounce:"+id)
+	return a.send(ctx, "", []string{sender}, dsn, "bounce:"+id, "")
 }
 
 // remoteRcpt is a recipient the message leaves the server for.
@@ -300,6 +301,7 @@ type remoteRcpt struct {
 	to        string // where it goes
 	forwarded bool   // reached through an alias of ours: the sender is SRS-rewritten
 	via       string // the local domain that forwards it (for SRS)
+	resolved  string // how a forwarded copy was reached, for the log: "alias a@x -> b@y"
 }
 
 // plan resolves every recipient and groups them by user: a user reached through several
@@ -323,7 +325,7 @@ func (a *Agent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*
 		_, via := store.SplitAddress(res.Recipient)
 		for _, t := range res.Targets {
 			if t.Kind != targetLocal {
-				remote = append(remote, remoteRcpt{idx: i, to: t.Address, forwarded: true, via: via})
+				remote = append(remote, remoteRcpt{idx: i, to: t.Address, forwarded: true, via: via, resolved: forwardedHow(t)})
 				continue
 			}
 			c := byUser[t.Address]
@@ -338,6 +340,15 @@ func (a *Agent) plan(ctx context.Context, env *smtp.Envelope, errs []error) ([]*
 	return order, remote
 }
 
+// forwardedHow is how an alias target in another domain was reached, as the local
+// "resolved" value reads: "alias a@x -> b@y".
+func forwardedHow(t target) string {
+	if t.Via == "" {
+		return t.Address
+	}
+	return t.Via + " -> " + t.Address
+}
+
 // enqueue hands the remote recipients to the outbound queue, one queue entry per
 // envelope sender: the sender as given for relayed and submitted mail, SRS-rewritten for
 // mail we forward (so the relay accepts it and SPF passes at the destination).
@@ -349,8 +360,9 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 		return
 	}
 	type group struct {
-		rcpts []string
-		idx   []int
+		rcpts    []string
+		idx      []int
+		resolved []string
 	}
 	groups := map[string]*group{}
 	var senders []string
@@ -367,6 +379,9 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			senders = append(senders, from)
 		}
 		g.idx = append(g.idx, r.idx)
+		if r.resolved != "" {
+			g.resolved = append(g.resolved, r.resolved)
+		}
 		if !seen[from+"\x00"+r.to] {
 			seen[from+"\x00"+r.to] = true
 			g.rcpts = append(g.rcpts, r.to)
@@ -387,8 +402,7 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			id, err = a.out.Enqueue(ctx, from, g.rcpts, io.MultiReader(bytes.NewReader(header), body), env.Session.Role.Listener()+" "+env.ID)
 			body.Close()
 			if err == nil {
-				a.log.Info("queued", smtp.KeySession, env.Session.ID, "id", env.ID, "queue_id", id, "from", from,
-					"to", strings.Join(g.rcpts, ","), "size", msg.Size(), "status", "queued")
+				a.logQueued(env, id, from, g.rcpts, g.resolved, msg.Size())
 			}
 		}
 		if err != nil {
@@ -398,6 +412,17 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			}
 		}
 	}
+}
+
+// logQueued writes the "queued" line: the queue entry a copy went into, and for
+// forwarded copies how each was reached (the trace follows the entry's attempts).
+func (a *Agent) logQueued(env *smtp.Envelope, id, from string, rcpts, resolved []string, size int64) {
+	attrs := []any{smtp.KeySession, env.Session.ID, "id", env.ID, "queue_id", id, "from", from,
+		"to", strings.Join(rcpts, ","), "size", size, "status", "queued"}
+	if len(resolved) > 0 {
+		attrs = append(attrs, "resolved", strings.Join(resolved, ", "))
+	}
+	a.log.Info("queued", attrs...)
 }
 
 // checkQuota refuses the copies of users who are over their storage quota (RFC 3463
@@ -462,6 +487,10 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		if err := a.redirect(ctx, env, c.user, d.Redirects, msg); err != nil {
 			a.log.Error("sieve redirect failed; keeping a copy in INBOX", "user", c.user, "to", d.Redirects, "err", err)
 			d.Placements = append(d.Placements, placement{Mailbox: store.InboxName})
+		} else {
+			c.redirected = true
+			a.log.Info("redirected", smtp.KeySession, env.Session.ID, "id", env.ID, "user", c.user,
+				"to", strings.Join(d.Redirects, ","), "resolved", redirectedHow(c.user, d))
 		}
 	}
 	if d.Vacation != nil {
@@ -475,6 +504,20 @@ func (a *Agent) decide(ctx context.Context, env *smtp.Envelope, msg smtp.Message
 		}
 	}
 	return dedupePlacements(d.Placements)
+}
+
+// redirectedHow tells, for the trace, how user's copy left by Sieve redirect: "redirect
+// main:3 alice@x -> bob@y", one per address.
+func redirectedHow(user string, d decision) string {
+	how := make([]string, len(d.Redirects))
+	for i, to := range d.Redirects {
+		by := "redirect"
+		if i < len(d.RedirectBy) && d.RedirectBy[i] != "" {
+			by += " " + d.RedirectBy[i]
+		}
+		how[i] = by + " " + user + " -> " + to
+	}
+	return strings.Join(how, ", ")
 }
 
 // holdOutgoing removes from d what a held message may not make us send, and a
@@ -681,7 +724,11 @@ func (a *Agent) logResults(env *smtp.Envelope, msg smtp.Message, copies []*userC
 			}
 		}
 		if len(c.placements) == 0 && errs[c.rcpts[0]] == nil {
-			boxes = append(boxes, c.user+"/(discarded)")
+			gone := "/(discarded)"
+			if c.redirected {
+				gone = "/(redirected)"
+			}
+			boxes = append(boxes, c.user+gone)
 		}
 		for _, i := range c.rcpts {
 			if where[i] != "" {

@@ -23,7 +23,7 @@ func (a *Agent) sendNotify(ctx context.Context, user string, n sieve.Notify, env
 		return err
 	}
 	rcpts := append(append([]string(nil), n.To...), n.Cc...)
-	return a.send(ctx, "", rcpts, a.composeNotify(user, n, env.From, hdr.Get("Subject")), "notify:"+env.ID)
+	return a.send(ctx, "", rcpts, a.composeNotify(user, n, env.From, hdr.Get("Subject")), "notify:"+env.ID, env.Session.ID)
 }
 
 func (a *Agent) composeNotify(user string, n sieve.Notify, sender, origSubject string) []byte {

@@ -108,6 +108,6 @@ func holdBack(d decision) decision {
 	if len(d.Redirects) > 0 && len(d.Placements) == 0 && d.Reject == "" {
 		d.Placements = []placement{{Mailbox: junkMailbox, Create: true}}
 	}
-	d.Redirects, d.Notifies, d.Vacation = nil, nil, nil
+	d.Redirects, d.RedirectBy, d.Notifies, d.Vacation = nil, nil, nil, nil
 	return d
 }

@@ -31,6 +31,7 @@ if header :is "X-Spam" "Yes" {
 type decision struct {
 	Placements []placement     // where copies are stored; none and no Reject = discarded
 	Redirects  []string        // forward a copy to each address
+	RedirectBy []string        // the script:line of each redirect, for the log ("" unknown)
 	Reject     string          // refuse the message for this user, with this reason
 	Vacation   *sieve.Vacation // send this auto-reply
 	Notifies   []sieve.Notify  // enotify (mailto) notifications to send
@@ -232,6 +233,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 				addStore(placement{Mailbox: a.Mailbox, Flags: a.Flags, Create: a.Create, Header: a.Header})
 			case sieve.Redirect:
 				d.Redirects = append(d.Redirects, a.Address)
+				d.RedirectBy = append(d.RedirectBy, originAt(res.Origins, i))
 			case sieve.Reject:
 				d.Reject = a.Reason
 			case sieve.Notify:
@@ -250,6 +252,14 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		d.Rules = append(d.Rules, "implicit keep")
 	}
 	return d, nil
+}
+
+// originAt is the script:line of the i-th action, "" when the engine did not say.
+func originAt(origins []sieve.Origin, i int) string {
+	if i < len(origins) {
+		return origins[i].String()
+	}
+	return ""
 }
 
 // describeAction names a Sieve action and its target for the mail log.

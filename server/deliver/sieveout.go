@@ -69,7 +69,7 @@ func (a *Agent) redirect(ctx context.Context, env *smtp.Envelope, user string, t
 	if a.srs != nil {
 		from = a.srs.Forward(env.From, domain)
 	}
-	return a.send(ctx, from, to, b.Bytes(), "redirect:"+env.ID)
+	return a.send(ctx, from, to, b.Bytes(), "redirect:"+env.ID, env.Session.ID)
 }
 
 // vacation sends the auto-reply (RFC 5230, RFC 3834) with the null sender, so that it
@@ -84,7 +84,7 @@ func (a *Agent) vacation(ctx context.Context, user string, v *sieve.Vacation, en
 	}
 	from := a.vacationFrom(ctx, env, user, v.From)
 	reply := a.composeVacation(v, from, hdr)
-	if err := a.send(ctx, "", []string{v.To}, reply, "vacation:"+env.ID); err != nil {
+	if err := a.send(ctx, "", []string{v.To}, reply, "vacation:"+env.ID, env.Session.ID); err != nil {
 		return err
 	}
 	return a.store.RecordVacation(ctx, user, v.Handle, v.To, max(vacationMaxAge, v.Period))
@@ -155,10 +155,17 @@ func randomID() string {
 
 // send delivers a message the server itself makes (a bounce, a vacation reply, a
 // redirect) to rcpts: local ones through local delivery, the rest through the queue.
-func (a *Agent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin string) error {
+// origin names it ("redirect:ID"); parent, when not "", is the session of the message
+// that caused it, so that its log lines (the queue entry, its attempts) are part of that
+// message's trace story.
+func (a *Agent) send(ctx context.Context, from string, rcpts []string, msg []byte, origin, parent string) error {
+	sid := origin
+	if parent != "" {
+		sid = parent
+	}
 	env := &smtp.Envelope{
 		ID:         origin,
-		Session:    &smtp.Session{ID: origin, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
+		Session:    &smtp.Session{ID: sid, Role: smtp.RoleMX, Trusted: true, HELO: "localhost", Hostname: a.hostname, Start: a.now()},
 		From:       from,
 		Recipients: rcpts,
 		Received:   a.now(),
@@ -170,5 +177,5 @@ func (a *Agent) send(ctx context.Context, from string, rcpts []string, msg []byt
 // ReturnToSender delivers a DSN of the outbound queue (outbound.Bouncer), always with the
 // null sender so that a bounce never bounces.
 func (a *Agent) ReturnToSender(ctx context.Context, bn *queue.Bounce) error {
-	return a.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID)
+	return a.send(ctx, "", []string{bn.To}, bn.Message, "bounce:"+bn.QueueID, "")
 }
