@@ -201,9 +201,12 @@ func foldField(name, v string) string {
 	b.WriteString(name + ": ")
 	for li, line := range strings.Split(v, "\n") {
 		if li > 0 {
+			line = strings.TrimLeft(line, " \t")
+			if line == "" {
+				continue // a fold with nothing after it would be a line of white space only (RFC 5322 3.2.2)
+			}
 			b.WriteString("\r\n\t")
 			lineLen = 1
-			line = strings.TrimLeft(line, " \t")
 		}
 		for wi, w := range strings.Split(line, " ") {
 			if wi > 0 {

@@ -205,3 +205,21 @@ if header :mime :type "content-type" "multipart" { fileinto "Multi"; }`
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestFoldFieldNoBlankLines: a value with empty or white-space-only lines (from CR/LF
+// in a variable) never renders a header line of white space only, which RFC 5322
+// section 3.2.2 forbids and some parsers take as the end of the header.
+func TestFoldFieldNoBlankLines(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"a\n\nb", "a\r\n \t\r\nb", "a\n", "\n\nb", "a\n\n\n"} {
+		got := foldField("X-Test", v)
+		for i, line := range strings.Split(got, "\r\n") {
+			if strings.TrimLeft(line, " \t") == "" {
+				t.Errorf("foldField(%q) = %q: line %d is white space only", v, got, i)
+			}
+		}
+		if u := unfold(got); strings.Contains(u, "\n") || !strings.HasPrefix(u, "X-Test: ") {
+			t.Errorf("foldField(%q) unfolds to %q", v, u)
+		}
+	}
+}
