@@ -77,6 +77,12 @@ func startDovecot(t *testing.T, users map[string]string) *dovecotPeer {
 	if err := os.WriteFile(d.Conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(root, "conf.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "conf.d", "15-mailboxes.conf"), []byte(dovecotMailboxesConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { d.stop(t); os.RemoveAll(base) })
 	d.start(t)
 	return d
@@ -189,5 +195,28 @@ protocol lmtp {
 lda_mailbox_autocreate = yes
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+!include conf.d/*.conf
+!include_try local.conf
+`
+
+// dovecotMailboxesConf is the special-use part, where Debian keeps it: Archive gets no
+// attribute (the name alone would say \Archive), Été does, Spam does not exist.
+const dovecotMailboxesConf = `namespace inbox {
+  mailbox Drafts {
+    special_use = \Drafts
+  }
+  mailbox Sent {
+    special_use = \Sent
+  }
+  mailbox Trash {
+    special_use = \Trash
+  }
+  mailbox "Été" {
+    special_use = \Archive  # a folder of the user's
+  }
+  mailbox Spam {
+    special_use = \Junk
+  }
 }
 `

@@ -47,8 +47,10 @@ def populate(host, imap_port, lmtp_port, sieve_port, user, pw):
     M = imap(host, imap_port, user, pw, False)
     for f in ['Lists', 'Lists.golang', '&AMk-t&AOk-', 'Archive', 'Sent', 'Drafts', 'Trash', 'Empty']:
         M.create(f)
-    for f in ['Lists.golang', 'Sent', '&AMk-t&AOk-', 'Archive']:
+    M.create('Gone')
+    for f in ['Lists.golang', 'Sent', '&AMk-t&AOk-', 'Archive', 'Gone']:
         M.subscribe(f)
+    M.delete('Gone')  # the subscription outlives it
     for i in range(5):
         M.append('Lists.golang', '(\\Seen $Label1 Important)', None, msg('golang %d' % i).encode())
     M.append('Sent', '(\\Seen \\Answered)', None, msg('sent').encode())
@@ -78,11 +80,14 @@ def dump(host, port, user, pw, tls):
     out = {'folders': {}, 'subscribed': []}
     typ, lines = M.list('""', '*')
     names = []
+    special = {}
     for l in lines:
         m = re.match(rb'\((.*?)\) (NIL|"(?:[^"\\]|\\.)") (.*)$', l)
         delim = m.group(2).decode().strip('"')
         name = unq(m.group(3).decode())
         names.append((name, name.replace(delim, '/') if delim not in ('', 'NIL', '/') else name))
+        special[name] = ' '.join(sorted(a for a in m.group(1).decode().split()
+            if a.lower() in ('\\all', '\\archive', '\\drafts', '\\flagged', '\\junk', '\\sent', '\\trash')))
     # LIST (SUBSCRIBED) (RFC 5258): exactly the subscribed names, each with \Subscribed.
     typ, dat = M._simple_command('LIST', '(SUBSCRIBED)', '""', '"*"')
     typ, lines = M._untagged_response(typ, dat, 'LIST')
@@ -108,6 +113,7 @@ def dump(host, port, user, pw, tls):
                 fl = re.search(r'FLAGS \(([^)]*)\)', d).group(1).split()
                 flags[uid] = ' '.join(sorted(x for x in fl if x != '\\Recent'))
         f['flags'] = flags
+        f['special_use'] = special[name]
         out['folders'][norm] = f
     M.logout()
     print(json.dumps(out, sort_keys=True))

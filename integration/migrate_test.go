@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ type dovecotState struct {
 		UIDNext     int               `json:"uidnext"`
 		Messages    int               `json:"messages"`
 		Flags       map[string]string `json:"flags"`
+		SpecialUse  string            `json:"special_use"`
 	} `json:"folders"`
 	Subscribed []string `json:"subscribed"`
 }
@@ -120,6 +123,9 @@ func TestImportFromDovecot(t *testing.T) {
 	if len(want.Folders["Lists/golang"].Flags) != 4 || want.Folders["INBOX"].Messages != 5 {
 		t.Fatalf("Dovecot state not as populated: %+v", want)
 	}
+	if want.Folders["&AMk-t&AOk-"].SpecialUse != `\Archive` || want.Folders["Archive"].SpecialUse != "" || !slices.Contains(want.Subscribed, "Gone") {
+		t.Fatalf("Dovecot did not take the special-use config or keep the subscription of a deleted folder: %+v", want)
+	}
 
 	dir := t.TempDir()
 	local := filepath.Join(dir, "local")
@@ -132,12 +138,18 @@ func TestImportFromDovecot(t *testing.T) {
 	if r := s.CLI("", "import", "passwd-file", dv.Users); r.Code != 0 || !strings.Contains(r.Stdout, "created") {
 		t.Fatalf("import passwd-file: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if r := s.CLI("", "import", "dovecot", "--dry-run", "alice@example.test", dv.home("alice@example.test")); r.Code != 0 || !strings.Contains(r.Stdout, "would import") {
-		t.Fatalf("import dovecot --dry-run: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	// doveconf -n (includes done by Dovecot itself) on stdin, in a dry run.
+	doveconf, err := exec.Command("doveconf", "-c", dv.Conf, "-n").Output()
+	if err != nil {
+		t.Fatalf("doveconf -n: %v", err)
+	}
+	if r := s.CLI(string(doveconf), "import", "dovecot", "--dry-run", "--dovecot-conf", "-", "alice@example.test", dv.home("alice@example.test")); r.Code != 0 ||
+		!strings.Contains(r.Stdout, "would import") || !regexp.MustCompile(`(?m)^Été .*\\Archive`).MatchString(r.Stdout) {
+		t.Fatalf("import dovecot --dry-run --dovecot-conf -: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	imp := func() string {
 		start := time.Now()
-		r := s.CLI("", "import", "dovecot", "--users", dv.Users, "--home", filepath.Join(dv.Root, "mail", "%d", "%n"))
+		r := s.CLI("", "import", "dovecot", "--dovecot-conf", dv.Conf, "--users", dv.Users, "--home", filepath.Join(dv.Root, "mail", "%d", "%n"))
 		if r.Code != 0 {
 			t.Fatalf("import dovecot: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 		}
@@ -218,8 +230,8 @@ func TestImportFromDovecot(t *testing.T) {
 	}
 	dv.start(t)
 	back := dumpIMAP(t, strconv.Itoa(dv.IMAP), false)
-	if !reflect.DeepEqual(back.Folders, final.Folders) {
-		t.Errorf("Dovecot reading the export differs from what Postern served:\n postern %+v\n dovecot %+v", final.Folders, back.Folders)
+	if !reflect.DeepEqual(back, final) {
+		t.Errorf("Dovecot reading the export differs from what Postern served:\n postern %+v\n dovecot %+v", final, back)
 	}
 }
 

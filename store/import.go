@@ -148,7 +148,12 @@ func (s *Store) importMailboxRow(ctx context.Context, tx *sql.Tx, addr string, m
 	case err != nil:
 		return 0, wrapDB("import mailbox", err)
 	case uv == m.UIDValidity:
-		return id, nil
+		// Imported before: only a special use given now (a Dovecot config read this
+		// time) is taken over.
+		if m.SpecialUse != "" {
+			_, err = tx.ExecContext(ctx, "UPDATE mailboxes SET special_use = ? WHERE id = ?", m.SpecialUse, id)
+		}
+		return id, wrapDB("import mailbox", err)
 	case count == 0 && uidnext == 1:
 		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidvalidity = ?, uidnext = ?,
 			special_use = CASE WHEN ? = '' THEN special_use ELSE ? END WHERE id = ?`,

@@ -41,12 +41,16 @@ becomes the quota. Missing domains are added; existing users are left as they ar
 (a passwd-file; each line's home field, else --home TEMPLATE with Dovecot's %d, %n
 and %u, such as /var/vmail/%d/%n). Users must exist (postern import passwd-file).
 Messages are hard-linked where the file system allows, copied otherwise. Each folder
-is imported whole or not at all.`,
+is imported whole or not at all. Dovecot keeps special-use attributes in its config:
+with --dovecot-conf the folders its namespaces' mailbox sections name (special_use =
+\Junk...) get them and no others; without it the usual names (Drafts, Sent, Junk,
+Spam, Trash, Archive) are taken to mean what they say.`,
 				flags: []flagSpec{dryRunFlag(), jsonFlag(),
 					{name: "users", value: "FILE", usage: "a Dovecot passwd-file naming the users to import"},
 					{name: "home", value: "TEMPLATE", usage: "home directory of users without one in --users, e.g. /var/vmail/%d/%n"},
 					{name: "domain", value: "DOMAIN", usage: "the domain of user names without one"},
-					{name: "special-use", value: `NAME=\USE,...`, usage: `special-use attributes beyond the well-known names, e.g. "Gesendet=\Sent"`}},
+					{name: "dovecot-conf", value: "FILE", usage: "Dovecot's config (dovecot.conf with its includes, or - for doveconf -n on stdin): special-use folders from its mailbox sections"},
+					{name: "special-use", value: `NAME=\USE,...`, usage: `special-use attributes over the config's and the well-known names, e.g. "Gesendet=\Sent"`}},
 				run: importDovecot,
 			},
 			importPostfixCommand(),
@@ -120,10 +124,21 @@ func importDovecot(ctx context.Context, c *cli, inv *invocation) error {
 	if err != nil {
 		return inv.usage("%v", err)
 	}
+	var confUse map[string]string
+	if path := inv.str("dovecot-conf"); path != "" {
+		conf, err := c.readDovecotConf(path)
+		if err != nil {
+			return err
+		}
+		for _, w := range conf.Warnings {
+			fmt.Fprintf(c.stderr, "postern: warning: %s\n", w)
+		}
+		confUse = conf.SpecialUse
+	}
 	return c.withOfflineState(ctx, func(o *offlineState) error {
 		bar := newProgressBar(c.stderr)
 		im := dovecot.NewImporter(o.st, dovecot.Options{
-			MailRoot: o.cfg.MailDir(), DryRun: inv.bool("dry-run"), SpecialUse: specials,
+			MailRoot: o.cfg.MailDir(), DryRun: inv.bool("dry-run"), SpecialUse: specials, ConfSpecialUse: confUse,
 			CheckSieve: deliver.SieveCompiler(o.st, o.cfg.Sieve.GlobalDir, o.cfg.SMTP.RecipientDelimiter),
 			Owner:      o.owner[0], OwnerGID: o.owner[1],
 		})
@@ -157,6 +172,22 @@ func importDovecot(ctx context.Context, c *cli, inv *invocation) error {
 		}
 		return nil
 	})
+}
+
+// readDovecotConf reads Dovecot's config from path with its includes, or from stdin
+// ("-", what doveconf -n prints: includes done, nothing to follow).
+func (c *cli) readDovecotConf(path string) (*dovecot.DovecotConf, error) {
+	if path != "-" {
+		return dovecot.ReadDovecotConf(dovecot.OSConfFiles{}, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(c.stdin, dovecot.MaxConfBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("dovecot config on stdin: %w", err)
+	}
+	if len(data) > dovecot.MaxConfBytes {
+		return nil, fmt.Errorf("dovecot config on stdin: larger than %d bytes", dovecot.MaxConfBytes)
+	}
+	return dovecot.ParseDovecotConf(data, "(stdin)", nil)
 }
 
 // dovecotSources turns the command line into the users to import.
@@ -235,6 +266,9 @@ func printImportReports(w, ew io.Writer, reps []dovecot.UserReport, dry bool) er
 		fmt.Fprintf(w, "%s:\n", rep.User)
 		if err := writeTable(w, "  no folders", []string{"FOLDER", "UIDVALIDITY", "UIDNEXT", "MESSAGES", "ADDED", "KEPT", "SPECIAL-USE", "SUBSCRIBED"}, rows); err != nil {
 			return err
+		}
+		if len(rep.NameOnly) > 0 {
+			fmt.Fprintf(w, "subscribed without a folder: %s\n", strings.Join(rep.NameOnly, ", "))
 		}
 		for _, s := range rep.Sieve {
 			fmt.Fprintf(w, "sieve: %s\n", s)

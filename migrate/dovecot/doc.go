@@ -8,9 +8,12 @@
 // letters and keywords through the folder's dovecot-keywords; the folder name
 // (Maildir++ ".A.B" with modified UTF-7 components becomes "A/B" in UTF-8);
 // subscriptions (the root's subscriptions file, version 2 with TAB-separated levels or
-// the older one-name-per-line form); special-use attributes for the well-known names
-// and those given on the command line (Dovecot keeps them in its configuration, not in
-// the Maildir). Pigeonhole's scripts (~/sieve/NAME.sieve) are stored and the one
+// the older one-name-per-line form; names without a folder, kept by Dovecot after a
+// DELETE, are subscribed as names); special-use attributes, which Dovecot keeps in its
+// configuration, not in the Maildir: from dovecot.conf (ReadDovecotConf follows
+// !include and !include_try, or reads doveconf -n output) the mailbox sections of the
+// private namespaces, and only those; without a configuration, the well-known names;
+// over both, those given on the command line. Pigeonhole's scripts (~/sieve/NAME.sieve) are stored and the one
 // ~/.dovecot.sieve links to is activated; a script Postern's Sieve cannot compile is
 // reported and left out. Messages Dovecot had not numbered yet (not in the uidlist)
 // get UIDs from UIDNEXT on: no client can have seen them. A folder without a uidlist
@@ -32,7 +35,8 @@
 // indexed and every file present and changes nothing.
 //
 // Parsers of outside files (ParseUIDList, ParseSubscriptions, ParsePasswdFile,
-// ParseQuotaRule) are strict where a guess could give a message another's UID (a
+// ParseQuotaRule, ParseDovecotConf; the last bounded in bytes, files, include and
+// section depth) are strict where a guess could give a message another's UID (a
 // repeated UID or name is an error for the whole folder) and lenient elsewhere (a bad
 // line is reported, the rest is read); each has a fuzz target.
 package dovecot

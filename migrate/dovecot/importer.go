@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ type Store interface {
 	GetScript(ctx context.Context, user, name string) (store.SieveScript, error)
 	PutScript(ctx context.Context, user, name, content string) error
 	SetActive(ctx context.Context, user, name string) error
+	SetSubscribed(ctx context.Context, user, name string, subscribed bool) error
 }
 
 // Options configure an Importer.
@@ -36,8 +38,13 @@ type Options struct {
 	MailRoot string
 	// DryRun reads and reports everything, changes nothing.
 	DryRun bool
-	// SpecialUse maps folder names to RFC 6154 attributes, over the well-known names.
+	// SpecialUse maps folder names to RFC 6154 attributes, over everything else (the
+	// command line's --special-use).
 	SpecialUse map[string]string
+	// ConfSpecialUse, when not nil, is what Dovecot's configuration gave (DovecotConf):
+	// the folders it names get its attributes and no other folder gets one, as under
+	// Dovecot. Nil: the well-known names (Sent, Junk, Spam...) are guessed.
+	ConfSpecialUse map[string]string
 	// CheckSieve compiles one of user's scripts as an upload is checked (includes, the
 	// vacation :from rule); a script that does not pass is reported and left out. Nil
 	// accepts every script.
@@ -95,7 +102,10 @@ type UserReport struct {
 	User    string
 	Folders []FolderReport
 	Sieve   []string // what happened to each script, one line each
-	Errors  []string // plain errors for what could not be taken
+	// NameOnly are subscriptions without a folder (Dovecot keeps them after a DELETE,
+	// as RFC 3501 6.3.6 says): taken as names.
+	NameOnly []string
+	Errors   []string // plain errors for what could not be taken
 }
 
 // ImportUser imports one user's folders, subscriptions and Sieve scripts. Each folder
@@ -122,8 +132,7 @@ func (im *Importer) ImportUser(ctx context.Context, src UserSource, progress fun
 	for _, b := range bad {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("folder directory %s: name is not valid Maildir++ (modified UTF-7): skipped", b))
 	}
-	subs, badSubs := im.subscriptions(src.Maildir, &rep)
-	_ = badSubs
+	subs := im.subscriptions(src.Maildir, &rep)
 	var folders []SourceFolder
 	total := 0
 	for _, fd := range dirs {
@@ -151,6 +160,7 @@ func (im *Importer) ImportUser(ctx context.Context, src UserSource, progress fun
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
+	im.importNameOnly(ctx, src.Address, folders, subs, &rep)
 	im.importSieve(ctx, src, &rep)
 	if !im.o.DryRun {
 		if err := chownTree(dest, im.o.Owner, im.o.OwnerGID); err != nil {
@@ -160,14 +170,34 @@ func (im *Importer) ImportUser(ctx context.Context, src UserSource, progress fun
 	return rep, nil
 }
 
-func (im *Importer) subscriptions(root string, rep *UserReport) (map[string]bool, []string) {
+// importNameOnly subscribes the names of subs that no folder of folders has.
+func (im *Importer) importNameOnly(ctx context.Context, user string, folders []SourceFolder, subs map[string]bool, rep *UserReport) {
+	have := map[string]bool{}
+	for _, f := range folders {
+		have[f.Name] = true
+	}
+	for _, n := range slices.Sorted(maps.Keys(subs)) {
+		if have[n] {
+			continue
+		}
+		if !im.o.DryRun {
+			if err := im.st.SetSubscribed(ctx, user, n, true); err != nil {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("subscription %q: %v", n, err))
+				continue
+			}
+		}
+		rep.NameOnly = append(rep.NameOnly, n)
+	}
+}
+
+func (im *Importer) subscriptions(root string, rep *UserReport) map[string]bool {
 	out := map[string]bool{}
 	data, err := os.ReadFile(filepath.Join(root, SubscriptionsFile))
 	if err != nil {
 		if !os.IsNotExist(err) {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("subscriptions: %v", err))
 		}
-		return out, nil
+		return out
 	}
 	names, bad, err := ParseSubscriptions(data)
 	if err != nil {
@@ -179,7 +209,7 @@ func (im *Importer) subscriptions(root string, rep *UserReport) (map[string]bool
 	for _, n := range names {
 		out[n] = true
 	}
-	return out, bad
+	return out
 }
 
 func userRoot(mailRoot, address string) string {
@@ -190,6 +220,9 @@ func userRoot(mailRoot, address string) string {
 func (im *Importer) specialUse(name string) string {
 	if su, ok := im.o.SpecialUse[name]; ok {
 		return su
+	}
+	if im.o.ConfSpecialUse != nil {
+		return im.o.ConfSpecialUse[name]
 	}
 	return wellKnownSpecialUse(name)
 }

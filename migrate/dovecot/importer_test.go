@@ -126,6 +126,15 @@ func TestImportUserKeepsUIDsAndIsIdempotent(t *testing.T) {
 	if len(again.Sieve) != 1 || !strings.HasPrefix(again.Sieve[0], "unchanged") {
 		t.Errorf("second import touched the script: %q", again.Sieve)
 	}
+
+	// With Dovecot's config read, its attributes are taken over by a later run.
+	withConf := NewImporter(st, Options{MailRoot: filepath.Join(state, "mail"), Owner: -1, ConfSpecialUse: map[string]string{"Lists/golang": `\Archive`}})
+	if rep, err := withConf.ImportUser(ctx, src, nil); err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import with the config: %v %v", err, rep.Errors)
+	}
+	if l, _ := st.GetMailbox(ctx, "alice@example.test", "Lists/golang"); l.SpecialUse != `\Archive` {
+		t.Errorf("Lists/golang special use %q after an import with the config", l.SpecialUse)
+	}
 }
 
 func TestImportInterruptedLeavesNothing(t *testing.T) {

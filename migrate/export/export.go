@@ -23,11 +23,13 @@ import (
 type Store interface {
 	ListMailboxes(ctx context.Context, user string) ([]store.Mailbox, error)
 	ListMessages(ctx context.Context, mailboxID int64, sinceUID uint32) ([]store.Message, error)
+	Subscriptions(ctx context.Context, user string) ([]string, error)
 }
 
 // Report sums up an export.
 type Report struct {
 	Folders, Messages, Linked, Copied int
+	Subscriptions                     int      // names written to the subscriptions file
 	Missing                           []string // indexed messages whose file was not found
 }
 
@@ -58,7 +60,6 @@ func Maildir(ctx context.Context, st Store, user, root, dest string) (Report, er
 	if err != nil {
 		return rep, err
 	}
-	var subs []string
 	for _, mb := range mbs {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -66,12 +67,20 @@ func Maildir(ctx context.Context, st Store, user, root, dest string) (Report, er
 		if err := exportFolder(ctx, st, mb, root, dest, &rep); err != nil {
 			return rep, fmt.Errorf("export %s: %w", mb.Name, err)
 		}
-		if mb.Subscribed {
-			subs = append(subs, subscriptionLine(mb.Name))
-		}
 	}
-	data := "V\t2\n\n" + strings.Join(subs, "")
-	return rep, durable.WriteFile(filepath.Join(dest, "subscriptions"), []byte(data), 0o600)
+	// Subscriptions are names (RFC 3501 6.3.6): those of deleted mailboxes go too, as
+	// Dovecot keeps them.
+	subs, err := st.Subscriptions(ctx, user)
+	if err != nil {
+		return rep, err
+	}
+	var b strings.Builder
+	b.WriteString("V\t2\n\n")
+	for _, n := range subs {
+		b.WriteString(subscriptionLine(n))
+	}
+	rep.Subscriptions = len(subs)
+	return rep, durable.WriteFile(filepath.Join(dest, "subscriptions"), []byte(b.String()), 0o600)
 }
 
 func subscriptionLine(name string) string {

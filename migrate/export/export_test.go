@@ -59,9 +59,20 @@ func TestMaildirRoundTrip(t *testing.T) {
 	st.ImportMailbox(ctx, "alice@example.test", store.ImportedMailbox{Name: "Été/Sub", UIDValidity: 99, UIDNext: 4, Messages: []store.ImportedMessage{
 		{UID: 3, Filename: "3.M3P1.h,S=3,W=4", Size: 4, InternalDate: now, Flags: []string{`\Flagged`}},
 	}})
+	// Subscriptions outlive their mailboxes (store migration 0008): one of a deleted
+	// mailbox and one of a name never created go out and come back too.
+	st.CreateMailbox(ctx, "alice@example.test", "Gone", "")
+	for _, n := range []string{"Gone", "Never/Été"} {
+		if err := st.SetSubscribed(ctx, "alice@example.test", n, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteMailbox(ctx, "alice@example.test", "Gone"); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "out")
 	rep, err := Maildir(ctx, st, "alice@example.test", root, out)
-	if err != nil || rep.Messages != 3 || len(rep.Missing) != 0 {
+	if err != nil || rep.Messages != 3 || len(rep.Missing) != 0 || rep.Subscriptions != 3 {
 		t.Fatalf("export: %+v %v", rep, err)
 	}
 	ul, _ := os.ReadFile(filepath.Join(out, "dovecot-uidlist"))
@@ -73,6 +84,13 @@ func TestMaildirRoundTrip(t *testing.T) {
 	im := dovecot.NewImporter(st2, dovecot.Options{MailRoot: filepath.Join(dir2, "mail"), Owner: -1})
 	if r, err := im.ImportUser(ctx, dovecot.UserSource{Address: "alice@example.test", Maildir: out}, nil); err != nil || len(r.Errors) > 0 {
 		t.Fatalf("re-import: %v %v", err, r.Errors)
+	}
+	if subs, err := os.ReadFile(filepath.Join(out, "subscriptions")); err != nil || string(subs) != "V\t2\n\nGone\nINBOX\nNever\t&AMk-t&AOk-\n" {
+		t.Errorf("subscriptions file %q %v", subs, err)
+	}
+	a, _ := st.Subscriptions(ctx, "alice@example.test")
+	if b, err := st2.Subscriptions(ctx, "alice@example.test"); err != nil || strings.Join(a, ",") != strings.Join(b, ",") {
+		t.Errorf("subscriptions: exported %q, re-imported %q %v", a, b, err)
 	}
 	for _, name := range []string{"INBOX", "Été/Sub"} {
 		a, _ := st.GetMailbox(ctx, "alice@example.test", name)

@@ -51,7 +51,7 @@ _postern_words() {
 	"kick") echo "--config --help" ;;
 	"import") echo "passwd-file dovecot postfix --config --help" ;;
 	"import passwd-file") echo "--dry-run --json --domain --config --help" ;;
-	"import dovecot") echo "--dry-run --json --users --home --domain --special-use --config --help" ;;
+	"import dovecot") echo "--dry-run --json --users --home --domain --dovecot-conf --special-use --config --help" ;;
 	"import postfix") echo "--dry-run --dir --password-file --config --help" ;;
 	"export") echo "--mbox --config --help" ;;
 	"backup") echo "--json --config --help" ;;
@@ -83,7 +83,7 @@ _postern_words() {
 
 _postern_valued() {
 	case "$1" in
-	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--dir|--password-file|--selector|--algo|--message-id|--address|--queue-id|--since|--until) return 0 ;;
+	--config|--domain|--hostname|--relay|--relay-user|--relay-username|--user|--state-dir|--quota|--personal|--global|--script|--message|--from|--to|--mailboxes|--special-use|--before|--users|--home|--dovecot-conf|--dir|--password-file|--selector|--algo|--message-id|--address|--queue-id|--since|--until) return 0 ;;
 	esac
 	return 1
 }
