@@ -157,6 +157,8 @@ func checkKind(t reflect.Type, e entry) string {
 		ok = e.kind == unstable.Bool
 	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64:
 		ok = e.kind == unstable.Integer
+	case t.Kind() == reflect.Float64:
+		ok = e.kind == unstable.Integer || e.kind == unstable.Float
 	case t.Kind() == reflect.Slice:
 		if e.kind != unstable.Array {
 			break

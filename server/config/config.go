@@ -131,6 +131,10 @@ type Sieve struct {
 	Before     string `toml:"before" path:"config" type:"path" doc:"A global Sieve script run before each user's script; \"\" for none."`
 	After      string `toml:"after" path:"config" type:"path" doc:"A global Sieve script run after each user's script; \"\" for none."`
 	GlobalDir  string `toml:"global_dir" path:"config" type:"path" doc:"Where \"include :global\" finds NAME.sieve; \"\" for none."`
+	// spamtest, spamtestplus and virustest (RFC 5235), as Pigeonhole's
+	// sieve_spamtest_* and sieve_virustest_* settings (sieve.go).
+	SpamTest  ScoreTest `toml:"spamtest" doc:"Where spamtest and spamtestplus read the spam scanner's verdict, as Pigeonhole's sieve_spamtest_* settings. With status_header \"\" (the default) Rspamd's headers are read: X-Spam-Score (max 15) or X-Spamd-Result (max from the header)."`
+	VirusTest ScoreTest `toml:"virustest" doc:"Where virustest reads the virus scanner's verdict, as Pigeonhole's sieve_virustest_* settings. With status_header \"\" (the default) virustest is always 0 (not tested)."`
 }
 
 // Admin configures the admin socket.
@@ -174,7 +178,7 @@ func Default() Config {
 			MaxLineLength:             1000,
 		},
 		DNS:    DNS{Servers: []string{}},
-		Sieve:  Sieve{SpamToJunk: true},
+		Sieve:  Sieve{SpamToJunk: true, SpamTest: defaultScoreTest(), VirusTest: defaultScoreTest()},
 		SPF:    SPF{Check: true},
 		DKIM:   DKIM{Verify: true, Sign: true},
 		DMARC:  DMARC{Check: true, Enforce: true},

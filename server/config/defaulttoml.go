@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -50,13 +51,17 @@ func DefaultTOML(hostname string) []byte {
 		fmt.Fprintf(&b, "[%s]\n", f.name)
 		var nested []field
 		for _, sub := range fieldsOf(fv.Type()) {
-			if tableType(sub.sf.Type) != nil {
+			if isTable(sub.sf.Type) {
 				nested = append(nested, sub)
 				continue
 			}
 			writeKey(&b, "", sub.sf, fv.Field(sub.index))
 		}
 		for _, sub := range nested {
+			if elem, _ := collectionOf(sub.sf.Type); elem != nil { // [[sieve.imapsieve]]
+				writeExampleTable(&b, "[["+f.name+"."+sub.name+"]]", sub.sf.Tag.Get("doc"), elem)
+				continue
+			}
 			if sub.sf.Type.Kind() == reflect.Struct {
 				writeValueTable(&b, f.name+"."+sub.name, sub, fv.Field(sub.index))
 				continue
@@ -135,7 +140,7 @@ func writeComment(b *strings.Builder, prefix, text string) {
 	b.WriteString(line + "\n")
 }
 
-// setFromString sets a string, bool or integer value from its text form.
+// setFromString sets a string, bool, integer or float value from its text form.
 func setFromString(v reflect.Value, s string) {
 	switch v.Kind() {
 	case reflect.String:
@@ -145,6 +150,9 @@ func setFromString(v reflect.Value, s string) {
 	case reflect.Int, reflect.Int64:
 		n, _ := strconv.ParseInt(s, 10, 64)
 		v.SetInt(n)
+	case reflect.Float64:
+		f, _ := strconv.ParseFloat(s, 64)
+		v.SetFloat(f)
 	case reflect.Slice:
 		// a comma-separated list of strings; "" is the empty list
 		list := []string{}
@@ -155,7 +163,7 @@ func setFromString(v reflect.Value, s string) {
 	}
 }
 
-// tomlValue formats a string, bool, integer or string slice as TOML.
+// tomlValue formats a string, bool, integer, float or string slice as TOML.
 func tomlValue(v reflect.Value) string {
 	switch v.Kind() {
 	case reflect.String:
@@ -164,6 +172,8 @@ func tomlValue(v reflect.Value) string {
 		return strconv.FormatBool(v.Bool())
 	case reflect.Int, reflect.Int64:
 		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Float64:
+		return tomlFloat(v.Float())
 	case reflect.Slice:
 		parts := make([]string, v.Len())
 		for i := range parts {
@@ -198,4 +208,17 @@ func tomlQuote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// tomlFloat writes f as a TOML float (TOML 1.0, "Float"): always with a fraction or
+// an exponent, so that 15 reads back as the float 15.0, not the integer 15.
+func tomlFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return strings.ToLower(strconv.FormatFloat(f, 'g', -1, 64)) // inf, +inf, -inf, nan
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
 }

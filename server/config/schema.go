@@ -96,6 +96,8 @@ func expected(t reflect.Type) string {
 		return "a boolean (true or false)"
 	case reflect.Int, reflect.Int64:
 		return "an integer"
+	case reflect.Float64:
+		return "a number (15 or 7.5)"
 	case reflect.Slice:
 		return "an array of strings"
 	}
@@ -120,6 +122,8 @@ func typeName(sf reflect.StructField) string {
 		return "boolean"
 	case reflect.Int, reflect.Int64:
 		return "integer"
+	case reflect.Float64:
+		return "number"
 	case reflect.Slice:
 		return "array of strings"
 	}

@@ -41,6 +41,7 @@ func (c *Config) validate(pr *problems) {
 	c.MTASTS.validate(pr)
 	c.Milter.validate(pr)
 	c.SpamLearning.validate(pr)
+	c.Sieve.validate(pr)
 	c.DNSBL.validate(pr)
 	c.Limits.validate(pr)
 	c.validateRelays(pr)

@@ -57,6 +57,8 @@ type sieveHook struct {
 	before []*sieve.Script
 	after  []*sieve.Script
 
+	spamTest, virusTest []sieve.ScoreSource // [sieve] spamtest, virustest
+
 	mu    sync.Mutex
 	cache map[string]cachedScript // user -> compiled active script (nil: none)
 }
@@ -70,6 +72,13 @@ type cachedScript struct {
 func newSieveHook(cfg config.Sieve, st *store.Store, log *slog.Logger, delimiter string) (*sieveHook, error) {
 	h := &sieveHook{store: st, log: log, delimiter: delimiter, globalDir: cfg.GlobalDir, now: time.Now,
 		cache: map[string]cachedScript{}}
+	var err error
+	if h.spamTest, err = cfg.SpamSources(); err != nil {
+		return nil, fmt.Errorf("sieve spamtest: %w", err)
+	}
+	if h.virusTest, err = cfg.VirusSources(); err != nil {
+		return nil, fmt.Errorf("sieve virustest: %w", err)
+	}
 	if cfg.SpamToJunk {
 		sc, err := sieve.Compile("spam_to_junk", []byte(spamToJunkScript), sieve.CompileOptions{})
 		if err != nil {
@@ -172,6 +181,9 @@ func (h *sieveHook) Decide(ctx context.Context, in *hookInput) (decision, error)
 			_, err := h.store.GetMailbox(ctx, in.User, name)
 			return err == nil
 		},
+		SpecialUseExists: specialUseExists(h.store, in.User),
+		SpamTest:         h.spamTest,
+		VirusTest:        h.virusTest,
 	}
 	return h.combine(ctx, scripts, msg, env, opts, in.User)
 }
@@ -222,6 +234,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 			case sieve.Keep:
 				addStore(placement{Mailbox: store.InboxName, Flags: a.Flags, Header: a.Header})
 			case sieve.FileInto:
+				a.Mailbox = ResolveFileInto(ctx, h.store, user, a)
 				if !a.Create && !opts.MailboxExists(ctx, a.Mailbox) && !strings.EqualFold(a.Mailbox, store.InboxName) {
 					// Pigeonhole refuses fileinto a missing mailbox without :create and
 					// keeps the message in INBOX; so do we, and say why.

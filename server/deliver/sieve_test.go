@@ -208,3 +208,98 @@ if body :contains "needle" { fileinto :create "Found"; }`); err != nil {
 		t.Errorf("10 runs opened the message %d times, want 2 (header, body)", opens)
 	}
 }
+
+// fileinto :specialuse (RFC 8579) files into the mailbox that has the attribute whatever
+// its name, falls back to the named mailbox when none has it, and with :create makes the
+// named mailbox with the attribute.
+func TestSieveHookFileIntoSpecialUse(t *testing.T) {
+	t.Parallel()
+	h, st := hookWith(t, config.Sieve{})
+	ctx := context.Background()
+	put := func(user, src string) { t.Helper(); putActive(t, st, user, src) }
+	into := func(user string) []placement {
+		t.Helper()
+		return decide(t, h, user, user, "Subject: cheap pills\r\n\r\nx\r\n").Placements
+	}
+	const script = `require ["fileinto", "special-use"]; fileinto :specialuse "\\Junk" "Spam";`
+	alice, bob, carol := "alice@example.test", "bob@example.test", "carol@example.test"
+
+	// alice's \Junk mailbox is called "Unwanted": the message goes there, not to "Spam".
+	for _, mb := range []struct{ name, use string }{{"Spam", ""}, {"Unwanted", `\Junk`}} {
+		if _, err := st.EnsureMailbox(ctx, alice, mb.name, mb.use); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(alice, script)
+	if got := into(alice); !reflect.DeepEqual(got, []placement{{Mailbox: "Unwanted"}}) {
+		t.Errorf("alice: %+v, want Unwanted (her \\Junk mailbox)", got)
+	}
+
+	// bob has no \Junk mailbox but has "Spam": the named mailbox.
+	if _, err := st.EnsureMailbox(ctx, bob, "Spam", ""); err != nil {
+		t.Fatal(err)
+	}
+	put(bob, script)
+	if got := into(bob); !reflect.DeepEqual(got, []placement{{Mailbox: "Spam"}}) {
+		t.Errorf("bob: %+v, want Spam", got)
+	}
+
+	// carol has neither: without :create INBOX (as fileinto a missing mailbox), with
+	// :create "Spam" is made and carries \Junk, so the next fileinto finds it by attribute.
+	put(carol, script)
+	if got := into(carol); !reflect.DeepEqual(got, []placement{{Mailbox: "INBOX"}}) {
+		t.Errorf("carol without :create: %+v, want INBOX", got)
+	}
+	put(carol, `require ["fileinto", "special-use", "mailbox"]; fileinto :specialuse "\\Junk" :create "Spam";`)
+	if got := into(carol); !reflect.DeepEqual(got, []placement{{Mailbox: "Spam", Create: true}}) {
+		t.Errorf("carol with :create: %+v, want Spam created", got)
+	}
+	if mb, err := st.GetMailbox(ctx, carol, "Spam"); err != nil || mb.SpecialUse != `\Junk` {
+		t.Errorf("carol's Spam: %+v %v, want it created with \\Junk", mb, err)
+	}
+	// specialuse_exists sees it too.
+	put(carol, `require ["fileinto", "special-use"]; if specialuse_exists "\\Junk" { fileinto "Found"; }`)
+	if _, err := st.EnsureMailbox(ctx, carol, "Found", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := into(carol); !reflect.DeepEqual(got, []placement{{Mailbox: "Found"}}) {
+		t.Errorf("specialuse_exists: %+v", got)
+	}
+}
+
+// [sieve] spamtest reaches delivery: the score is read from the configured header and
+// scaled by the configured max, not from Rspamd's X-Spam-Score.
+func TestSieveHookSpamTestConfig(t *testing.T) {
+	t.Parallel()
+	h, st := hookWith(t, config.Sieve{SpamTest: config.ScoreTest{StatusType: "score", StatusHeader: "X-Score", MaxValue: 4}})
+	const alice = "alice@example.test"
+	putActive(t, st, alice, `require ["fileinto", "spamtest", "relational", "comparator-i;ascii-numeric"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "10" { fileinto "Junk"; }`)
+	if _, err := st.EnsureMailbox(context.Background(), alice, "Junk", `\Junk`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ hdr, want string }{
+		{"X-Score: 4.0", "Junk"},
+		{"X-Score: 3.9", "INBOX"},
+		{"X-Spam-Score: 15", "INBOX"}, // the built-in header is not read once one is configured
+	} {
+		d := decide(t, h, alice, alice, tc.hdr+"\r\nSubject: x\r\n\r\nx\r\n")
+		if len(d.Placements) != 1 || d.Placements[0].Mailbox != tc.want {
+			t.Errorf("%s: %+v, want %s", tc.hdr, d.Placements, tc.want)
+		}
+	}
+	if _, err := newSieveHook(config.Sieve{SpamTest: config.ScoreTest{StatusHeader: "X-Score: ("}}, st, discardLog(), "+"); err == nil {
+		t.Error("a bad status_header regex built a hook")
+	}
+}
+
+// hookWith is a Sieve hook with cfg over the test store.
+func hookWith(t *testing.T, cfg config.Sieve) (*sieveHook, *store.Store) {
+	t.Helper()
+	_, st, _ := testAgent(t)
+	h, err := newSieveHook(cfg, st, discardLog(), "+")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, st
+}
