@@ -145,7 +145,10 @@ func mirror(ctx context.Context, src, dst string, skip map[string]bool, m *Manif
 				return err
 			}
 			dirs = append(dirs, to)
-			return os.MkdirAll(to, fi.Mode().Perm()|0o700)
+			if err := os.MkdirAll(to, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(to, fi.Mode().Perm()|0o700) // the mode as it was, not as umask left it
 		case !d.Type().IsRegular():
 			return nil
 		}
@@ -199,6 +202,10 @@ func copyFile(from, to string, fi fs.FileInfo) error {
 	defer in.Close()
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
 	if err != nil {
+		return err
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil { // umask may have taken bits off
+		out.Close()
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {

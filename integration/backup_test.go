@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,11 +96,24 @@ func TestBackupDuringLoad(t *testing.T) {
 	s.Stop()
 
 	fresh := NewServer(t, Options{NoStart: true})
+	// The state directory belongs to the service user (a test uid when we are root):
+	// what restore writes goes to it, modes as they were.
+	owner := [2]int{os.Getuid(), os.Getgid()}
+	if os.Geteuid() == 0 {
+		owner = [2]int{54321, 54321}
+	}
+	if err := os.MkdirAll(fresh.StateDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(fresh.StateDir, owner[0], owner[1]); err != nil {
+		t.Fatal(err)
+	}
 	if r := fresh.CLI("", "restore", dest); r.Code != 0 {
 		t.Fatalf("restore: %d %s %s", r.Code, r.Stdout, r.Stderr)
 	} else {
 		t.Log(strings.TrimSpace(r.Stdout))
 	}
+	checkRestoredOwners(t, filepath.Join(dest, "state"), fresh.StateDir, owner)
 	if r := fresh.CLI("", "restore", dest); r.Code == 0 {
 		t.Fatal("a second restore into the now non-empty state directory was accepted")
 	}
@@ -151,6 +165,30 @@ func TestBackupDuringLoad(t *testing.T) {
 		t.Fatal("no message was acknowledged before the backup began: the test proved nothing")
 	}
 	rxCheckIndexMatches(t, fresh, "alice@example.test")
+}
+
+// checkRestoredOwners: every file under state is owned by owner, and each one the
+// backup held has the mode it had there.
+func checkRestoredOwners(t *testing.T, backupState, state string, owner [2]int) {
+	t.Helper()
+	n := 0
+	err := filepath.Walk(state, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(state, p)
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != owner[0] || int(st.Gid) != owner[1] {
+			t.Errorf("%s is owned by %d:%d after restore, want %d:%d", rel, st.Uid, st.Gid, owner[0], owner[1])
+		}
+		if b, err := os.Lstat(filepath.Join(backupState, rel)); err == nil && rel != "." && b.Mode() != fi.Mode() {
+			t.Errorf("%s has mode %v after restore, %v in the backup", rel, fi.Mode(), b.Mode())
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 100 {
+		t.Fatalf("walked %d restored files: %v", n, err)
+	}
 }
 
 func countBefore(acked *sync.Map, t time.Time) int {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/backup"
+	"github.com/postern/postern/internal/fileowner"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/durable"
@@ -68,8 +69,10 @@ func restoreCommand() *command {
 		help: `The state directory named by the config must be empty or missing, and the daemon
 stopped. After copying, the index is compared with the message files: UIDs of every
 file are kept, messages delivered during the backup are indexed, entries of messages
-expunged meanwhile are dropped. The config file saved in DIR/config is not put back:
-compare it with yours.`,
+expunged meanwhile are dropped. Modes are kept; run as root, restore gives the files
+to the service user (the state directory's owner when it exists and is not root, else
+the postern user). The config file saved in DIR/config is not put back: compare it
+with yours.`,
 		run: runRestore,
 	}
 }
@@ -79,6 +82,7 @@ func runRestore(ctx context.Context, c *cli, inv *invocation) error {
 	if err != nil {
 		return c.configError(err)
 	}
+	owner, ownerWhy := restoreOwner(cfg.StateDir, inv.args[0])
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return err
 	}
@@ -102,7 +106,34 @@ func runRestore(ctx context.Context, c *cli, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	if err := fileowner.Tree(cfg.StateDir, owner[0], owner[1]); err != nil {
+		return fmt.Errorf("restored, but: %w", err)
+	}
 	_, err = fmt.Fprintf(c.stdout, "restored the backup of %s: %d users, %d mailboxes, %d messages; %d index entries without a file dropped, %d files indexed anew\n",
 		m.Created.Local().Format("2006-01-02 15:04:05"), rep.Users, rep.Mailboxes, rep.Messages, rep.Missing, rep.Unindexed)
+	if err == nil && ownerWhy != "" {
+		_, err = fmt.Fprintln(c.stdout, ownerWhy)
+	}
 	return err
+}
+
+// restoreOwner is who a restore run as root gives the state directory to, and the line
+// that says so: the state directory's owner when it exists and is not root, else the
+// service user when it exists, else the owner of the backup's files (the daemon wrote
+// them). Not root: nobody (-1), the files are the caller's already.
+func restoreOwner(stateDir, backupDir string) ([2]int, string) {
+	none := [2]int{-1, -1}
+	if os.Geteuid() != 0 {
+		return none, ""
+	}
+	if uid, gid, err := fileowner.Of(stateDir); err == nil && uid != 0 {
+		return [2]int{uid, gid}, fmt.Sprintf("gave the restored files to uid %d gid %d, the owner of %s", uid, gid, stateDir)
+	}
+	if o := serviceOwner(); o != nil {
+		return *o, fmt.Sprintf("gave the restored files to the %s user (uid %d gid %d)", serviceUser, o[0], o[1])
+	}
+	if uid, gid, err := fileowner.Of(filepath.Join(backupDir, "state", "postern.db")); err == nil && uid != 0 {
+		return [2]int{uid, gid}, fmt.Sprintf("gave the restored files to uid %d gid %d, who owned the backup", uid, gid)
+	}
+	return none, fmt.Sprintf("the restored files belong to root: give them to the user the daemon runs as (chown -R USER %s)", stateDir)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/internal/fileowner"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/durable"
 	"github.com/postern/postern/store/maildir"
@@ -163,7 +164,7 @@ func (im *Importer) ImportUser(ctx context.Context, src UserSource, progress fun
 	im.importNameOnly(ctx, src.Address, folders, subs, &rep)
 	im.importSieve(ctx, src, &rep)
 	if !im.o.DryRun {
-		if err := chownTree(dest, im.o.Owner, im.o.OwnerGID); err != nil {
+		if err := fileowner.Tree(dest, im.o.Owner, im.o.OwnerGID); err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 	}

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 
+	"github.com/postern/postern/internal/fileowner"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
@@ -51,7 +50,7 @@ func Run(ctx context.Context, cfg *config.Config, r Request) (Result, error) {
 	res, err := bootstrapStore(ctx, cfg, r)
 	if err == nil && r.Owner != nil {
 		// After the store is closed, so that SQLite's side files are settled.
-		err = chownTree(cfg.StateDir, r.Owner[0], r.Owner[1])
+		err = fileowner.Tree(cfg.StateDir, r.Owner[0], r.Owner[1])
 	}
 	if cerr := lock.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -88,16 +87,4 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r Request) (Result,
 		}
 	}
 	return res, nil
-}
-
-func chownTree(dir string, uid, gid int) error {
-	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(p, uid, gid); err != nil {
-			return fmt.Errorf("giving %s to uid %d: %w", p, uid, err)
-		}
-		return nil
-	})
 }
