@@ -20,7 +20,8 @@ type BackupResult struct {
 	Bytes   int64   `json:"bytes"`
 	DBBytes int64   `json:"db_bytes"`
 	Seconds float64 `json:"seconds"`
-	Skipped int     `json:"skipped"` // files that vanished while walking (expunged)
+	Skipped int     `json:"skipped"` // files that vanished while walking (expunged), named files not found
+	Outside int     `json:"outside"` // files the config names outside the state directory, config included
 }
 
 type backupArgs struct {

@@ -34,6 +34,10 @@ type Manifest struct {
 	// restore raises the restored mailboxes to them before indexing the files delivered
 	// during the backup, so no UID a client saw then is given to other mail.
 	Counters []store.MailboxCounter `json:"counters"`
+	// Outside are the files the config names outside the state directory (TLS
+	// certificate and key, password files, the config itself...), kept under
+	// DIR/outside with their paths, modes and owners.
+	Outside []OutsideFile `json:"outside,omitempty"`
 }
 
 // formatVersion is the layout of a backup directory.
@@ -53,8 +57,9 @@ const dbName = "postern.db"
 // snapshot is taken instead), the lock and the running marker of this daemon.
 var skipState = map[string]bool{dbName: true, dbName + "-wal": true, dbName + "-shm": true, "postern.lock": true, "postern.running": true}
 
-// Take backs up stateDir into dest, which must be missing or empty.
-func Take(ctx context.Context, db DB, stateDir, dest string) (Manifest, error) {
+// Take backs up stateDir into dest, which must be missing or empty, and the named
+// files that are not in stateDir.
+func Take(ctx context.Context, db DB, stateDir, dest string, named []Named) (Manifest, error) {
 	start := time.Now()
 	m := Manifest{Format: formatVersion, Created: start.UTC(), Schema: db.SchemaVersion()}
 	if err := emptyDir(dest); err != nil {
@@ -72,6 +77,9 @@ func Take(ctx context.Context, db DB, stateDir, dest string) (Manifest, error) {
 		m.DBBytes = fi.Size()
 	}
 	if err := mirror(ctx, stateDir, out, skipState, &m); err != nil {
+		return m, err
+	}
+	if err := takeOutside(ctx, stateDir, dest, named, &m); err != nil {
 		return m, err
 	}
 	var err error

@@ -43,14 +43,14 @@ func TestTakeRestoreKeepsUIDs(t *testing.T) {
 	os.MkdirAll(filepath.Join(state, "dkim"), 0o700)
 	os.WriteFile(filepath.Join(state, "dkim", "key.pem"), []byte("secret"), 0o600)
 	dest := filepath.Join(t.TempDir(), "b")
-	m, err := Take(ctx, st, state, dest)
+	m, err := Take(ctx, st, state, dest, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Files != 3 || m.Linked != 2 || m.DBBytes == 0 {
 		t.Fatalf("manifest %+v", m)
 	}
-	if _, err := Take(ctx, st, state, dest); err == nil {
+	if _, err := Take(ctx, st, state, dest, nil); err == nil {
 		t.Fatal("a second backup into the same non-empty directory was accepted")
 	}
 

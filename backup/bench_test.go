@@ -41,7 +41,7 @@ func BenchmarkBackup10000(b *testing.B) {
 	}
 	var m Manifest
 	for b.Loop() {
-		if m, err = Take(ctx, st, state, filepath.Join(b.TempDir(), "b")); err != nil {
+		if m, err = Take(ctx, st, state, filepath.Join(b.TempDir(), "b"), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

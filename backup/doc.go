@@ -18,6 +18,18 @@
 // snapshot alone. DIR/backup.json, written last and fsynced, marks a complete backup;
 // a backup without it is refused by Restore.
 //
+// # Files outside the state directory
+//
+// What the config names elsewhere (TLS certificate and key, relay and Rspamd password
+// files, ACME credentials, CA bundles, global Sieve scripts; config.NamedFiles) and the
+// config file itself are copied, by the daemon that reads them anyway, to
+// DIR/outside/ABSOLUTE/PATH with their modes; the manifest records each one's key,
+// path, mode and owner. RestoreOutside puts each back where the config in use names
+// it, when nothing is there yet; what is there and differs, or is no longer named, goes
+// to STATE_DIR/restored-files/KEY/ to compare, never over a file. Owners: a file that
+// was root's stays root's, any other is given to the service user, as uids differ from
+// one machine to the next.
+//
 // # Restore
 //
 // Restore copies DIR/state into a state directory that is empty (or missing), with

@@ -114,6 +114,22 @@ func TestBackupDuringLoad(t *testing.T) {
 		t.Log(strings.TrimSpace(r.Stdout))
 	}
 	checkRestoredOwners(t, filepath.Join(dest, "state"), fresh.StateDir, owner)
+	// The config is kept in the backup under its path, mode kept; the new server has its
+	// own, so the old one is put aside to compare.
+	confData, err := os.ReadFile(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "outside", s.Config)); err != nil || string(b) != string(confData) {
+		t.Errorf("the config is not in the backup under its path: %v", err)
+	}
+	aside := filepath.Join(fresh.StateDir, "restored-files", "config", filepath.Base(s.Config))
+	if b, err := os.ReadFile(aside); err != nil || string(b) != string(confData) {
+		t.Errorf("the backed-up config is not put aside in %s: %v", aside, err)
+	}
+	if a, b := mustStat(t, s.Config), mustStat(t, aside); a.Mode() != b.Mode() {
+		t.Errorf("config mode %v, put aside as %v", a.Mode(), b.Mode())
+	}
 	if r := fresh.CLI("", "restore", dest); r.Code == 0 {
 		t.Fatal("a second restore into the now non-empty state directory was accepted")
 	}
@@ -165,6 +181,15 @@ func TestBackupDuringLoad(t *testing.T) {
 		t.Fatal("no message was acknowledged before the backup began: the test proved nothing")
 	}
 	rxCheckIndexMatches(t, fresh, "alice@example.test")
+}
+
+func mustStat(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
 }
 
 // checkRestoredOwners: every file under state is owned by owner, and each one the

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/postern/postern/admin"
+	"github.com/postern/postern/backup"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
 	"github.com/postern/postern/store"
@@ -51,6 +52,9 @@ type adminDeps struct {
 	mailRoot string
 	// stateDir is state_dir, for backup.
 	stateDir string
+	// namedFiles lists the files the config names outside stateDir (and the config
+	// file), which a backup takes too.
+	namedFiles func() []backup.Named
 	// compileSieve checks an uploaded script as delivery will compile it
 	// (deliver.SieveCompiler: includes, the vacation :from rule).
 	compileSieve func(ctx context.Context, user, name string, src []byte) error
@@ -72,6 +76,7 @@ func (s *Server) adminDeps() adminDeps {
 		userAdded:    s.prepareUser,
 		mailRoot:     cfg.MailDir(),
 		stateDir:     cfg.StateDir,
+		namedFiles:   s.namedFiles,
 		compileSieve: deliver.SieveCompiler(s.store, cfg.Sieve.GlobalDir, cfg.SMTP.RecipientDelimiter),
 		afterCommand: func(string) { s.dir.Flush() },
 		queueAdmin:   queueAdmin{q: s.out.Queue(), relayOptions: s.relayOptions},

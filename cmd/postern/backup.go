@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/backup"
 	"github.com/postern/postern/internal/fileowner"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/store"
-	"github.com/postern/postern/store/durable"
 )
 
 func backupCommand() *command {
@@ -22,7 +22,10 @@ func backupCommand() *command {
 		help: `DIR must be missing or empty. The database is snapshotted first, so every message
 acknowledged before the backup began is in it; message files are hard-linked when DIR
 is on the same file system (no second copy), copied otherwise. Deliveries go on
-meanwhile. DIR/backup.json, written last, marks the backup complete.`,
+meanwhile. The files the config names outside the state directory (TLS certificate and
+key, password and credential files, CA bundles, global Sieve scripts) and the config
+itself go to DIR/outside under their paths, modes kept. DIR/backup.json, written last,
+marks the backup complete and records those paths.`,
 		flags: []flagSpec{jsonFlag()},
 		run:   runBackup,
 	}
@@ -38,28 +41,30 @@ func runBackup(ctx context.Context, c *cli, inv *invocation) error {
 		if err != nil {
 			return err
 		}
-		if err := c.copyConfigInto(filepath.Join(dir, "config")); err != nil {
-			return fmt.Errorf("backup of the state taken, but copying the config failed: %w", err)
-		}
 		if inv.bool("json") {
 			return writeJSON(c.stdout, r)
 		}
-		_, err = fmt.Fprintf(c.stdout, "backed up into %s: database %s (schema %d), %d files of %s (%d hard-linked), config; %.2fs\n",
-			r.Dir, formatSize(r.DBBytes), r.Schema, r.Files, formatSize(r.Bytes), r.Linked, r.Seconds)
+		_, err = fmt.Fprintf(c.stdout, "backed up into %s: database %s (schema %d), %d files of %s (%d hard-linked), %d named by the config outside the state directory (config included); %.2fs\n",
+			r.Dir, formatSize(r.DBBytes), r.Schema, r.Files, formatSize(r.Bytes), r.Linked, r.Outside, r.Seconds)
+		if err == nil {
+			err = c.printBackupSkips(r.Dir)
+		}
 		return err
 	})
 }
 
-// copyConfigInto copies the config file into dir (mode 0600: it may name secrets).
-func (c *cli) copyConfigInto(dir string) error {
-	data, err := os.ReadFile(c.configPath)
+// printBackupSkips tells which named files were not found (the manifest has them).
+func (c *cli) printBackupSkips(dir string) error {
+	m, err := backup.ReadManifest(dir)
 	if err != nil {
-		return err
+		return nil // the daemon's machine: nothing more to say
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	for _, s := range m.Skipped {
+		if strings.Contains(s, "(not found)") {
+			fmt.Fprintf(c.stderr, "postern: warning: the config names %s\n", s)
+		}
 	}
-	return durable.WriteFile(filepath.Join(dir, filepath.Base(c.configPath)), data, 0o600)
+	return nil
 }
 
 func restoreCommand() *command {
@@ -71,8 +76,10 @@ stopped. After copying, the index is compared with the message files: UIDs of ev
 file are kept, messages delivered during the backup are indexed, entries of messages
 expunged meanwhile are dropped. Modes are kept; run as root, restore gives the files
 to the service user (the state directory's owner when it exists and is not root, else
-the postern user). The config file saved in DIR/config is not put back: compare it
-with yours.`,
+the postern user). Each file the config names outside the state directory goes back
+where the config in use names it, mode kept, when nothing is there; one that is there
+and differs (the config itself, most often) or that the config no longer names is put
+in STATE_DIR/restored-files/KEY/ instead, to compare.`,
 		run: runRestore,
 	}
 }
@@ -102,6 +109,13 @@ func runRestore(ctx context.Context, c *cli, inv *invocation) error {
 	rep, err := backup.Verify(ctx, st, cfg.MailDir(), m.Counters)
 	if cerr := st.Close(); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	lines, err := backup.RestoreOutside(ctx, inv.args[0], m, restoreTargets(cfg, c.configPath), filepath.Join(cfg.StateDir, "restored-files"), owner)
+	for _, l := range lines {
+		fmt.Fprintln(c.stdout, l)
 	}
 	if err != nil {
 		return err
@@ -136,4 +150,16 @@ func restoreOwner(stateDir, backupDir string) ([2]int, string) {
 		return [2]int{uid, gid}, fmt.Sprintf("gave the restored files to uid %d gid %d, who owned the backup", uid, gid)
 	}
 	return none, fmt.Sprintf("the restored files belong to root: give them to the user the daemon runs as (chown -R USER %s)", stateDir)
+}
+
+// restoreTargets is where the config in use wants each named file, itself included.
+func restoreTargets(cfg *config.Config, configPath string) map[string]string {
+	out := map[string]string{}
+	if p, err := filepath.Abs(configPath); err == nil {
+		out[backup.ConfigKey] = p
+	}
+	for _, f := range cfg.NamedFiles() {
+		out[f.Key] = f.Path
+	}
+	return out
 }

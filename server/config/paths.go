@@ -79,3 +79,21 @@ func (c *Config) resolvePaths(base string) {
 		}
 	})
 }
+
+// NamedFile is a file or directory a setting names, as an absolute path.
+type NamedFile struct{ Key, Path string }
+
+// NamedFiles lists the files and directories the config names (every path setting that
+// is set: certificates and keys, password and credential files, CA bundles, global
+// Sieve scripts), other than state_dir and runtime_dir themselves, in key order. A
+// backup takes them along with the state directory.
+func (c *Config) NamedFiles() []NamedFile {
+	var out []NamedFile
+	visit(reflect.ValueOf(c).Elem(), "", func(key string, sf reflect.StructField, fv reflect.Value) {
+		if sf.Tag.Get("path") != "config" || fv.String() == "" || key == "state_dir" || key == "runtime_dir" {
+			return
+		}
+		out = append(out, NamedFile{Key: key, Path: fv.String()})
+	})
+	return out
+}
