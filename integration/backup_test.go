@@ -52,11 +52,21 @@ func listInbox(t *testing.T, py string, s *Server) inboxUIDs {
 // TestBackupDuringLoad: a backup taken while 1,000 messages arrive, restored into a
 // fresh state directory, serves every message acknowledged before the backup began,
 // under the same UIDVALIDITY and UIDs; the deliveries during the backup all succeed
-// and are all on the original server.
+// and are all on the original server. The restored files belong to the state
+// directory's owner with their modes; the relay password file the config names outside
+// the state directory comes back where the new config names it, 0600.
 func TestBackupDuringLoad(t *testing.T) {
 	t.Parallel()
 	py := needTool(t, "python3")
-	s := NewServer(t, Options{})
+	// A secret the config names outside the state directory: the relay's password file.
+	relayTable := func(pw string) string {
+		return fmt.Sprintf("[relay]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"starttls\"\nusername = \"u\"\npassword_file = %q\n", pw)
+	}
+	oldPW := filepath.Join(t.TempDir(), "relay.password")
+	if err := os.WriteFile(oldPW, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(t, Options{Extra: relayTable(oldPW)})
 	rxSetup(t, s, "alice")
 
 	const total, conns = 1000, 4
@@ -95,7 +105,10 @@ func TestBackupDuringLoad(t *testing.T) {
 	}
 	s.Stop()
 
-	fresh := NewServer(t, Options{NoStart: true})
+	// The new machine's config names the password file where it wants it; it is not
+	// there yet: restore puts it there, still 0600, and the server starts with it.
+	newPW := filepath.Join(t.TempDir(), "etc", "relay.password")
+	fresh := NewServer(t, Options{NoStart: true, Extra: relayTable(newPW)})
 	// The state directory belongs to the service user (a test uid when we are root):
 	// what restore writes goes to it, modes as they were.
 	owner := [2]int{os.Getuid(), os.Getgid()}
@@ -122,6 +135,11 @@ func TestBackupDuringLoad(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "outside", s.Config)); err != nil || string(b) != string(confData) {
 		t.Errorf("the config is not in the backup under its path: %v", err)
+	}
+	if b, err := os.ReadFile(newPW); err != nil || string(b) != "s3cret\n" {
+		t.Errorf("the relay password file was not restored where the config names it: %q %v", b, err)
+	} else if fi := mustStat(t, newPW); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the restored relay password file has mode %v", fi.Mode())
 	}
 	aside := filepath.Join(fresh.StateDir, "restored-files", "config", filepath.Base(s.Config))
 	if b, err := os.ReadFile(aside); err != nil || string(b) != string(confData) {
