@@ -73,6 +73,15 @@ type confNamespace struct {
 	mailboxes []confMailbox
 }
 
+// setting is a namespace setting under its 2.3 name (separator) or its 2.4 one
+// (namespace_separator).
+func (ns *confNamespace) setting(name string) string {
+	if v, ok := ns.settings[name]; ok {
+		return v
+	}
+	return ns.settings["namespace_"+name]
+}
+
 // confParser holds the state of one ReadDovecotConf.
 type confParser struct {
 	files      ConfFiles
@@ -337,24 +346,40 @@ func clipLine(s string) string {
 // result turns the parsed namespaces into Postern folder names and attributes.
 func (p *confParser) result() *DovecotConf {
 	c := &DovecotConf{SpecialUse: map[string]string{}}
+	// Maildir++ separates with '.'; the fs layout and the other formats with '/'
+	// (2.3's mail_location, 2.4's mail_driver and mailbox_list_layout).
 	defSep := "."
-	if loc := p.top["mail_location"]; strings.Contains(loc, "LAYOUT=fs") || (loc != "" && !strings.HasPrefix(loc, "maildir:")) {
+	loc, driver := p.top["mail_location"], p.top["mail_driver"]
+	if strings.Contains(loc, "LAYOUT=fs") || (loc != "" && !strings.HasPrefix(loc, "maildir:")) ||
+		p.top["mailbox_list_layout"] == "fs" || (driver != "" && driver != "maildir") {
 		defSep = "/"
 	}
 	for _, ns := range p.namespaces {
-		if t := ns.settings["type"]; t != "" && t != "private" {
+		if t := ns.setting("type"); t != "" && t != "private" {
 			continue
 		}
-		sep := ns.settings["separator"]
+		sep := ns.setting("separator")
 		if sep == "" {
 			sep = defSep
 		}
 		for _, mb := range ns.mailboxes {
-			c.take(mb, ns.settings["prefix"], sep)
+			c.take(mb, ns.setting("prefix"), sep)
 		}
 	}
 	for _, mb := range p.topBoxes {
 		c.take(mb, "", defSep)
+	}
+	// Dovecot 2.4's settings group: the English names, under what the sections said.
+	switch g := p.top["@mailbox_defaults"]; g {
+	case "":
+	case "english":
+		for name, su := range map[string]string{"Drafts": store.SpecialDrafts, "Junk": store.SpecialJunk, "Sent": store.SpecialSent, "Trash": store.SpecialTrash} {
+			if _, ok := c.SpecialUse[name]; !ok {
+				c.SpecialUse[name] = su
+			}
+		}
+	default:
+		c.warn("@mailbox_defaults = %s: not a group Postern knows: not taken", g)
 	}
 	return c
 }

@@ -106,6 +106,33 @@ func TestDebianDovecotConf(t *testing.T) {
 	}
 }
 
+// TestDovecotConfMailboxDefaults: Dovecot 2.4's @mailbox_defaults = english names
+// Drafts, Junk, Sent and Trash, under what a mailbox section says; 2.4's setting names
+// (namespace_prefix, mailbox_list_layout = fs: '/' separates).
+func TestDovecotConfMailboxDefaults(t *testing.T) {
+	t.Parallel()
+	conf, err := ParseDovecotConf([]byte(`@mailbox_defaults = english
+mail_driver = maildir
+mailbox_list_layout = fs
+namespace inbox {
+  namespace_prefix = INBOX/
+  mailbox Junk {
+    special_use = \Archive
+  }
+  mailbox INBOX/Lists/Go {
+    special_use = \Flagged
+  }
+}
+`), "2.4.conf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Drafts": `\Drafts`, "Junk": `\Archive`, "Sent": `\Sent`, "Trash": `\Trash`, "Lists/Go": `\Flagged`}
+	if !maps.Equal(conf.SpecialUse, want) {
+		t.Errorf("special use %v, want %v", conf.SpecialUse, want)
+	}
+}
+
 func TestDovecotConfErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
