@@ -77,3 +77,49 @@ func TestDoctorExplains(t *testing.T) {
 		t.Errorf("the doctor sent %d messages through the relay", got)
 	}
 }
+
+// TestDoctorSeesProxyInFront: port 25 gets a dozen sessions from 127.0.0.1 (trusted, as
+// loopback is by default) whose clients greet as different mail servers, which is what
+// a port forward or proxy in front looks like from here; postern doctor names it as a
+// problem from the connections the trace kept. Before them it had too little to tell.
+func TestDoctorSeesProxyInFront(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	s.MustCLI("domain", "add", "example.test")
+	proxyFinding := func() doctor.Finding {
+		t.Helper()
+		var rep doctor.Report
+		out := s.CLI("", "doctor", "--json").Stdout
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("doctor --json: %v\n%s", err, out)
+		}
+		for _, f := range rep.Findings {
+			if f.Check == "proxy" {
+				return f
+			}
+		}
+		t.Fatalf("no proxy finding:\n%s", out)
+		return doctor.Finding{}
+	}
+	if f := proxyFinding(); f.Severity != doctor.OK || !strings.Contains(f.Message, "Too few") {
+		t.Errorf("before any session: %+v", f)
+	}
+	for i := range 12 {
+		c := rxDialSMTP(t, s)
+		c.expect(250, "EHLO mx%d.sender%d.example", i, i)
+		c.quit()
+	}
+	var f doctor.Finding
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if f = proxyFinding(); f.Severity == doctor.Problem {
+			break
+		}
+	}
+	t.Logf("proxy finding: %+v", f)
+	if f.Severity != doctor.Problem || !strings.Contains(f.Message, "came from trusted 127.0.0.1") || !strings.Contains(f.Fix, "trusted_networks") {
+		t.Errorf("doctor does not see the proxy: %+v", f)
+	}
+	if !s.Running() {
+		t.Fatal("daemon died")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/dnsrecords"
 	"github.com/postern/postern/smtp/relay"
+	"github.com/postern/postern/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,7 @@ func (s *Server) doctorChecks(ctx context.Context) []doctor.Check {
 		}),
 		doctor.SecretModesCheck(secretFiles(cfg)),
 		doctor.TrustedNetworksCheck(cfg.SMTP.Prefixes()),
+		s.proxyCheck(ctx, cfg),
 		doctor.MilterCheck(milterNet, milterAddr, (&net.Dialer{Timeout: 5 * time.Second}).DialContext),
 		doctor.DiskCheck(cfg.StateDir, 10, statfs),
 		doctor.ControllerCheck(cfg.SpamLearning.Controller, &http.Client{Timeout: 5 * time.Second}),
@@ -69,6 +71,30 @@ func (s *Server) doctorChecks(ctx context.Context) []doctor.Check {
 		}
 	}
 	return checks
+}
+
+// Which connections the proxy check reads: the newest port-25 sessions of the last week.
+const (
+	proxyWindow   = 7 * 24 * time.Hour
+	proxySessions = 500
+)
+
+// proxyCheck is doctor.ProxyCheck over the sessions the trace kept (none without it).
+func (s *Server) proxyCheck(ctx context.Context, cfg *config.Config) doctor.Check {
+	if !cfg.Trace.Enabled {
+		return doctor.Check{Name: "proxy", Run: func(context.Context) []doctor.Finding {
+			return []doctor.Finding{{Severity: doctor.OK, Message: "[trace] is off, so the connections port 25 got are not kept: a proxy in front that makes every client look local cannot be seen from them."}}
+		}}
+	}
+	own := append([]string{cfg.Hostname}, s.localDomains(ctx)...)
+	return doctor.ProxyCheck(func(ctx context.Context) ([]doctor.Session, error) {
+		ts, err := trace.RecentSessions(traceDir(cfg), time.Now().Add(-proxyWindow), proxySessions)
+		out := make([]doctor.Session, len(ts))
+		for i, t := range ts {
+			out[i] = doctor.Session{Client: t.Client, Role: t.Role, Trusted: t.Trusted, HELO: t.HELO}
+		}
+		return out, err
+	}, own)
 }
 
 // relaySpecs lists [relay] and every [relays.NAME] as the doctor checks them.

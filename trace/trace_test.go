@@ -98,3 +98,36 @@ func TestRecordNeverBlocks(t *testing.T) {
 	}
 	rec.Close()
 }
+
+// TestRecentSessions: the newest sessions first, each with its HELO, from the newest day
+// back, at most the limit, none before since.
+func TestRecentSessions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	day := func(date string, lines ...string) {
+		if err := os.WriteFile(filepath.Join(dir, date+".jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := func(at, sid, client, trusted string) string {
+		return `{"t":"` + at + `","what":"connect","attrs":{"sid":"` + sid + `","client":"` + client + `","role":"mx","trusted":"` + trusted + `"}}`
+	}
+	helo := func(at, sid, name string) string {
+		return `{"t":"` + at + `","what":"helo","attrs":{"sid":"` + sid + `","helo":"` + name + `"}}`
+	}
+	day("2026-12-01", conn("2026-12-01T10:00:00Z", "A", "192.0.2.1", "false"), helo("2026-12-01T10:00:01Z", "A", "old.example"))
+	day("2026-12-06", conn("2026-12-06T10:00:00Z", "B", "127.0.0.1", "true"), helo("2026-12-06T10:00:01Z", "B", "mx.b.example"))
+	day("2026-12-07", conn("2026-12-07T09:00:00Z", "C", "::ffff:127.0.0.1", "true"), "{torn",
+		conn("2026-12-07T09:00:01Z", "D", "192.0.2.9", "false"), helo("2026-12-07T09:00:02Z", "C", "mx.c.example"))
+	ss, err := RecentSessions(dir, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), 10)
+	if err != nil || len(ss) != 3 {
+		t.Fatalf("%d sessions (%v): %+v", len(ss), err, ss)
+	}
+	if ss[0].Client.String() != "192.0.2.9" || ss[0].HELO != "" || ss[1].Client.String() != "127.0.0.1" || !ss[1].Trusted ||
+		ss[1].HELO != "mx.c.example" || ss[2].HELO != "mx.b.example" {
+		t.Errorf("sessions %+v", ss)
+	}
+	if ss, _ := RecentSessions(dir, time.Time{}, 2); len(ss) != 2 || ss[1].HELO != "mx.c.example" {
+		t.Errorf("limit 2: %+v", ss)
+	}
+}
