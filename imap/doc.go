@@ -71,6 +71,15 @@
 // folder find it by its base name. dovecot-keywords is cached per folder by inode,
 // size and mtime.
 //
+// # Sections
+//
+// BODY[] and RFC822 are streamed from the file. Every other section (BODY[1.2],
+// HEADER.FIELDS, MIME, TEXT, BINARY[...], BINARY.SIZE[...]) is found in mimeparse's
+// tree, the one BODYSTRUCTURE comes from, parsed only as far as the part's end, and
+// streamed from the file at the part's offsets (section.go): measured before the
+// response starts, never held whole, so memory is bounded whatever the part's size or
+// depth.
+//
 // # Output
 //
 // go-imap flushes after every response line; every connection is wrapped in a

@@ -130,35 +130,25 @@ func (ss *session) implicitSeen(ctx context.Context, sel *selected, o *goimap.Fe
 	return nil
 }
 
-// fetchOne writes one message's FETCH response.
+// fetchOne writes one message's FETCH response. The file is opened, and every
+// section measured, before the response starts, so a vanished file skips the message
+// and a section that cannot be answered fails the command rather than leaving half a
+// line.
 func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m snapMsg, o *goimap.FetchOptions, showRecent bool) error {
 	sum := m.cell.load()
-	// The whole message is opened before the response starts, so a vanished file
-	// skips the message rather than leaving half a line.
 	var file *os.File
 	var r *bufio.Reader
+	var bodies, binaries []sectionData
+	var sizes []uint32
 	if len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0 {
 		var err error
 		if file, r, err = f.open(m); err != nil {
 			return err
 		}
 		defer file.Close()
-	}
-	// Each further section reads the file again from its start.
-	reader := func() (io.Reader, error) {
-		if _, err := file.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("imap: fetch %s: %w", m.Filename, err)
+		if bodies, binaries, sizes, err = measureSections(file, o); err != nil {
+			return err
 		}
-		r.Reset(file)
-		return r, nil
-	}
-	first := true
-	section := func() (io.Reader, error) {
-		if first {
-			first = false
-			return r, nil
-		}
-		return reader()
 	}
 
 	if o.Flags {
@@ -188,48 +178,73 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, f *folder, seq uint32, m 
 	if o.BodyStructure != nil && sum.bs != nil {
 		rw.WriteBodyStructure(sum.bs)
 	}
-	for _, item := range o.BodySection {
-		src, err := section()
-		if err == nil {
-			err = writeBodySection(rw, src, m.Message, item)
+	for i, item := range o.BodySection {
+		var err error
+		if isWhole(item) {
+			r.Reset(io.NewSectionReader(file, 0, 1<<62)) // each from the start
+			err = writeWholeBody(rw, r, m.Message, item)
+		} else {
+			off, n := bodies[i].window(item.Partial)
+			err = bodies[i].send(rw.WriteBodySection(item, n), off, n)
 		}
 		if err != nil {
 			rw.Close()
 			return err
 		}
 	}
-	for _, item := range o.BinarySection {
-		src, err := section()
-		if err != nil {
+	for i, item := range o.BinarySection {
+		off, n := binaries[i].window(item.Partial)
+		if err := binaries[i].send(rw.WriteBinarySection(item, n), off, n); err != nil {
 			rw.Close()
-			return err
-		}
-		b := imapserver.ExtractBinarySection(src, item)
-		if err := writeLiteral(rw.WriteBinarySection(item, int64(len(b))), b); err != nil {
 			return err
 		}
 	}
-	for _, item := range o.BinarySectionSize {
-		src, err := section()
-		if err != nil {
-			rw.Close()
-			return err
-		}
-		rw.WriteBinarySectionSize(item, imapserver.ExtractBinarySectionSize(src, item))
+	for i, item := range o.BinarySectionSize {
+		rw.WriteBinarySectionSize(item, sizes[i])
 	}
 	return rw.Close()
 }
 
-// writeBodySection writes one BODY[...] item read from src. The whole message (BODY[]
-// and RFC822) is streamed with CRLF line ends; parts are extracted.
-func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store.Message, item *goimap.FetchItemBodySection) error {
-	whole := item.Specifier == goimap.PartSpecifierNone && len(item.Part) == 0
-	if !whole {
-		// Extracted from the CRLF form, so a partial's offsets count the CRLF bytes
-		// the client sees and the literal's length is the length sent.
-		b := imapserver.ExtractBodySection(crlfOf(src), item)
-		return writeLiteral(rw.WriteBodySection(item, int64(len(b))), replaceNUL(b))
+// measureSections measures every section but the whole message (BODY[], streamed
+// as it is sent) that o asks of file (section.go).
+func measureSections(file *os.File, o *goimap.FetchOptions) (bodies, binaries []sectionData, sizes []uint32, err error) {
+	src, err := newMsgSource(file)
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	bodies = make([]sectionData, len(o.BodySection))
+	for i, item := range o.BodySection {
+		if !isWhole(item) {
+			if bodies[i], err = src.bodySection(item); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	binaries = make([]sectionData, len(o.BinarySection))
+	for i, item := range o.BinarySection {
+		if binaries[i], err = src.binarySection(item.Part); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	sizes = make([]uint32, len(o.BinarySectionSize))
+	for i, item := range o.BinarySectionSize {
+		d, err := src.binarySection(item.Part)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sizes[i] = uint32(min(d.n, 1<<32-1))
+	}
+	return bodies, binaries, sizes, nil
+}
+
+// isWhole says item is the whole message (BODY[], RFC822).
+func isWhole(item *goimap.FetchItemBodySection) bool {
+	return item.Specifier == goimap.PartSpecifierNone && len(item.Part) == 0
+}
+
+// writeWholeBody streams the whole message (BODY[] and RFC822) from the start of the
+// file, which src reads, with CRLF line ends.
+func writeWholeBody(rw *imapserver.FetchResponseWriter, src *bufio.Reader, m store.Message, item *goimap.FetchItemBodySection) error {
 	size := m.Size // the CRLF size (W=), as indexed
 	start, length := int64(0), size
 	if p := item.Partial; p != nil {
@@ -237,11 +252,7 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store
 		length = min(p.Size, size-start)
 	}
 	wc := rw.WriteBodySection(item, length)
-	br, ok := src.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReader(src)
-	}
-	crlf := &crlfReader{r: br}
+	crlf := &crlfReader{r: src}
 	if start > 0 {
 		if _, err := io.CopyN(io.Discard, crlf, start); err != nil && !errors.Is(err, io.EOF) {
 			wc.Close()
@@ -258,15 +269,6 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, src io.Reader, m store
 		err = cerr
 	}
 	return err
-}
-
-// crlfOf reads src with bare LFs turned into CRLF.
-func crlfOf(src io.Reader) io.Reader {
-	br, ok := src.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReader(src)
-	}
-	return &crlfReader{r: br}
 }
 
 // replaceNUL replaces NUL bytes, which a BODY literal must not carry (RFC 3501 CHAR8;

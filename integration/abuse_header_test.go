@@ -138,12 +138,7 @@ if ` + tc.deep + ` { fileinto :create "Deep"; }
 			s.MustCLI("sieve", "put", "alice@example.test", "main", script)
 			s.MustCLI("sieve", "activate", "alice@example.test", "main")
 			idle := memPeakKiB(t, s)
-			c := rxDialSMTP(t, s)
-			c.expect(250, "EHLO client.example.org")
-			if _, code, msg := c.send("mallory@example.org", []string{"alice@example.test"}, tc.text); code != 250 {
-				t.Fatalf("DATA: %d %s", code, msg)
-			}
-			c.quit()
+			strangerSends(t, s, tc.text)
 			deep := filepath.Join(rxUserDir(s, "alice@example.test"), ".Deep")
 			deadline := time.Now().Add(60 * time.Second)
 			for len(rxFiles(t, deep)) == 0 {
@@ -152,14 +147,7 @@ if ` + tc.deep + ` { fileinto :create "Deep"; }
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if !s.Running() {
-				t.Fatal("the daemon died")
-			}
-			if grew := memPeakKiB(t, s) - idle; grew > memBudgetKiB {
-				t.Errorf("peak RSS grew by %d MiB over idle (%d MiB), want < %d MiB", grew>>10, idle>>10, memBudgetKiB>>10)
-			} else {
-				t.Logf("peak RSS %d MiB, %d MiB over idle", (idle+grew)>>10, grew>>10)
-			}
+			livesWithinBudget(t, s, idle)
 		})
 	}
 }

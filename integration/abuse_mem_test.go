@@ -185,6 +185,17 @@ func (m *imapRaw) line() string {
 // OK (literals included); anything but OK fails the test.
 func (m *imapRaw) ok(cmd string) string {
 	m.t.Helper()
+	got, status := m.do(cmd)
+	if !strings.HasPrefix(status, "OK") {
+		m.t.Fatalf("%s: %s", cmd, status)
+	}
+	return got
+}
+
+// do sends one command and returns everything the server answered before the tagged
+// status (literals included) and that status ("OK ...", "NO ...", "BAD ...").
+func (m *imapRaw) do(cmd string) (answer, status string) {
+	m.t.Helper()
 	m.tag++
 	tag := fmt.Sprintf("a%d", m.tag)
 	if _, err := fmt.Fprintf(m.c, "%s %s\r\n", tag, cmd); err != nil {
@@ -194,10 +205,7 @@ func (m *imapRaw) ok(cmd string) string {
 	for {
 		l := m.line()
 		if rest, ok := strings.CutPrefix(l, tag+" "); ok {
-			if !strings.HasPrefix(rest, "OK") {
-				m.t.Fatalf("%s: %s", cmd, rest)
-			}
-			return b.String()
+			return b.String(), strings.TrimSpace(rest)
 		}
 		b.WriteString(l)
 		for strings.HasSuffix(l, "}\r\n") {

@@ -14,12 +14,7 @@ import (
 // UTF-8. An unknown encoding or charset leaves the bytes as they are. Decoding streams:
 // the caller bounds what it reads.
 func Decode(q *Part, body io.Reader) io.Reader {
-	switch strings.ToLower(strings.TrimSpace(q.Header.Get("Content-Transfer-Encoding"))) {
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, &skipSpace{r: body})
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	}
+	body, _, _ = DecodeTransfer(q, body)
 	if q.Type != "text" {
 		return body
 	}
@@ -32,6 +27,22 @@ func Decode(q *Part, body io.Reader) io.Reader {
 		return r
 	}
 	return body
+}
+
+// DecodeTransfer returns q's body read from body with its Content-Transfer-Encoding
+// undone (base64, quoted-printable), and nothing else: the octets IMAP's BINARY
+// returns. identity says no decoding was needed (none, 7bit, 8bit, binary); known is
+// false for an encoding it does not know, whose body is returned as it is.
+func DecodeTransfer(q *Part, body io.Reader) (r io.Reader, identity, known bool) {
+	switch strings.ToLower(strings.TrimSpace(q.Header.Get("Content-Transfer-Encoding"))) {
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, &skipSpace{r: body}), false, true
+	case "quoted-printable":
+		return quotedprintable.NewReader(body), false, true
+	case "", "7bit", "8bit", "binary":
+		return body, true, true
+	}
+	return body, true, false
 }
 
 // skipSpace drops white space and line ends from a base64 body, which the decoder

@@ -23,14 +23,38 @@ func Parse(r io.Reader, lim Limits) (*Part, error) {
 	return p.root, nil
 }
 
+// ParseUntil is Parse that stops reading once until, called as each part is complete
+// (its End and Lines known; inner parts complete before the parts enclosing them),
+// returns true. complete says the whole message was read; when it is false the parts
+// still open then (the ancestors of the last one completed) have End 0.
+func ParseUntil(r io.Reader, lim Limits, until func(root, closed *Part) bool) (root *Part, complete bool, err error) {
+	p := newParser(r, lim, false)
+	p.until = until
+	if err := p.run(); err != nil {
+		return nil, false, err
+	}
+	return p.root, !p.stopped, nil
+}
+
 // ParseHeader reads only the top-level header from r (up to its blank line) and
 // returns it with the same bounds as Parse.
 func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
+	root, err := ParseTop(r, lim)
+	if err != nil {
+		return nil, err
+	}
+	return &root.Header, nil
+}
+
+// ParseTop reads only the top-level header from r, as ParseHeader, and returns the
+// root part with its Header, type and BodyOffset; End and Lines are not known (End is
+// BodyOffset) and no children are parsed.
+func ParseTop(r io.Reader, lim Limits) (*Part, error) {
 	p := newParser(r, lim, true)
 	if err := p.run(); err != nil {
 		return nil, err
 	}
-	return &p.root.Header, nil
+	return p.root, nil
 }
 
 // boundary is an open multipart's delimiter ("--" + boundary parameter).
@@ -61,6 +85,9 @@ type parser struct {
 	field    []byte // the field being read (name and value), nil when none
 	skipping bool   // the current field is not kept
 	done     bool
+
+	until   func(root, closed *Part) bool // ParseUntil's condition
+	stopped bool                          // until returned true
 }
 
 func newParser(r io.Reader, lim Limits, headerOnly bool) *parser {
@@ -92,6 +119,8 @@ func (p *parser) run() error {
 			}
 		}
 		switch {
+		case p.stopped:
+			return nil
 		case err == nil, errors.Is(err, bufio.ErrBufferFull):
 		case errors.Is(err, io.EOF):
 			p.finish()
@@ -168,6 +197,12 @@ func (p *parser) closePart(q *Part, atBoundary bool) {
 		lines = 0
 	}
 	q.End, q.Lines = end, lines
+	if q.Type == "multipart" && len(q.Parts) == 0 {
+		q.Flattened = true // no delimiter was found: its body is one text part
+	}
+	if p.until != nil && !p.stopped && p.until(p.root, q) {
+		p.stopped, p.done = true, true
+	}
 }
 
 // openChild starts a new child of multipart mp whose header begins at off.
@@ -203,12 +238,6 @@ func (p *parser) finish() {
 		p.closePart(p.cur(), false)
 		p.stack = p.stack[:len(p.stack)-1]
 	}
-	p.root.Walk(func(q *Part) bool {
-		if q.Type == "multipart" && len(q.Parts) == 0 {
-			q.Flattened = true
-		}
-		return true
-	})
 }
 
 // headerChunk handles a piece of a header line.

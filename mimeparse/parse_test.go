@@ -202,3 +202,28 @@ func TestParseMemoryBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestParseUntil: parsing stops once the first part is complete, with the same
+// offsets a whole parse gives it; the message's own end is not known then.
+func TestParseUntil(t *testing.T) {
+	t.Parallel()
+	whole, err := Parse(strings.NewReader(sample), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReader(sample)
+	root, complete, err := ParseUntil(r, Limits{}, func(root, closed *Part) bool { return len(root.Parts) > 0 && closed == root.Parts[0] })
+	if err != nil || complete {
+		t.Fatalf("ParseUntil: complete %v, %v", complete, err)
+	}
+	got, want := root.Parts[0], whole.Parts[0]
+	if got.Offset != want.Offset || got.BodyOffset != want.BodyOffset || got.End != want.End || got.Lines != want.Lines {
+		t.Errorf("first part %+v, whole parse %+v", got, want)
+	}
+	if root.End != 0 || len(root.Parts) != 2 {
+		t.Errorf("root End %d with %d parts seen; want 0 (still open) and 2", root.End, len(root.Parts))
+	}
+	if _, complete, _ := ParseUntil(strings.NewReader(sample), Limits{}, func(_, _ *Part) bool { return false }); !complete {
+		t.Error("a condition never met: want the whole message read")
+	}
+}
