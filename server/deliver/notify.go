@@ -3,7 +3,10 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +20,54 @@ import (
 // auto-submitted mail and capped the recipients (8); every header value goes through
 // the fieldWriter (headers.go); From is always the user, whatever :from says, so a script cannot
 // send as someone else.
+//
+// It is limited as vacation is: a held message notifies nobody (holdOutgoing), and the
+// same notification (recipients, subject, text) about mail from the same sender goes
+// out at most once per notifyPeriod, remembered in the user's vacation log, so a flood
+// of one message cannot become a flood of notifications.
 func (a *Agent) sendNotify(ctx context.Context, user string, n sieve.Notify, env *smtp.Envelope, msg smtp.Message) error {
 	hdr, err := readHeader(msg)
 	if err != nil {
 		return err
 	}
 	rcpts := append(append([]string(nil), n.To...), n.Cc...)
-	return a.send(ctx, "", rcpts, a.composeNotify(user, n, env.From, hdr.Get("Subject")), "notify:"+env.ID, env.Session.ID)
+	body := a.composeNotify(user, n, env.From, hdr.Get("Subject"))
+	handle, sender := notifyHandle(n, hdr.Get("Subject")), env.From
+	if sender == "" {
+		sender = "<>"
+	}
+	if sent, err := a.store.VacationReplied(ctx, user, handle, sender, notifyPeriod); err != nil {
+		return err
+	} else if sent {
+		a.log.Info("sieve notification not sent: the same one went out within a day", smtp.KeySession, env.Session.ID,
+			"id", env.ID, "user", user, "to", strings.Join(rcpts, ","), "sender", sanitizeField(sender))
+		return nil
+	}
+	if err := a.send(ctx, "", rcpts, body, "notify:"+env.ID, env.Session.ID); err != nil {
+		return err
+	}
+	return a.store.RecordVacation(ctx, user, handle, sender, vacationMaxAge)
+}
+
+// notifyPeriod is how long the same notification about the same sender is not sent
+// again: vacation's shortest :days (Pigeonhole's sieve_vacation_min_period).
+const notifyPeriod = 24 * time.Hour
+
+// notifyHandle names a notification in the vacation log by what its reader sees: the
+// recipients, the subject and the text (the defaults filled in from origSubject).
+func notifyHandle(n sieve.Notify, origSubject string) string {
+	h := sha256.New()
+	for _, part := range [][]string{n.To, n.Cc, {n.Subject, n.Body, strconv.Itoa(n.Importance)}} {
+		for _, v := range part {
+			h.Write([]byte(strings.ToLower(v)))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	if n.Subject == "" || n.Body == "" {
+		h.Write([]byte(origSubject))
+	}
+	return "notify:" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func (a *Agent) composeNotify(user string, n sieve.Notify, sender, origSubject string) []byte {

@@ -1,11 +1,13 @@
 package deliver
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/smtp"
 )
 
 // TestComposeNotifyHeaders: a subject or sender with line breaks cannot add a header,
@@ -23,5 +25,52 @@ func TestComposeNotifyHeaders(t *testing.T) {
 	}
 	if !strings.Contains(hdr, "From: alice@example.test\r\n") || !strings.Contains(hdr, "Auto-Submitted: auto-notified") || !strings.Contains(hdr, "To: bob@example.org") {
 		t.Errorf("header:\n%s", hdr)
+	}
+}
+
+// Notifications are limited as vacation replies are: the same notification about the
+// same sender once a day, none about a held message (scored as spam) or an auto-submitted
+// one; a new subject or another sender is a new notification.
+func TestNotifyLimits(t *testing.T) {
+	t.Parallel()
+	a, st, _, q := onwardAgent(t)
+	ctx := context.Background()
+	const alice = "alice@example.test"
+	putActive(t, st, alice, `require ["enotify"]; notify "mailto:pager@example.org";`)
+	deliver := func(from, text string) {
+		t.Helper()
+		env := testEnvelope(alice)
+		env.From = from
+		if errs := a.Deliver(ctx, env, smtp.BytesMessage(text)); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+	notes := func() int {
+		n := 0
+		for _, m := range q.all() {
+			if len(m.rcpts) == 1 && m.rcpts[0] == "pager@example.org" {
+				n++
+			}
+		}
+		return n
+	}
+	for i, tc := range []struct {
+		from, text string
+		want       int // notifications so far
+	}{
+		{"boss@example.org", "Subject: report\r\n\r\nx\r\n", 1},
+		{"boss@example.org", "Subject: report\r\n\r\nx\r\n", 1}, // the same again: suppressed
+		{"boss@example.org", "Subject: report\r\n\r\nanother body\r\n", 1},
+		{"boss@example.org", "Subject: lunch\r\n\r\nx\r\n", 2},   // a new subject
+		{"other@example.org", "Subject: report\r\n\r\nx\r\n", 3}, // another sender
+		{"", "Subject: bounce\r\n\r\nx\r\n", 4},
+		{"", "Subject: bounce\r\n\r\nx\r\n", 4},
+		{"spam@example.org", "X-Spam: Yes\r\nSubject: win\r\n\r\nx\r\n", 4},
+		{"robot@example.org", "Auto-Submitted: auto-generated\r\nSubject: cron\r\n\r\nx\r\n", 4},
+	} {
+		deliver(tc.from, tc.text)
+		if got := notes(); got != tc.want {
+			t.Fatalf("after message %d (%s, %q): %d notifications, want %d", i+1, tc.from, tc.text, got, tc.want)
+		}
 	}
 }
