@@ -87,6 +87,7 @@ func (ss *session) Append(ctx context.Context, name string, r goimap.LiteralRead
 	}
 	ss.srv.hub.notify(ss.user, n, self)
 	ss.learnAppended(ctx, n, d.Path)
+	ss.sieveAdded(CauseAppend, "", n, added)
 	return &goimap.AppendData{UID: goimap.UID(added[0].UID), UIDValidity: added[0].UIDValidity}, nil
 }
 

@@ -142,6 +142,7 @@ func (ss *session) copyTo(ctx context.Context, sel *selected, numSet goimap.NumS
 		ss.fresh = false // the copies arrived after pick: the poll must look again
 	}
 	ss.learnCopied(ctx, sel.name, n, made)
+	ss.sieveAdded(CauseCopy, sel.name, n, added)
 	return data, copied, nil
 }
 

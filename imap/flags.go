@@ -180,6 +180,7 @@ func (ss *session) Store(ctx context.Context, w *imapserver.FetchWriter, numSet 
 	if err != nil {
 		return ss.imapError("store", err)
 	}
+	ss.sieveFlagged(sel.name, msgs, changes)
 	condstore := options != nil && options.UnchangedSince > 0 || ss.conn != nil && ss.conn.CondStoreEnabled()
 	showRecent := ss.recentShown(sel)
 	for i, m := range msgs {

@@ -74,6 +74,9 @@ type Options struct {
 	// SpamLearner, if set, is told about messages moved into and out of Junk
 	// and appended to it (see learn.go); nil learns nothing.
 	SpamLearner SpamLearner
+	// SieveEvents, if set, hears of APPEND, COPY/MOVE and STORE on messages, the
+	// events imapsieve scripts run on (imapsieve.go); nil: none.
+	SieveEvents SieveEvents
 	// Debug, if set, receives the raw protocol (with passwords!); tests only.
 	Debug io.Writer
 }

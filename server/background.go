@@ -16,5 +16,8 @@ func (s *Server) startBackground(ctx context.Context) *sync.WaitGroup {
 	if s.learner != nil {
 		wg.Go(func() { s.learner.Run(ctx) })
 	}
+	if s.imapSieve != nil {
+		wg.Go(func() { s.imapSieve.Run(ctx, s.imap, s.agent) })
+	}
 	return &wg
 }

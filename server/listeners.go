@@ -219,6 +219,7 @@ func (s *Server) newIMAPServer() *imap.Server {
 		LoginTimeout: login,
 		IdleTimeout:  idle,
 		SpamLearner:  s.spamLearner(),
+		SieveEvents:  s.sieveEvents(),
 	})
 }
 

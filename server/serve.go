@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/imap"
+	"github.com/postern/postern/imapsieve"
 	"github.com/postern/postern/server/certs"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/server/deliver"
@@ -102,6 +103,7 @@ type Server struct {
 	imap         *imap.Server
 	imapShutdown func(context.Context) error
 	learner      *spamlearn.Learner // nil unless [spam_learning] controller is set
+	imapSieve    *imapsieve.Runner  // nil without [[sieve.imapsieve]] rules
 
 	mxProbe *smtp.ProbeListener // the open-relay test's way into the smtp listener; nil without one
 
@@ -154,6 +156,9 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	s.rates = limits.NewRates(cfg.Limits, time.Now)
 	s.namer = maildir.NewNamer(cfg.Hostname, time.Now)
 	if s.learner, err = newSpamLearner(cfg, log, s.events); err != nil {
+		return nil, err
+	}
+	if s.imapSieve, err = newIMAPSieve(cfg, s); err != nil {
 		return nil, err
 	}
 	s.imap = s.newIMAPServer()

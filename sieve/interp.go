@@ -61,6 +61,9 @@ type ExecOptions struct {
 	// SpecialUseExists answers whether mailbox (any mailbox when "") has
 	// the special-use attribute; nil: none has.
 	SpecialUseExists func(ctx context.Context, mailbox, attr string) bool
+	// Flags starts imap4flags' internal variable: an IMAP event's message
+	// has its current flags there (RFC 6785 section 3.6); nil at delivery.
+	Flags []string
 }
 
 func (o ExecOptions) withDefaults() ExecOptions {
@@ -171,7 +174,7 @@ func (s *Script) Execute(ctx context.Context, msg Message, env Envelope, opts Ex
 	st := &runState{
 		ctx: ctx, opts: opts, msg: msg, env: env, implicitKeep: true,
 		globals: map[string]string{}, included: map[string]bool{},
-		hdrCache: map[string][]string{},
+		hdrCache: map[string][]string{}, flags: validFlags(opts.Flags),
 	}
 	st.frame = &frame{unit: s.unit, vars: map[string]string{}}
 	err := st.run(s.unit.cmds)

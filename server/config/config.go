@@ -135,6 +135,8 @@ type Sieve struct {
 	// sieve_spamtest_* and sieve_virustest_* settings (sieve.go).
 	SpamTest  ScoreTest `toml:"spamtest" doc:"Where spamtest and spamtestplus read the spam scanner's verdict, as Pigeonhole's sieve_spamtest_* settings. With status_header \"\" (the default) Rspamd's headers are read: X-Spam-Score (max 15) or X-Spamd-Result (max from the header)."`
 	VirusTest ScoreTest `toml:"virustest" doc:"Where virustest reads the virus scanner's verdict, as Pigeonhole's sieve_virustest_* settings. With status_header \"\" (the default) virustest is always 0 (not tested)."`
+	// IMAPSieve are the scripts run on IMAP events (RFC 6785).
+	IMAPSieve []IMAPSieveRule `toml:"imapsieve" doc:"Scripts run on IMAP events (RFC 6785), as Pigeonhole's imapsieve_mailboxN_* settings: when a client appends, copies or moves a message into a mailbox, or changes its flags."`
 }
 
 // Admin configures the admin socket.

@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"path"
+	"slices"
+	"strings"
 
 	"github.com/postern/postern/sieve"
 )
@@ -70,11 +73,56 @@ func (s Sieve) VirusSources() ([]sieve.ScoreSource, error) {
 	return s.VirusTest.Sources(sieve.DefaultVirusSources(), 5)
 }
 
+// IMAPSieveRule is one [[sieve.imapsieve]] table: which scripts run when a message
+// arrives in or changes in a mailbox through IMAP.
+type IMAPSieveRule struct {
+	Mailbox  string   `toml:"mailbox" required:"true" example:"Junk" doc:"The mailbox (or a pattern: * matches within one level, ? one character, as Pigeonhole's imapsieve_mailboxN_name; \"*\" is every mailbox)."`
+	From     string   `toml:"from" example:"" doc:"For COPY: only messages copied or moved from this mailbox (pattern as mailbox); \"\" for any, as imapsieve_mailboxN_from."`
+	Causes   []string `toml:"causes" type:"array of APPEND, COPY, FLAG" example:"COPY" doc:"The IMAP events the scripts run on: APPEND, COPY (COPY and MOVE) and FLAG (a STORE that changed flags); [] means APPEND and COPY, as imapsieve_mailboxN_causes."`
+	Before   string   `toml:"before" path:"config" type:"path" example:"imapsieve/report-spam.sieve" doc:"A global Sieve script run first, as imapsieve_mailboxN_before; \"\" for none."`
+	Personal string   `toml:"personal" example:"" doc:"The name of a script the user stored (ManageSieve or postern sieve put; need not be the active one) run after before, if the user has one by that name; \"\" for none."`
+	After    string   `toml:"after" path:"config" type:"path" example:"" doc:"A global Sieve script run last, as imapsieve_mailboxN_after; \"\" for none."`
+}
+
+// imapsieveCauses are the causes a rule may name.
+var imapsieveCauses = []string{"APPEND", "COPY", "FLAG"}
+
+// RuleCauses returns the rule's causes upper-cased, with the default filled in.
+func (r IMAPSieveRule) RuleCauses() []string {
+	if len(r.Causes) == 0 {
+		return []string{"APPEND", "COPY"}
+	}
+	out := make([]string, 0, len(r.Causes))
+	for _, c := range r.Causes {
+		out = append(out, strings.ToUpper(c))
+	}
+	return out
+}
+
 func (s *Sieve) validate(pr *problems) {
 	if _, err := s.SpamSources(); err != nil {
 		pr.addf("sieve.spamtest", "%v", err)
 	}
 	if _, err := s.VirusSources(); err != nil {
 		pr.addf("sieve.virustest", "%v", err)
+	}
+	for i, r := range s.IMAPSieve {
+		key := fmt.Sprintf("sieve.imapsieve.%d", i+1)
+		if r.Mailbox == "" {
+			pr.addf(key+".mailbox", "is required (the mailbox the rule watches, e.g. \"Junk\")")
+		}
+		for _, p := range []string{r.Mailbox, r.From} {
+			if _, err := path.Match(p, ""); err != nil {
+				pr.addf(key+".mailbox", "%q is not a valid pattern", p)
+			}
+		}
+		for _, c := range r.RuleCauses() {
+			if !slices.Contains(imapsieveCauses, c) {
+				pr.addf(key+".causes", "%q is not APPEND, COPY or FLAG", c)
+			}
+		}
+		if r.Before == "" && r.After == "" && r.Personal == "" {
+			pr.addf(key, "names no script: set before, personal or after")
+		}
 	}
 }

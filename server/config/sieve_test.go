@@ -70,10 +70,32 @@ func TestSieveConfigErrors(t *testing.T) {
 		{"[sieve.spamtest]\nstatus_header = \"X-Score: (\"\n", `sieve.spamtest: status_header:`},
 		{"[sieve.spamtest]\nstatus_type = \"stars\"\n", `"stars" is not allowed`},
 		{"[sieve.virustest]\nstatus_type = \"text\"\nstatus_header = \"X-Virus\"\ntext_values = [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"]\n", `text_values: at most 5 values`},
+		{"[[sieve.imapsieve]]\nmailbox = \"Junk\"\n", `names no script`},
+		{"[[sieve.imapsieve]]\nmailbox = \"Junk\"\npersonal = \"x\"\ncauses = [\"MOVE\"]\n", `"MOVE" is not APPEND, COPY or FLAG`},
+		{"[[sieve.imapsieve]]\nmailbox = \"[\"\npersonal = \"x\"\n", `"[" is not a valid pattern`},
+		{"[[sieve.imapsieve]]\npersonal = \"x\"\n", `mailbox`},
 	} {
 		_, err := Parse([]byte(valid+tc.doc), file)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.doc, err, tc.want)
 		}
+	}
+}
+
+func TestIMAPSieveRuleCauses(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(valid+"[[sieve.imapsieve]]\nmailbox = \"Junk\"\nbefore = \"learn.sieve\"\n[[sieve.imapsieve]]\nmailbox = \"*\"\ncauses = [\"flag\"]\npersonal = \"flags\"\n"), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Sieve.IMAPSieve
+	if len(r) != 2 || r[0].Before != "/etc/postern/learn.sieve" {
+		t.Fatalf("rules %+v", r)
+	}
+	if got := strings.Join(r[0].RuleCauses(), ","); got != "APPEND,COPY" {
+		t.Errorf("default causes %s", got)
+	}
+	if got := strings.Join(r[1].RuleCauses(), ","); got != "FLAG" {
+		t.Errorf("causes %s", got)
 	}
 }

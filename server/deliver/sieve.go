@@ -228,7 +228,7 @@ func (h *sieveHook) combine(ctx context.Context, scripts []*sieve.Script, msg si
 		keepHeader = res.ImplicitKeepHeader
 		for i, a := range res.Actions {
 			if i < len(res.Origins) {
-				d.Rules = append(d.Rules, res.Origins[i].String()+" "+describeAction(a))
+				d.Rules = append(d.Rules, res.Origins[i].String()+" "+DescribeAction(a))
 			}
 			switch a := a.(type) {
 			case sieve.Keep:
@@ -275,8 +275,8 @@ func originAt(origins []sieve.Origin, i int) string {
 	return ""
 }
 
-// describeAction names a Sieve action and its target for the mail log.
-func describeAction(a sieve.Action) string {
+// DescribeAction names a Sieve action and its target for the mail log (also imapsieve's).
+func DescribeAction(a sieve.Action) string {
 	switch a := a.(type) {
 	case sieve.Keep:
 		return "keep"

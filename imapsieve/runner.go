@@ -1,0 +1,149 @@
+package imapsieve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/postern/postern/imap"
+	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/sieve"
+	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/store"
+)
+
+// Mailboxes reads and changes the messages events are about (the IMAP server).
+type Mailboxes interface {
+	SieveMessage(ctx context.Context, user, mailbox string, uid uint32) (path string, flags []string, err error)
+	ApplySieve(ctx context.Context, user, mailbox string, uid uint32, o imap.SieveOutcome) error
+}
+
+// Sender sends what scripts decided to send (the delivery agent): redirected copies
+// and enotify notifications, with delivery's checks (a message that may not be sent on
+// is refused).
+type Sender interface {
+	SendFromSieve(ctx context.Context, user string, msg smtp.Message, redirects []string, notifies []sieve.Notify) error
+}
+
+// Rates is the outbound rate limiter the user's own submissions count against ([limits]
+// messages and recipients per minute per user, limits.Rates): what scripts send on IMAP
+// events counts there too, so a flood of events cannot send more than the user could.
+type Rates interface {
+	Message(s *smtp.Session) error
+	Recipient(s *smtp.Session) error
+}
+
+// Options configure a Runner.
+type Options struct {
+	Rules     []config.IMAPSieveRule
+	Store     *store.Store
+	GlobalDir string // [sieve] global_dir, for include :global
+	Delimiter string // the recipient delimiter, for subaddress
+	SpamTest  []sieve.ScoreSource
+	VirusTest []sieve.ScoreSource
+	Logger    *slog.Logger
+	Rates     Rates // nil: sends are not rate limited (tests)
+	// QueueSize bounds the events waiting to run; 0 means 1024.
+	QueueSize int
+	// EventTimeout bounds one event's whole run (scripts, copies, sends); 0 means 30s.
+	EventTimeout time.Duration
+}
+
+// Runner queues IMAP events and runs their scripts.
+type Runner struct {
+	o       Options
+	rules   []rule
+	queue   *queue
+	log     *slog.Logger
+	cache   *personalCache
+	dropped atomic.Int64 // events dropped since the start, for the log
+}
+
+// New compiles the rules' global scripts; a script that does not compile is an error.
+func New(o Options) (*Runner, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.EventTimeout <= 0 {
+		o.EventTimeout = 30 * time.Second
+	}
+	rules, err := compileRules(o.Rules, o.Store, o.GlobalDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{o: o, rules: rules, queue: newQueue(o.QueueSize), log: o.Logger,
+		cache: newPersonalCache(o.Store, o.GlobalDir)}, nil
+}
+
+// Wants says whether some rule runs for cause in mailbox (imap.SieveEvents).
+func (r *Runner) Wants(mailbox, cause string) bool {
+	for _, ru := range r.rules {
+		if ru.matches(mailbox, cause) {
+			return true
+		}
+	}
+	return false
+}
+
+// Event queues ev without waiting (imap.SieveEvents). A FLAG event for a message that
+// has one waiting merges into it; over the queue's bounds the event is dropped, with a
+// warning for the 1st, 2nd, 4th, 8th... drop (a flood must not flood the log too).
+func (r *Runner) Event(ev imap.SieveEvent) {
+	why := r.queue.put(ev)
+	if why == queued || why == merged {
+		return
+	}
+	if n := r.dropped.Add(1); n&(n-1) == 0 {
+		r.log.Warn("imapsieve: event dropped", "reason", string(why), "dropped_total", n,
+			"user", ev.User, "mailbox", ev.Mailbox, "cause", ev.Cause, "uid", ev.UID)
+	}
+}
+
+// Run runs the queued events, one at a time in the order they came, until ctx ends.
+func (r *Runner) Run(ctx context.Context, mb Mailboxes, out Sender) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-r.queue.ready:
+			r.handle(ctx, mb, out, r.queue.done(p))
+		}
+	}
+}
+
+func (r *Runner) handle(ctx context.Context, mb Mailboxes, out Sender, ev imap.SieveEvent) {
+	ctx, cancel := context.WithTimeout(ctx, r.o.EventTimeout)
+	defer cancel()
+	log := r.log.With("user", ev.User, "mailbox", ev.Mailbox, "cause", ev.Cause, "uid", ev.UID)
+	if err := r.runEvent(ctx, mb, out, ev, log); err != nil {
+		log.Error("imapsieve: the scripts failed; the message is left as it was", "err", err)
+	}
+}
+
+// scriptsFor lists the scripts an event runs: every matching rule's before, then
+// their personal scripts, then their after scripts (Pigeonhole's order).
+func (r *Runner) scriptsFor(ctx context.Context, ev imap.SieveEvent) ([]*sieve.Script, error) {
+	var before, personal, after []*sieve.Script
+	for _, ru := range r.rules {
+		if !ru.matches(ev.Mailbox, ev.Cause) || !ru.fromMatches(ev) {
+			continue
+		}
+		before = append(before, ru.before...)
+		after = append(after, ru.after...)
+		if ru.personal != "" {
+			sc, err := r.cache.get(ctx, ev.User, ru.personal)
+			if err != nil {
+				return nil, fmt.Errorf("personal script %q: %w", ru.personal, err)
+			}
+			if sc != nil {
+				personal = append(personal, sc)
+			}
+		}
+	}
+	return append(append(before, personal...), after...), nil
+}
