@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -63,29 +64,41 @@ func TestDifferentialPigeonhole(t *testing.T) {
 	// POSTERN_SIEVE_DIFF_MATCH (a regular expression over "script/message") narrows
 	// the run while working on a few cases.
 	only := regexp.MustCompile(os.Getenv("POSTERN_SIEVE_DIFF_MATCH"))
-	agree, total := 0, 0
-	for _, sp := range scripts {
-		for _, mp := range msgs {
-			name := strings.TrimSuffix(filepath.Base(sp), ".sieve") + "/" + strings.TrimSuffix(filepath.Base(mp), ".eml")
-			if !only.MatchString(name) {
-				continue
+	// Each case waits mostly on a sieve-test process, so the cases run as parallel
+	// subtests; the group returns when all of them have.
+	var agree, total atomic.Int64
+	t.Run("cases", func(t *testing.T) {
+		for _, sp := range scripts {
+			for _, mp := range msgs {
+				name := strings.TrimSuffix(filepath.Base(sp), ".sieve") + "/" + strings.TrimSuffix(filepath.Base(mp), ".eml")
+				if !only.MatchString(name) {
+					continue
+				}
+				total.Add(1)
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					if diffCase(t, name, bin, conf, work, sp, mp) {
+						agree.Add(1)
+					}
+				})
 			}
-			total++
-			script, _ := os.ReadFile(sp)
-			msg, _ := os.ReadFile(mp)
-			ours := runOutcome(t, script, msg, Envelope{From: diffFrom, To: diffTo, User: diffTo}, nil, "Archive")
-			theirs, detail := pigeonholeOutcome(t, bin, conf, work, script, msg)
-			if ours == theirs && compareExtras(t, name, bin, conf, work, script, msg) {
-				agree++
-				continue
-			}
-			if ours == theirs {
-				continue
-			}
-			t.Errorf("%s differs\n--- ours:\n%s--- pigeonhole:\n%s%s", name, ours, theirs, detail)
 		}
+	})
+	t.Logf("differential: %d/%d agree", agree.Load(), total.Load())
+}
+
+// diffCase compares one script on one message with Pigeonhole and says whether
+// the outcomes (and the extras, where the script has them) agree.
+func diffCase(t *testing.T, name, bin, conf, work, sp, mp string) bool {
+	script, _ := os.ReadFile(sp)
+	msg, _ := os.ReadFile(mp)
+	ours := runOutcome(t, script, msg, Envelope{From: diffFrom, To: diffTo, User: diffTo}, nil, "Archive")
+	theirs, detail := pigeonholeOutcome(t, bin, conf, work, script, msg)
+	if ours != theirs {
+		t.Errorf("%s differs\n--- ours:\n%s--- pigeonhole:\n%s%s", name, ours, theirs, detail)
+		return false
 	}
-	t.Logf("differential: %d/%d agree", agree, total)
+	return compareExtras(t, name, bin, conf, work, script, msg)
 }
 
 func mustChmod(t *testing.T, dir string) {
