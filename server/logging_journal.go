@@ -92,3 +92,11 @@ func journalPriority(l slog.Level) []byte {
 	}
 	return []byte("<7>")
 }
+
+// JournalStream says whether out is the journal's stream named by $JOURNAL_STREAM, so
+// that a caller writing to it directly (the reason the daemon did not start, printed
+// after Serve returns) can prefix its lines with a priority as the logger does.
+func JournalStream(out io.Writer, getenv func(string) string) bool {
+	_, ok := journalOutput(out, getenv).(*journalWriter)
+	return ok
+}

@@ -56,12 +56,27 @@ func (c *cli) report(err error) int {
 		fmt.Fprintf(c.stderr, "Run %q for help.\n", strings.Join(append([]string{"postern", "help"}, path...), " "))
 		return exitUsage
 	}
-	fmt.Fprintf(c.stderr, "postern: %s\n", err)
+	prefix := ""
+	var je *journalError
+	if errors.As(err, &je) {
+		prefix = journalErrPrefix
+	}
+	fmt.Fprintf(c.stderr, "%spostern: %s\n", prefix, err)
 	if hint := admin.ErrorHint(err); hint != "" {
-		fmt.Fprintf(c.stderr, "hint: %s\n", hint)
+		fmt.Fprintf(c.stderr, "%shint: %s\n", prefix, hint)
 	}
 	return exitFor(err)
 }
+
+// journalError is the error that ended `postern serve` when its standard error is the
+// journal's stream: report prints its lines at priority err (sd-daemon prefix <3>), as
+// the daemon's own error lines are.
+type journalError struct{ err error }
+
+func (e *journalError) Error() string { return e.err.Error() }
+func (e *journalError) Unwrap() error { return e.err }
+
+const journalErrPrefix = "<3>"
 
 // configErr marks an error as a config file that cannot be used (EX_CONFIG).
 type configErr struct{ err error }

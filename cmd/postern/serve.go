@@ -19,11 +19,18 @@ container entry point start.`,
 			// searchable by all for the maildrop), whatever umask it was started with;
 			// files meant for others (the sockets, the maildrop) get their modes set.
 			syscall.Umask(0o027)
-			return server.Serve(ctx, server.Options{
+			err := server.Serve(ctx, server.Options{
 				ConfigPath: c.configPath,
 				Version:    versionString(),
 				LogOutput:  c.stderr,
+				Getenv:     c.getenv,
 			})
+			if err != nil && server.JournalStream(c.stderr, c.getenv) {
+				// journald stores a line without a priority at info: why the daemon
+				// stopped must show in `journalctl -p err`.
+				return &journalError{err: err}
+			}
+			return err
 		},
 	}
 }
