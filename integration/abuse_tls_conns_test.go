@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The connection-limit attacks of issue 14 on the listeners abuse_conns_test.go does
+// not flood: submission on 587 and the implicit-TLS ones, 465 and 993, where the
+// refusal itself must be spoken over TLS. And the slow-loris client that connects and
+// says nothing (or never finishes the TLS handshake): login_timeout closes it.
+
+// floodTLS opens n connections to addr from 127.0.0.1 over TLS and keeps them open; it
+// counts the first lines that start with greet and with refuse.
+func floodTLS(t testing.TB, addr string, n int, greet, refuse string) (greeted, refused int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; i < n; i++ {
+		c := tls.Client(dialFrom(t, "127.0.0.1", addr), &tls.Config{InsecureSkipVerify: true})
+		c.SetDeadline(deadline)
+		l, err := bufio.NewReader(c).ReadString('\n')
+		switch {
+		case strings.HasPrefix(l, greet):
+			greeted++
+		case strings.HasPrefix(l, refuse):
+			refused++
+		default:
+			t.Fatalf("connection %d: first line %q, %v", i, l, err)
+		}
+	}
+	return greeted, refused
+}
+
+func TestAbuseSubmissionFlood(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	before := daemonHWM(t, s)
+	greeted, refused := flood(t, s.Addrs["submission"], 200, "220 ", "421 4.7.0")
+	if greeted > 10 || refused < 190 {
+		t.Fatalf("587: 200 connections from one address: %d greeted, %d refused; want at most 10 greeted", greeted, refused)
+	}
+	t.Logf("587 flood: %d greeted, %d refused", greeted, refused)
+	c := dialFrom(t, ownerIP, s.Addrs["submission"])
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("another network's banner on 587 during the flood: %q", l)
+	}
+	afterFlood(t, s, before)
+}
+
+func TestAbuseImplicitTLSFloods(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	before := daemonHWM(t, s)
+	for _, l := range []struct {
+		name, greet, refuse string
+		most                int
+	}{
+		{"submissions", "220 ", "421 4.7.0", 10},
+		{"imaps", "* OK", "* BYE", 20},
+	} {
+		greeted, refused := floodTLS(t, s.Addrs[l.name], 200, l.greet, l.refuse)
+		if greeted > l.most || refused < 200-l.most {
+			t.Fatalf("%s: 200 TLS connections from one address: %d greeted, %d refused; want at most %d greeted",
+				l.name, greeted, refused, l.most)
+		}
+		t.Logf("%s flood: %d greeted, %d refused (the refusal spoken over TLS)", l.name, greeted, refused)
+	}
+	if r := imapsLogin(t, s, ownerIP, "alice@example.test", strings.TrimSpace(rxPassword)); !strings.HasPrefix(r, "a1 OK") {
+		t.Fatalf("the owner's login on 993 during the floods: %q", r)
+	}
+	afterFlood(t, s, before)
+}
+
+// TestAbuseSilentClientsTimedOut: a client that connects and sends nothing, on a
+// plain listener or before its TLS handshake, is closed after login_timeout, so a
+// slow-loris attacker cannot keep the per-network slots.
+func TestAbuseSilentClientsTimedOut(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "[limits.submission]\nlogin_timeout = \"2s\"\n[limits.imap]\nlogin_timeout = \"2s\"\n"+
+		"[limits.managesieve]\nlogin_timeout = \"2s\"\n")
+	for _, name := range []string{"submission", "submissions", "imap", "imaps", "managesieve"} {
+		c := dialFrom(t, "127.0.0.1", s.Addrs[name])
+		start := time.Now()
+		c.SetReadDeadline(start.Add(20 * time.Second))
+		// Read what the server says (nothing before a TLS handshake) until it closes.
+		_, err := io.Copy(io.Discard, c)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("%s: the silent client was not closed within 20 s: %v", name, err)
+		}
+		if took < 1500*time.Millisecond {
+			t.Fatalf("%s: closed after %v, before the 2 s login_timeout", name, took)
+		}
+		t.Logf("%s: a silent client closed after %v", name, took.Round(10*time.Millisecond))
+	}
+	if !s.Running() {
+		t.Fatal("daemon died")
+	}
+}
