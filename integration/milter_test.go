@@ -23,12 +23,10 @@ func startRspamd(t *testing.T) (string, func()) {
 	t.Helper()
 	bin := needTool(t, "rspamd")
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// A unix socket in the test's own directory: a TCP port picked by closing a
+	// listener can be taken by another test before Rspamd binds it, and the dial
+	// below would then find the other test's listener.
+	sock := filepath.Join(dir, "milter.sock")
 	conf := fmt.Sprintf(`.include "$CONFDIR/common.conf"
 options {
     pidfile = "$RUNDIR/rspamd.pid";
@@ -37,13 +35,13 @@ options {
 }
 logging { type = "console"; level = "error"; }
 worker "rspamd_proxy" {
-    bind_socket = "%s";
+    bind_socket = "%s mode=0666";
     milter = yes;
     timeout = 120s;
     upstream "local" { default = yes; self_scan = yes; }
     count = 1;
 }
-`, addr)
+`, sock)
 	for _, d := range []string{"db", "run", "log", "local"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -80,13 +78,13 @@ worker "rspamd_proxy" {
 		<-exited
 	}
 	t.Cleanup(stop)
-	// Rspamd compiles its rules before it binds; wait for the port, not for a log line.
+	// Rspamd compiles its rules before it binds; wait for the socket, not for a log line.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("unix", sock, time.Second)
 		if err == nil {
 			c.Close()
-			return addr, stop
+			return "unix:" + sock, stop
 		}
 		select {
 		case <-exited:
@@ -94,7 +92,7 @@ worker "rspamd_proxy" {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rspamd did not listen on %s within 60s:\n%s", addr, out.String())
+			t.Fatalf("rspamd did not listen on %s within 60s:\n%s", sock, out.String())
 		}
 	}
 }
