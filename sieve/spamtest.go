@@ -111,6 +111,18 @@ func (x *scoreTest) eval(st *runState) (bool, error) {
 // 1..top (or 0..100 with :percent).
 func scoreValue(st *runState, srcs []ScoreSource, top int, percent bool) string {
 	for _, src := range srcs {
+		if src.Type == ScoreText {
+			// Text i is the value i itself, and i tenths (fifths for virustest) with
+			// :percent, as Pigeonhole has it (the differential suite's "texts" case).
+			i, ok := src.textValue(st, top)
+			if !ok {
+				continue
+			}
+			if percent {
+				return strconv.Itoa(i * 100 / top)
+			}
+			return strconv.Itoa(i)
+		}
 		ratio, ok := src.ratio(st, top)
 		if !ok {
 			continue
@@ -142,18 +154,25 @@ func capture(st *runState, header string, re *regexp.Regexp) (string, bool) {
 	return m[0], true
 }
 
-// ratio is the verdict as a fraction of certain spam, in [0, 1].
-func (src ScoreSource) ratio(st *runState, top int) (float64, bool) {
+// textValue is the i of the Text[i] the capture equals (ScoreText).
+func (src ScoreSource) textValue(st *runState, top int) (int, bool) {
 	s, ok := capture(st, src.Header, src.Pattern)
 	if !ok {
 		return 0, false
 	}
-	if src.Type == ScoreText {
-		for i := 1; i <= top; i++ {
-			if t, ok := src.Text[i]; ok && t == s {
-				return float64(i-1) / float64(top-1), true
-			}
+	for i := 1; i <= top; i++ {
+		if t, ok := src.Text[i]; ok && t == s {
+			return i, true
 		}
+	}
+	return 0, false
+}
+
+// ratio is a score's verdict as a fraction of certain spam, in [0, 1] (ScoreNumber,
+// ScoreStrlen).
+func (src ScoreSource) ratio(st *runState, top int) (float64, bool) {
+	s, ok := capture(st, src.Header, src.Pattern)
+	if !ok {
 		return 0, false
 	}
 	max := src.Max
