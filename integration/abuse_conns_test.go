@@ -60,10 +60,24 @@ func dialFrom(t testing.TB, ip, addr string) net.Conn {
 // first lines that start with greet and with refuse.
 func flood(t testing.TB, addr string, n int, greet, refuse string) (greeted, refused int) {
 	t.Helper()
+	return floodWith(t, func(c net.Conn) net.Conn { return c }, addr, n, greet, refuse)
+}
+
+// floodTLS is flood over implicit TLS (465, 993), where the refusal too is spoken
+// over TLS.
+func floodTLS(t testing.TB, addr string, n int, greet, refuse string) (greeted, refused int) {
+	t.Helper()
+	return floodWith(t, func(c net.Conn) net.Conn { return tls.Client(c, &tls.Config{InsecureSkipVerify: true}) },
+		addr, n, greet, refuse)
+}
+
+// floodWith is flood with wrap applied to each connection before it is read.
+func floodWith(t testing.TB, wrap func(net.Conn) net.Conn, addr string, n int, greet, refuse string) (greeted, refused int) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; i < n; i++ {
-		c := dialFrom(t, "127.0.0.1", addr)
-		c.SetReadDeadline(deadline)
+		c := wrap(dialFrom(t, "127.0.0.1", addr))
+		c.SetDeadline(deadline)
 		l, err := bufio.NewReader(c).ReadString('\n')
 		switch {
 		case strings.HasPrefix(l, greet):

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bufio"
-	"crypto/tls"
 	"io"
 	"strings"
 	"testing"
@@ -13,27 +12,6 @@ import (
 // not flood: submission on 587 and the implicit-TLS ones, 465 and 993, where the
 // refusal itself must be spoken over TLS. And the slow-loris client that connects and
 // says nothing (or never finishes the TLS handshake): login_timeout closes it.
-
-// floodTLS opens n connections to addr from 127.0.0.1 over TLS and keeps them open; it
-// counts the first lines that start with greet and with refuse.
-func floodTLS(t testing.TB, addr string, n int, greet, refuse string) (greeted, refused int) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; i < n; i++ {
-		c := tls.Client(dialFrom(t, "127.0.0.1", addr), &tls.Config{InsecureSkipVerify: true})
-		c.SetDeadline(deadline)
-		l, err := bufio.NewReader(c).ReadString('\n')
-		switch {
-		case strings.HasPrefix(l, greet):
-			greeted++
-		case strings.HasPrefix(l, refuse):
-			refused++
-		default:
-			t.Fatalf("connection %d: first line %q, %v", i, l, err)
-		}
-	}
-	return greeted, refused
-}
 
 func TestAbuseSubmissionFlood(t *testing.T) {
 	t.Parallel()
