@@ -47,12 +47,17 @@ func TestVirustestText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := ExecOptions{VirusTest: []ScoreSource{{Type: ScoreText, Header: "X-Virus-Scan", Pattern: re, Text: map[int]string{1: "clean", 5: "infected"}}}}
+	// Text 0 (surely clean) answers 1, as Pigeonhole does (TestDifferentialSpamtestSettings).
+	opts := ExecOptions{VirusTest: []ScoreSource{{Type: ScoreText, Header: "X-Virus-Scan", Pattern: re, Text: map[int]string{0: "none", 2: "clean", 5: "infected"}}}}
 	src := `require ["virustest","fileinto","variables"]; if virustest :matches "*" { fileinto "v${1}"; }`
-	for hdr, want := range map[string]string{"X-Virus-Scan: infected\r\n": "v5", "X-Virus-Scan: clean\r\n": "v1", "X-Virus-Scan: odd\r\n": "v0", "": "v0"} {
+	for hdr, want := range map[string]string{"X-Virus-Scan: infected\r\n": "v5", "X-Virus-Scan: clean\r\n": "v2", "X-Virus-Scan: none\r\n": "v1", "X-Virus-Scan: odd\r\n": "v0", "": "v0"} {
 		if got := FormatOutcome(runExt(t, src, "From: x@y.z\r\n"+hdr+"\r\nb\r\n", opts)); got != fmt.Sprintf("fileinto %q\n", want) {
 			t.Errorf("%q: %q", hdr, got)
 		}
+	}
+	// RFC 5235 gives virustest no :percent (Pigeonhole refuses it too).
+	if _, err := Compile("p", []byte(`require ["virustest","spamtestplus"]; if virustest :percent "50" { stop; }`), CompileOptions{}); err == nil {
+		t.Error("virustest :percent compiled")
 	}
 }
 

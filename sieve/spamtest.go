@@ -18,7 +18,7 @@ type ScoreType int
 const (
 	ScoreNumber ScoreType = iota // "score": a number, compared with Max
 	ScoreStrlen                  // "strlen": the length of the capture ("*****")
-	ScoreText                    // "text": the capture equals one of Text[1..]
+	ScoreText                    // "text": the capture equals one of Text[0..]
 )
 
 // ScoreSource is one way of reading a scanner's verdict from the message.
@@ -36,7 +36,7 @@ type ScoreSource struct {
 	MaxHeader  string
 	MaxPattern *regexp.Regexp
 	// Text maps a ScoreText capture to a value: Text[i] is the text of
-	// value i (sieve_spamtest_text_valueN), 1 <= i <= 10 (5 for virustest).
+	// value i (sieve_spamtest_text_valueN), 0 <= i <= 10 (5 for virustest).
 	Text map[int]string
 }
 
@@ -113,7 +113,8 @@ func scoreValue(st *runState, srcs []ScoreSource, top int, percent bool) string 
 	for _, src := range srcs {
 		if src.Type == ScoreText {
 			// Text i is the value i itself, and i tenths (fifths for virustest) with
-			// :percent, as Pigeonhole has it (the differential suite's "texts" case).
+			// :percent, as Pigeonhole has it (the differential suite's "texts" cases);
+			// text 0 (surely clean) is the lowest tested value, 1, and 0 with :percent.
 			i, ok := src.textValue(st, top)
 			if !ok {
 				continue
@@ -121,7 +122,7 @@ func scoreValue(st *runState, srcs []ScoreSource, top int, percent bool) string 
 			if percent {
 				return strconv.Itoa(i * 100 / top)
 			}
-			return strconv.Itoa(i)
+			return strconv.Itoa(max(i, 1))
 		}
 		ratio, ok := src.ratio(st, top)
 		if !ok {
@@ -160,7 +161,7 @@ func (src ScoreSource) textValue(st *runState, top int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	for i := 1; i <= top; i++ {
+	for i := 0; i <= top; i++ {
 		if t, ok := src.Text[i]; ok && t == s {
 			return i, true
 		}

@@ -17,6 +17,7 @@ type ScoreTest struct {
 	MaxValue     float64  `toml:"max_value" doc:"The score that is certainly spam (a virus), as sieve_spamtest_max_value; for status_type score and strlen."`
 	MaxHeader    string   `toml:"max_header" example:"" doc:"A header holding the maximum score instead (\"Name\" or \"Name: regex\"), as sieve_spamtest_max_header; \"\" uses max_value."`
 	TextValues   []string `toml:"text_values" type:"array of strings" example:"" doc:"For status_type text: the texts of the values 1 to 10 (virustest 1 to 5) in order, as sieve_spamtest_text_value1..10; \"\" leaves a value out."`
+	TextValue0   string   `toml:"text_value0" example:"" doc:"For status_type text: the text of value 0 (surely clean), as sieve_spamtest_text_value0; the test then answers 1 (0 with :percent), as Pigeonhole does; \"\" for none."`
 }
 
 func defaultScoreTest() ScoreTest {
@@ -51,6 +52,9 @@ func (t ScoreTest) Sources(def []sieve.ScoreSource, top int) ([]sieve.ScoreSourc
 	}
 	if src.Type == sieve.ScoreText {
 		src.Text = map[int]string{}
+		if t.TextValue0 != "" {
+			src.Text[0] = t.TextValue0
+		}
 		for i, v := range t.TextValues {
 			if v != "" {
 				src.Text[i+1] = v

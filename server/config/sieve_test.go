@@ -51,6 +51,7 @@ func TestSpamTestConfig(t *testing.T) {
 		{"max from a header", "[sieve.spamtest]\nstatus_header = \"X-Score\"\nmax_header = \"X-Max\"\n", "X-Score: 3\r\nX-Max: 6", "5"},
 		{"strlen", "[sieve.spamtest]\nstatus_type = \"strlen\"\nstatus_header = \"X-Spam-Level\"\nmax_value = 5.0\n", "X-Spam-Level: *****", "10"},
 		{"text", "[sieve.spamtest]\nstatus_type = \"text\"\nstatus_header = \"X-Verdict\"\ntext_values = [\"ham\", \"\", \"\", \"\", \"\", \"\", \"\", \"\", \"\", \"spam\"]\n", "X-Verdict: spam", "10"},
+		{"text value 0", "[sieve.spamtest]\nstatus_type = \"text\"\nstatus_header = \"X-Verdict\"\ntext_value0 = \"clean\"\ntext_values = [\"ham\"]\n", "X-Verdict: clean", "1"},
 	} {
 		c, err := Parse([]byte(valid+tc.doc), file)
 		if err != nil {
