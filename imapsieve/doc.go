@@ -16,7 +16,8 @@
 // message is removed from the mailbox. Redirect and enotify go through the delivery
 // agent (Sender) with delivery's checks (held messages, loops, the notification limits),
 // after the user's outbound rates (Rates, the [limits] per-user counters submission
-// uses) allowed them. Vacation, reject and editheader have no meaning on a stored
+// uses) allowed them; a held message is refused before the rates are counted, since
+// nothing of it is sent. Vacation, reject and editheader have no meaning on a stored
 // message and are ignored, with a log line.
 //
 // The queue (queue.go) is bounded in total and per user, and merges a message's FLAG

@@ -187,8 +187,14 @@ func returnPath(f fileMessage) string {
 }
 
 // send hands the event's redirects and notifications to the Sender once the user's
-// outbound rates allow them: one message and one recipient each, as a submission.
+// outbound rates allow them: one message and one recipient each, as a submission. A held
+// message is refused before the rates are counted.
 func (r *Runner) send(ctx context.Context, out Sender, user string, msg fileMessage, d decision) error {
+	// A message that may not be sent on (the held-mail rule) sends nothing, so it must
+	// not use up the user's rate either.
+	if why := out.HeldFromSieve(user, msg); why != "" {
+		return fmt.Errorf("%w: %s", deliver.ErrHeld, why)
+	}
 	if r.o.Rates != nil {
 		s := &smtp.Session{User: user, Role: smtp.RoleSubmission}
 		n := len(d.redirects)

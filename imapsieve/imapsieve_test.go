@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -194,11 +195,29 @@ func (f *fakeMailboxes) ApplySieve(_ context.Context, _, _ string, _ uint32, o i
 	return nil
 }
 
+// fakeSender records what it sent; a message with X-Spam: Yes is held, as delivery's
+// held-mail rule has it.
 type fakeSender struct{ sent [][]string }
 
-func (f *fakeSender) SendFromSieve(_ context.Context, _ string, _ smtp.Message, to []string, _ []sieve.Notify) error {
+func (f *fakeSender) SendFromSieve(_ context.Context, user string, msg smtp.Message, to []string, _ []sieve.Notify) error {
+	if why := f.HeldFromSieve(user, msg); why != "" {
+		return errors.New("held: " + why)
+	}
 	f.sent = append(f.sent, to)
 	return nil
+}
+
+func (f *fakeSender) HeldFromSieve(_ string, msg smtp.Message) string {
+	rc, err := msg.Open()
+	if err != nil {
+		return err.Error()
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	if strings.Contains(string(b), "X-Spam: Yes") {
+		return "scored as spam"
+	}
+	return ""
 }
 
 // budget allows n messages, then refuses, as limits.Rates over the rate.
@@ -238,6 +257,38 @@ func TestRedirectCountsAgainstTheUsersRate(t *testing.T) {
 	}
 	if removed != 2 || len(mb.got) != 5 {
 		t.Errorf("%d of %d messages removed, want 2 of 5 (the ones redirected)", removed, len(mb.got))
+	}
+}
+
+// Redirects of held messages (spam) send nothing and so take no slot of the user's rate:
+// after many of them, the user's next redirect of a clean message still goes out.
+func TestHeldRedirectsLeaveTheRate(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	dir := t.TempDir()
+	spam, clean := filepath.Join(dir, "spam"), filepath.Join(dir, "clean")
+	for p, m := range map[string]string{spam: "X-Spam: Yes\r\nFrom: a@example.org\r\n\r\nbuy\r\n", clean: "From: a@example.org\r\n\r\nhi\r\n"} {
+		if err := os.WriteFile(p, []byte(m), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRunner(t, st, []config.IMAPSieveRule{{Mailbox: "INBOX", Causes: []string{"FLAG"}, Before: scriptFile(t, `redirect "victim@elsewhere.example";`)}}, &budget{n: 2})
+	out := &fakeSender{}
+	held := &fakeMailboxes{path: spam}
+	for i := range 10 {
+		r.handle(context.Background(), held, out, imap.SieveEvent{User: alice, Mailbox: "INBOX", Cause: imap.CauseFlag, UID: uint32(i + 1)})
+	}
+	for _, o := range held.got {
+		if o.Remove {
+			t.Fatal("a held message was removed")
+		}
+	}
+	ok := &fakeMailboxes{path: clean}
+	for i := range 2 {
+		r.handle(context.Background(), ok, out, imap.SieveEvent{User: alice, Mailbox: "INBOX", Cause: imap.CauseFlag, UID: uint32(100 + i)})
+	}
+	if len(out.sent) != 2 {
+		t.Errorf("%d clean redirects sent after 10 held ones, want 2 (the whole rate)", len(out.sent))
 	}
 }
 

@@ -25,6 +25,9 @@ type Mailboxes interface {
 // is refused).
 type Sender interface {
 	SendFromSieve(ctx context.Context, user string, msg smtp.Message, redirects []string, notifies []sieve.Notify) error
+	// HeldFromSieve says why msg may not be sent on ("" when it may): asked before the
+	// user's rate is counted, so a held copy takes no slot of it.
+	HeldFromSieve(user string, msg smtp.Message) string
 }
 
 // Rates is the outbound rate limiter the user's own submissions count against ([limits]

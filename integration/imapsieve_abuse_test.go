@@ -58,17 +58,8 @@ print(json.dumps({"stores": len(lat), "max": max(lat), "flood": flood, "noop": n
 func TestAbuseIMAPSieveFlagFlood(t *testing.T) {
 	t.Parallel()
 	py := needTool(t, "python3")
-	stub := newRelayStub(t, "starttls")
-	stub.Start()
-	script := filepath.Join(t.TempDir(), "flood.sieve")
-	if err := os.WriteFile(script, []byte(floodScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const perMinute = 5
-	s := NewServer(t, Options{Extra: stub.RelayConfig(t, "", 0o400) +
-		fmt.Sprintf("[limits]\nmessages_per_minute_per_user = %d\n\n", perMinute) +
-		fmt.Sprintf("[[sieve.imapsieve]]\nmailbox = \"INBOX\"\ncauses = [\"FLAG\"]\nbefore = %q\n", script)})
-	rxSetup(t, s, "alice")
+	s, stub := imapsieveRelayServer(t, perMinute, "INBOX", "FLAG", floodScript)
 	start := time.Now()
 	before := daemonHWM(t, s)
 
@@ -111,6 +102,24 @@ func TestAbuseIMAPSieveFlagFlood(t *testing.T) {
 	}
 }
 
+// imapsieveRelayServer starts a server with alice, relaying to a stub, the user's rate
+// at perMinute messages, and one [[sieve.imapsieve]] rule running script on cause in
+// mailbox.
+func imapsieveRelayServer(t *testing.T, perMinute int, mailbox, cause, script string) (*Server, *relayStub) {
+	t.Helper()
+	stub := newRelayStub(t, "starttls")
+	stub.Start()
+	path := filepath.Join(t.TempDir(), "rule.sieve")
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(t, Options{Extra: stub.RelayConfig(t, "", 0o400) +
+		fmt.Sprintf("[limits]\nmessages_per_minute_per_user = %d\n\n", perMinute) +
+		fmt.Sprintf("[[sieve.imapsieve]]\nmailbox = %q\ncauses = [%q]\nbefore = %q\n", mailbox, cause, path)})
+	rxSetup(t, s, "alice")
+	return s, stub
+}
+
 func countLines(s *Server, substr string) int {
 	n := 0
 	for _, l := range s.Log() {
@@ -119,4 +128,56 @@ func countLines(s *Server, substr string) int {
 		}
 	}
 	return n
+}
+
+// heldClient appends 6 messages scored as spam to INBOX and copies each into Forward,
+// whose rule redirects every message copied there: all 6 are held (issue 14's rule).
+const heldClient = imapsieveLogin + `for i in range(6):
+    body = ("X-Spam: Yes\r\nFrom: a@example.org\r\nTo: alice@example.test\r\nSubject: held %d\r\n\r\nbuy\r\n" % i).encode()
+    typ, data = m.append("INBOX", None, None, body)
+    assert typ == "OK", data
+m.select("INBOX")
+typ, data = m.copy("1:6", "Forward")
+m.logout()
+print(json.dumps({"copy": typ}))
+`
+
+// TestIMAPSieveHeldRedirectsLeaveTheRate: redirects of held messages send nothing, so they
+// take none of the user's outbound rate; afterwards the user still submits as many
+// messages as the rate allows.
+func TestIMAPSieveHeldRedirectsLeaveTheRate(t *testing.T) {
+	t.Parallel()
+	py := needTool(t, "python3")
+	const perMinute = 3
+	s, stub := imapsieveRelayServer(t, perMinute, "Forward", "COPY", `redirect "victim@elsewhere.example";`)
+	s.MustCLI("mailbox", "create", "alice@example.test", "Forward")
+	if got := runIMAPScript(t, py, s, heldClient); got["copy"] != "OK" {
+		t.Fatalf("COPY: %v", got)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for countLines(s, `msg="imapsieve: nothing sent; the message stays"`) < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 6 events ran", countLines(s, `msg="imapsieve: nothing sent; the message stays"`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := countLines(s, "send rate"); n != 0 {
+		t.Errorf("%d held redirects were refused by the send rate: they counted against it", n)
+	}
+	for i := range perMinute {
+		out, code := sxSwaks(t, s.Addrs["submission"], append([]string{"--tls", "--from", "alice@example.test", "--to", "bob@example.org",
+			"--header", fmt.Sprintf("Subject: after %d", i)}, sxAuth("PLAIN", strings.TrimSpace(rxPassword))...)...)
+		if code != 0 {
+			t.Fatalf("submission %d of %d after the held redirects refused:\n%s", i+1, perMinute, out)
+		}
+	}
+	waitQueueEmpty(t, s)
+	for _, m := range stub.Messages() {
+		if strings.HasPrefix(m.Header.Get("Subject"), "held") {
+			t.Errorf("a held message reached the outside: %v", m.RcptTos)
+		}
+	}
+	if got := len(stub.Messages()); got != perMinute {
+		t.Errorf("%d messages reached the relay, want %d (the submissions)", got, perMinute)
+	}
 }
