@@ -6,12 +6,13 @@ import "time"
 type Kind int
 
 const (
-	KindReceived  Kind = iota // a message accepted after DATA/BDAT: Received
-	KindRejected              // an SMTP command refused: Rejected
-	KindLogin                 // a login attempt, successful or not: Login
-	KindDelivery              // one recipient's delivery outcome: Delivery
-	KindSpamLearn             // a spam or ham learning request Rspamd answered (or not): SpamLearn
-	NumKinds                  // the number of kinds; not an event
+	KindReceived         Kind = iota // a message accepted after DATA/BDAT: Received
+	KindRejected                     // an SMTP command refused: Rejected
+	KindLogin                        // a login attempt, successful or not: Login
+	KindDelivery                     // one recipient's delivery outcome: Delivery
+	KindSpamLearn                    // a spam or ham learning request Rspamd answered (or not): SpamLearn
+	KindIMAPSieveDropped             // an IMAP event whose scripts will not run: IMAPSieveDropped
+	NumKinds                         // the number of kinds; not an event
 )
 
 // String names the kind, for tests and logs.
@@ -27,6 +28,8 @@ func (k Kind) String() string {
 		return "delivery"
 	case KindSpamLearn:
 		return "spam-learn"
+	case KindIMAPSieveDropped:
+		return "imapsieve-dropped"
 	}
 	return "unknown"
 }
@@ -123,8 +126,20 @@ type SpamLearn struct {
 	Delay  time.Duration // from the IMAP move that asked for it to Rspamd's answer
 }
 
-func (SpamLearn) Kind() Kind { return KindSpamLearn }
-func (Received) Kind() Kind  { return KindReceived }
-func (Rejected) Kind() Kind  { return KindRejected }
-func (Login) Kind() Kind     { return KindLogin }
-func (Delivery) Kind() Kind  { return KindDelivery }
+// IMAPSieveDropped is an IMAP event (package imapsieve) whose scripts will not run: the
+// queue or the user's share of it was full, or the daemon stopped before its turn. The
+// message itself is stored and untouched.
+type IMAPSieveDropped struct {
+	Reason  string // queue_full, user_share_full, shutdown
+	User    string
+	Mailbox string
+	Cause   string // APPEND, COPY, FLAG
+	UID     uint32
+}
+
+func (IMAPSieveDropped) Kind() Kind { return KindIMAPSieveDropped }
+func (SpamLearn) Kind() Kind        { return KindSpamLearn }
+func (Received) Kind() Kind         { return KindReceived }
+func (Rejected) Kind() Kind         { return KindRejected }
+func (Login) Kind() Kind            { return KindLogin }
+func (Delivery) Kind() Kind         { return KindDelivery }

@@ -22,7 +22,9 @@
 //
 // The queue (queue.go) is bounded in total and per user, and merges a message's FLAG
 // events, so a client flooding STOREs neither grows memory nor starves other users.
-// The queue is in memory: events not yet run when the daemon stops are lost (the
-// messages themselves are stored and untouched); a full queue drops events with a
-// warning rather than block the client.
+// The queue is in memory: events not yet run when the daemon stops are not run (the
+// messages themselves are stored and untouched); a full queue drops events rather than
+// block the client. Every dropped event is an event.IMAPSieveDropped (the metric
+// postern_imapsieve_events_dropped_total, by reason: queue_full, user_share_full,
+// shutdown), and the 1st, 2nd, 4th... drop a log line.
 package imapsieve

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/postern/postern/event"
+	"github.com/postern/postern/event/eventtest"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/sieve"
@@ -335,5 +337,54 @@ func TestQueueBounds(t *testing.T) {
 	}
 	if len(q.perUser) != 0 || len(q.flags) != 0 {
 		t.Errorf("books not empty after draining: %d users, %d flag events", len(q.perUser), len(q.flags))
+	}
+}
+
+// dropped counts the recorded drops for reason.
+func dropped(rec *eventtest.Recorder, reason string) int {
+	n := 0
+	for _, e := range rec.All() {
+		if d, ok := e.(event.IMAPSieveDropped); ok && d.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
+// Every event that will not run is counted: over the user's share, over the whole queue,
+// and what is still waiting when Run ends (the daemon stops).
+func TestDropsAreCounted(t *testing.T) {
+	t.Parallel()
+	sink := &eventtest.Recorder{}
+	r, err := New(Options{Rules: []config.IMAPSieveRule{{Mailbox: "INBOX", Causes: []string{"APPEND"}, Before: scriptFile(t, "keep;")}},
+		Store: testStore(t), Logger: slog.New(slog.DiscardHandler), QueueSize: 128, Events: sink}) // 16 per user
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(user string, uid int) imap.SieveEvent {
+		return imap.SieveEvent{User: user, Mailbox: "INBOX", Cause: imap.CauseAppend, UID: uint32(uid)}
+	}
+	for i := range 20 {
+		r.Event(ev(alice, i+1))
+	}
+	for u := range 8 {
+		for i := range 16 {
+			r.Event(ev(fmt.Sprintf("u%d@example.test", u), i+1))
+		}
+	}
+	if got := dropped(sink, "user_share_full"); got != 4 {
+		t.Errorf("user_share_full: %d, want 4", got)
+	}
+	if got := dropped(sink, "queue_full"); got != 16+8*16-128 {
+		t.Errorf("queue_full: %d, want %d", got, 16+8*16-128)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Run(ctx, &fakeMailboxes{}, &fakeSender{})
+	if got := dropped(sink, "shutdown"); got != 128 {
+		t.Errorf("shutdown: %d, want 128 (the queue was full)", got)
+	}
+	if len(r.queue.perUser) != 0 {
+		t.Errorf("books not empty after shutdown: %v", r.queue.perUser)
 	}
 }

@@ -32,8 +32,9 @@ type dropReason string
 const (
 	queued     dropReason = ""
 	merged     dropReason = "merged"
-	queueFull  dropReason = "queue full"
-	userIsFull dropReason = "the user's share of the queue is full"
+	queueFull  dropReason = "queue_full"      // the whole queue
+	userIsFull dropReason = "user_share_full" // the user's eighth of it
+	shutdown   dropReason = "shutdown"        // still waiting when Run ended
 )
 
 func newQueue(size int) *queue {

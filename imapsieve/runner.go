@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/postern/postern/event"
 	"github.com/postern/postern/imap"
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/sieve"
@@ -38,6 +39,11 @@ type Rates interface {
 	Recipient(s *smtp.Session) error
 }
 
+// EventSink takes the runner's typed events (event.IMAPSieveDropped), for the metrics.
+type EventSink interface {
+	Emit(event.Event)
+}
+
 // Options configure a Runner.
 type Options struct {
 	Rules     []config.IMAPSieveRule
@@ -47,7 +53,8 @@ type Options struct {
 	SpamTest  []sieve.ScoreSource
 	VirusTest []sieve.ScoreSource
 	Logger    *slog.Logger
-	Rates     Rates // nil: sends are not rate limited (tests)
+	Rates     Rates     // nil: sends are not rate limited (tests)
+	Events    EventSink // nil: no events
 	// QueueSize bounds the events waiting to run; 0 means 1024.
 	QueueSize int
 	// EventTimeout bounds one event's whole run (scripts, copies, sends); 0 means 30s.
@@ -94,12 +101,18 @@ func (r *Runner) Wants(mailbox, cause string) bool {
 }
 
 // Event queues ev without waiting (imap.SieveEvents). A FLAG event for a message that
-// has one waiting merges into it; over the queue's bounds the event is dropped, with a
-// warning for the 1st, 2nd, 4th, 8th... drop (a flood must not flood the log too).
+// has one waiting merges into it; over the queue's bounds the event is dropped.
 func (r *Runner) Event(ev imap.SieveEvent) {
-	why := r.queue.put(ev)
-	if why == queued || why == merged {
-		return
+	if why := r.queue.put(ev); why != queued && why != merged {
+		r.drop(ev, why)
+	}
+}
+
+// drop counts an event whose scripts will not run (postern_imapsieve_events_dropped_total
+// by reason) and logs the 1st, 2nd, 4th, 8th... drop: a flood must not flood the log too.
+func (r *Runner) drop(ev imap.SieveEvent, why dropReason) {
+	if r.o.Events != nil {
+		r.o.Events.Emit(event.IMAPSieveDropped{Reason: string(why), User: ev.User, Mailbox: ev.Mailbox, Cause: ev.Cause, UID: ev.UID})
 	}
 	if n := r.dropped.Add(1); n&(n-1) == 0 {
 		r.log.Warn("imapsieve: event dropped", "reason", string(why), "dropped_total", n,
@@ -108,13 +121,36 @@ func (r *Runner) Event(ev imap.SieveEvent) {
 }
 
 // Run runs the queued events, one at a time in the order they came, until ctx ends.
+// What is still waiting then is not run (the queue is in memory; the messages are
+// stored and untouched): each such event is counted as dropped for "shutdown", and one
+// line says how many there were.
 func (r *Runner) Run(ctx context.Context, mb Mailboxes, out Sender) {
 	for {
+		if ctx.Err() != nil { // before select, which would pick a waiting event at random
+			r.discardWaiting()
+			return
+		}
 		select {
 		case <-ctx.Done():
-			return
 		case p := <-r.queue.ready:
 			r.handle(ctx, mb, out, r.queue.done(p))
+		}
+	}
+}
+
+// discardWaiting takes the events still queued out, counting each as dropped.
+func (r *Runner) discardWaiting() {
+	n := 0
+	for {
+		select {
+		case p := <-r.queue.ready:
+			r.drop(r.queue.done(p), shutdown)
+			n++
+		default:
+			if n > 0 {
+				r.log.Warn("imapsieve: events not run at shutdown; their messages are untouched", "events", n)
+			}
+			return
 		}
 	}
 }

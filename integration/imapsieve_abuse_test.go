@@ -74,8 +74,14 @@ func TestAbuseIMAPSieveFlagFlood(t *testing.T) {
 			t.Errorf("%s took %.2fs during the flood", k, v)
 		}
 	}
-	// The queue bounds held, and said so.
+	// The queue bounds held, and said so, in the log and in the metrics.
 	waitLogLine(t, s, 30*time.Second, `msg="imapsieve: event dropped"`)
+	m := scrape(t, s)
+	if n := m[`postern_imapsieve_events_dropped_total{reason="queue_full"}`] + m[`postern_imapsieve_events_dropped_total{reason="user_share_full"}`]; n < 1 {
+		t.Errorf("postern_imapsieve_events_dropped_total counts %v drops after the flood", n)
+	} else {
+		t.Logf("dropped events: %v (user_share_full %v)", n, m[`postern_imapsieve_events_dropped_total{reason="user_share_full"}`])
+	}
 	// The scripts ran (a flag), and the redirects stopped at the user's rate.
 	waitLogLine(t, s, 60*time.Second, `msg="imapsieve: nothing sent; the message stays"`, "send rate")
 	waitQueueEmpty(t, s)
@@ -113,9 +119,10 @@ func imapsieveRelayServer(t *testing.T, perMinute int, mailbox, cause, script st
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(t, Options{Extra: stub.RelayConfig(t, "", 0o400) +
+	s := NewServer(t, Options{NoStart: true, Extra: stub.RelayConfig(t, "", 0o400) +
 		fmt.Sprintf("[limits]\nmessages_per_minute_per_user = %d\n\n", perMinute) +
 		fmt.Sprintf("[[sieve.imapsieve]]\nmailbox = %q\ncauses = [%q]\nbefore = %q\n", mailbox, cause, path)})
+	withListen(t, s, map[string]string{"metrics": "127.0.0.1:0"})
 	rxSetup(t, s, "alice")
 	return s, stub
 }

@@ -64,7 +64,8 @@ func TestMetrics(t *testing.T) {
 	rxSetup(t, s, "alice")
 
 	before := scrape(t, s)
-	for _, k := range []string{`postern_queue_messages`, `postern_connections_total{listener="smtp"}`, `postern_tls_certificate_expiry_timestamp_seconds`} {
+	for _, k := range []string{`postern_queue_messages`, `postern_connections_total{listener="smtp"}`, `postern_tls_certificate_expiry_timestamp_seconds`,
+		`postern_imapsieve_events_dropped_total{reason="queue_full"}`, `postern_imapsieve_events_dropped_total{reason="shutdown"}`} {
 		if _, ok := before[k]; !ok {
 			t.Errorf("%s missing from /metrics", k)
 		}

@@ -24,7 +24,7 @@ func newIMAPSieve(cfg *config.Config, s *Server) (*imapsieve.Runner, error) {
 	return imapsieve.New(imapsieve.Options{
 		Rules: cfg.Sieve.IMAPSieve, Store: s.store, GlobalDir: cfg.Sieve.GlobalDir,
 		Delimiter: cfg.SMTP.RecipientDelimiter, SpamTest: spam, VirusTest: virus,
-		Logger: s.log.With("service", "imapsieve"), Rates: s.rates,
+		Logger: s.log.With("service", "imapsieve"), Rates: s.rates, Events: s.events,
 	})
 }
 

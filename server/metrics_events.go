@@ -29,6 +29,7 @@ type serverMetrics struct {
 	latency     *prom.Family // stage
 	spamLearn   *prom.Family // kind, result
 	learnDelay  *prom.Family // (from the IMAP move to Rspamd's answer)
+	sieveDrops  *prom.Family // reason
 
 	// byKind counts one event; every event.Kind has an entry (TestEveryEventCounted).
 	byKind map[event.Kind]func(event.Event)
@@ -63,6 +64,10 @@ func newServerMetrics(src metricsSources) *serverMetrics {
 	m.logins = r.Counter("postern_logins_total", "Successful logins, per service.", "service")
 	m.spamLearn = r.Counter("postern_spam_learn_total", "Spam learning requests sent to Rspamd (spamlearn), per kind (spam, ham) and result (learned, already, refused, dropped, deferred).", "kind", "result")
 	m.learnDelay = r.Histogram("postern_spam_learn_latency_seconds", "Time from the IMAP move that asked for a learn to Rspamd's answer.", latencyBuckets)
+	m.sieveDrops = r.Counter("postern_imapsieve_events_dropped_total", "IMAP events whose [[sieve.imapsieve]] scripts did not run, per reason (queue_full: the 1,024-event queue; user_share_full: the user's eighth of it; shutdown: still waiting when the daemon stopped).", "reason")
+	for _, why := range []string{"queue_full", "user_share_full", "shutdown"} {
+		m.sieveDrops.Add(0, why) // the series exist before the first drop
+	}
 	m.latency = r.Histogram("postern_delivery_latency_seconds", "Time from arrival to delivery, per stage (local, relay).", latencyBuckets, "stage")
 	m.byKind = m.counters()
 	r.Gauge("postern_queue_messages", "Messages in the outbound queue.", func() []prom.GaugeSample {
@@ -156,7 +161,8 @@ func (m *serverMetrics) counters() map[event.Kind]func(event.Event) {
 				m.authFails.Inc(l.Service)
 			}
 		},
-		event.KindDelivery: func(e event.Event) { m.countDelivery(e.(event.Delivery)) },
+		event.KindDelivery:         func(e event.Event) { m.countDelivery(e.(event.Delivery)) },
+		event.KindIMAPSieveDropped: func(e event.Event) { m.sieveDrops.Inc(e.(event.IMAPSieveDropped).Reason) },
 		event.KindSpamLearn: func(e event.Event) {
 			l := e.(event.SpamLearn)
 			m.spamLearn.Inc(l.Class, l.Result)

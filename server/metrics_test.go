@@ -31,6 +31,9 @@ func TestMetricsCountEvents(t *testing.T) {
 		event.Login{Service: "imap", User: "x"},
 		event.Login{Service: "managesieve"},
 		event.SpamLearn{Class: "spam", Result: "learned", Delay: time.Second},
+		event.IMAPSieveDropped{Reason: "user_share_full", User: "x", Cause: "FLAG"},
+		event.IMAPSieveDropped{Reason: "shutdown"},
+		event.IMAPSieveDropped{Reason: "shutdown"},
 	} {
 		sink.Emit(e)
 	}
@@ -50,6 +53,9 @@ func TestMetricsCountEvents(t *testing.T) {
 		{m.authFails, []string{"imap"}, 1},
 		{m.authFails, []string{"managesieve"}, 1},
 		{m.spamLearn, []string{"spam", "learned"}, 1},
+		{m.sieveDrops, []string{"user_share_full"}, 1},
+		{m.sieveDrops, []string{"shutdown"}, 2},
+		{m.sieveDrops, []string{"queue_full"}, 0},
 	} {
 		if got := c.f.Value(c.labels...); got != c.want {
 			t.Errorf("%s%q = %v, want %v", c.f.Name(), c.labels, got, c.want)
