@@ -88,7 +88,7 @@ func (s *Server) proxyCheck(ctx context.Context, cfg *config.Config) doctor.Chec
 	}
 	own := append([]string{cfg.Hostname}, s.localDomains(ctx)...)
 	return doctor.ProxyCheck(func(ctx context.Context) ([]doctor.Session, error) {
-		ts, err := trace.RecentSessions(traceDir(cfg), time.Now().Add(-proxyWindow), proxySessions)
+		ts, err := trace.RecentSessions(ctx, s.store, time.Now().Add(-proxyWindow), proxySessions)
 		out := make([]doctor.Session, len(ts))
 		for i, t := range ts {
 			out[i] = doctor.Session{Client: t.Client, Role: t.Role, Trusted: t.Trusted, HELO: t.HELO}

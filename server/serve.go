@@ -61,11 +61,6 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	log, stopTrace, err := startTrace(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer stopTrace()
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w)
 	}
@@ -83,6 +78,8 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 	systemd *systemd
+	// stopTrace writes the queued trace events (startTrace); a no-op without tracing.
+	stopTrace func()
 
 	mu  sync.Mutex // guards cfg across reloads
 	cfg *config.Config
@@ -114,15 +111,12 @@ type Server struct {
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv)}
+	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv), stopTrace: func() {}}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	s.metrics = s.newMetrics()
-	s.svcs = newServices(log, s.metrics.counted)
-	s.events = &eventSink{metrics: s.metrics}
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
@@ -137,6 +131,14 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 	if s.store, err = store.Open(ctx, cfg.DBPath(), store.Options{Logger: log}); err != nil {
 		return nil, err
 	}
+	// From here on every part logs through the trace tee, which writes into the store.
+	if log, s.stopTrace, err = startTrace(cfg, log, s.store); err != nil {
+		return nil, err
+	}
+	s.log = log
+	s.metrics = s.newMetrics()
+	s.svcs = newServices(log, s.metrics.counted)
+	s.events = &eventSink{metrics: s.metrics}
 	s.dir = deliver.NewDirectory(s.store, time.Now)
 	if s.challenges, err = bindChallenges(cfg); err != nil {
 		return nil, err
@@ -282,10 +284,11 @@ func (s *Server) close() {
 	if s.agent != nil {
 		s.agent.Close()
 	}
+	s.stopTrace() // what the parts above logged is written before the store closes
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			s.log.Error("closing store", "err", err)
-		} else if s.svcs.stopped {
+		} else if s.svcs != nil && s.svcs.stopped {
 			s.markClean()
 		}
 	}

@@ -7,19 +7,22 @@ import (
 	"time"
 
 	"github.com/postern/postern/server/config"
+	"github.com/postern/postern/store"
 	"github.com/postern/postern/trace"
 )
 
 func traceDir(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "trace") }
 
-// startTrace tees the mail log into the trace recorder when [trace] enabled; the
-// returned stop writes what is queued. Without tracing log is returned as it is.
-func startTrace(cfg *config.Config, log *slog.Logger) (*slog.Logger, func(), error) {
+// startTrace tees the mail log into the trace recorder when [trace] enabled, which
+// writes the events into st (day files of an older version are imported first); the
+// returned stop writes what is queued and must run before st closes. Without tracing
+// log is returned as it is.
+func startTrace(cfg *config.Config, log *slog.Logger, st *store.Store) (*slog.Logger, func(), error) {
 	if !cfg.Trace.Enabled {
 		return log, func() {}, nil
 	}
-	rec, err := trace.NewRecorder(trace.Options{Dir: traceDir(cfg), MaxAge: cfg.Trace.MaxAgeDuration(),
-		MaxBytes: cfg.Trace.MaxSize, Log: log})
+	rec, err := trace.NewRecorder(trace.Options{Store: st, MaxAge: cfg.Trace.MaxAgeDuration(),
+		MaxBytes: cfg.Trace.MaxSize, ImportDir: traceDir(cfg), Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,17 +31,16 @@ func startTrace(cfg *config.Config, log *slog.Logger) (*slog.Logger, func(), err
 
 // traceAdmin answers postern trace. It is embedded in adminBackend.
 type traceAdmin struct {
-	dir string
+	events trace.Reader
 	// next tells when a queued message is tried next (zero when it is not queued).
 	next func(queueID string) time.Time
 }
 
-func (b *traceAdmin) Trace(_ context.Context, q trace.Query) ([]trace.Story, error) {
-	events, err := trace.ReadAll(b.dir)
+func (b *traceAdmin) Trace(ctx context.Context, q trace.Query) ([]trace.Story, error) {
+	stories, err := trace.Lookup(ctx, b.events, q)
 	if err != nil {
 		return nil, err
 	}
-	stories := trace.Find(events, q)
 	for i := range stories {
 		stories[i] = b.withNextAttempt(stories[i])
 	}
@@ -67,7 +69,7 @@ func (b *traceAdmin) withNextAttempt(s trace.Story) trace.Story {
 
 // traceAdmin is the admin backend's trace part: the trace store and the queue's schedule.
 func (s *Server) traceAdmin() traceAdmin {
-	return traceAdmin{dir: traceDir(s.cfg), next: func(id string) time.Time {
+	return traceAdmin{events: s.store, next: func(id string) time.Time {
 		if s.out == nil {
 			return time.Time{}
 		}

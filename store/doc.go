@@ -46,6 +46,15 @@
 // checks. AddMessages indexes one delivery for all its recipients in one transaction;
 // ReplaceMailboxIndex rebuilds one mailbox from a Maildir scan, keeping known UIDs.
 //
+// # Trace
+//
+// Schema 9 adds trace_chunks and trace_keys, the history package trace keeps for
+// postern trace: AppendTrace stores one batch of events (JSON lines) as one row and
+// indexes it by the keys its events carry (session, transaction and queue ids,
+// Message-IDs, addresses) in one relaxed commit (like IndexDeliveries');
+// TraceChunksWith, TraceChunksBetween and RecentTraceChunks find chunks by key or time,
+// TraceEvents reads one, and PruneTrace deletes a prefix of them by age or size.
+//
 // # Addresses
 //
 // Addresses are normalised before they are stored or looked up: the domain is lower-cased

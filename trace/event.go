@@ -1,17 +1,17 @@
 package trace
 
 import (
-	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/postern/postern/store"
 )
 
 // Event is one thing that happened to a message.
@@ -26,17 +26,50 @@ type Sink interface {
 	Record(Event)
 }
 
-// Options configure a Recorder.
-type Options struct {
-	Dir      string        // where the day files go (state_dir/trace)
-	MaxAge   time.Duration // older events are removed
-	MaxBytes int64         // the most all day files may hold; the oldest go first
-	Buffer   int           // events waiting for the writer; default 8192
-	Log      *slog.Logger  // for the writer's own errors (not traced)
-	Now      func() time.Time
+// Store keeps the events (package store's trace tables).
+type Store interface {
+	AppendTrace(ctx context.Context, c store.TraceChunk) error
+	PruneTrace(ctx context.Context, before time.Time, excess int64) (int64, error)
+	TraceSize(ctx context.Context) (int64, error)
 }
 
-// Recorder appends events to day files from one goroutine.
+// Options configure a Recorder.
+type Options struct {
+	Store      Store
+	MaxAge     time.Duration // older events are removed
+	MaxBytes   int64         // the most the stored chunks may add up to; the oldest go first
+	Buffer     int           // events waiting for the writer; default 8192
+	Batch      int           // the most events in one chunk; default 256
+	Linger     time.Duration // how long a chunk waits for more events; default 250ms
+	PruneEvery time.Duration // default 10 minutes, and at start
+	ImportDir  string        // day files of an older version (state_dir/trace), imported and removed at start
+	Log        *slog.Logger  // for the writer's own errors (not traced)
+	Now        func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Buffer <= 0 {
+		o.Buffer = 8192
+	}
+	if o.Batch <= 0 {
+		o.Batch = 256
+	}
+	if o.Linger <= 0 {
+		o.Linger = 250 * time.Millisecond
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = 10 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Recorder writes events to the store in batches from one goroutine.
 type Recorder struct {
 	o       Options
 	ch      chan Event
@@ -48,17 +81,9 @@ type Recorder struct {
 
 // NewRecorder starts the writer; Close stops it after writing what is queued.
 func NewRecorder(o Options) (*Recorder, error) {
-	if o.Buffer <= 0 {
-		o.Buffer = 8192
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+	o = o.withDefaults()
+	if o.Store == nil {
+		return nil, fmt.Errorf("trace: no store")
 	}
 	r := &Recorder{o: o, ch: make(chan Event, o.Buffer), done: make(chan struct{})}
 	go r.write()
@@ -88,96 +113,151 @@ func (r *Recorder) Close() {
 	<-r.done
 }
 
-func dayFile(dir string, t time.Time) string {
-	return filepath.Join(dir, t.UTC().Format("2006-01-02")+".jsonl")
-}
-
-// write appends events to the day's file, flushing whenever the channel is empty, and
-// prunes old files at each new day.
+// write gathers the queued events into chunks (up to Batch events, or what has come
+// within Linger of a chunk's first event) and appends each in one transaction; it
+// keeps the total size and prunes at start, every PruneEvery, and whenever the total
+// passes MaxBytes.
 func (r *Recorder) write() {
 	defer close(r.done)
-	var (
-		f    *os.File
-		w    *bufio.Writer
-		name string
-	)
-	closeFile := func() {
-		if f != nil {
-			w.Flush()
-			f.Close()
-			f = nil
-		}
-	}
-	defer closeFile()
-	r.prune()
-	for e := range r.ch {
-		if n := dayFile(r.o.Dir, e.Time); n != name || f == nil {
-			closeFile()
-			var err error
-			if f, err = os.OpenFile(n, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
-				r.o.Log.Warn("trace: opening day file", "file", n, "err", err)
-				continue
-			}
-			if name != "" && n != name {
-				r.prune()
-			}
-			name, w = n, bufio.NewWriterSize(f, 64<<10)
-		}
-		b, _ := json.Marshal(e)
-		w.Write(append(b, '\n'))
-		if len(r.ch) == 0 {
-			if err := w.Flush(); err != nil {
-				r.o.Log.Warn("trace: writing", "err", err)
-			}
-		}
-	}
-}
-
-// prune removes day files older than MaxAge, then the oldest until the rest fit
-// MaxBytes.
-func (r *Recorder) prune() {
-	files, _ := filepath.Glob(filepath.Join(r.o.Dir, "*.jsonl"))
-	sort.Strings(files)
-	cutoff := dayFile(r.o.Dir, r.o.Now().Add(-r.o.MaxAge))
-	var total int64
-	sizes := make([]int64, len(files))
-	for i, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			sizes[i] = fi.Size()
-			total += fi.Size()
-		}
-	}
-	for i, f := range files {
-		if r.o.MaxAge > 0 && f < cutoff || r.o.MaxBytes > 0 && total > r.o.MaxBytes && i < len(files)-1 {
-			if err := os.Remove(f); err == nil {
-				total -= sizes[i]
-			}
-		}
-	}
-}
-
-// ReadAll reads every stored event, oldest first (unreadable lines are skipped).
-func ReadAll(dir string) ([]Event, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	ctx := context.Background()
+	total, err := r.o.Store.TraceSize(ctx)
 	if err != nil {
-		return nil, err
+		r.o.Log.Warn("trace: reading its size", "err", err)
 	}
-	sort.Strings(files)
-	var out []Event
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
+	total += r.importDayFiles(ctx)
+	total = r.prune(ctx, total)
+	tick := time.NewTicker(r.o.PruneEvery)
+	defer tick.Stop()
+	batch := make([]Event, 0, r.o.Batch)
+	for open := true; open; {
+		select {
+		case <-tick.C:
+			total = r.prune(ctx, total)
 			continue
+		case e, ok := <-r.ch:
+			if !ok {
+				return
+			}
+			batch = append(batch[:0], e)
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e Event
-			if json.Unmarshal(sc.Bytes(), &e) == nil && !strings.HasPrefix(e.What, "#") {
-				out = append(out, e)
+		batch, open = r.gather(batch)
+		total += r.append(ctx, batch)
+		if r.o.MaxBytes > 0 && total > r.o.MaxBytes {
+			total = r.prune(ctx, total)
+		}
+	}
+}
+
+// gather adds to batch what arrives within Linger, up to Batch events; open is false
+// when the channel was closed.
+func (r *Recorder) gather(batch []Event) (_ []Event, open bool) {
+	linger := time.NewTimer(r.o.Linger)
+	defer linger.Stop()
+	for len(batch) < r.o.Batch {
+		select {
+		case e, ok := <-r.ch:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, e)
+		case <-linger.C:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// append writes one chunk and returns the size it added.
+func (r *Recorder) append(ctx context.Context, batch []Event) int64 {
+	c := chunk(batch)
+	if err := r.o.Store.AppendTrace(ctx, c); err != nil {
+		r.o.Log.Warn("trace: writing", "events", len(batch), "err", err)
+		return 0
+	}
+	return c.Size
+}
+
+// prune removes events older than MaxAge and, when the rest add up to more than
+// MaxBytes, the oldest down to 90% of it (so that pruning is not done at every batch);
+// it returns the new total.
+func (r *Recorder) prune(ctx context.Context, total int64) int64 {
+	var before time.Time
+	if r.o.MaxAge > 0 {
+		before = r.o.Now().Add(-r.o.MaxAge)
+	}
+	var excess int64
+	if r.o.MaxBytes > 0 && total > r.o.MaxBytes {
+		excess = total - r.o.MaxBytes*9/10
+	}
+	freed, err := r.o.Store.PruneTrace(ctx, before, excess)
+	if err != nil {
+		r.o.Log.Warn("trace: pruning", "err", err)
+		return total
+	}
+	return max(total-freed, 0)
+}
+
+// addressKeys are the attributes whose addresses Query.Address finds.
+var addressKeys = []string{"from", "to", "user", "mailbox"}
+
+// keys are what the store indexes e's chunk by: its links (session, transaction, queue
+// entry), its Message-ID and the addresses it names (a mailbox "user/folder" names its
+// user), lower-cased.
+func keys(e Event) []string {
+	out := links(e)
+	if id := normMessageID(e.Attrs["message_id"]); id != "" {
+		out = append(out, "i:"+id)
+	}
+	for _, k := range addressKeys {
+		for _, v := range strings.Split(strings.ToLower(e.Attrs[k]), ",") {
+			if user, _, _ := strings.Cut(v, "/"); user != "" {
+				out = append(out, "a:"+user)
 			}
 		}
-		fh.Close()
 	}
-	return out, nil
+	return out
+}
+
+// normMessageID is a Message-ID as indexed: lower-cased, without <>.
+func normMessageID(id string) string { return strings.ToLower(strings.Trim(id, "<> ")) }
+
+// chunk is a batch as the store keeps it: the events as JSON lines, the keys they carry
+// (each once), and its size, what counts against MaxBytes.
+func chunk(batch []Event) store.TraceChunk {
+	var b bytes.Buffer
+	var line []byte
+	seen := map[string]bool{}
+	c := store.TraceChunk{FirstAt: batch[0].Time, LastAt: batch[0].Time}
+	for _, e := range batch {
+		line = append(appendEvent(line[:0], e), '\n')
+		b.Write(line)
+		if e.Time.Before(c.FirstAt) {
+			c.FirstAt = e.Time
+		}
+		if e.Time.After(c.LastAt) {
+			c.LastAt = e.Time
+		}
+		for _, k := range keys(e) {
+			if !seen[k] {
+				seen[k] = true
+				c.Keys = append(c.Keys, k)
+				c.Size += int64(len(k)) + 16
+			}
+		}
+	}
+	c.Events = b.Bytes()
+	c.Size += int64(len(c.Events))
+	return c
+}
+
+// parseChunk reads a chunk's events back (a line that does not parse is skipped).
+func parseChunk(b []byte) []Event {
+	var out []Event
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var e Event
+		if len(line) > 0 && json.Unmarshal(line, &e) == nil && e.What != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }

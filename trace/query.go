@@ -1,8 +1,10 @@
 package trace
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -108,6 +110,81 @@ func Find(events []Event, q Query) []Story {
 		s := byRoot[r]
 		sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Time.Before(s.Events[j].Time) })
 		out = append(out, *s)
+	}
+	return out
+}
+
+// Reader reads stored chunks (package store's trace tables).
+type Reader interface {
+	TraceChunksWith(ctx context.Context, keys []string, limit int) ([]int64, error)
+	TraceChunksBetween(ctx context.Context, since, until time.Time, limit int) ([]int64, error)
+	TraceEvents(ctx context.Context, seq int64) ([]byte, error)
+}
+
+// Bounds of one lookup: the chunks it reads (of up to 256 events each), and the
+// widening steps (session -> transaction -> queue entry -> its DSN...). A time window
+// over a busy month must not read the whole store.
+const (
+	maxChunks = 400
+	maxRounds = 16
+)
+
+// Lookup returns the stories of the stored events that match q. The keys index gives
+// the chunks holding a match; Find groups their events into stories; the stories' links
+// (session, transaction, queue ids) give the chunks to read next, until a round finds
+// no chunk not read yet.
+func Lookup(ctx context.Context, rd Reader, q Query) ([]Story, error) {
+	var seqs []int64
+	var err error
+	switch {
+	case q.MessageID != "":
+		seqs, err = rd.TraceChunksWith(ctx, []string{"i:" + normMessageID(q.MessageID)}, maxChunks)
+	case q.QueueID != "":
+		seqs, err = rd.TraceChunksWith(ctx, []string{"q:" + q.QueueID}, maxChunks)
+	case q.Address != "":
+		seqs, err = rd.TraceChunksWith(ctx, []string{"a:" + strings.ToLower(strings.TrimSpace(q.Address))}, maxChunks)
+	case !q.Since.IsZero() || !q.Until.IsZero():
+		seqs, err = rd.TraceChunksBetween(ctx, q.Since, q.Until, maxChunks)
+	}
+	read := map[int64]bool{}
+	var events []Event
+	var stories []Story
+	for round := 0; err == nil && len(seqs) > 0 && round < maxRounds; round++ {
+		for _, seq := range seqs {
+			if read[seq] || len(read) >= maxChunks {
+				continue
+			}
+			read[seq] = true
+			var b []byte
+			if b, err = rd.TraceEvents(ctx, seq); err != nil {
+				return nil, err
+			}
+			events = append(events, parseChunk(b)...)
+		}
+		stories = Find(events, q)
+		seqs, err = rd.TraceChunksWith(ctx, storyLinks(stories), maxChunks)
+		seqs = slices.DeleteFunc(seqs, func(s int64) bool { return read[s] })
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+	return Find(events, q), nil
+}
+
+// storyLinks are the links of every event of the stories, each once.
+func storyLinks(stories []Story) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range stories {
+		for _, e := range s.Events {
+			for _, l := range links(e) {
+				if !seen[l] {
+					seen[l] = true
+					out = append(out, l)
+				}
+			}
+		}
 	}
 	return out
 }

@@ -1,15 +1,16 @@
 package trace
 
 import (
-	"bufio"
-	"encoding/json"
+	"context"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"slices"
-	"sort"
 	"time"
 )
+
+// RecentReader reads the newest stored chunks (package store).
+type RecentReader interface {
+	RecentTraceChunks(ctx context.Context, since time.Time, limit int) ([]int64, error)
+	TraceEvents(ctx context.Context, seq int64) ([]byte, error)
+}
 
 // Session is one SMTP connection as its connect and helo lines tell it.
 type Session struct {
@@ -19,57 +20,43 @@ type Session struct {
 	HELO    string     // "" when the client never said HELO
 }
 
-// RecentSessions returns the SMTP sessions of the newest limit connect lines since
-// since, newest first, each with its HELO name. It reads the day files from the newest
-// back, and stops at the first day that gives enough.
-func RecentSessions(dir string, since time.Time, limit int) ([]Session, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+// maxSessionChunks bounds how many chunks RecentSessions reads.
+const maxSessionChunks = 200
+
+// RecentSessions returns the SMTP sessions of the newest connect lines since since, at
+// most limit, each with its HELO name. It reads the chunks from the newest back until
+// it has enough.
+func RecentSessions(ctx context.Context, rd RecentReader, since time.Time, limit int) ([]Session, error) {
+	seqs, err := rd.RecentTraceChunks(ctx, since, maxSessionChunks)
 	if err != nil {
 		return nil, err
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(files)))
 	var out []Session
-	for _, f := range files {
-		if len(out) >= limit || f < dayFile(dir, since) {
+	helo := map[string]string{}
+	var sids []string
+	for _, seq := range seqs {
+		if len(out) >= limit {
 			break
 		}
-		day, err := daySessions(f, since)
+		b, err := rd.TraceEvents(ctx, seq)
 		if err != nil {
-			continue // a day file removed under us by pruning
+			return nil, err
 		}
-		slices.Reverse(day)
-		out = append(out, day[:min(len(day), limit-len(out))]...)
-	}
-	return out, nil
-}
-
-// daySessions reads one day file's sessions, oldest first.
-func daySessions(name string, since time.Time) ([]Session, error) {
-	fh, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	var out []Session
-	index := map[string]int{} // sid -> its session in out
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var e Event
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Time.Before(since) || e.Attrs["sid"] == "" {
-			continue
-		}
-		sid := e.Attrs["sid"]
-		switch {
-		case e.What == "connect" && e.Attrs["role"] != "":
-			a, _ := netip.ParseAddr(e.Attrs["client"])
-			index[sid] = len(out)
-			out = append(out, Session{Client: a.Unmap(), Role: e.Attrs["role"], Trusted: e.Attrs["trusted"] == "true"})
-		case e.What == "helo":
-			if i, ok := index[sid]; ok {
-				out[i].HELO = e.Attrs["helo"]
+		for _, e := range parseChunk(b) {
+			sid := e.Attrs["sid"]
+			switch {
+			case sid == "" || e.Time.Before(since):
+			case e.What == "helo":
+				helo[sid] = e.Attrs["helo"]
+			case e.What == "connect" && e.Attrs["role"] != "" && len(out) < limit:
+				a, _ := netip.ParseAddr(e.Attrs["client"])
+				out = append(out, Session{Client: a.Unmap(), Role: e.Attrs["role"], Trusted: e.Attrs["trusted"] == "true"})
+				sids = append(sids, sid)
 			}
 		}
 	}
-	return out, sc.Err()
+	for i, sid := range sids {
+		out[i].HELO = helo[sid]
+	}
+	return out, nil
 }

@@ -46,9 +46,9 @@ func (a *Alerts) validate(pr *problems) {
 
 // Trace configures the history of each message kept for postern trace.
 type Trace struct {
-	Enabled bool   `toml:"enabled" doc:"Keep what the mail log says about each message (client, HELO, TLS, refusals, Message-ID, each recipient's mailbox, each attempt to send it with the remote reply) under state_dir/trace, for postern trace. Written in the background: delivery does not wait for it."`
+	Enabled bool   `toml:"enabled" doc:"Keep what the mail log says about each message (client, HELO, TLS, refusals, Message-ID, each recipient's mailbox, each attempt to send it with the remote reply) in the database (postern.db), for postern trace. Written in the background in batches: delivery does not wait for it."`
 	MaxAge  string `toml:"max_age" type:"age" doc:"How long events are kept, e.g. \"21d\"."`
-	MaxSize int64  `toml:"max_size" doc:"The most bytes the kept events may take; the oldest days go first."`
+	MaxSize int64  `toml:"max_size" doc:"The most bytes the kept events may add up to (each counted as its JSON fields; the table and its indexes take about twice that on disk); past it the oldest go first, down to 90%."`
 }
 
 // MaxAgeDuration is MaxAge parsed; 0 when invalid (which Validate reports).
