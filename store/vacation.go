@@ -45,6 +45,21 @@ func (s *Store) RecordVacation(ctx context.Context, user, handle, sender string,
 	})
 }
 
+// VacationSentSince counts the entries of user's log with a handle starting with prefix
+// that were sent at or after since (enotify's hourly cap: notifications are logged under
+// "notify:" handles, and the same one is not sent twice within a day, so each row is one
+// notification).
+func (s *Store) VacationSentSince(ctx context.Context, user, prefix string, since time.Time) (int, error) {
+	addr, err := NormalizeAddress(user)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM vacation_log WHERE user = ? AND substr(handle, 1, ?) = ? AND sent_at >= ?",
+		addr, len(prefix), prefix, since.Unix()).Scan(&n)
+	return n, wrapDB("vacation log", err)
+}
+
 func lowerASCII(s string) string {
 	b := []byte(s)
 	for i, c := range b {

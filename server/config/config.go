@@ -131,6 +131,8 @@ type Sieve struct {
 	Before     string `toml:"before" path:"config" type:"path" doc:"A global Sieve script run before each user's script; \"\" for none."`
 	After      string `toml:"after" path:"config" type:"path" doc:"A global Sieve script run after each user's script; \"\" for none."`
 	GlobalDir  string `toml:"global_dir" path:"config" type:"path" doc:"Where \"include :global\" finds NAME.sieve; \"\" for none."`
+	// NotifyMaxPerHour caps enotify per user, beside the once-a-day rule.
+	NotifyMaxPerHour int `toml:"notify_max_per_hour" doc:"The most enotify mailto notifications one user's scripts may send per hour (at delivery and on IMAP events together), beside the rule that the same notification about the same sender goes out once a day; more are not sent, with a log line. 0 for no cap."`
 	// spamtest, spamtestplus and virustest (RFC 5235), as Pigeonhole's
 	// sieve_spamtest_* and sieve_virustest_* settings (sieve.go).
 	SpamTest  ScoreTest `toml:"spamtest" doc:"Where spamtest and spamtestplus read the spam scanner's verdict, as Pigeonhole's sieve_spamtest_* settings. With status_header \"\" (the default) Rspamd's headers are read: X-Spam-Score (max 15) or X-Spamd-Result (max from the header)."`
@@ -180,7 +182,7 @@ func Default() Config {
 			MaxLineLength:             1000,
 		},
 		DNS:    DNS{Servers: []string{}},
-		Sieve:  Sieve{SpamToJunk: true, SpamTest: defaultScoreTest(), VirusTest: defaultScoreTest()},
+		Sieve:  Sieve{SpamToJunk: true, NotifyMaxPerHour: 30, SpamTest: defaultScoreTest(), VirusTest: defaultScoreTest()},
 		SPF:    SPF{Check: true},
 		DKIM:   DKIM{Verify: true, Sign: true},
 		DMARC:  DMARC{Check: true, Enforce: true},

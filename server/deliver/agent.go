@@ -127,6 +127,7 @@ type Agent struct {
 	hostname   string
 	notify     MailboxWatcher // nil: nobody is told
 	events     EventSink      // nil: none
+	notifyCap  int            // [sieve] notify_max_per_hour; 0: none
 	index      *indexBatcher
 	log        *slog.Logger
 	now        func() time.Time
@@ -161,6 +162,7 @@ func New(o Options) (*Agent, error) {
 		hostname:   o.Hostname,
 		notify:     o.Watcher,
 		events:     o.Events,
+		notifyCap:  o.Sieve.NotifyMaxPerHour,
 		index:      newIndexBatcher(o.Store, o.Logger),
 		log:        o.Logger,
 		now:        o.Now,

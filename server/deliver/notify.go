@@ -24,7 +24,9 @@ import (
 // It is limited as vacation is: a held message notifies nobody (holdOutgoing), and the
 // same notification (recipients, subject, text) about mail from the same sender goes
 // out at most once per notifyPeriod, remembered in the user's vacation log, so a flood
-// of one message cannot become a flood of notifications.
+// of one message cannot become a flood of notifications; and a user's scripts send at
+// most [sieve] notify_max_per_hour notifications an hour in all (overNotifyCap), so a
+// flood of different messages cannot either.
 func (a *Agent) sendNotify(ctx context.Context, user string, n sieve.Notify, env *smtp.Envelope, msg smtp.Message) error {
 	hdr, err := readHeader(msg)
 	if err != nil {
@@ -43,11 +45,31 @@ func (a *Agent) sendNotify(ctx context.Context, user string, n sieve.Notify, env
 			"id", env.ID, "user", user, "to", strings.Join(rcpts, ","), "sender", sanitizeField(sender))
 		return nil
 	}
+	if over, err := a.overNotifyCap(ctx, user); err != nil {
+		return err
+	} else if over {
+		a.log.Warn("sieve notification not sent: the user's hourly cap is reached", smtp.KeySession, env.Session.ID,
+			"id", env.ID, "user", user, "to", strings.Join(rcpts, ","), "cap", a.notifyCap)
+		return nil
+	}
 	if err := a.send(ctx, "", rcpts, body, "notify:"+env.ID, env.Session.ID); err != nil {
 		return err
 	}
 	return a.store.RecordVacation(ctx, user, handle, sender, vacationMaxAge)
 }
+
+// overNotifyCap says whether user's scripts sent notify_max_per_hour notifications in
+// the last hour (counted in the vacation log, where each one is recorded).
+func (a *Agent) overNotifyCap(ctx context.Context, user string) (bool, error) {
+	if a.notifyCap <= 0 {
+		return false, nil
+	}
+	n, err := a.store.VacationSentSince(ctx, user, notifyHandlePrefix, a.now().Add(-time.Hour))
+	return n >= a.notifyCap, err
+}
+
+// notifyHandlePrefix starts every notification's handle in the vacation log.
+const notifyHandlePrefix = "notify:"
 
 // notifyPeriod is how long the same notification about the same sender is not sent
 // again: vacation's shortest :days (Pigeonhole's sieve_vacation_min_period).
@@ -67,7 +89,7 @@ func notifyHandle(n sieve.Notify, origSubject string) string {
 	if n.Subject == "" || n.Body == "" {
 		h.Write([]byte(origSubject))
 	}
-	return "notify:" + hex.EncodeToString(h.Sum(nil)[:12])
+	return notifyHandlePrefix + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func (a *Agent) composeNotify(user string, n sieve.Notify, sender, origSubject string) []byte {

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,54 @@ func TestNotifyLimits(t *testing.T) {
 		if got := notes(); got != tc.want {
 			t.Fatalf("after message %d (%s, %q): %d notifications, want %d", i+1, tc.from, tc.text, got, tc.want)
 		}
+	}
+}
+
+// A user's scripts send at most notify_max_per_hour notifications an hour, whatever the
+// senders and subjects; the cap is per user, and frees up as the hour passes.
+func TestNotifyHourlyCap(t *testing.T) {
+	t.Parallel()
+	a, st, _, q := onwardAgent(t)
+	now := time.Now()
+	a.now, a.notifyCap = func() time.Time { return now }, 3
+	ctx := context.Background()
+	const alice, bob = "alice@example.test", "bob@example.test"
+	putActive(t, st, alice, `require ["enotify"]; notify "mailto:pager@example.org";`)
+	putActive(t, st, bob, `require ["enotify"]; notify "mailto:pager@example.org";`)
+	notes := func(sender string) int {
+		n := 0
+		for _, m := range q.all() {
+			if len(m.rcpts) == 1 && m.rcpts[0] == "pager@example.org" && strings.Contains(m.text, "from "+sender) {
+				n++
+			}
+		}
+		return n
+	}
+	deliver := func(user string, i int) {
+		t.Helper()
+		env := testEnvelope(user)
+		env.From = fmt.Sprintf("s%d@example.org", i)
+		if errs := a.Deliver(ctx, env, smtp.BytesMessage(fmt.Sprintf("Subject: m%d\r\n\r\nx\r\n", i))); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+	for i := range 10 {
+		deliver(alice, i)
+	}
+	sent := 0
+	for i := range 10 {
+		sent += notes(fmt.Sprintf("s%d@example.org", i))
+	}
+	if sent != 3 {
+		t.Fatalf("alice's scripts sent %d notifications about 10 senders, want 3 (the cap)", sent)
+	}
+	deliver(bob, 100)
+	if notes("s100@example.org") != 1 {
+		t.Error("bob's notification was held by alice's cap")
+	}
+	now = now.Add(61 * time.Minute)
+	deliver(alice, 50)
+	if notes("s50@example.org") != 1 {
+		t.Error("alice's cap did not free up after an hour")
 	}
 }
