@@ -119,7 +119,7 @@ func TestSecondServerRefused(t *testing.T) {
 }
 
 // TestConfigRefused: typos, wrong types and a missing hostname are refused with the file,
-// the line and the reason, by `config check` and by `serve`.
+// the line and the reason, by `config check` and by `serve` (which exits 78, EX_CONFIG).
 func TestConfigRefused(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -144,6 +144,10 @@ func TestConfigRefused(t *testing.T) {
 				}
 				if !strings.Contains(r.Stderr, path) || !strings.Contains(r.Stderr, c.want) {
 					t.Fatalf("%v: stderr %q lacks the file and %q", args, r.Stderr, c.want)
+				}
+				// serve: EX_CONFIG, which the unit does not restart (RestartPreventExitStatus=78).
+				if args[0] == "serve" && r.Code != 78 {
+					t.Errorf("serve with a bad config: exit %d, want 78 (EX_CONFIG)", r.Code)
 				}
 			}
 		})

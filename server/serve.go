@@ -55,7 +55,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {
-		return err
+		return &ConfigError{Err: err}
 	}
 	log, err := newLogger(journalOutput(opts.LogOutput, opts.Getenv), cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
@@ -71,6 +71,14 @@ func Serve(ctx context.Context, opts Options) error {
 	startPprof(opts.Getenv("POSTERN_PPROF_ADDR"), log)
 	return s.run(ctx)
 }
+
+// ConfigError is a config file Serve could not load (missing, unreadable or invalid):
+// the daemon did not start, and starting it again will not help until the file is
+// fixed (postern serve exits with EX_CONFIG, which the unit does not restart).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Server is one running daemon.
 type Server struct {

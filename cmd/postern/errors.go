@@ -61,7 +61,8 @@ func (c *cli) report(err error) int {
 	if errors.As(err, &je) {
 		prefix = journalErrPrefix
 	}
-	fmt.Fprintf(c.stderr, "%spostern: %s\n", prefix, err)
+	// Every line of a many-line error (config problems, one a line) carries the prefix.
+	fmt.Fprintf(c.stderr, "%spostern: %s\n", prefix, strings.ReplaceAll(err.Error(), "\n", "\n"+prefix))
 	if hint := admin.ErrorHint(err); hint != "" {
 		fmt.Fprintf(c.stderr, "%shint: %s\n", prefix, hint)
 	}

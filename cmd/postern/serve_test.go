@@ -17,7 +17,7 @@ func TestServeFailureUnderJournal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "postern.toml")
-	if err := os.WriteFile(cfg, []byte("no_such_key = 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("no_such_key = 1\nother_key = 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, journal := range []bool{true, false} {
@@ -36,8 +36,8 @@ func TestServeFailureUnderJournal(t *testing.T) {
 		}
 		code := run([]string{"/usr/bin/postern", "serve", "--config", cfg}, strings.NewReader(""), os.Stdout, f,
 			func(k string) string { return env[k] })
-		if code == exitOK {
-			t.Errorf("journal=%v: exit 0 for a config that cannot be loaded", journal)
+		if code != exitConfig {
+			t.Errorf("journal=%v: exit %d for a config that cannot be loaded, want %d (EX_CONFIG)", journal, code, exitConfig)
 		}
 		out, err := os.ReadFile(f.Name())
 		if err != nil {
@@ -49,6 +49,11 @@ func TestServeFailureUnderJournal(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "no_such_key") {
 			t.Errorf("journal=%v: stderr %q, want a line starting %q naming the bad key", journal, out, want)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+			if journal && !strings.HasPrefix(line, "<3>") {
+				t.Errorf("a line of the error is not at priority err: %q", line)
+			}
 		}
 	}
 }
