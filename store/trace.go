@@ -90,6 +90,19 @@ func (s *Store) PruneTrace(ctx context.Context, before time.Time, excess int64) 
 	return freed, err
 }
 
+// DeleteTraceWith deletes the chunks whose events carry key, with their keys (an
+// import of day files interrupted part-way is done again from the start this way).
+func (s *Store) DeleteTraceWith(ctx context.Context, key string) error {
+	return s.writeTxRelaxed(ctx, func(tx *sql.Tx, _ bool) error {
+		const seqs = "SELECT seq FROM trace_keys WHERE key = ?"
+		if _, err := tx.ExecContext(ctx, "DELETE FROM trace_chunks WHERE seq IN ("+seqs+")", key); err != nil {
+			return wrapDB("trace delete", err)
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM trace_keys WHERE seq IN ("+seqs+")", key)
+		return wrapDB("trace delete", err)
+	})
+}
+
 // TraceChunksWith returns the seqs of the chunks whose events carry any of keys,
 // oldest first, at most limit.
 func (s *Store) TraceChunksWith(ctx context.Context, keys []string, limit int) ([]int64, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,22 +12,20 @@ import (
 
 // importDayFiles moves the events of an older version's day files (dir/*.jsonl, one JSON
 // event a line) into the store, removing each file once its events are in, and the
-// directory when it is empty; it returns the size added. A file that cannot be read
-// whole is left in place and logged.
-func (r *Recorder) importDayFiles(ctx context.Context) int64 {
+// directory when it is empty. A file that cannot be read whole is left in place and
+// logged. It is idempotent: every chunk of a file carries the key "f:NAME", and an
+// import interrupted before the file was removed is dropped and done again.
+func (r *Recorder) importDayFiles(ctx context.Context) {
 	if r.o.ImportDir == "" {
-		return 0
+		return
 	}
 	files, _ := filepath.Glob(filepath.Join(r.o.ImportDir, "*.jsonl"))
 	sort.Strings(files)
-	var total int64
 	for _, f := range files {
-		n, err := r.importDayFile(ctx, f)
-		if err != nil {
+		if err := r.importDayFile(ctx, f); err != nil {
 			r.o.Log.Warn("trace: importing a day file", "file", f, "err", err)
 			continue
 		}
-		total += n
 		if err := os.Remove(f); err != nil {
 			r.o.Log.Warn("trace: removing an imported day file", "file", f, "err", err)
 		}
@@ -34,30 +33,28 @@ func (r *Recorder) importDayFiles(ctx context.Context) int64 {
 	if len(files) > 0 {
 		_ = os.Remove(r.o.ImportDir) // only when empty
 	}
-	return total
 }
 
-func (r *Recorder) importDayFile(ctx context.Context, name string) (int64, error) {
+func (r *Recorder) importDayFile(ctx context.Context, name string) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("trace: %w", err)
 	}
 	defer f.Close()
+	key := "f:" + filepath.Base(name)
+	if err := r.o.Store.DeleteTraceWith(ctx, key); err != nil {
+		return err
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var total int64
 	var batch []Event
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		c := chunk(batch)
+		c := chunk(batch, key)
 		batch = batch[:0]
-		if err := r.o.Store.AppendTrace(ctx, c); err != nil {
-			return err
-		}
-		total += c.Size
-		return nil
+		return r.o.Store.AppendTrace(ctx, c)
 	}
 	for sc.Scan() {
 		var e Event
@@ -66,12 +63,12 @@ func (r *Recorder) importDayFile(ctx context.Context, name string) (int64, error
 		}
 		if batch = append(batch, e); len(batch) == r.o.Batch {
 			if err := flush(); err != nil {
-				return total, err
+				return err
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return total, err
+		return fmt.Errorf("trace: reading %s: %w", name, err)
 	}
-	return total, flush()
+	return flush()
 }

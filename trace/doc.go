@@ -15,7 +15,8 @@
 // event cost a third more server CPU per received message. When the channel is full an
 // event is dropped and counted rather than slowing delivery down. The Recorder prunes a
 // prefix of the chunks by age and by the running total of their sizes, and imports
-// (then removes) the day files (state_dir/trace) an earlier version wrote.
+// (then removes) the day files (state_dir/trace) an earlier version wrote, idempotently
+// (a file's chunks carry "f:NAME"; one still there at start is dropped and done again).
 //
 // The Recorder's input is the small Sink interface (Record(Event)), so typed events from
 // the packages themselves (package event) can feed it too, next to or instead of the log.

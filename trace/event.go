@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ type Store interface {
 	AppendTrace(ctx context.Context, c store.TraceChunk) error
 	PruneTrace(ctx context.Context, before time.Time, excess int64) (int64, error)
 	TraceSize(ctx context.Context) (int64, error)
+	DeleteTraceWith(ctx context.Context, key string) error
 }
 
 // Options configure a Recorder.
@@ -120,11 +122,11 @@ func (r *Recorder) Close() {
 func (r *Recorder) write() {
 	defer close(r.done)
 	ctx := context.Background()
+	r.importDayFiles(ctx)
 	total, err := r.o.Store.TraceSize(ctx)
 	if err != nil {
 		r.o.Log.Warn("trace: reading its size", "err", err)
 	}
-	total += r.importDayFiles(ctx)
 	total = r.prune(ctx, total)
 	tick := time.NewTicker(r.o.PruneEvery)
 	defer tick.Stop()
@@ -223,11 +225,12 @@ func normMessageID(id string) string { return strings.ToLower(strings.Trim(id, "
 
 // chunk is a batch as the store keeps it: the events as JSON lines, the keys they carry
 // (each once), and its size, what counts against MaxBytes.
-func chunk(batch []Event) store.TraceChunk {
+// extra keys (an imported file's name) are added as they are.
+func chunk(batch []Event, extra ...string) store.TraceChunk {
 	var b bytes.Buffer
 	var line []byte
 	seen := map[string]bool{}
-	c := store.TraceChunk{FirstAt: batch[0].Time, LastAt: batch[0].Time}
+	c := store.TraceChunk{FirstAt: batch[0].Time, LastAt: batch[0].Time, Keys: slices.Clone(extra)}
 	for _, e := range batch {
 		line = append(appendEvent(line[:0], e), '\n')
 		b.Write(line)

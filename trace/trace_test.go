@@ -110,7 +110,8 @@ func TestPruneByAgeAndSize(t *testing.T) {
 }
 
 // TestImportDayFiles: the day files an older version wrote are imported into the store
-// at start, then removed.
+// at start, then removed; a file whose import was cut short (its first event is in, the
+// file is still there) is imported once, not twice.
 func TestImportDayFiles(t *testing.T) {
 	t.Parallel()
 	st := openStore(t)
@@ -119,6 +120,10 @@ func TestImportDayFiles(t *testing.T) {
 	line := `{"t":"2026-12-06T10:00:00Z","what":"message","attrs":{"sid":"S7","id":"S7.1","message_id":"day@x","from":"a@example.org"}}` + "\n" +
 		`{"t":"2026-12-06T10:00:01Z","what":"delivered","attrs":{"sid":"S7","id":"S7.1","mailbox":"b@example.test/INBOX","uid":"3"}}` + "\n{torn"
 	if err := os.WriteFile(filepath.Join(dir, "2026-12-06.jsonl"), []byte(line), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	first := parseChunk([]byte(line))[:1]
+	if err := st.AppendTrace(context.Background(), chunk(first, "f:2026-12-06.jsonl")); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := NewRecorder(Options{Store: st, ImportDir: dir})
