@@ -96,7 +96,9 @@ func TestSubmissionLoginTimeout(t *testing.T) {
 
 func TestIdleTimeoutPerRead(t *testing.T) {
 	t.Parallel()
-	e := start(t, func(o *Options) { o.CommandTimeout = 300 * time.Millisecond; o.DataTimeout = 300 * time.Millisecond })
+	// Each read comes a quarter of the timeout after the last (not closer to it: under
+	// -race on a loaded machine a 100 ms gap once took longer than 300 ms).
+	e := start(t, func(o *Options) { o.CommandTimeout = time.Second; o.DataTimeout = time.Second })
 	c := e.dial(t)
 	c.greet("mail.example.org")
 	c.cmd("MAIL FROM:<bob@example.org>", "250")
@@ -106,11 +108,11 @@ func TestIdleTimeoutPerRead(t *testing.T) {
 	start := time.Now()
 	for i := 0; i < 8; i++ {
 		c.send("line " + strings.Repeat("x", 10) + "\r\n")
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	c.send(".\r\n")
 	c.expect("250")
-	if time.Since(start) < 600*time.Millisecond {
+	if time.Since(start) < 2*time.Second {
 		t.Fatal("test did not outlast the timeout")
 	}
 	// Now stall in the middle of a DATA: the server gives up after one timeout.
