@@ -13,11 +13,15 @@ func (s *Server) newMetrics() *serverMetrics {
 	if s.cfg.Listen.Metrics == "" {
 		return nil
 	}
-	return newServerMetrics(metricsSources{
+	src := metricsSources{
 		queue:    s.queueStats,
 		certTill: s.certNotAfter,
 		started:  s.started,
-	})
+	}
+	if s.trace != nil {
+		src.trace = s.trace
+	}
+	return newServerMetrics(src)
 }
 
 // counted is the services' listener wrapper: every bound network listener (not the

@@ -47,6 +47,13 @@ type metricsSources struct {
 	queue    func() (length int, oldest time.Time) // oldest is zero when the queue is empty
 	certTill func() time.Time                      // the served certificate's NotAfter
 	started  time.Time
+	trace    traceStats // nil without [trace]
+}
+
+// traceStats is what the trace recorder tells the metrics (trace.Recorder).
+type traceStats interface {
+	Dropped() int64
+	StoredBytes() int64
 }
 
 func newServerMetrics(src metricsSources) *serverMetrics {
@@ -89,6 +96,14 @@ func newServerMetrics(src metricsSources) *serverMetrics {
 		}
 		return []prom.GaugeSample{{Value: float64(t.Unix())}}
 	})
+	if src.trace != nil {
+		r.CounterFunc("postern_trace_events_dropped_total", "Trace events dropped because the trace writer was behind (the trace of those sessions is incomplete; mail is not affected).", func() []prom.GaugeSample {
+			return []prom.GaugeSample{{Value: float64(src.trace.Dropped())}}
+		})
+		r.Gauge("postern_trace_stored_bytes", "What the kept trace events add up to, as counted against [trace] max_size.", func() []prom.GaugeSample {
+			return []prom.GaugeSample{{Value: float64(src.trace.StoredBytes())}}
+		})
+	}
 	r.Gauge("postern_start_time_seconds", "When the daemon started (Unix time).", func() []prom.GaugeSample {
 		return []prom.GaugeSample{{Value: float64(src.started.Unix())}}
 	})

@@ -26,6 +26,7 @@ import (
 	"github.com/postern/postern/spamlearn"
 	"github.com/postern/postern/store"
 	"github.com/postern/postern/store/maildir"
+	"github.com/postern/postern/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -86,8 +87,8 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 	systemd *systemd
-	// stopTrace writes the queued trace events (startTrace); a no-op without tracing.
-	stopTrace func()
+	// trace writes the trace events into the store (startTrace); nil without tracing.
+	trace *trace.Recorder
 
 	mu  sync.Mutex // guards cfg across reloads
 	cfg *config.Config
@@ -119,7 +120,7 @@ type Server struct {
 }
 
 func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv), stopTrace: func() {}}
+	s := &Server{opts: opts, log: log, cfg: cfg, started: time.Now(), systemd: newSystemd(opts.Getenv)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -140,7 +141,7 @@ func start(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logg
 		return nil, err
 	}
 	// From here on every part logs through the trace tee, which writes into the store.
-	if log, s.stopTrace, err = startTrace(cfg, log, s.store); err != nil {
+	if log, s.trace, err = startTrace(cfg, log, s.store); err != nil {
 		return nil, err
 	}
 	s.log = log
@@ -292,7 +293,9 @@ func (s *Server) close() {
 	if s.agent != nil {
 		s.agent.Close()
 	}
-	s.stopTrace() // what the parts above logged is written before the store closes
+	if s.trace != nil {
+		s.trace.Close() // what the parts above logged is written before the store closes
+	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			s.log.Error("closing store", "err", err)

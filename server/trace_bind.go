@@ -15,18 +15,18 @@ func traceDir(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "t
 
 // startTrace tees the mail log into the trace recorder when [trace] enabled, which
 // writes the events into st (day files of an older version are imported first); the
-// returned stop writes what is queued and must run before st closes. Without tracing
-// log is returned as it is.
-func startTrace(cfg *config.Config, log *slog.Logger, st *store.Store) (*slog.Logger, func(), error) {
+// returned recorder's Close writes what is queued and must run before st closes.
+// Without tracing log is returned as it is, with a nil recorder.
+func startTrace(cfg *config.Config, log *slog.Logger, st *store.Store) (*slog.Logger, *trace.Recorder, error) {
 	if !cfg.Trace.Enabled {
-		return log, func() {}, nil
+		return log, nil, nil
 	}
 	rec, err := trace.NewRecorder(trace.Options{Store: st, MaxAge: cfg.Trace.MaxAgeDuration(),
 		MaxBytes: cfg.Trace.MaxSize, ImportDir: traceDir(cfg), Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
-	return slog.New(trace.NewHandler(log.Handler(), rec)), rec.Close, nil
+	return slog.New(trace.NewHandler(log.Handler(), rec)), rec, nil
 }
 
 // traceAdmin answers postern trace. It is embedded in adminBackend.

@@ -76,6 +76,7 @@ type Recorder struct {
 	o       Options
 	ch      chan Event
 	dropped atomic.Int64
+	stored  atomic.Int64 // what the stored chunks add up to, as the writer last knew it
 	done    chan struct{}
 	closeMu sync.Mutex
 	closed  bool
@@ -104,6 +105,9 @@ func (r *Recorder) Record(e Event) {
 // Dropped is how many events were dropped because the writer was behind.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
+// StoredBytes is what the kept events add up to, counted as against MaxBytes.
+func (r *Recorder) StoredBytes() int64 { return r.stored.Load() }
+
 // Close writes what is queued and stops the writer.
 func (r *Recorder) Close() {
 	r.closeMu.Lock()
@@ -128,13 +132,17 @@ func (r *Recorder) write() {
 		r.o.Log.Warn("trace: reading its size", "err", err)
 	}
 	total = r.prune(ctx, total)
+	r.stored.Store(total)
 	tick := time.NewTicker(r.o.PruneEvery)
 	defer tick.Stop()
 	batch := make([]Event, 0, r.o.Batch)
+	var drops dropReport
+	defer func() { drops.report(r.o.Log, r.dropped.Load(), time.Time{}) }() // and once more at the end
 	for open := true; open; {
 		select {
 		case <-tick.C:
 			total = r.prune(ctx, total)
+			r.stored.Store(total)
 			continue
 		case e, ok := <-r.ch:
 			if !ok {
@@ -147,7 +155,26 @@ func (r *Recorder) write() {
 		if r.o.MaxBytes > 0 && total > r.o.MaxBytes {
 			total = r.prune(ctx, total)
 		}
+		r.stored.Store(total)
+		drops.report(r.o.Log, r.dropped.Load(), r.o.Now())
 	}
+}
+
+// dropReport says in the log, at most once a minute, that events were dropped, and how
+// many since the last time it said so (the total is in the metrics). A zero now says
+// it whatever the time (the writer's end).
+type dropReport struct {
+	told int64
+	at   time.Time
+}
+
+func (d *dropReport) report(log *slog.Logger, dropped int64, now time.Time) {
+	if dropped == d.told || !now.IsZero() && now.Sub(d.at) < time.Minute {
+		return
+	}
+	log.Warn("trace: events dropped: the writer was behind, the trace of these sessions is incomplete",
+		"dropped", dropped-d.told, "dropped_total", dropped)
+	d.told, d.at = dropped, now
 }
 
 // gather adds to batch what arrives within Linger, up to Batch events; open is false

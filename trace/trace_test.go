@@ -142,7 +142,9 @@ func TestImportDayFiles(t *testing.T) {
 
 func TestRecordNeverBlocks(t *testing.T) {
 	t.Parallel()
-	rec, err := NewRecorder(Options{Store: openStore(t), Buffer: 1, MaxAge: time.Hour, MaxBytes: 1 << 20})
+	var logged bytes.Buffer
+	rec, err := NewRecorder(Options{Store: openStore(t), Buffer: 1, MaxAge: time.Hour, MaxBytes: 1 << 20,
+		Log: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +164,16 @@ func TestRecordNeverBlocks(t *testing.T) {
 		t.Fatal("recording blocked")
 	}
 	rec.Close()
+	// The drops are told: counted, and said in the log with the total.
+	if rec.Dropped() == 0 {
+		t.Fatal("a one-event buffer took 10,000 events without a drop")
+	}
+	if want := fmt.Sprintf("dropped_total=%d", rec.Dropped()); !strings.Contains(logged.String(), want) {
+		t.Errorf("the log does not say %s:\n%s", want, logged.String())
+	}
+	if n := rec.StoredBytes(); n <= 0 || n > 1<<20 {
+		t.Errorf("StoredBytes = %d, want within (0, 1 MiB]", n)
+	}
 }
 
 // TestRecentSessions: the newest sessions first, each with its HELO, at most the limit,

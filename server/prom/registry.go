@@ -11,7 +11,7 @@ import (
 )
 
 // Registry is a small Prometheus registry: counters and histograms with labels, and
-// gauges read at scrape time. It writes the text exposition format (version 0.0.4)
+// gauges (and counters kept by other packages) read at scrape time. It writes the text exposition format (version 0.0.4)
 // itself, so the daemon needs no client library. Families are registered at start and
 // never removed; label sets are created on first use. One mutex guards every value: the
 // counters move at message and connection rate, far below where that would matter.
@@ -77,6 +77,12 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labels ...str
 // Gauge registers a gauge whose values collect returns at each scrape.
 func (r *Registry) Gauge(name, help string, collect func() []GaugeSample, labels ...string) *Family {
 	return r.add(&Family{name: name, help: help, kind: kindGauge, labels: labels, collect: collect})
+}
+
+// CounterFunc registers a counter kept elsewhere, whose values collect returns at each
+// scrape (they must only grow).
+func (r *Registry) CounterFunc(name, help string, collect func() []GaugeSample, labels ...string) *Family {
+	return r.add(&Family{name: name, help: help, kind: kindCounter, labels: labels, collect: collect})
 }
 
 // get returns the series for values, creating it. Callers hold r.mu.

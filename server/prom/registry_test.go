@@ -16,6 +16,7 @@ func TestRegistryExposition(t *testing.T) {
 	h.Observe(0.5)
 	h.Observe(5)
 	r.Gauge("q", "Queue.", func() []GaugeSample { return []GaugeSample{{Value: 3}} })
+	r.CounterFunc("kept_total", "Kept elsewhere.", func() []GaugeSample { return []GaugeSample{{Values: []string{"a"}, Value: 7}} }, "k")
 	var b bytes.Buffer
 	if _, err := r.WriteTo(&b); err != nil {
 		t.Fatal(err)
@@ -34,6 +35,9 @@ lat_seconds_count 3
 # HELP q Queue.
 # TYPE q gauge
 q 3
+# HELP kept_total Kept elsewhere.
+# TYPE kept_total counter
+kept_total{k="a"} 7
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
