@@ -12,26 +12,14 @@ import (
 // TestDebPackage: `make deb` builds a package lintian has no error for, that provides,
 // conflicts with and replaces mail-transport-agent, ships everything an install needs, and
 // whose unit passes `systemd-analyze verify` in the unpacked tree and lets the daemon make
-// its setgid maildrop. (Installing it here would remove the Postfix the other tests use,
-// so the install itself is not run; its maintainer scripts are syntax-checked. The install
-// under systemd, in a systemd-nspawn Debian 12, is described in the README.)
+// its setgid maildrop. (Installing it here would remove the Postfix the other tests use:
+// TestDebInstallUnderSystemd installs it in a Debian 12 booted by systemd-nspawn.)
 //
 // Not parallel: `make deb` writes bin/postern, as TestMakeInstall's `make install` does.
 func TestDebPackage(t *testing.T) {
-	needTool(t, "make")
-	needTool(t, "dpkg-deb")
 	lintian := needTool(t, "lintian")
 	analyze := needTool(t, "systemd-analyze")
-	out, err := exec.Command("make", "-s", "--no-print-directory", "-C", "..", "deb").CombinedOutput()
-	if err != nil {
-		t.Fatalf("make deb: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	deb := filepath.Join("..", lines[len(lines)-1])
-	t.Cleanup(func() { os.Remove(deb) })
-	if !strings.HasSuffix(deb, "_amd64.deb") || !strings.Contains(deb, "postern_") {
-		t.Fatalf("make deb built %q, want postern_VERSION_amd64.deb", deb)
-	}
+	deb := makeDeb(t)
 	lint, _ := exec.Command(lintian, "--tag-display-limit", "0", deb).CombinedOutput()
 	for _, l := range strings.Split(string(lint), "\n") {
 		if strings.HasPrefix(l, "E: ") || strings.HasPrefix(l, "W: ") {
@@ -86,6 +74,29 @@ func TestDebPackage(t *testing.T) {
 	if out, err := exec.Command(analyze, "verify", "--root="+root, "/lib/systemd/system/postern.service").CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) != 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// makeDeb runs `make deb` and moves the package it names into a temporary directory
+// (so that tests beside it do not see it in bin/); it returns its path there.
+func makeDeb(t *testing.T) string {
+	t.Helper()
+	needTool(t, "make")
+	needTool(t, "dpkg-deb")
+	out, err := exec.Command("make", "-s", "--no-print-directory", "-C", "..", "deb").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make deb: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	built := filepath.Join("..", lines[len(lines)-1])
+	if !strings.HasSuffix(built, "_amd64.deb") || !strings.HasPrefix(filepath.Base(built), "postern_") {
+		t.Fatalf("make deb built %q, want postern_VERSION_amd64.deb", built)
+	}
+	deb := filepath.Join(t.TempDir(), filepath.Base(built))
+	copyFile(t, built, deb, 0o644)
+	if err := os.Remove(built); err != nil {
+		t.Fatal(err)
+	}
+	return deb
 }
 
 // unitRefusesSetgid fails the test when the unit forbids setgid bits

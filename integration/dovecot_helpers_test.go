@@ -30,12 +30,7 @@ func needDovecot(t testing.TB) {
 	for _, tool := range []string{"dovecot", "doveadm", "python3"} {
 		needTool(t, tool)
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the Dovecot peer tests must run as root under CI")
-		}
-		t.Skip("the Dovecot peer needs root")
-	}
+	needRoot(t, "the Dovecot peer")
 	if _, err := user.Lookup("dovenull"); err != nil {
 		t.Fatalf("Dovecot is installed but its dovenull user is missing: %v", err)
 	}

@@ -62,6 +62,19 @@ func runMain(m *testing.M) int {
 
 // needTool returns the path of an outside program a test needs. Outside CI a missing tool
 // skips the test; under CI=true it fails it.
+// needRoot fails the test under CI, and skips it elsewhere, unless it runs as root;
+// what says what needs it.
+func needRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s needs root, and CI runs the tests as root", what)
+	}
+	t.Skipf("%s needs root", what)
+}
+
 func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

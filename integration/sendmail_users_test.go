@@ -149,12 +149,7 @@ func TestSendmailEveryLocalUser(t *testing.T) {
 // group, and nobody's uid. It needs root: under CI=true its absence fails the test.
 func asNobody(t *testing.T) (*syscall.SysProcAttr, int) {
 	t.Helper()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test needs root to run commands as another user")
-		}
-		t.Skip("needs root")
-	}
+	needRoot(t, "running commands as another user")
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
 		t.Fatal(err)
