@@ -27,7 +27,8 @@ type Request struct {
 	Sender *string `json:"sender,omitempty"`
 	// FullName is -F: the display name of a From: that sendmail adds.
 	FullName string `json:"full_name,omitempty"`
-	// Rcpts are the recipients on the command line; a bare name gets @hostname.
+	// Rcpts are the recipients on the command line; a bare name gets @hostname, and
+	// the daemon places the machine's names (rewrite.go).
 	Rcpts []string `json:"rcpts,omitempty"`
 	// ExtractRecipients is -t: recipients also from To:, Cc: and Bcc:; Bcc: is removed.
 	ExtractRecipients bool `json:"extract_recipients,omitempty"`

@@ -27,7 +27,13 @@ type Deliverer interface {
 
 // Options configure a Server.
 type Options struct {
-	Deliverer       Deliverer
+	Deliverer Deliverer
+	// Names places recipients that are names of this machine (rewrite.go); nil: every
+	// recipient is delivered as qualified.
+	Names Names
+	// MachineNames are this machine's own names besides Hostname (the kernel's host
+	// name, its FQDN): name@ one of them is rewritten like a bare name.
+	MachineNames    []string
 	Hostname        string
 	LocalSender     string        // [smtp] local_sender; "" = login@hostname
 	MaxSize         int64         // [smtp] message_size_limit
@@ -47,6 +53,7 @@ type Options struct {
 // service, started by Serve and stopped by Shutdown.
 type Server struct {
 	deliver     Deliverer
+	rewrite     *rewriter
 	hostname    string
 	localSender string
 	maxSize     int64
@@ -81,7 +88,7 @@ func New(o Options) (*Server, error) {
 	if o.UserName == nil {
 		o.UserName = loginName
 	}
-	s := &Server{deliver: o.Deliverer, hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
+	s := &Server{deliver: o.Deliverer, rewrite: newRewriter(o.Names, o.Hostname, o.MachineNames), hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
 		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, maildropDir: o.MaildropDir, spoolDir: o.SpoolDir,
 		log: o.Logger, now: o.Now, userName: o.UserName, rate: newUIDRate(o.PerUIDPerMinute, o.Now)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -50,7 +50,7 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 		msg, extracted, err = smtp.PrepareLocal(raw, smtp.LocalHeaderOptions{
 			Hostname:          ls.hostname,
 			From:              (&mail.Address{Name: req.FullName, Address: fromAddr}).String(),
-			Trace:             traceHeader(ls.hostname, uid, id, now),
+			Trace:             traceHeader(ls.hostname, uid, id, forRecipient(req, ls.hostname), now),
 			Received:          now,
 			ExtractRecipients: req.ExtractRecipients,
 			MaxHeaderBytes:    min(ls.maxSize, 1<<20),
@@ -60,12 +60,14 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 		}
 		rcpts = extracted
 	}
-	rcpts, failed := ls.recipients(append(append([]string(nil), req.Rcpts...), rcpts...))
-	if len(rcpts) == 0 && len(failed) == 0 {
-		return Reply{ID: id, Error: "no recipients: name them on the command line or use -t with To:, Cc: or Bcc:"}
+	// Bounded before the rewrite, which looks each one up.
+	all := uniq(append(append([]string(nil), req.Rcpts...), rcpts...))
+	if len(all) > ls.maxRcpts {
+		return Reply{ID: id, Error: fmt.Sprintf("%d recipients are more than the limit of %d (smtp.max_recipients)", len(all), ls.maxRcpts)}
 	}
-	if len(rcpts) > ls.maxRcpts {
-		return Reply{ID: id, Error: fmt.Sprintf("%d recipients are more than the limit of %d (smtp.max_recipients)", len(rcpts), ls.maxRcpts)}
+	rcpts, failed, waiting := ls.recipients(ctx, all, log)
+	if len(rcpts) == 0 && len(failed) == 0 && len(waiting) == 0 {
+		return Reply{ID: id, Error: "no recipients: name them on the command line or use -t with To:, Cc: or Bcc:"}
 	}
 	out := Reply{ID: id, Failed: failed}
 	// bounced is what a DSN says of out.Failed, with the codes the reason text lost.
@@ -73,8 +75,14 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 	for _, f := range failed {
 		bounced = append(bounced, queue.RcptInfo{Addr: f.Rcpt, Status: queue.StatusFailed, Enhanced: "5.1.3", LastError: f.Reason})
 	}
+	// retry are the recipients kept in pickup for another try: those the rewrite could
+	// not place yet (no owner), and below those delivery failed temporarily.
+	var retry []string
+	for _, w := range waiting {
+		retry = ls.deferOrGiveUp(w.rcpt, w.err, expired, retry, &out, &bounced)
+	}
 	if len(rcpts) == 0 {
-		ls.bounceDetached(ctx, detached, id, sender, arrival, msg, bounced, log)
+		ls.finish(ctx, detached, id, sender, uid, arrival, msg, retry, bounced, &out, log)
 		return out
 	}
 	env := &smtp.Envelope{
@@ -88,7 +96,6 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 	}
 	log.Info("local submission", "from", sender, "rcpts", len(rcpts), "size", msg.Size(), "pickup", req.Prepared)
 	errs := ls.deliver.Deliver(ctx, env, msg)
-	var retry []string
 	for i, rcpt := range rcpts {
 		switch e := errs[i]; {
 		case e == nil:
@@ -96,15 +103,31 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 		case isPermanent(e):
 			out.Failed = append(out.Failed, RcptFailure{Rcpt: rcpt, Reason: e.Error()})
 			bounced = append(bounced, rcptInfo(rcpt, e, ""))
-		case expired:
-			why := fmt.Sprintf("given up after %v of retries (queue.lifetime)", ls.lifetime)
-			out.Failed = append(out.Failed, RcptFailure{Rcpt: rcpt, Reason: e.Error() + "; " + why})
-			bounced = append(bounced, rcptInfo(rcpt, e, why))
 		default:
-			retry = append(retry, rcpt)
-			out.Deferred = append(out.Deferred, RcptFailure{Rcpt: rcpt, Reason: e.Error()})
+			retry = ls.deferOrGiveUp(rcpt, e, expired, retry, &out, &bounced)
 		}
 	}
+	ls.finish(ctx, detached, id, sender, uid, arrival, msg, retry, bounced, &out, log)
+	return out
+}
+
+// deferOrGiveUp adds a temporarily failed recipient to retry, or, once its retries
+// are past [queue] lifetime, to the failures.
+func (ls *Server) deferOrGiveUp(rcpt string, err error, expired bool, retry []string, out *Reply, bounced *[]queue.RcptInfo) []string {
+	if !expired {
+		out.Deferred = append(out.Deferred, RcptFailure{Rcpt: rcpt, Reason: err.Error()})
+		return append(retry, rcpt)
+	}
+	why := fmt.Sprintf("given up after %v of retries (queue.lifetime)", ls.lifetime)
+	out.Failed = append(out.Failed, RcptFailure{Rcpt: rcpt, Reason: err.Error() + "; " + why})
+	*bounced = append(*bounced, rcptInfo(rcpt, err, why))
+	return retry
+}
+
+// finish keeps the recipients to retry in pickup, logs the refusals and bounces them
+// when nobody waits for the reply.
+func (ls *Server) finish(ctx context.Context, detached bool, id, sender string, uid uint32, arrival time.Time,
+	msg smtp.Message, retry []string, bounced []queue.RcptInfo, out *Reply, log *slog.Logger) {
 	if len(retry) > 0 {
 		if err := ls.keepForRetry(sender, retry, uid, arrival, msg); err != nil {
 			log.Error("cannot keep deferred local submission in pickup", "to", retry, "err", err)
@@ -120,7 +143,6 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 		log.Warn("local submission refused", "from", sender, "to", f.Rcpt, "reason", f.Reason)
 	}
 	ls.bounceDetached(ctx, detached, id, sender, arrival, msg, bounced, log)
-	return out
 }
 
 // rcptInfo is a failed recipient for a DSN; why, if set, is an expiry after temporary
@@ -174,23 +196,60 @@ func (ls *Server) envelopeSender(req *Request, login string) (string, error) {
 	return a, nil
 }
 
-// recipients qualifies and deduplicates; an address that does not parse fails.
-func (ls *Server) recipients(in []string) ([]string, []RcptFailure) {
+// waitingRcpt is a recipient the rewrite could not place yet (no owner, a failed
+// lookup): kept, as given, for a retry.
+type waitingRcpt struct {
+	rcpt string
+	err  error
+}
+
+// recipients qualifies, rewrites (rewrite.go) and deduplicates: an address that does
+// not parse fails, one that cannot be placed yet waits.
+func (ls *Server) recipients(ctx context.Context, in []string, log *slog.Logger) ([]string, []RcptFailure, []waitingRcpt) {
 	var out []string
 	var failed []RcptFailure
+	var waiting []waitingRcpt
 	seen := map[string]bool{}
 	for _, r := range in {
-		a, err := smtp.QualifyAddress(r, ls.hostname)
-		if err != nil {
+		a, err := ls.rewrite.rewrite(ctx, r)
+		switch {
+		case err != nil && !isPermanent(err) && isReply(err):
+			q, _ := smtp.QualifyAddress(r, ls.hostname)
+			log.Warn("local submission: recipient waits", "rcpt", q, "reason", err.Error())
+			waiting = append(waiting, waitingRcpt{rcpt: q, err: err})
+			continue
+		case err != nil:
 			failed = append(failed, RcptFailure{Rcpt: r, Reason: err.Error()})
 			continue
+		}
+		if q, _ := smtp.QualifyAddress(r, ls.hostname); q != a {
+			log.Info("local submission: recipient rewritten", "rcpt", q, "to", a)
 		}
 		if !seen[a] {
 			seen[a] = true
 			out = append(out, a)
 		}
 	}
-	return out, failed
+	return out, failed, waiting
+}
+
+// uniq drops repeated strings, keeping the first of each.
+func uniq(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := in[:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isReply is true for an SMTP reply (the rewrite's 4xx), false for an address error.
+func isReply(err error) bool {
+	var re *smtp.ReplyError
+	return errors.As(err, &re)
 }
 
 // isPermanent is true for 5xx replies: the same message would fail again.
@@ -201,9 +260,31 @@ func isPermanent(err error) bool {
 
 // traceHeader is our Received line, naming the caller's uid like Postfix's pickup does
 // (RFC 5321 section 4.4 allows the "from" clause to be left out for local mail).
-func traceHeader(hostname string, uid uint32, id string, now time.Time) string {
-	return fmt.Sprintf("Received: by %s (Postern, from userid %d)\r\n\tid %s; %s\r\n",
-		hostname, uid, id, now.Format("Mon, 2 Jan 2006 15:04:05 -0700"))
+// With a single recipient named on the command line, the line says "for <it>" as it
+// was given (qualified, before the rewrite), so that the owner sees that the message
+// was for root or nut; with several, none is named, so that no recipient learns of the
+// others (Postfix's rule).
+func traceHeader(hostname string, uid uint32, id, rcpt string, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: by %s (Postern, from userid %d)\r\n\tid %s", hostname, uid, id)
+	if rcpt != "" {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", rcpt)
+	}
+	fmt.Fprintf(&b, "; %s\r\n", now.Format("Mon, 2 Jan 2006 15:04:05 -0700"))
+	return b.String()
+}
+
+// forRecipient is the recipient a Received line may name: the only one, given on the
+// command line (not with -t, whose Bcc: must stay hidden), qualified; "" otherwise.
+func forRecipient(req *Request, hostname string) string {
+	if req.ExtractRecipients || len(req.Rcpts) != 1 {
+		return ""
+	}
+	a, err := smtp.QualifyAddress(req.Rcpts[0], hostname)
+	if err != nil || strings.ContainsAny(a, "\r\n<>") {
+		return ""
+	}
+	return a
 }
 
 // newLocalID is a queue-id-like name for a local submission.
