@@ -11,6 +11,13 @@
 // the kernel (SO_PEERCRED), is logged, and goes into a Received line the way Postfix
 // writes it: "Received: by HOST (Postern, from userid 1000) id ID; DATE".
 //
+// Recipients are qualified (a bare name gets @hostname) and then rewritten when they are
+// names of the machine (rewrite.go, through the Names the server passes in): "root",
+// "nut", root@HOSTNAME and x@localhost reach name@ the first local domain or the owner
+// ([alerts] to, else postmaster@ the first domain), as Postfix's aliases(5) sends root
+// to a person; with no owner they wait in pickup. Only local submission does this: the
+// SMTP listeners give outside senders no aliases of the machine.
+//
 // The protocol, one message per connection:
 //
 //	client: one JSON line, a Request (at most MaxRequestLine octets),
