@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,8 @@ func (s *Server) bindLocalSubmit() error {
 	_, _, lifetime, _ := cfg.Queue.Durations()
 	ls, err := localsubmit.New(localsubmit.Options{
 		Deliverer:       s.agent,
+		Names:           &localNames{agent: s.agent, store: s.store, config: s.currentConfig},
+		MachineNames:    machineNames(context.Background()),
 		Hostname:        cfg.Hostname,
 		LocalSender:     cfg.SMTP.LocalSender,
 		MaxSize:         cfg.SMTP.MessageSizeLimit,

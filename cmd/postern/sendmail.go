@@ -37,8 +37,11 @@ from To:, Cc: and Bcc: (and removes Bcc:); -f ADDRESS sets the envelope sender
 that From:; -i or -oi stops a line with a single dot from ending the message;
 -bp lists the queue; -v says what happened on standard error; -- ends the flags.
 -odi, -odb, -oem, -oee, the other -o options, -B, -N, -R, -V, -h, -L, -m, -n,
--U and -G are accepted and ignored. A recipient without a domain gets the
-server's hostname.`
+-U and -G are accepted and ignored. A recipient without a domain, or at a name
+of this machine (its hostname, localhost), is the user or alias of that name in
+the first local domain, else the owner ([alerts] to, else postmaster@ the first
+domain), as are root, postmaster, MAILER-DAEMON and abuse wherever no address
+of theirs exists; with no owner yet, such mail waits in pickup.`
 
 func sendmailCommand() *command {
 	return &command{

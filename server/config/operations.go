@@ -32,7 +32,7 @@ type Mailbox struct {
 
 // Alerts configures the mail the server sends its owner about problems.
 type Alerts struct {
-	To string `toml:"to" type:"address" doc:"Where alerts go: the relay refusing our credentials, mail deferred longer than queue.delay_warning, a certificate renewal failing (14 days before expiry), a new finding of the daily postern doctor run, a nearly full disk. Delivered locally, so they arrive when the relay is the problem; at most one mail per problem per day, and a note once it is fixed. \"\" sends to postmaster@ the first local domain; \"off\" sends none."`
+	To string `toml:"to" type:"address" doc:"Where alerts go: the relay refusing our credentials, mail deferred longer than queue.delay_warning, a certificate renewal failing (14 days before expiry), a new finding of the daily postern doctor run, a nearly full disk. Delivered locally, so they arrive when the relay is the problem; at most one mail per problem per day, and a note once it is fixed. \"\" sends to postmaster@ the first local domain; \"off\" sends none. The same address (or, for \"\" and \"off\", postmaster@ the first local domain) is the owner that gets what local services send with sendmail to root, to another name of the machine (nut, root@HOSTNAME, x@localhost) that is nobody's in the first local domain, and to postmaster@, abuse@ or MAILER-DAEMON@ a local domain that has no such address."`
 }
 
 // Off says alerts are switched off.
