@@ -28,9 +28,11 @@ func initCommand() *command {
 		help: `Writes the --config file (refusing to overwrite one) and, with --relay, the relay
 password file beside it (mode 0600). Then, unless the daemon already runs on the state
 directory, creates the database, the domain and, given a password, the first user with
-its mailboxes, so that the server starts ready to log in to. Run as root, it gives the
-state directory (and the password file) to the postern user when that user exists.
-Finally it prints the DNS records for the domain.
+its mailboxes, so that the server starts ready to log in to, and makes postmaster@ and
+abuse@ the domain aliases of that user (unless they exist already): the owner, who
+also gets the mail local services send to root, nut or root@HOSTNAME. Run as root, it
+gives the state directory (and the password file) to the postern user when that user
+exists. Finally it prints the DNS records for the domain.
 
 Passwords never come from the command line. On standard input, the relay password is
 the first line (--relay-password-stdin) and the user's password the next one
@@ -139,6 +141,10 @@ func (c *cli) printInitNext(cfgFile, stateDir, domain, addr string, boot bootstr
 			fmt.Fprintf(w, " (user %s already exists; its password is unchanged)", addr)
 		}
 		fmt.Fprintln(w)
+		if len(boot.OwnerAliases) > 0 {
+			fmt.Fprintf(w, "aliased %s to %s (mail for root and the machine's services goes there too)\n",
+				strings.Join(boot.OwnerAliases, " and "), addr)
+		}
 		if owner != nil {
 			fmt.Fprintf(w, "gave %s to user %s\n", stateDir, serviceUser)
 		}
@@ -152,6 +158,9 @@ func (c *cli) printInitNext(cfgFile, stateDir, domain, addr string, boot bootstr
 		fmt.Fprintf(w, "  postern user add you@%s --password-stdin\n", domain)
 	case bootErr != nil || !(boot.UserAdded || boot.UserExisted):
 		fmt.Fprintf(w, "  postern user add %s --password-stdin\n", addr)
+		for _, name := range bootstrap.OwnerNames {
+			fmt.Fprintf(w, "  postern alias add %s@%s %s\n", name, domain, addr)
+		}
 	default:
 		fmt.Fprintf(w, "  log in as %s (IMAP on 993, submission on 465 or 587)\n", addr)
 	}

@@ -29,14 +29,23 @@ type Result struct {
 	DomainAdded bool // false: it was already there
 	UserAdded   bool // false: no password given, or the user was already there
 	UserExisted bool
+	// OwnerAliases are the role addresses (postmaster@, abuse@) this run pointed at the
+	// user; those already there, as an alias or a user, are left as they are.
+	OwnerAliases []string
 }
+
+// OwnerNames are the role addresses (RFC 2142, RFC 5321 section 4.5.1) that init points
+// at the first user, as every MTA's setup aliases postmaster to a real person: mail from
+// the machine's services reaches its owner through postmaster@, and abuse reports a
+// person.
+var OwnerNames = []string{"postmaster", "abuse"}
 
 // ErrStateLocked is returned by Run when it cannot take the state directory's lock,
 // most often because the daemon runs; the caller falls back to the admin commands.
 var ErrStateLocked = errors.New("cannot take the state directory's lock")
 
 // Run creates the state directory, the database, the domain and the first user with
-// its mailboxes, exactly as the admin commands would through a running daemon. It takes
+// its mailboxes and the aliases postmaster@ and abuse@ to it, exactly as the admin commands would through a running daemon. It takes
 // the state directory's lock first, so it never writes under a running daemon. Existing
 // domains and users are left as they are, which makes it safe to run again.
 func Run(ctx context.Context, cfg *config.Config, r Request) (Result, error) {
@@ -85,6 +94,38 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r Request) (Result,
 		default:
 			return res, fmt.Errorf("adding user %s: %w", r.User, err)
 		}
+		if res.OwnerAliases, err = addOwnerAliases(ctx, st, r.Domain, r.User); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
+}
+
+// addOwnerAliases makes each of OwnerNames at domain an alias of user, unless the
+// address is taken (a user, or an alias already: an admin's choice is kept).
+func addOwnerAliases(ctx context.Context, st *store.Store, domain, user string) ([]string, error) {
+	var added []string
+	for _, name := range OwnerNames {
+		src, err := store.NormalizeAddress(name + "@" + domain)
+		if err != nil {
+			return added, err
+		}
+		if _, err := st.GetUser(ctx, src); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return added, fmt.Errorf("looking up %s: %w", src, err)
+		}
+		targets, err := st.AliasTargets(ctx, src)
+		if err != nil {
+			return added, fmt.Errorf("looking up alias %s: %w", src, err)
+		}
+		if len(targets) > 0 {
+			continue
+		}
+		if err := st.AddAlias(ctx, src, []string{user}); err != nil {
+			return added, fmt.Errorf("adding alias %s -> %s: %w", src, user, err)
+		}
+		added = append(added, src)
+	}
+	return added, nil
 }

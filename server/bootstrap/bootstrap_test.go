@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -152,4 +153,58 @@ func fileOwner(fi os.FileInfo) int {
 		return int(st.Uid)
 	}
 	return -1
+}
+
+func TestBootstrapAliasesPostmasterAndAbuseToTheUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := bootstrapConfig(t)
+	res, err := Run(ctx, cfg, Request{Domain: "example.com", User: "You@example.com", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.OwnerAliases, []string{"postmaster@example.com", "abuse@example.com"}) {
+		t.Errorf("owner aliases %q", res.OwnerAliases)
+	}
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"postmaster@example.com", "abuse@example.com"} {
+		if ts, err := st.AliasTargets(ctx, src); err != nil || !slices.Equal(ts, []string{"you@example.com"}) {
+			t.Errorf("%s -> %q, %v; want you@example.com", src, ts, err)
+		}
+	}
+	// An admin's own choice stays: abuse@ sent elsewhere is not touched by a second run.
+	if err := st.RemoveAlias(ctx, "abuse@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddAlias(ctx, "abuse@example.com", []string{"security@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	res, err = Run(ctx, cfg, Request{Domain: "example.com", User: "you@example.com", Password: "correct horse battery"})
+	if err != nil || len(res.OwnerAliases) != 0 {
+		t.Fatalf("second run: %+v %v, want nothing added", res, err)
+	}
+	st, err = store.Open(ctx, cfg.DBPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if ts, _ := st.AliasTargets(ctx, "abuse@example.com"); !slices.Equal(ts, []string{"security@example.org"}) {
+		t.Errorf("abuse@ -> %q after a second run, want the admin's target kept", ts)
+	}
+	if ts, _ := st.AliasTargets(ctx, "postmaster@example.com"); len(ts) != 1 {
+		t.Errorf("postmaster@ -> %q after a second run, want one target", ts)
+	}
+}
+
+func TestBootstrapWithoutUserAddsNoAliases(t *testing.T) {
+	t.Parallel()
+	cfg := bootstrapConfig(t)
+	res, err := Run(context.Background(), cfg, Request{Domain: "example.com", User: "you@example.com"})
+	if err != nil || len(res.OwnerAliases) != 0 {
+		t.Errorf("%+v %v: aliases to a user that does not exist", res, err)
+	}
 }
