@@ -1,6 +1,7 @@
 package localsubmit_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -48,8 +49,10 @@ func (n *agentNames) setOwner(o string) {
 	n.mu.Unlock()
 }
 
-// namedFixture is the submit fixture with the rewrite of the machine's names.
-func namedFixture(t *testing.T) (*submitFixture, *agentNames) {
+// namedFixture is the submit fixture with the rewrite of the machine's names; with
+// serve, on the socket too (whose own pickup scans then run beside the test's: a test
+// that scans itself does not serve).
+func namedFixture(t *testing.T, serve bool) (*submitFixture, *agentNames) {
 	t.Helper()
 	f := newSubmitFixture(t)
 	names := &agentNames{agent: f.agent}
@@ -61,13 +64,15 @@ func namedFixture(t *testing.T) (*submitFixture, *agentNames) {
 		t.Fatal(err)
 	}
 	f.ls = ls
-	f.serve(t)
+	if serve {
+		f.serve(t)
+	}
 	return f, names
 }
 
 func TestMachineNamesReachTheOwner(t *testing.T) {
 	t.Parallel()
-	f, names := namedFixture(t)
+	f, names := namedFixture(t, true)
 	names.setOwner("bob@example.test")
 	ctx := context.Background()
 	for _, rcpt := range []string{"root", "nut@box", "ups@localhost", "alice"} {
@@ -96,9 +101,9 @@ func TestMachineNamesReachTheOwner(t *testing.T) {
 
 func TestMachineNamesWaitForAnOwner(t *testing.T) {
 	t.Parallel()
-	f, names := namedFixture(t)
-	ctx := context.Background()
-	rep, err := localsubmit.Submit(ctx, f.socket, &localsubmit.Request{Rcpts: []string{"root", "alice"}}, []byte("Subject: smartd\n\ndisk failing\n"))
+	f, _ := namedFixture(t, true)
+	rep, err := localsubmit.Submit(context.Background(), f.socket, &localsubmit.Request{Rcpts: []string{"root", "alice"}},
+		[]byte("Subject: smartd\n\ndisk failing\n"))
 	if err != nil || rep.Error != "" {
 		t.Fatalf("%+v %v", rep, err)
 	}
@@ -106,13 +111,31 @@ func TestMachineNamesWaitForAnOwner(t *testing.T) {
 		rep.Deferred[0].Rcpt != "root@mail.example.test" || !strings.Contains(rep.Deferred[0].Reason, "set [alerts] to") {
 		t.Fatalf("reply %+v, want alice accepted and root deferred with what to configure", rep)
 	}
-	if files := pickupFiles(t, f.pickup); len(files) != 1 {
-		t.Fatalf("pickup holds %v, want the retry for root", files)
+	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
+		t.Errorf("alice has %d copies, want 1", n)
 	}
-	// Still nobody: the retry waits again, nothing lost, nothing bounced.
-	f.ls.ScanPickup(ctx)
-	if files := pickupFiles(t, f.pickup); len(files) != 1 {
-		t.Fatalf("pickup holds %v after a retry without owner", files)
+}
+
+// TestMachineNamesWaitInPickup: a message the daemon found in pickup (sendmail wrote it
+// while the daemon was down) for a name of the machine, with no owner yet, waits for
+// one in pickup: retried, never bounced, delivered once there is an owner.
+func TestMachineNamesWaitInPickup(t *testing.T) {
+	t.Parallel()
+	f, names := namedFixture(t, false)
+	ctx := context.Background()
+	msg := []byte("Subject: smartd\n\ndisk failing\n")
+	if _, err := localsubmit.WritePickup(f.pickup, &localsubmit.Request{Rcpts: []string{"root", "alice"}, Size: int64(len(msg))},
+		bytes.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		f.ls.ScanPickup(ctx)
+		if files := pickupFiles(t, f.pickup); len(files) != 1 {
+			t.Fatalf("pickup holds %v without an owner, want the retry for root", files)
+		}
+	}
+	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
+		t.Fatalf("alice has %d copies, want 1", n)
 	}
 	names.setOwner("carol@example.test")
 	f.ls.ScanPickup(ctx)
@@ -126,11 +149,18 @@ func TestMachineNamesWaitForAnOwner(t *testing.T) {
 	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
 		t.Errorf("alice has %d copies, want 1 (the retry is for root only)", n)
 	}
+	for _, u := range []string{"alice", "bob"} {
+		for _, m := range readInbox(t, f.mail, u) {
+			if strings.Contains(m, "Undelivered") {
+				t.Errorf("%s got a bounce while root waited for an owner", u)
+			}
+		}
+	}
 }
 
 func TestRecipientHeaderInjectionRefused(t *testing.T) {
 	t.Parallel()
-	f, names := namedFixture(t)
+	f, names := namedFixture(t, true)
 	names.setOwner("bob@example.test")
 	ctx := context.Background()
 	for _, rcpt := range []string{"root\r\nBcc: friend@example.org", "root\nX-Injected: yes", "nut@box\r\n\r\nbody"} {
@@ -146,5 +176,25 @@ func TestRecipientHeaderInjectionRefused(t *testing.T) {
 		for _, m := range readInbox(t, f.mail, u) {
 			t.Errorf("%s got a message: %q", u, m)
 		}
+	}
+}
+
+func TestPickupBounceToAMachineNameReachesTheOwner(t *testing.T) {
+	t.Parallel()
+	f, names := namedFixture(t, false)
+	names.setOwner("bob@example.test")
+	// Written while the daemon was down, by a service whose sender is nut@HOSTNAME.
+	msg := []byte("Subject: to a typo\n\nlost\n")
+	if _, err := localsubmit.WritePickup(f.pickup, &localsubmit.Request{Rcpts: []string{"nobdy@example.test"}, Size: int64(len(msg))},
+		bytes.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	f.ls.ScanPickup(context.Background())
+	bob := readInbox(t, f.mail, "bob")
+	if len(bob) != 1 || !strings.Contains(bob[0], "Final-Recipient: rfc822; nobdy@example.test") {
+		t.Fatalf("the owner got %q, want the bounce for nut@mail.example.test", bob)
+	}
+	if n := len(f.q.List()); n != 0 {
+		t.Errorf("the bounce to nut@mail.example.test went to the relay queue (%d queued)", n)
 	}
 }

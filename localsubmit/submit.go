@@ -170,11 +170,18 @@ func (ls *Server) bounceDetached(ctx context.Context, detached bool, id, sender 
 		log.Error("pickup: recipients refused; the null sender gets no bounce", "rcpts", len(rcpts))
 		return
 	}
-	if err := ls.deliver.Bounce(ctx, id, sender, arrival, rcpts, msg); err != nil {
-		log.Error("pickup: bounce to the sender failed", "to", sender, "err", err)
+	// A service's default sender is a name of the machine (nut@HOSTNAME): its bounce
+	// goes where mail to that name goes.
+	to, err := ls.rewrite.rewrite(ctx, sender)
+	if err != nil {
+		log.Error("pickup: recipients refused, and the sender cannot be reached for a bounce", "to", sender, "err", err)
 		return
 	}
-	log.Info("pickup: refused recipients bounced to the sender", "to", sender, "rcpts", len(rcpts))
+	if err := ls.deliver.Bounce(ctx, id, to, arrival, rcpts, msg); err != nil {
+		log.Error("pickup: bounce to the sender failed", "to", to, "err", err)
+		return
+	}
+	log.Info("pickup: refused recipients bounced to the sender", "to", to, "sender", sender, "rcpts", len(rcpts))
 }
 
 // envelopeSender is -f, qualified, or the default sender.
