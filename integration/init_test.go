@@ -125,7 +125,7 @@ func TestInitServerStarts(t *testing.T) {
 		t.Fatalf("init: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	for _, want := range []string{"prepared " + state + ": the database, domain example.com, user You@Example.com with its mailboxes",
-		"log in as You@Example.com"} {
+		"aliased postmaster@example.com and abuse@example.com to You@Example.com", "log in as You@Example.com"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, r.Stdout)
 		}
@@ -196,4 +196,13 @@ func TestInitServerStarts(t *testing.T) {
 			t.Errorf("LIST after init lacks %s:\n%s", want, list)
 		}
 	}
+	// The first user is the owner: root's mail (cron's) reaches them through postmaster@.
+	aliases := s.MustCLI("alias", "list")
+	for _, want := range []string{"postmaster@example.com", "abuse@example.com"} {
+		if !strings.Contains(aliases, want) {
+			t.Errorf("alias list lacks %s:\n%s", want, aliases)
+		}
+	}
+	smSend(t, s, nil, "cron for root", "root")
+	smWaitFile(t, filepath.Join(state, "mail", "example.com", "you"), "cron for root")
 }
