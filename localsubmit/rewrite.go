@@ -15,8 +15,9 @@ import (
 //
 //  1. an address that reaches someone here (a user, an alias, a catch-all, a disabled
 //     user, who is refused with the reason) is kept;
-//  2. a bare name, or name@ one of the machine's own names (Options.MachineNames,
-//     localhost, localhost.localdomain), becomes name@ the first local domain when
+//  2. a bare name, or name@ one of the machine's own names (Hostname,
+//     Options.MachineNames, localhost, localhost.localdomain, the loopback address
+//     literals) that is not a local domain, becomes name@ the first local domain when
 //     that reaches someone, else the owner;
 //  3. root, postmaster, MAILER-DAEMON and abuse at a local domain that has no such
 //     address go to the owner too;
@@ -63,7 +64,8 @@ type rewriter struct {
 }
 
 func newRewriter(names Names, hostname string, machineNames []string) *rewriter {
-	m := map[string]bool{"localhost": true, "localhost.localdomain": true, strings.ToLower(hostname): true}
+	m := map[string]bool{"localhost": true, "localhost.localdomain": true, "[127.0.0.1]": true, "[ipv6:::1]": true,
+		strings.ToLower(hostname): true}
 	for _, n := range machineNames {
 		if n = strings.ToLower(strings.TrimSuffix(n, ".")); n != "" {
 			m[n] = true

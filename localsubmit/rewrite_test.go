@@ -64,6 +64,8 @@ func TestRewriteRules(t *testing.T) {
 		{"alice@Box.Lan", "alice@example.org"},
 		{"someone@localhost", "admin@example.test"},
 		{"alice@localhost.localdomain", "alice@example.org"},
+		{"root@[127.0.0.1]", "admin@example.test"},
+		{"alice@[IPv6:::1]", "alice@example.org"},
 		// The owner's names at a local domain that lacks them.
 		{"root@example.test", "admin@example.test"},
 		{"Abuse@example.org", "admin@example.test"},
@@ -153,4 +155,25 @@ func TestTraceHeaderNamesOnlyASingleRecipient(t *testing.T) {
 			t.Errorf("%+v: for %q, want none", req, got)
 		}
 	}
+}
+
+// FuzzRewrite: whatever a local user names as a recipient, the rewrite gives an error or
+// an address that parses again to itself, with no line break to inject a header with.
+func FuzzRewrite(f *testing.F) {
+	for _, s := range []string{"root", "nut@box", "alice", "x@localhost", "\"a b\"@example.test", "root\r\nBcc: x@y.z", "@", "<>", "a@[127.0.0.1]"} {
+		f.Add(s)
+	}
+	w := newRewriter(newFakeNames(), "mail.example.test", []string{"box"})
+	f.Fuzz(func(t *testing.T, rcpt string) {
+		got, err := w.rewrite(context.Background(), rcpt)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(got, "\r\n") {
+			t.Fatalf("rewrite(%q) = %q: a line break", rcpt, got)
+		}
+		if again, err := smtp.QualifyAddress(got, "mail.example.test"); err != nil || again != got {
+			t.Fatalf("rewrite(%q) = %q, which qualifies to %q, %v", rcpt, got, again, err)
+		}
+	})
 }
