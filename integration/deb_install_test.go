@@ -19,8 +19,8 @@ import (
 // install ./postern_*.deb` leaves postern.service running with the self-signed setup
 // postinst wrote; `postern status` answers; `sendmail` run as nobody delivers with the
 // daemon up and, through the maildrop, while it is stopped (delivered at start); swaks
-// delivers over port 25; `man postern` renders; removing an unknown user exits 67; a
-// broken config fails the unit at journal priority err without a restart loop; an
+// delivers over port 25; `man postern` renders; removing an unknown user exits 67; the
+// shipped fail2ban filter finds failed logins in the journal; a broken config fails the unit at journal priority err without a restart loop; an
 // upgrade keeps the edited config and restarts the service; `apt remove` stops it and
 // keeps the mail.
 func TestDebInstallUnderSystemd(t *testing.T) {
@@ -35,7 +35,7 @@ func TestDebInstallUnderSystemd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	boot := exec.CommandContext(ctx, mmdebstrap, "--variant=minbase", "--quiet",
-		"--include=systemd,systemd-sysv,dbus,adduser,ca-certificates,man-db,util-linux,swaks", "bookworm", root)
+		"--include=systemd,systemd-sysv,dbus,adduser,ca-certificates,man-db,util-linux,swaks,libnet-ssleay-perl,libio-socket-ssl-perl,fail2ban,python3-systemd", "bookworm", root)
 	if out, err := boot.CombinedOutput(); err != nil {
 		t.Fatalf("mmdebstrap: %v\n%s", err, out)
 	}
@@ -86,8 +86,30 @@ func TestDebInstallUnderSystemd(t *testing.T) {
 		t.Errorf("postern user remove nobody@example.test: exit %d, want 67 (EX_NOUSER)\n%s", code, out)
 	}
 
+	debFailedLoginsInJournal(t, c)
 	debBrokenConfig(t, c)
 	debUpgradeAndRemove(t, c, pkg, inbox)
+}
+
+// debFailedLoginsInJournal: failed SMTP AUTHs are in the journal, and the fail2ban filter
+// the package ships finds them there through fail2ban's systemd backend (the jail's).
+func debFailedLoginsInJournal(t *testing.T, c *container) {
+	for range 3 {
+		if out, code := c.run("", "swaks", "--server", "127.0.0.1:587", "--tls", "--quit-after", "AUTH", "--auth", "PLAIN",
+			"--auth-user", "alice@example.test", "--auth-password", "not the password"); code == 0 || !strings.Contains(out, "535 5.7.8") {
+			t.Fatalf("AUTH with a wrong password: exit %d, want a 535 5.7.8 refusal\n%s", code, out)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		out, _ := c.run("", "fail2ban-regex", "systemd-journal", "/etc/fail2ban/filter.d/postern.conf")
+		if strings.Contains(out, "Failregex: 3 total") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fail2ban-regex over the journal does not find the 3 failed logins:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond) // polling journald, which writes asynchronously
+	}
 }
 
 // debBrokenConfig: a config the daemon cannot load fails the unit, its error is in the
