@@ -8,10 +8,22 @@ import (
 
 // List describes every queued message, oldest first.
 func (q *Queue) List() []Info {
+	return q.list(func(*entry) bool { return true })
+}
+
+// ListSubmittedBy describes the queued messages the local user uid submitted (their
+// Envelope.UID), oldest first: what mailq shows a user who may not see the whole queue.
+func (q *Queue) ListSubmittedBy(uid uint32) []Info {
+	return q.list(func(e *entry) bool { return e.meta.UID != nil && *e.meta.UID == uid })
+}
+
+func (q *Queue) list(keep func(*entry) bool) []Info {
 	q.mu.Lock()
 	out := make([]Info, 0, len(q.entries))
 	for _, e := range q.entries {
-		out = append(out, e.info())
+		if keep(e) {
+			out = append(out, e.info())
+		}
 	}
 	q.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {

@@ -119,6 +119,10 @@ func (e *entry) info() Info {
 	if !e.held && !e.active {
 		in.NextAttempt = e.next
 	}
+	if e.meta.UID != nil {
+		uid := *e.meta.UID
+		in.UID = &uid
+	}
 	for _, r := range e.rcpts {
 		in.Rcpts = append(in.Rcpts, r.RcptInfo)
 	}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -466,5 +467,59 @@ func TestDeleteDuringAttempt(t *testing.T) {
 	eventually(t, "removal", func() bool { return h.q.Len() == 0 })
 	if _, err := os.Stat(filepath.Join(h.dir, id)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("file still there: %v", err)
+	}
+}
+
+// The submitter's uid is kept with the message: after a restart ListSubmittedBy still
+// finds it, and an entry without one (from elsewhere, or written before the field
+// existed) belongs to nobody.
+func TestListSubmittedBy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, newTransport(deliverAll), nil)
+	uid := func(n uint32) *uint32 { return &n }
+	enq := func(env Envelope) string {
+		t.Helper()
+		id, err := h.q.Enqueue(context.Background(), env, strings.NewReader(testMessage))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	mine := enq(Envelope{From: "nobody@example.com", Rcpts: []string{"a@example.org"}, UID: uid(65534)})
+	enq(Envelope{From: "root@example.com", Rcpts: []string{"b@example.org"}, UID: uid(0)})
+	enq(Envelope{From: "alice@example.com", Rcpts: []string{"c@example.org"}})
+	h.q.Close()
+	h.open(t)
+	got := h.q.ListSubmittedBy(65534)
+	if len(got) != 1 || got[0].ID != mine || got[0].UID == nil || *got[0].UID != 65534 {
+		t.Fatalf("ListSubmittedBy(65534) = %+v, want only %s", got, mine)
+	}
+	if got := h.q.ListSubmittedBy(1000); len(got) != 0 {
+		t.Errorf("ListSubmittedBy(1000) = %+v, want none", got)
+	}
+	if got := h.q.ListSubmittedBy(0); len(got) != 1 || got[0].From != "root@example.com" {
+		t.Errorf("ListSubmittedBy(0) = %+v, want root's", got)
+	}
+	if n := len(h.q.List()); n != 3 {
+		t.Errorf("List has %d entries, want 3", n)
+	}
+}
+
+// A message file written before Envelope.UID existed opens, and is nobody's.
+func TestOldEntryWithoutUID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, newTransport(deliverAll), nil)
+	id := h.enqueue(t, "alice@example.com", "bob@example.org")
+	h.q.Close()
+	b, err := os.ReadFile(filepath.Join(h.dir, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"uid"`)) {
+		t.Fatalf("an entry without a submitter stores a uid: %q", b[:120])
+	}
+	h.open(t)
+	if in := h.q.List(); len(in) != 1 || in[0].UID != nil {
+		t.Fatalf("List = %+v, want one entry without a uid", in)
 	}
 }

@@ -18,6 +18,11 @@ type Envelope struct {
 	// Origin says where the message came from, for logs and Show: e.g.
 	// "submission user=bob@example.com" or "sendmail uid=1000". Free text.
 	Origin string `json:"origin,omitempty"`
+	// UID is the local user (the kernel's uid of the sendmail caller, SO_PEERCRED)
+	// who submitted the message, so that mailq can show each user their own
+	// messages; nil for mail from anywhere else, and in entries written before
+	// the field existed.
+	UID *uint32 `json:"uid,omitempty"`
 }
 
 // Message is a queued message as handed to a Transport. Its body stays valid
@@ -124,6 +129,7 @@ type Info struct {
 	Arrival     time.Time  `json:"arrival"`
 	From        string     `json:"from"`
 	Origin      string     `json:"origin,omitempty"`
+	UID         *uint32    `json:"uid,omitempty"` // Envelope.UID: the local submitter
 	Rcpts       []RcptInfo `json:"rcpts"`
 	Attempts    int        `json:"attempts"`
 	LastAttempt time.Time  `json:"last_attempt,omitzero"`
