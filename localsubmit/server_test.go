@@ -396,8 +396,8 @@ func TestLocalSubmitTemporaryFailureKeptInPickup(t *testing.T) {
 // queueOut enqueues straight into a queue, as outbound.Outbound does.
 type queueOut struct{ q *queue.Queue }
 
-func (o queueOut) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error) {
-	return o.q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: origin}, body)
+func (o queueOut) Enqueue(ctx context.Context, env queue.Envelope, body io.Reader) (string, error) {
+	return o.q.Enqueue(ctx, env, body)
 }
 
 // testAgent is the real delivery agent over delivertest.Store (the domain example.test,

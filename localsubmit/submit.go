@@ -93,6 +93,7 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 		Recipients: rcpts,
 		Received:   arrival,
 		OwnReports: true, // the reply, or for pickup files bounceDetached
+		LocalUID:   &uid,
 	}
 	log.Info("local submission", "from", sender, "rcpts", len(rcpts), "size", msg.Size(), "pickup", req.Prepared)
 	errs := ls.deliver.Deliver(ctx, env, msg)

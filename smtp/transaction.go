@@ -76,6 +76,10 @@ type Envelope struct {
 	// itself (local submission): the Deliverer then sends no DSN for recipients it
 	// refuses after accepting others, as it does for one-reply roles.
 	OwnReports bool
+	// LocalUID is the local user who submitted the message with sendmail (the kernel's
+	// uid of the caller, never a claim); the queue records it so that mailq can show a
+	// user their own messages. nil for mail from anywhere else.
+	LocalUID *uint32
 }
 
 // SenderAuth is the verdict of sender authentication that delivery acts on

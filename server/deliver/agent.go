@@ -60,7 +60,7 @@ func (inboxOnly) Decide(context.Context, *hookInput) (decision, error) {
 
 // Enqueuer takes the copies that leave the server (server/outbound's Outbound).
 type Enqueuer interface {
-	Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error)
+	Enqueue(ctx context.Context, env queue.Envelope, body io.Reader) (string, error)
 }
 
 // Signer DKIM-signs what leaves (server/outbound's Signer): Wanted says whether mail from
@@ -353,7 +353,8 @@ func forwardedHow(t target) string {
 
 // enqueue hands the remote recipients to the outbound queue, one queue entry per
 // envelope sender: the sender as given for relayed and submitted mail, SRS-rewritten for
-// mail we forward (so the relay accepts it and SPF passes at the destination).
+// mail we forward (so the relay accepts it and SPF passes at the destination). A local
+// submitter's uid (env.LocalUID) goes with the copies to the addresses they named.
 func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Message, remote []remoteRcpt, errs []error) {
 	if a.out == nil {
 		for _, r := range remote {
@@ -361,47 +362,26 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 		}
 		return
 	}
-	type group struct {
-		rcpts    []string
-		idx      []int
-		resolved []string
-	}
-	groups := map[string]*group{}
-	var senders []string
-	seen := map[string]bool{}
-	for _, r := range remote {
-		from := env.From
-		if r.forwarded && a.srs != nil {
-			from = a.srs.Forward(env.From, r.via)
-		}
-		g := groups[from]
-		if g == nil {
-			g = &group{}
-			groups[from] = g
-			senders = append(senders, from)
-		}
-		g.idx = append(g.idx, r.idx)
-		if r.resolved != "" {
-			g.resolved = append(g.resolved, r.resolved)
-		}
-		if !seen[from+"\x00"+r.to] {
-			seen[from+"\x00"+r.to] = true
-			g.rcpts = append(g.rcpts, r.to)
-		}
-	}
+	order := a.queueGroups(env, remote)
 	header := []byte(smtp.ReceivedHeader(env))
-	for _, from := range senders {
-		if a.dkim != nil && a.dkim.Wanted(from, groups[from].rcpts) {
+	for _, g := range order {
+		if a.dkim != nil && a.dkim.Wanted(g.from, g.rcpts) {
 			header = a.dkim.Sign(env, msg, header)
 			break
 		}
 	}
-	for _, from := range senders {
-		g := groups[from]
+	for _, g := range order {
+		from := g.from
 		body, err := msg.Open()
 		if err == nil {
 			var id string
-			id, err = a.out.Enqueue(ctx, from, g.rcpts, io.MultiReader(bytes.NewReader(header), body), env.Session.Role.Listener()+" "+env.ID)
+			qe := queue.Envelope{From: from, Rcpts: g.rcpts, Origin: env.Session.Role.Listener() + " " + env.ID}
+			if !g.forwarded {
+				// The submitter sees the copies to the addresses they named, not those to an
+				// alias's targets (whose owner chose them): see docs/ARCHITECTURE.md, mailq.
+				qe.UID = env.LocalUID
+			}
+			id, err = a.out.Enqueue(ctx, qe, io.MultiReader(bytes.NewReader(header), body))
 			body.Close()
 			if err == nil {
 				a.logQueued(env, id, from, g.rcpts, g.resolved, msg.Size())
@@ -414,6 +394,46 @@ func (a *Agent) enqueue(ctx context.Context, env *smtp.Envelope, msg smtp.Messag
 			}
 		}
 	}
+}
+
+// queueGroup is the remote recipients of one message that share a queue entry.
+type queueGroup struct {
+	from      string
+	rcpts     []string
+	idx       []int
+	resolved  []string
+	forwarded bool // the copies to an alias's targets, kept apart from the named ones
+}
+
+// queueGroups splits the remote recipients by envelope sender, and the copies to alias
+// targets from those to addresses the sender named, in the order of their first
+// recipient.
+func (a *Agent) queueGroups(env *smtp.Envelope, remote []remoteRcpt) []*queueGroup {
+	groups := map[string]*queueGroup{}
+	var order []*queueGroup
+	seen := map[string]bool{}
+	for _, r := range remote {
+		from := env.From
+		if r.forwarded && a.srs != nil {
+			from = a.srs.Forward(env.From, r.via)
+		}
+		key := fmt.Sprintf("%t\x00%s", r.forwarded, from)
+		g := groups[key]
+		if g == nil {
+			g = &queueGroup{from: from, forwarded: r.forwarded}
+			groups[key] = g
+			order = append(order, g)
+		}
+		g.idx = append(g.idx, r.idx)
+		if r.resolved != "" {
+			g.resolved = append(g.resolved, r.resolved)
+		}
+		if !seen[key+"\x00"+r.to] {
+			seen[key+"\x00"+r.to] = true
+			g.rcpts = append(g.rcpts, r.to)
+		}
+	}
+	return order
 }
 
 // logQueued writes the "queued" line: the queue entry a copy went into, and for

@@ -9,6 +9,7 @@ import (
 
 	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
+	"github.com/postern/postern/smtp/queue"
 	"github.com/postern/postern/store"
 )
 
@@ -17,6 +18,7 @@ type queued struct {
 	from  string
 	rcpts []string
 	text  string
+	uid   *uint32
 }
 
 // recordingQueue stands in for server/outbound: it keeps what it was given.
@@ -25,14 +27,14 @@ type recordingQueue struct {
 	got []queued
 }
 
-func (q *recordingQueue) Enqueue(_ context.Context, from string, rcpts []string, body io.Reader, _ string) (string, error) {
+func (q *recordingQueue) Enqueue(_ context.Context, env queue.Envelope, body io.Reader) (string, error) {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return "", err
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.got = append(q.got, queued{from: from, rcpts: rcpts, text: string(b)})
+	q.got = append(q.got, queued{from: env.From, rcpts: env.Rcpts, text: string(b), uid: env.UID})
 	return "Q1", nil
 }
 
@@ -132,6 +134,32 @@ func TestForwardedWhenClean(t *testing.T) {
 	}
 	if strings.Join(to, ",") != "friend@example.org,out@example.org" {
 		t.Fatalf("queued for %v, want the alias target and the redirect", to)
+	}
+}
+
+// TestQueuedCopyKeepsSubmitter: a local submission's copy to an address the submitter
+// named carries their uid into the queue (mailq shows it to them); the copy to an alias's
+// outside target does not (its owner chose it), nor does a copy from elsewhere.
+func TestQueuedCopyKeepsSubmitter(t *testing.T) {
+	t.Parallel()
+	a, _, _, q := onwardAgent(t)
+	uid := uint32(65534)
+	env := testEnvelope("out@example.org", "fwd@example.test")
+	env.Session.Role, env.Session.Trusted, env.LocalUID = smtp.RoleSubmission, true, &uid
+	if errs := a.Deliver(context.Background(), env, smtp.BytesMessage("Subject: hi\r\n\r\nhi\r\n")); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("errs = %v", errs)
+	}
+	got := map[string]*uint32{}
+	for _, m := range q.all() {
+		for _, r := range m.rcpts {
+			got[r] = m.uid
+		}
+	}
+	if u := got["out@example.org"]; u == nil || *u != uid {
+		t.Errorf("the named recipient's queue entry has uid %v, want %d", u, uid)
+	}
+	if u, ok := got["friend@example.org"]; !ok || u != nil {
+		t.Errorf("the alias target's queue entry: queued %v with uid %v, want queued without one", ok, u)
 	}
 }
 

@@ -58,8 +58,8 @@ func Open(cfg *config.Config, getenv func(string) string, log *slog.Logger, dns 
 }
 
 // Enqueue writes a message for remote recipients durably and returns its queue id.
-func (o *Outbound) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, origin string) (string, error) {
-	return o.q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: origin}, body)
+func (o *Outbound) Enqueue(ctx context.Context, env queue.Envelope, body io.Reader) (string, error) {
+	return o.q.Enqueue(ctx, env, body)
 }
 
 // Queue is the queue itself, for the admin commands and the metrics.
