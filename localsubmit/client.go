@@ -58,7 +58,7 @@ func Submit(ctx context.Context, socket string, req *Request, msg []byte) (Reply
 	werr := w.Flush()
 	// Even when sending failed, the daemon may have answered first (a message over the
 	// size limit is refused before it is read): its reply says why.
-	answer, err := readBoundedLine(bufio.NewReader(c), MaxRequestLine)
+	answer, err := readBoundedLine(bufio.NewReader(c), maxReplyLine)
 	if err != nil {
 		if werr != nil {
 			err = werr
@@ -70,6 +70,18 @@ func Submit(ctx context.Context, socket string, req *Request, msg []byte) (Reply
 		return Reply{}, fmt.Errorf("%w: malformed answer: %v", ErrNoReply, err)
 	}
 	return rep, nil
+}
+
+// List asks the daemon for the caller's own messages (OpList: what mailq shows a user
+// outside group postern), in the queue and still waiting in pickup or the maildrop.
+func List(ctx context.Context, socket string) (Reply, error) {
+	return Submit(ctx, socket, &Request{Op: OpList}, nil)
+}
+
+// Verify asks the daemon how each of rcpts would be delivered (OpVerify, sendmail -bv);
+// nothing is sent.
+func Verify(ctx context.Context, socket string, rcpts []string) (Reply, error) {
+	return Submit(ctx, socket, &Request{Op: OpVerify, Rcpts: rcpts}, nil)
 }
 
 // WritePickup writes a message into the pickup directory durably (a temporary file,

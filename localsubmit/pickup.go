@@ -136,6 +136,9 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 	if err == nil && (req.Prepared || req.UID != nil) && (maildrop || uid != uint32(os.Getuid())) {
 		err = errors.New("a pickup file not written by the daemon claims to be prepared")
 	}
+	if err == nil && req.Op != OpSubmit {
+		err = fmt.Errorf("a pickup file holds a %s request, not a message", req.Op)
+	}
 	if err == nil && maildrop && req.Size > ls.maxSize {
 		err = fmt.Errorf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/smtp/queue"
 )
 
 // Version is the protocol version, the "v" of both lines.
@@ -19,9 +21,30 @@ const MaxRequestLine = 256 << 10
 // so it sends without pauses.
 const connTimeout = 5 * time.Minute
 
+// What a request asks (Request.Op).
+const (
+	// OpSubmit (the zero value, what every older sendmail sends) submits a message.
+	OpSubmit = ""
+	// OpList is mailq run by a user who may not use the admin socket: the caller's own
+	// messages, in the queue and waiting in pickup or the maildrop (Reply.Queue). Size
+	// is 0 and no message follows.
+	OpList = "list"
+	// OpVerify is sendmail -bv: how each of Rcpts would be delivered (Reply.Verified),
+	// sending nothing. Size is 0 and no message follows.
+	OpVerify = "verify"
+)
+
+// MaxListed bounds the entries of one OpList reply; Reply.More counts the rest.
+const MaxListed = 2000
+
+// maxReplyLine bounds the reply line the client reads (a full OpList reply).
+const maxReplyLine = 16 << 20
+
 // Request is the request line: what sendmail's flags said.
 type Request struct {
 	V int `json:"v"`
+	// Op is what is asked: OpSubmit, OpList or OpVerify.
+	Op string `json:"op,omitempty"`
 	// Sender is -f: the envelope sender; "" or "<>" is the null sender. nil: the
 	// default ([smtp] local_sender, else the caller's login name at hostname).
 	Sender *string `json:"sender,omitempty"`
@@ -59,6 +82,24 @@ type Reply struct {
 	// should keep it (in pickup) and let the daemon try later.
 	Error     string `json:"error,omitempty"`
 	Temporary bool   `json:"temporary,omitempty"`
+
+	// Queue answers OpList: the caller's messages, oldest first, at most MaxListed;
+	// More is how many more there are.
+	Queue []queue.Info `json:"queue,omitempty"`
+	More  int          `json:"more,omitempty"`
+	// Verified answers OpVerify: one verdict per recipient, in order.
+	Verified []Verdict `json:"verified,omitempty"`
+}
+
+// Verdict is how one recipient would be delivered (sendmail -bv).
+type Verdict struct {
+	Rcpt        string `json:"rcpt"`
+	Deliverable bool   `json:"deliverable"`
+	// How says it in words: "deliverable: local mailbox alice@example.com", "...:
+	// relayed via smart host smtp.example.net:587 [relay]", or "undeliverable: " and why.
+	How string `json:"how"`
+	// Temporary: it could not be verified now (a failed lookup); ask again later.
+	Temporary bool `json:"temporary,omitempty"`
 }
 
 // RcptFailure is one recipient that was not accepted, and why.
@@ -84,6 +125,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	}
 	if req.Size < 0 {
 		return nil, errors.New("malformed request: negative size")
+	}
+	switch req.Op {
+	case OpSubmit:
+	case OpList, OpVerify:
+		if req.Size != 0 {
+			return nil, fmt.Errorf("malformed request: %s carries no message", req.Op)
+		}
+	default:
+		return nil, fmt.Errorf("malformed request: unknown op %q", req.Op)
 	}
 	return &req, nil
 }

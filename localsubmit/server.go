@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +27,11 @@ type Deliverer interface {
 	Bounce(ctx context.Context, id, sender string, arrival time.Time, failed []queue.RcptInfo, msg smtp.Message) error
 }
 
+// Queue is what mailq for one user needs of the outbound queue (smtp/queue's Queue).
+type Queue interface {
+	ListSubmittedBy(uid uint32) []queue.Info
+}
+
 // Options configure a Server.
 type Options struct {
 	Deliverer Deliverer
@@ -34,6 +41,8 @@ type Options struct {
 	// MachineNames are this machine's own names besides Hostname (the kernel's host
 	// name, its FQDN): name@ one of them is rewritten like a bare name.
 	MachineNames    []string
+	Queue           Queue    // nil: no outbound queue, mailq lists only pickup and the maildrop
+	Verifier        Verifier // nil: sendmail -bv cannot verify
 	Hostname        string
 	LocalSender     string        // [smtp] local_sender; "" = login@hostname
 	MaxSize         int64         // [smtp] message_size_limit
@@ -47,6 +56,9 @@ type Options struct {
 	Now             func() time.Time // nil: time.Now
 	// UserName maps a uid to a login name, "" when unknown; nil: the user database.
 	UserName func(uid uint32) string
+	// Privileged says whether uid may see what the admin socket shows (an alias's
+	// targets in sendmail -bv); nil: root, the daemon's user and its group's members.
+	Privileged func(uid uint32) bool
 }
 
 // Server takes messages from the submission socket and the pickup directory: one
@@ -54,6 +66,8 @@ type Options struct {
 type Server struct {
 	deliver     Deliverer
 	rewrite     *rewriter
+	queue       Queue
+	verifier    Verifier
 	hostname    string
 	localSender string
 	maxSize     int64
@@ -66,6 +80,7 @@ type Server struct {
 	log         *slog.Logger
 	now         func() time.Time
 	userName    func(uid uint32) string
+	privileged  func(uid uint32) bool
 
 	ctx    context.Context // cancelled by Shutdown once connections are done or time is up
 	cancel context.CancelFunc
@@ -88,7 +103,11 @@ func New(o Options) (*Server, error) {
 	if o.UserName == nil {
 		o.UserName = loginName
 	}
-	s := &Server{deliver: o.Deliverer, rewrite: newRewriter(o.Names, o.Hostname, o.MachineNames), hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
+	if o.Privileged == nil {
+		o.Privileged = inDaemonGroup
+	}
+	s := &Server{deliver: o.Deliverer, rewrite: newRewriter(o.Names, o.Hostname, o.MachineNames), queue: o.Queue,
+		verifier: o.Verifier, privileged: o.Privileged, hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
 		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, maildropDir: o.MaildropDir, spoolDir: o.SpoolDir,
 		log: o.Logger, now: o.Now, userName: o.UserName, rate: newUIDRate(o.PerUIDPerMinute, o.Now)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -103,6 +122,22 @@ func loginName(uid uint32) string {
 		return ""
 	}
 	return u.Username
+}
+
+// inDaemonGroup is true for root, the daemon's own uid, and the members of its group.
+func inDaemonGroup(uid uint32) bool {
+	if uid == 0 || uid == uint32(os.Getuid()) {
+		return true
+	}
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return false
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return false
+	}
+	return slices.Contains(gids, strconv.Itoa(os.Getgid()))
 }
 
 // Serve scans pickup now and periodically, and accepts sendmail connections on ln.
@@ -163,6 +198,18 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 	}
 	if req.Prepared || req.UID != nil {
 		reply(Reply{Error: "prepared and uid are for the daemon's own pickup files"})
+		return
+	}
+	switch req.Op {
+	case OpList:
+		reply(ls.listFor(uid))
+		return
+	case OpVerify:
+		if !ls.rate.allow(uid) {
+			reply(Reply{Error: fmt.Sprintf("more than %d requests a minute from uid %d", ls.rate.perMinute, uid), Temporary: true})
+			return
+		}
+		reply(ls.verify(ctx, uid, req.Rcpts))
 		return
 	}
 	if !ls.rate.allow(uid) {

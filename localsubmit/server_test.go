@@ -61,7 +61,7 @@ func newSubmitFixture(t *testing.T) *submitFixture {
 // lifetime.
 func (f *submitFixture) server(t *testing.T, d localsubmit.Deliverer, lifetime time.Duration) *localsubmit.Server {
 	t.Helper()
-	ls, err := localsubmit.New(localsubmit.Options{Deliverer: d, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
+	ls, err := localsubmit.New(localsubmit.Options{Deliverer: d, Queue: f.q, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
 		Lifetime: lifetime, PickupDir: f.pickup, MaildropDir: filepath.Join(filepath.Dir(f.pickup), "maildrop"), SpoolDir: filepath.Dir(f.pickup), Logger: delivertest.DiscardLog(),
 		UserName: func(uid uint32) string { return "cron" }})
 	if err != nil {

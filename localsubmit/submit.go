@@ -31,10 +31,7 @@ func (ls *Server) submit(ctx context.Context, req *Request, uid uint32, raw smtp
 	}
 	expired := detached && req.Prepared && ls.lifetime > 0 && now.Sub(arrival) >= ls.lifetime
 	id := newLocalID()
-	login := ls.userName(uid)
-	if login == "" {
-		login = "uid" + strconv.FormatUint(uint64(uid), 10)
-	}
+	login := ls.loginOf(uid)
 	log := ls.log.With("id", id, "uid", uid, "user", login)
 	sender, err := ls.envelopeSender(req, login)
 	if err != nil {
@@ -183,6 +180,14 @@ func (ls *Server) bounceDetached(ctx context.Context, detached bool, id, sender 
 		return
 	}
 	log.Info("pickup: refused recipients bounced to the sender", "to", to, "sender", sender, "rcpts", len(rcpts))
+}
+
+// loginOf is uid's login name, or "uidN" for a uid the user database does not know.
+func (ls *Server) loginOf(uid uint32) string {
+	if login := ls.userName(uid); login != "" {
+		return login
+	}
+	return "uid" + strconv.FormatUint(uint64(uid), 10)
 }
 
 // envelopeSender is -f, qualified, or the default sender.

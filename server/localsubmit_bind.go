@@ -19,10 +19,15 @@ func (s *Server) bindLocalSubmit() error {
 		return err
 	}
 	_, _, lifetime, _ := cfg.Queue.Durations()
+	var q localsubmit.Queue // an interface holding a nil *queue.Queue would not be nil
+	if s.out != nil {
+		q = s.out.Queue()
+	}
 	ls, err := localsubmit.New(localsubmit.Options{
 		Deliverer:       s.agent,
 		Names:           &localNames{agent: s.agent, store: s.store, config: s.currentConfig},
 		MachineNames:    machineNames(context.Background()),
+		Queue:           q,
 		Hostname:        cfg.Hostname,
 		LocalSender:     cfg.SMTP.LocalSender,
 		MaxSize:         cfg.SMTP.MessageSizeLimit,

@@ -61,7 +61,7 @@ func mailqCommand() *command {
 		help:    `Also runs when the binary is called as "mailq".`,
 		flags:   []flagSpec{jsonFlag()},
 		run: func(ctx context.Context, c *cli, inv *invocation) error {
-			return c.queueList(ctx, inv.bool("json"))
+			return c.mailq(ctx, inv.bool("json"))
 		},
 	}
 }
@@ -100,7 +100,7 @@ func (c *cli) runCompat(mode string, args []string) int {
 		return exitOK
 	}
 	if mode == "mailq" {
-		return c.report(c.queueList(ctx, false))
+		return c.report(c.mailq(ctx, false))
 	}
 	return c.sendmail(ctx, args)
 }
@@ -241,7 +241,7 @@ func (c *cli) sendmail(ctx context.Context, args []string) int {
 		return fail(exUsage, "%v", err)
 	}
 	if sa.listQueue {
-		return c.report(c.queueList(ctx, false))
+		return c.report(c.mailq(ctx, false))
 	}
 	cfg, err := config.Load(c.configPath)
 	if err != nil {

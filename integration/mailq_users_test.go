@@ -1,0 +1,155 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mqRefusingRelay is a smart host that takes each connection and closes it at once:
+// every delivery attempt fails temporarily and the message stays in the queue. The
+// listener stays bound for the whole test, so no other process can get its port.
+func mqRefusingRelay(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// mqServer is a server whose smart host refuses, with alice in example.test, its
+// directories as a real install has them (state 0711: enter, not list).
+func mqServer(t *testing.T) *Server {
+	t.Helper()
+	s := NewServer(t, Options{Extra: fmt.Sprintf("[relay]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\n", mqRefusingRelay(t))})
+	rxSetup(t, s, "alice")
+	for _, d := range []string{filepath.Dir(s.Dir), s.Dir, s.StateDir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// mqQueueIDs waits until the whole queue (root's view) holds n messages and returns
+// their ids by first recipient.
+func mqQueueIDs(t *testing.T, s *Server, n int) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var q []smQueued
+		if err := json.Unmarshal([]byte(s.MustCLI("queue", "list", "--json")), &q); err != nil {
+			t.Fatal(err)
+		}
+		if len(q) == n {
+			ids := map[string]string{}
+			for _, m := range q {
+				ids[m.Rcpts[0].Addr] = m.ID
+			}
+			return ids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue holds %+v, want %d messages", q, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMailqOwnMessages: mailq and sendmail -bp as a user outside group postern (nobody)
+// list the messages nobody submitted and nothing of root's; root sees the whole queue.
+// No verb shows nobody another's envelope.
+func TestMailqOwnMessages(t *testing.T) {
+	t.Parallel()
+	as, _ := asNobody(t)
+	s := mqServer(t)
+	sm := func(attr *syscall.SysProcAttr, rcpt, subject string) {
+		t.Helper()
+		if r := runCLI(t, s.Config, "Subject: "+subject+"\n\nhello\n", attr, "sendmail", rcpt); r.Code != 0 {
+			t.Fatalf("sendmail to %s as %v: exit %d: %s", rcpt, attr, r.Code, r.Stderr)
+		}
+	}
+	sm(nil, "secret-friend@example.org", "root's")
+	sm(as, "nobodys-friend@example.org", "nobody's")
+	ids := mqQueueIDs(t, s, 2)
+	rootID, nobodyID := ids["secret-friend@example.org"], ids["nobodys-friend@example.org"]
+
+	for _, args := range [][]string{{"mailq"}, {"sendmail", "-bp"}} {
+		r := runCLI(t, s.Config, "", as, args...)
+		if r.Code != 0 {
+			t.Fatalf("%v as nobody: exit %d: %s", args, r.Code, r.Stderr)
+		}
+		if !strings.Contains(r.Stdout, nobodyID) || !strings.Contains(r.Stdout, "nobodys-friend@example.org") ||
+			!strings.Contains(r.Stdout, "-- 1 Kbytes in 1 Request.") {
+			t.Errorf("%v as nobody does not list nobody's message %s:\n%s", args, nobodyID, r.Stdout)
+		}
+		if strings.Contains(r.Stdout, rootID) || strings.Contains(r.Stdout, "secret-friend") {
+			t.Errorf("%v as nobody shows root's message:\n%s", args, r.Stdout)
+		}
+	}
+	root := s.MustCLI("mailq")
+	if !strings.Contains(root, rootID) || !strings.Contains(root, nobodyID) {
+		t.Errorf("mailq as root does not list both:\n%s", root)
+	}
+	mqAttacks(t, s, as, rootID)
+}
+
+// mqAttacks: nobody tries every way to see root's queued message: the admin verbs, and
+// the submission socket with a forged uid or a list request that carries more.
+func mqAttacks(t *testing.T, s *Server, as *syscall.SysProcAttr, rootID string) {
+	t.Helper()
+	for _, args := range [][]string{{"queue", "list", "--json"}, {"queue", "show", rootID}, {"queue", "list"}} {
+		r := runCLI(t, s.Config, "", as, args...)
+		if r.Code != 77 || strings.Contains(r.Stdout, "secret-friend") {
+			t.Errorf("%v as nobody: exit %d, stdout %q; want 77 and nothing shown", args, r.Code, r.Stdout)
+		}
+	}
+	py := needTool(t, "python3")
+	sock := filepath.Join(s.RuntimeDir, "submit.sock")
+	for _, line := range []string{
+		`{"v":1,"op":"list","uid":0}`,
+		`{"v":1,"op":"list","prepared":true,"uid":0}`,
+		`{"v":1,"op":"list","rcpts":["secret-friend@example.org"],"sender":"root"}`,
+		`{"v":1,"op":"list","size":5}`,
+		`{"v":1,"op":"show","rcpts":["` + rootID + `"]}`,
+	} {
+		script := fmt.Sprintf("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(%q)\ns.sendall(%q.encode()+b'\\n')\n"+
+			"s.shutdown(socket.SHUT_WR)\nsys.stdout.write(s.makefile().read())\n", sock, line)
+		r := runTool(t, as, py, "-c", script)
+		if strings.Contains(r, "secret-friend") || strings.Contains(r, rootID) {
+			t.Errorf("nobody sent %s and got root's message: %s", line, r)
+		}
+	}
+}
+
+// runTool runs a program with attr (as another user) and returns what it printed.
+func runTool(t *testing.T, attr *syscall.SysProcAttr, prog string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.SysProcAttr = attr
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish: %v", prog, err)
+	}
+	return string(out)
+}

@@ -1,0 +1,62 @@
+package localsubmit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/postern/postern/smtp"
+)
+
+// sendmail -bv (OpVerify) says for each recipient how it would be delivered, sending
+// nothing. The Verifier (the delivery agent's recipient resolution, through the
+// composition root) answers; the caller's uid decides how much it may see: root, the
+// daemon's own user and the members of its group (who may read the aliases on the admin
+// socket anyway) get an alias's targets, any other local user only that the address is
+// delivered here, so that -bv is no way to read where someone's alias forwards.
+
+// Verifier says how rcpt (qualified) would be delivered; full: the answer may name an
+// alias's targets.
+type Verifier interface {
+	Verify(ctx context.Context, rcpt string, full bool) Verdict
+}
+
+// verify answers OpVerify for uid.
+func (ls *Server) verify(ctx context.Context, uid uint32, rcpts []string) Reply {
+	if len(rcpts) == 0 {
+		return Reply{Error: "no recipients to verify"}
+	}
+	if len(rcpts) > ls.maxRcpts {
+		return Reply{Error: fmt.Sprintf("%d recipients are more than the limit of %d (smtp.max_recipients)", len(rcpts), ls.maxRcpts)}
+	}
+	full := ls.privileged(uid)
+	var out Reply
+	for _, r := range rcpts {
+		out.Verified = append(out.Verified, ls.verifyOne(ctx, r, full))
+	}
+	ls.log.Info("sendmail -bv", "uid", uid, "rcpts", len(rcpts), "full", full)
+	return out
+}
+
+// verifyOne places one recipient as submission would (the rewrite of the machine's
+// names, rewrite.go) and asks the Verifier how the result is delivered.
+func (ls *Server) verifyOne(ctx context.Context, rcpt string, full bool) Verdict {
+	q, err := smtp.QualifyAddress(rcpt, ls.hostname)
+	if err != nil {
+		return Verdict{Rcpt: rcpt, How: "undeliverable: " + err.Error()}
+	}
+	a, err := ls.rewrite.rewrite(ctx, rcpt)
+	switch {
+	case err != nil && isReply(err) && !isPermanent(err):
+		return Verdict{Rcpt: q, How: "not deliverable now (a message would wait in pickup): " + err.Error(), Temporary: true}
+	case err != nil:
+		return Verdict{Rcpt: q, How: "undeliverable: " + err.Error()}
+	case ls.verifier == nil:
+		return Verdict{Rcpt: q, How: "cannot be verified: this daemon has no recipient resolution", Temporary: true}
+	}
+	v := ls.verifier.Verify(ctx, a, full)
+	v.Rcpt = q
+	if a != q {
+		v.How = "rewritten to " + a + "; " + v.How
+	}
+	return v
+}
