@@ -110,6 +110,76 @@ func TestMailqOwnMessages(t *testing.T) {
 		t.Errorf("mailq as root does not list both:\n%s", root)
 	}
 	mqAttacks(t, s, as, rootID)
+
+	// Daemon down: each sees their own messages waiting in the maildrop, and only those.
+	s.Stop()
+	sm(as, "nobody-down@example.org", "nobody's, down")
+	sm(nil, "root-down@example.org", "root's, down")
+	for _, args := range [][]string{{"mailq"}, {"sendmail", "-bp"}} {
+		r := runCLI(t, s.Config, "", as, args...)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "nobody-down@example.org") || !strings.Contains(r.Stderr, "not running") {
+			t.Errorf("%v as nobody, daemon down: exit %d\n%s%s", args, r.Code, r.Stdout, r.Stderr)
+		}
+		if strings.Contains(r.Stdout, "root-down") || strings.Contains(r.Stdout, "secret-friend") {
+			t.Errorf("%v as nobody, daemon down, shows root's:\n%s", args, r.Stdout)
+		}
+	}
+	if r := s.CLI("", "mailq"); r.Code != 0 || !strings.Contains(r.Stdout, "root-down@example.org") || strings.Contains(r.Stdout, "nobody-down") {
+		t.Errorf("mailq as root, daemon down: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// Picked up, they are queued under their submitter's uid: nobody still sees theirs.
+	s.Start()
+	mqQueueIDs(t, s, 4)
+	r := runCLI(t, s.Config, "", as, "mailq")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "nobody-down@example.org") || !strings.Contains(r.Stdout, "nobodys-friend@example.org") ||
+		strings.Contains(r.Stdout, "root-down") || !strings.Contains(r.Stdout, "in 2 Requests") {
+		t.Errorf("mailq as nobody after the pickup: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestSendmailMaildropSquat: a user who makes root's directory of the maildrop (and plants
+// a message in it) while the daemon is down gains nothing: root's sendmail writes beside
+// it, root's message arrives, the planted one does not, and the daemon frees the name.
+func TestSendmailMaildropSquat(t *testing.T) {
+	t.Parallel()
+	as, _ := asNobody(t)
+	s := mqServer(t)
+	drop := filepath.Join(s.StateDir, "maildrop")
+	s.Stop()
+	line := `{"v":1,"rcpts":["alice@example.test"],"size":30}`
+	squat := fmt.Sprintf("mkdir -m 2770 %[1]s/0 && printf '%%s\nSubject: planted by nobody\n\nx\n' '%[2]s' > %[1]s/0/0000000000000001-aaaaaaaaaaaaaaaaaaaaaaaa",
+		drop, line)
+	if out := runTool(t, as, "sh", "-c", squat+" && echo ok"); !strings.Contains(out, "ok") {
+		t.Fatalf("planting: %s", out)
+	}
+	if r := runCLI(t, s.Config, "Subject: root while squatted\n\nhi\n", nil, "sendmail", "alice@example.test"); r.Code != 0 {
+		t.Fatalf("root's sendmail with its directory squatted: exit %d: %s", r.Code, r.Stderr)
+	}
+	s.Start()
+	inbox := rxUserDir(s, "alice@example.test")
+	smWaitFile(t, inbox, "root while squatted")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(drop, "0.bad")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the squatted directory was not set aside")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(rxFindSubject(t, inbox, "planted by nobody")); n != 0 {
+		t.Errorf("the message planted in root's directory was delivered (%d copies)", n)
+	}
+	// The name is free: root's next message waits in root's own directory.
+	s.Stop()
+	if r := runCLI(t, s.Config, "Subject: root again\n\nhi\n", nil, "sendmail", "alice@example.test"); r.Code != 0 {
+		t.Fatalf("root's sendmail: exit %d: %s", r.Code, r.Stderr)
+	}
+	fi, err := os.Stat(filepath.Join(drop, "0"))
+	if err != nil || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("root's directory of the maildrop: %v, %v", fi, err)
+	}
 }
 
 // mqAttacks: nobody tries every way to see root's queued message: the admin verbs, and
@@ -152,4 +222,29 @@ func runTool(t *testing.T, attr *syscall.SysProcAttr, prog string, args ...strin
 		t.Fatalf("%s did not finish: %v", prog, err)
 	}
 	return string(out)
+}
+
+// maildropFiles lists the files waiting in the maildrop: its own and those in each
+// user's directory (maildrop/UID), as paths relative to it.
+func maildropFiles(t *testing.T, drop string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(drop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			out = append(out, e.Name())
+			continue
+		}
+		sub, err := os.ReadDir(filepath.Join(drop, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range sub {
+			out = append(out, filepath.Join(e.Name(), f.Name()))
+		}
+	}
+	return out
 }

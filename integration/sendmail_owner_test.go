@@ -99,7 +99,7 @@ func TestSendmailMachineNamesReachTheOwner(t *testing.T) {
 	check()
 	s.Stop()
 	send("down")
-	if left, _ := os.ReadDir(filepath.Join(s.StateDir, "maildrop")); len(left) != 2*(len(rcpts)+1) {
+	if left := maildropFiles(t, filepath.Join(s.StateDir, "maildrop")); len(left) != 2*(len(rcpts)+1) {
 		t.Errorf("the maildrop holds %d files with the daemon down, want %d", len(left), 2*(len(rcpts)+1))
 	}
 	s.Start()
@@ -156,7 +156,7 @@ func TestSendmailWithoutOwnerWaits(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		p, _ := os.ReadDir(pickup)
-		d, _ := os.ReadDir(drop)
+		d := maildropFiles(t, drop)
 		if len(p) == 2 && len(d) == 0 {
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,9 +203,11 @@ func TestSendmailDaemonStoppedUsesMaildrop(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("sendmail to an unknown user with the daemon stopped: exit %d: %s", r.Code, r.Stderr)
 	}
-	pickup, err := os.ReadDir(filepath.Join(s.StateDir, "maildrop"))
+	// Both wait in the caller's (root's) own directory of the maildrop.
+	own := filepath.Join(s.StateDir, "maildrop", strconv.Itoa(os.Getuid()))
+	pickup, err := os.ReadDir(own)
 	if err != nil || len(pickup) != 2 {
-		t.Fatalf("maildrop holds %v (%v)", pickup, err)
+		t.Fatalf("%s holds %v (%v)", own, pickup, err)
 	}
 	s.Start()
 	smWaitFile(t, rxUserDir(s, "alice@example.test"), "while stopped")
@@ -219,7 +222,7 @@ func TestSendmailDaemonStoppedUsesMaildrop(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, _ := os.ReadDir(filepath.Join(s.StateDir, "maildrop"))
+		left, _ := os.ReadDir(own)
 		if len(left) == 0 {
 			break
 		}

@@ -62,31 +62,43 @@ func TestSendmailEveryLocalUser(t *testing.T) {
 		t.Errorf("the 4th message in a minute was delivered at once (%d copies)", n)
 	}
 	drop := filepath.Join(s.StateDir, "maildrop")
-	if left, _ := os.ReadDir(drop); len(left) != 1 {
-		t.Errorf("the message over the rate is not waiting in the maildrop: %v", left)
+	nobodyDir := filepath.Join(drop, strconv.Itoa(uid))
+	if left, _ := os.ReadDir(nobodyDir); len(left) != 1 {
+		t.Errorf("the message over the rate is not waiting in nobody's maildrop directory: %v", left)
 	}
 
-	// Daemon down: both go to the maildrop.
+	// Daemon down: both go to the maildrop, each into its sender's own directory.
 	s.Stop()
 	send(as, "from nobody, down")
 	send(nil, "from root, down")
-	files, err := os.ReadDir(drop)
-	if err != nil || len(files) != 3 {
-		t.Fatalf("maildrop holds %v (%v), want 3 files", files, err)
-	}
 	fi, err := os.Stat(drop)
 	if err != nil || fi.Mode()&(os.ModeSticky|os.ModeSetgid) != os.ModeSticky|os.ModeSetgid || fi.Mode().Perm() != 0o733 {
 		t.Fatalf("maildrop mode %v (%v), want sticky, setgid, 0733", fi.Mode(), err)
 	}
+	dropGid := fi.Sys().(*syscall.Stat_t).Gid
 	var rootFile string
-	for _, f := range files {
-		info, _ := f.Info()
-		st := info.Sys().(*syscall.Stat_t)
-		if info.Mode().Perm() != 0o640 || st.Gid != fi.Sys().(*syscall.Stat_t).Gid {
-			t.Errorf("%s: mode %v gid %d, want 0640 and the directory's group", f.Name(), info.Mode(), st.Gid)
+	for owner, want := range map[int]int{uid: 2, 0: 1} {
+		dir := filepath.Join(drop, strconv.Itoa(owner))
+		di, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if st.Uid == 0 {
-			rootFile = filepath.Join(drop, f.Name())
+		if st := di.Sys().(*syscall.Stat_t); int(st.Uid) != owner || st.Gid != dropGid || di.Mode().Perm() != 0o770 || di.Mode()&os.ModeSetgid == 0 {
+			t.Errorf("%s: owner %d gid %d mode %v, want %d, the maildrop's group, setgid 0770", dir, st.Uid, st.Gid, di.Mode(), owner)
+		}
+		files, err := os.ReadDir(dir)
+		if err != nil || len(files) != want {
+			t.Fatalf("%s holds %v (%v), want %d files", dir, files, err, want)
+		}
+		for _, f := range files {
+			info, _ := f.Info()
+			st := info.Sys().(*syscall.Stat_t)
+			if info.Mode().Perm() != 0o640 || st.Gid != dropGid || int(st.Uid) != owner {
+				t.Errorf("%s: mode %v uid %d gid %d, want 0640, %d and the maildrop's group", f.Name(), info.Mode(), st.Uid, st.Gid, owner)
+			}
+			if owner == 0 {
+				rootFile = filepath.Join(dir, f.Name())
+			}
 		}
 	}
 	// The attacks of a local user on others' waiting mail, and on the daemon.
@@ -96,8 +108,10 @@ func TestSendmailEveryLocalUser(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, attack := range []string{"ls " + drop, "cat " + rootFile, "rm -f " + rootFile, "mv " + rootFile + " " + drop + "/stolen",
-		"echo x >> " + rootFile} {
+	rootDir := filepath.Dir(rootFile)
+	for _, attack := range []string{"ls " + drop, "ls " + rootDir, "cat " + rootFile, "rm -f " + rootFile,
+		"mv " + rootFile + " " + drop + "/stolen", "echo x >> " + rootFile, "touch " + rootDir + "/planted",
+		"mv " + rootDir + " " + drop + "/mine", "rmdir " + rootDir, "chmod 777 " + rootDir} {
 		if out, err := shell(attack); err == nil {
 			t.Errorf("nobody could %q: %s", attack, out)
 		}
@@ -130,7 +144,8 @@ func TestSendmailEveryLocalUser(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		all := strings.Join(names, " ")
-		if len(left) == 3 && strings.Count(all, ".bad") == 3 {
+		// Beside the three planted files: root's and nobody's own (now empty) directories.
+		if len(left) == 5 && strings.Count(all, ".bad") == 3 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -2,8 +2,9 @@ package localsubmit
 
 import (
 	"bufio"
+	"errors"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -28,8 +29,20 @@ func (ls *Server) listFor(uid uint32) Reply {
 	if ls.queue != nil {
 		list = ls.queue.ListSubmittedBy(uid)
 	}
-	list = append(list, ls.waiting(ls.pickupDir, uid, false)...)
-	list = append(list, ls.waiting(ls.maildropDir, uid, true)...)
+	from := func(req *Request) string {
+		login := ls.loginOf(uid)
+		if f, err := ls.envelopeSender(req, login); err == nil {
+			return f
+		}
+		return login
+	}
+	list = append(list, waitingIn(plainDir{dir: ls.pickupDir}, dirNames(ls.pickupDir), uid, from)...)
+	list = append(list, waitingIn(plainDir{dir: ls.maildropDir, maildrop: true}, dirNames(ls.maildropDir), uid, from)...)
+	if d, err := openUserDrop(ls.maildropDir, userDropName(uid)); err == nil {
+		names, _ := d.names(maxScanned)
+		list = append(list, waitingIn(d, names, uid, from)...)
+		d.close()
+	}
 	sortInfos(list)
 	var more int
 	if len(list) > MaxListed {
@@ -38,25 +51,54 @@ func (ls *Server) listFor(uid uint32) Reply {
 	return Reply{Queue: list, More: more}
 }
 
-// waiting describes uid's files in a pickup directory (maildrop: the maildrop).
-func (ls *Server) waiting(dir string, uid uint32, maildrop bool) []queue.Info {
+// ListMaildrop is mailq while the daemon is down: the caller's own messages waiting in
+// their directory of the maildrop (userdrop.go), described with DropInfo; defaultFrom is
+// the envelope sender of a message sent without -f. None when there is no directory.
+func ListMaildrop(maildrop, defaultFrom string) ([]queue.Info, error) {
+	uid := uint32(os.Getuid())
+	d, err := openUserDrop(maildrop, userDropName(uid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	names, err := d.names(maxScanned)
+	if err != nil {
+		return nil, err
+	}
+	from := func(req *Request) string {
+		if req.Sender != nil {
+			return *req.Sender
+		}
+		return defaultFrom
+	}
+	list := waitingIn(d, names, uid, from)
+	sortInfos(list)
+	return list, nil
+}
+
+// dirNames lists at most maxScanned names of dir, "" on error.
+func dirNames(dir string) []string {
 	d, err := os.Open(dir)
 	if err != nil {
-		ls.log.Warn("mailq: reading the pickup directory", "dir", dir, "err", err)
 		return nil
 	}
-	entries, err := d.ReadDir(maxScanned)
-	d.Close()
-	if err != nil && len(entries) == 0 {
-		return nil
-	}
+	defer d.Close()
+	names, _ := d.Readdirnames(maxScanned)
+	return names
+}
+
+// waitingIn describes the files of d that are uid's; from makes a request's envelope
+// sender.
+func waitingIn(d dropDir, names []string, uid uint32, from func(*Request) string) []queue.Info {
 	var out []queue.Info
-	for _, e := range entries {
-		name := e.Name()
+	for _, name := range names {
 		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".bad") {
 			continue
 		}
-		if in, ok := ls.waitingFile(filepath.Join(dir, name), uid, maildrop); ok {
+		if in, ok := waitingFile(d, name, uid, from); ok {
 			out = append(out, in)
 		}
 	}
@@ -64,8 +106,8 @@ func (ls *Server) waiting(dir string, uid uint32, maildrop bool) []queue.Info {
 }
 
 // waitingFile describes one pickup file when it is uid's.
-func (ls *Server) waitingFile(path string, uid uint32, maildrop bool) (queue.Info, bool) {
-	f, owner, err := openPickup(path, maildrop)
+func waitingFile(d dropDir, name string, uid uint32, from func(*Request) string) (queue.Info, bool) {
+	f, owner, err := d.open(name)
 	if err != nil {
 		return queue.Info{}, false
 	}
@@ -78,18 +120,14 @@ func (ls *Server) waitingFile(path string, uid uint32, maildrop bool) (queue.Inf
 	if err != nil || req.Op != OpSubmit {
 		return queue.Info{}, false
 	}
+	maildrop := d.isMaildrop()
 	if req.UID != nil && !maildrop {
 		owner = *req.UID // a retry the daemon keeps for its submitter
 	}
 	if owner != uid {
 		return queue.Info{}, false
 	}
-	login := ls.loginOf(uid)
-	from, err := ls.envelopeSender(req, login)
-	if err != nil {
-		from = login
-	}
-	in := DropInfo(filepath.Base(path), req, from, fi.ModTime(), maildrop)
+	in := DropInfo(name, req, from(req), fi.ModTime(), maildrop)
 	in.UID = &owner
 	return in, true
 }

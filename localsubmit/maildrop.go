@@ -43,10 +43,15 @@ func ensureMaildropDir(dir string) error {
 }
 
 // WriteMaildrop writes a message into the maildrop directory as the calling user: a
-// temporary file (mode 0640, the directory's group), fsynced, renamed into place. The
-// directory cannot be fsynced by a caller who may not read it; the file's data is on
-// disk and the daemon fsyncs the directory at its next scan.
+// temporary file (mode 0640, the directory's group), fsynced, renamed into place, in the
+// caller's own directory maildrop/UID (see userdrop.go), or in the maildrop itself when
+// that is not theirs. The maildrop cannot be fsynced by a caller who may not read it
+// (the name of a new own directory, of a file left in the maildrop itself); the daemon
+// fsyncs it at its next scan.
 func WriteMaildrop(dir string, req *Request, body io.Reader) (string, error) {
+	if own, err := ownDropDir(dir); err == nil {
+		return writeDrop(own, req, body, durable.SyncDir)
+	}
 	return writeDrop(dir, req, body, func(dir string) error {
 		if err := durable.SyncDir(dir); err != nil && !errors.Is(err, fs.ErrPermission) {
 			return err
@@ -62,6 +67,12 @@ func openDropFile(path string) (*os.File, uint32, error) {
 	if err != nil {
 		return nil, 0, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	return checkDropFile(fd, path)
+}
+
+// checkDropFile takes fd, a maildrop file opened without following a symlink or
+// blocking, when it is a regular file with one link, and returns its owner's uid.
+func checkDropFile(fd int, path string) (*os.File, uint32, error) {
 	f := os.NewFile(uintptr(fd), path)
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {

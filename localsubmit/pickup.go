@@ -64,25 +64,67 @@ func (ls *Server) scanDir(ctx, stop context.Context, dir string, maildrop bool) 
 		return
 	}
 	names := make([]string, 0, len(entries))
+	var users []string
 	for _, e := range entries {
 		name := e.Name()
 		switch {
 		case strings.HasSuffix(name, ".bad"):
 		case strings.HasPrefix(name, "."):
 			ls.removeStaleTemp(dir, e)
+		case maildrop && e.IsDir():
+			users = append(users, name)
 		case !e.Type().IsRegular() && !maildrop:
 		default:
 			// In the maildrop anything else is set aside by pickupOne, with the reason.
 			names = append(names, name)
 		}
 	}
+	ls.pickupAll(ctx, stop, plainDir{dir: dir, maildrop: maildrop}, names)
+	for _, name := range users {
+		if stop.Err() != nil {
+			return
+		}
+		ls.scanUserDrop(ctx, stop, dir, name)
+	}
+}
+
+// pickupAll delivers the files names of d, oldest first, until stop ends.
+func (ls *Server) pickupAll(ctx, stop context.Context, d dropDir, names []string) {
 	sort.Strings(names)
 	for _, name := range names {
 		if stop.Err() != nil {
 			return
 		}
-		ls.pickupOne(ctx, filepath.Join(dir, name), maildrop)
+		ls.pickupOne(ctx, d, name)
 	}
+}
+
+// scanUserDrop delivers the files of one user's maildrop directory (userdrop.go); one that
+// is not the user's it is named after is set aside, so that the name is free again.
+func (ls *Server) scanUserDrop(ctx, stop context.Context, maildrop, name string) {
+	d, err := openUserDrop(maildrop, name)
+	if err != nil {
+		ls.setAside(plainDir{dir: maildrop, maildrop: true}, name, ls.log.With("dir", name), err)
+		return
+	}
+	defer d.close()
+	if !d.writable() {
+		ls.log.Error("maildrop: a user's directory the daemon cannot remove files from; nothing taken from it",
+			"dir", d.name, "uid", d.uid, "hint", "its mode must be 2770 with the daemon's group")
+		return
+	}
+	entries, err := d.names(maxScanned)
+	if err != nil {
+		ls.log.Error("reading a user's maildrop directory", "dir", d.name, "err", err)
+		return
+	}
+	var names []string
+	for _, n := range entries {
+		if !strings.HasPrefix(n, ".") && !strings.HasSuffix(n, ".bad") {
+			names = append(names, n)
+		}
+	}
+	ls.pickupAll(ctx, stop, d, names)
 }
 
 func (ls *Server) removeStaleTemp(dir string, e fs.DirEntry) {
@@ -114,9 +156,10 @@ func openPickup(path string, maildrop bool) (*os.File, uint32, error) {
 }
 
 // pickupOne delivers one pickup file and removes it, or leaves it for the next scan.
-func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
-	log := ls.log.With("file", filepath.Base(path), "maildrop", maildrop)
-	f, uid, err := openPickup(path, maildrop)
+func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
+	maildrop := d.isMaildrop()
+	log := ls.log.With("file", d.path(name), "maildrop", maildrop)
+	f, uid, err := d.open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -125,7 +168,7 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 		return
 	}
 	if err != nil {
-		ls.setAside(path, log, err)
+		ls.setAside(d, name, log, err)
 		return
 	}
 	defer f.Close()
@@ -143,7 +186,7 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 		err = fmt.Errorf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)
 	}
 	if err != nil {
-		ls.setAside(path, log, err)
+		ls.setAside(d, name, log, err)
 		return
 	}
 	if req.UID != nil {
@@ -155,7 +198,7 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 	}
 	msg, err := ls.spool(io.LimitReader(br, req.Size), req.Size)
 	if err != nil {
-		ls.setAside(path, log, err)
+		ls.setAside(d, name, log, err)
 		return
 	}
 	defer msg.remove()
@@ -165,10 +208,10 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 		log.Warn("pickup file not delivered; trying again later", "err", rep.Error)
 		return
 	case rep.Error != "":
-		ls.setAside(path, log, errors.New(rep.Error))
+		ls.setAside(d, name, log, errors.New(rep.Error))
 		return
 	}
-	if err := durable.Remove(path); err != nil {
+	if err := d.remove(name); err != nil {
 		log.Error("pickup file delivered but not removed; it will be delivered again", "err", err)
 		return
 	}
@@ -176,9 +219,9 @@ func (ls *Server) pickupOne(ctx context.Context, path string, maildrop bool) {
 }
 
 // setAside renames a pickup file that can never be delivered to NAME.bad.
-func (ls *Server) setAside(path string, log interface{ Error(string, ...any) }, why error) {
+func (ls *Server) setAside(d dropDir, name string, log interface{ Error(string, ...any) }, why error) {
 	log.Error("pickup file cannot be delivered; renamed to .bad for the operator", "err", why)
-	if err := os.Rename(path, path+".bad"); err != nil {
+	if err := d.setAside(name); err != nil {
 		log.Error("renaming bad pickup file", "err", err)
 	}
 }

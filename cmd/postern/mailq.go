@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
+	"strconv"
 
 	"github.com/postern/postern/admin"
 	"github.com/postern/postern/localsubmit"
@@ -63,8 +65,31 @@ func (c *cli) writeOwn(list []queue.Info, more int, asJSON bool) error {
 	return nil
 }
 
-// ownMaildrop is mailq with the daemon down: notRunning, until the maildrop can be
-// listed by its users.
+// ownMaildrop is mailq with the daemon down: the caller's own messages waiting in the
+// maildrop (their directory there, which they may list), delivered when it starts.
 func (c *cli) ownMaildrop(asJSON bool, notRunning error) error {
-	return notRunning
+	cfg, err := config.Load(c.configPath)
+	if err != nil {
+		return c.configError(err)
+	}
+	list, err := localsubmit.ListMaildrop(cfg.MaildropDir(), defaultSender(cfg))
+	if err != nil {
+		return fmt.Errorf("%w; and your messages waiting in the maildrop cannot be listed: %v", notRunning, err)
+	}
+	fmt.Fprintf(c.stderr, "mailq: the daemon is not running: only your messages waiting in %s are listed (delivered when it starts)\n",
+		cfg.MaildropDir())
+	return c.writeOwn(list, 0, asJSON)
+}
+
+// defaultSender is the envelope sender the daemon gives a message sent without -f by the
+// caller: [smtp] local_sender, else login@hostname.
+func defaultSender(cfg *config.Config) string {
+	if cfg.SMTP.LocalSender != "" {
+		return cfg.SMTP.LocalSender
+	}
+	login := "uid" + strconv.Itoa(os.Getuid())
+	if u, err := user.Current(); err == nil {
+		login = u.Username
+	}
+	return login + "@" + cfg.Hostname
 }
