@@ -159,17 +159,30 @@ func ownDropDir(maildrop string) (string, error) {
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", err
 	}
+	made := err == nil
+	if err := checkOwnDropDir(maildrop, uid); err != nil {
+		if made {
+			os.Remove(path) // a maildrop without its setgid bit: leave nothing behind
+		}
+		return "", err
+	}
+	return path, nil
+}
+
+// checkOwnDropDir checks that uid's directory of the maildrop is theirs, setgid (its
+// files get the daemon's group) and open to the group.
+func checkOwnDropDir(maildrop string, uid uint32) error {
 	d, err := openUserDrop(maildrop, userDropName(uid))
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer d.close()
 	fi, err := d.dir.Stat()
 	if err != nil {
-		return "", err
+		return err
 	}
 	if fi.Mode()&fs.ModeSetgid == 0 || fi.Mode().Perm()&0o070 != 0o070 {
-		return "", fmt.Errorf("%s: mode %v, want setgid and 0770", path, fi.Mode())
+		return fmt.Errorf("%s: mode %v, want setgid and 0770", d.name, fi.Mode())
 	}
-	return path, nil
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -190,6 +191,21 @@ func TestSendmailDaemonDownWritesMaildrop(t *testing.T) {
 	}
 	if fi, _ := os.Stat(filepath.Join(cfg.MaildropDir(), entries[0].Name())); fi.Mode().Perm() != 0o640 {
 		t.Errorf("maildrop file mode %v", fi.Mode())
+	}
+	// With the modes the daemon gives the maildrop, the message goes into the caller's
+	// own directory, which mailq lists while the daemon is down.
+	if err := os.Chmod(cfg.MaildropDir(), os.ModeSetgid|os.ModeSticky|0o733); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, "Subject: y\n\nbody\n", nil, "sendmail", "--config", cfgPath, "friend@example.org")
+	own := filepath.Join(cfg.MaildropDir(), strconv.Itoa(os.Getuid()))
+	if mine, _ := os.ReadDir(own); r.code != 0 || len(mine) != 1 {
+		t.Fatalf("exit %d %q; own directory holds %v", r.code, r.stderr, mine)
+	}
+	r = runCLI(t, "", nil, "mailq", "--config", cfgPath)
+	if r.code != 0 || !strings.Contains(r.stdout, "friend@example.org") || strings.Contains(r.stdout, "me@example.com") ||
+		!strings.Contains(r.stderr, "not running") {
+		t.Errorf("mailq, daemon down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
