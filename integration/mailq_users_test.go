@@ -224,6 +224,63 @@ func runTool(t *testing.T, attr *syscall.SysProcAttr, prog string, args ...strin
 	return string(out)
 }
 
+// TestSendmailVerify: sendmail -bv says how each address would be delivered and sends
+// nothing: a user's mailbox, an alias (whose targets root sees and nobody does not), an
+// outside address through the smart host, and an unknown local user (exit 67).
+func TestSendmailVerify(t *testing.T) {
+	t.Parallel()
+	as, _ := asNobody(t)
+	s := mqServer(t)
+	s.MustCLI("alias", "add", "team@example.test", "alice@example.test", "secret-target@example.org")
+	bv := func(attr *syscall.SysProcAttr, addrs ...string) CLIResult {
+		t.Helper()
+		return runCLI(t, s.Config, "", attr, append([]string{"sendmail", "-bv"}, addrs...)...)
+	}
+	for _, who := range []struct {
+		name string
+		attr *syscall.SysProcAttr
+	}{{"root", nil}, {"nobody", as}} {
+		r := bv(who.attr, "alice@example.test", "team@example.test", "friend@example.org")
+		if r.Code != 0 {
+			t.Fatalf("-bv as %s: exit %d\n%s%s", who.name, r.Code, r.Stdout, r.Stderr)
+		}
+		t.Logf("-bv as %s:\n%s", who.name, r.Stdout)
+		lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+		if len(lines) != 3 || lines[0] != "alice@example.test... deliverable: local mailbox alice@example.test" ||
+			!strings.HasPrefix(lines[1], "team@example.test... deliverable: ") ||
+			!strings.HasPrefix(lines[2], "friend@example.org... deliverable: relayed via smart host 127.0.0.1:") {
+			t.Errorf("-bv as %s:\n%s", who.name, r.Stdout)
+		}
+		if shows := strings.Contains(r.Stdout, "secret-target@example.org"); shows != (who.name == "root") {
+			t.Errorf("-bv as %s shows the alias's targets: %v\n%s", who.name, shows, r.Stdout)
+		}
+		r = bv(who.attr, "alice@example.test", "nobody-here@example.test")
+		if r.Code != 67 || !strings.Contains(r.Stdout, "nobody-here@example.test... undeliverable: 550 5.1.1") {
+			t.Errorf("-bv of an unknown user as %s: exit %d\n%s%s", who.name, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+	// A name of the machine shows its rewrite: with nobody to receive root's mail it
+	// cannot be delivered now (75); once postmaster@ exists it goes there.
+	if r := bv(as, "root"); r.Code != 75 || !strings.Contains(r.Stdout, "root@mail.example.test... not deliverable now") {
+		t.Errorf("-bv root without an owner: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	s.MustCLI("alias", "add", "postmaster@example.test", "alice@example.test")
+	if r := bv(as, "root"); r.Code != 0 ||
+		!strings.HasPrefix(r.Stdout, "root@mail.example.test... rewritten to postmaster@example.test; deliverable: ") {
+		t.Errorf("-bv root with postmaster@: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if n := len(rxFiles(t, rxUserDir(s, "alice@example.test"))); n != 0 {
+		t.Errorf("-bv delivered %d messages to alice", n)
+	}
+	if q := s.MustCLI("mailq"); q != "Mail queue is empty\n" {
+		t.Errorf("-bv queued something:\n%s", q)
+	}
+	s.Stop()
+	if r := bv(as, "alice@example.test"); r.Code != 69 {
+		t.Errorf("-bv with the daemon down: exit %d, want 69: %s", r.Code, r.Stderr)
+	}
+}
+
 // maildropFiles lists the files waiting in the maildrop: its own and those in each
 // user's directory (maildrop/UID), as paths relative to it.
 func maildropFiles(t *testing.T, drop string) []string {

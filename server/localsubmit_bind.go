@@ -28,6 +28,7 @@ func (s *Server) bindLocalSubmit() error {
 		Names:           &localNames{agent: s.agent, store: s.store, config: s.currentConfig},
 		MachineNames:    machineNames(context.Background()),
 		Queue:           q,
+		Verifier:        verifier{agent: s.agent, cfg: cfg},
 		Hostname:        cfg.Hostname,
 		LocalSender:     cfg.SMTP.LocalSender,
 		MaxSize:         cfg.SMTP.MessageSizeLimit,

@@ -111,6 +111,7 @@ type sendmailArgs struct {
 	ignoreDots bool
 	verbose    bool
 	listQueue  bool // -bp
+	verify     bool // -bv
 }
 
 // valueFlags take an argument, in the same word (-fme@x) or the next (-f me@x).
@@ -191,8 +192,10 @@ func (sa *sendmailArgs) valueFlag(ch byte, val string) error {
 		case "m":
 		case "p":
 			sa.listQueue = true
+		case "v":
+			sa.verify = true
 		default:
-			return fmt.Errorf("-b%s is not supported (only -bm, the default, and -bp)", val)
+			return fmt.Errorf("-b%s is not supported (only -bm, the default, -bp and -bv)", val)
 		}
 	}
 	return nil
@@ -248,6 +251,9 @@ func (c *cli) sendmail(ctx context.Context, args []string) int {
 		err = c.configError(err)
 		return fail(exTempFail, "%v; the message was not sent (hint: %s)", err, hintOf(err))
 	}
+	if sa.verify {
+		return c.sendmailVerify(ctx, cfg, sa.req.Rcpts)
+	}
 	msg, err := readSendmailMessage(c.stdin, sa.ignoreDots, cfg.SMTP.MessageSizeLimit)
 	if err != nil {
 		return fail(exDataErr, "reading the message: %v", err)
@@ -261,6 +267,41 @@ func (c *cli) sendmail(ctx context.Context, args []string) int {
 		why = errors.New(rep.Error)
 	}
 	return c.keepInPickup(cfg, sa, msg, why)
+}
+
+// sendmailVerify is sendmail -bv: one line per address saying how it would be delivered,
+// as sendmail prints them ("ADDRESS... deliverable: ..."); nothing is sent. Exit 0 when
+// every address is deliverable, EX_NOUSER when one is not, EX_TEMPFAIL when one could not
+// be verified now, EX_UNAVAILABLE when the daemon is not running.
+func (c *cli) sendmailVerify(ctx context.Context, cfg *config.Config, rcpts []string) int {
+	if len(rcpts) == 0 {
+		fmt.Fprintln(c.stderr, "sendmail: -bv needs the addresses to verify")
+		return exUsage
+	}
+	rep, err := localsubmit.Verify(ctx, cfg.SubmitSocket(), rcpts)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sendmail: %v; -bv asks the daemon\nhint: start it (postern serve or systemctl start postern)\n", err)
+		return exitUnavailable
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(c.stderr, "sendmail: -bv refused: %s\n", rep.Error)
+		if rep.Temporary {
+			return exTempFail
+		}
+		return exUsage
+	}
+	code := exitOK
+	for _, v := range rep.Verified {
+		fmt.Fprintf(c.stdout, "%s... %s\n", v.Rcpt, v.How)
+		switch {
+		case v.Deliverable:
+		case v.Temporary && code == exitOK:
+			code = exTempFail
+		case !v.Temporary:
+			code = exNoUser
+		}
+	}
+	return code
 }
 
 // sendmailResult reports the daemon's answer.
