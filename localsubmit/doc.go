@@ -18,7 +18,7 @@
 // to a person; with no owner they wait in pickup. Only local submission does this: the
 // SMTP listeners give outside senders no aliases of the machine.
 //
-// The protocol, one message per connection:
+// The protocol, one request per connection:
 //
 //	client: one JSON line, a Request (at most MaxRequestLine octets),
 //	        then exactly Size octets of message text (LF or CRLF line ends)
@@ -26,10 +26,15 @@
 //	        on disk (delivered to a Maildir, in the outbound queue, or kept in pickup
 //	        for a retry)
 //
-// A maildrop file (state_dir/maildrop, written by sendmail of any user while the daemon
-// is down; see maildrop.go for why no user can reach another's) has the same bytes: the
-// JSON line, then the message. The daemon's own retries use the same format in the
-// private state_dir/pickup. The daemon delivers pickup files at
+// A Request's Op is OpSubmit (the zero value: a message) or, with no message, OpList
+// (mailq for a user outside group postern: her own messages, list.go) or OpVerify
+// (sendmail -bv: how each recipient would be delivered, verify.go). The caller is
+// always the kernel's uid of the connection, never something the request says.
+//
+// A maildrop file (state_dir/maildrop/UID, written by sendmail of any user while the
+// daemon is down; see maildrop.go and userdrop.go for why no user can reach another's)
+// has the same bytes: the JSON line, then the message. The daemon's own retries use the
+// same format in the private state_dir/pickup. The daemon delivers pickup files at
 // start and every 30 s, removes each only once delivered (at least once, never lost),
 // bounces recipients refused for good to the sender (nobody waits for that delivery), and
 // keeps temporarily failed recipients as a prepared retry file until [queue] lifetime.

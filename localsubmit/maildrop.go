@@ -23,7 +23,9 @@ import (
 //   - setgid: every file gets the daemon's group whoever creates it, and sendmail
 //     makes it 0640, so the daemon can read it and no other user can;
 //   - the file's owner is the sender's uid, recorded by the kernel as SO_PEERCRED
-//     records it for the socket; a user can only ever write, and change, her own mail.
+//     records it for the socket; a user can only ever write, and change, her own mail;
+//   - sendmail puts its files into the caller's own directory of it (userdrop.go),
+//     which she may list, and into the maildrop itself only when that is not hers.
 //
 // The daemon opens each file without following symlinks and without blocking (a FIFO
 // cannot hang it), accepts only a regular file with one link (a hard link to a file

@@ -35,7 +35,13 @@ sendmail that cron, mailx, NUT and borgmatic use: -t takes the recipients also
 from To:, Cc: and Bcc: (and removes Bcc:); -f ADDRESS sets the envelope sender
 (and the From: added when the message has none); -F NAME sets the full name of
 that From:; -i or -oi stops a line with a single dot from ending the message;
--bp lists the queue; -v says what happened on standard error; -- ends the flags.
+-bm (the default) sends; -bp lists the queue as mailq does; -bv verifies the
+addresses on the command line and sends nothing, one line each ("ADDRESS...
+deliverable: local mailbox ...", "... rewritten to OWNER; deliverable: ..." for
+a name of this machine, or "... undeliverable: REASON"), exit 0 when all
+are deliverable, 67 when one is not, 75 when one cannot be verified now, 69 when
+the daemon is not running (an alias's targets are shown only to root and group
+postern); -v says what happened on standard error; -- ends the flags.
 -odi, -odb, -oem, -oee, the other -o options, -B, -N, -R, -V, -h, -L, -m, -n,
 -U and -G are accepted and ignored. A recipient without a domain, or at a name
 of this machine (its hostname, localhost), is the user or alias of that name in
@@ -58,8 +64,15 @@ func mailqCommand() *command {
 	return &command{
 		name:    "mailq",
 		summary: "list the outbound queue, as Postfix's mailq does (postern queue list)",
-		help:    `Also runs when the binary is called as "mailq".`,
-		flags:   []flagSpec{jsonFlag()},
+		help: `Also runs when the binary is called as "mailq", and as sendmail -bp. Root and
+the members of group postern see the whole queue (postern queue list); any
+other local user sees the messages they submitted with sendmail, and nobody
+else's: those in the queue and those still waiting for the daemon, known by
+the uid the kernel gives the daemon, with a note on standard error saying so.
+While the daemon is not running, a user sees their own messages waiting in the
+maildrop (exit 0, with a note on standard error); root and group postern, whose
+queue cannot be read then, see theirs as well.`,
+		flags: []flagSpec{jsonFlag()},
 		run: func(ctx context.Context, c *cli, inv *invocation) error {
 			return c.mailq(ctx, inv.bool("json"))
 		},
