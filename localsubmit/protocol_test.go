@@ -55,7 +55,8 @@ func TestCRLFWriter(t *testing.T) {
 
 // FuzzReadRequest: the request line of the submission socket (any local user
 // can write it) never panics, never reads past its bound, and what it accepts has the
-// current version and a size that is not negative.
+// current version, a size that is not negative, a known op, and no message for a list or
+// verify.
 func FuzzReadRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"v":1,"rcpts":["root"],"size":5}` + "\nhello",
@@ -63,6 +64,10 @@ func FuzzReadRequest(f *testing.F) {
 		`{"v":2,"size":1}` + "\n",
 		`{"v":1,"size":-1}` + "\n",
 		`{"v":1,"bogus":true}` + "\n",
+		`{"v":1,"op":"list"}` + "\n",
+		`{"v":1,"op":"verify","rcpts":["a","b"]}` + "\n",
+		`{"v":1,"op":"list","size":3}` + "\nabc",
+		`{"v":1,"op":"delete"}` + "\n",
 		"not json\n",
 		"",
 	} {
@@ -76,6 +81,9 @@ func FuzzReadRequest(f *testing.F) {
 		}
 		if req.V != Version || req.Size < 0 {
 			t.Fatalf("accepted %+v", req)
+		}
+		if req.Op != OpSubmit && (req.Op != OpList && req.Op != OpVerify || req.Size != 0) {
+			t.Fatalf("accepted op %q with %d bytes", req.Op, req.Size)
 		}
 		if int64(len(data))-int64(r.Len()) > MaxRequestLine+4096 {
 			t.Fatalf("read %d bytes for one line", int64(len(data))-int64(r.Len()))
