@@ -265,9 +265,13 @@ func TestSendmailVerify(t *testing.T) {
 		t.Errorf("-bv root without an owner: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	s.MustCLI("alias", "add", "postmaster@example.test", "alice@example.test")
-	if r := bv(as, "root"); r.Code != 0 ||
-		!strings.HasPrefix(r.Stdout, "root@mail.example.test... rewritten to postmaster@example.test; deliverable: ") {
-		t.Errorf("-bv root with postmaster@: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	if r := bv(nil, "root"); r.Code != 0 ||
+		!strings.HasPrefix(r.Stdout, "root@mail.example.test... rewritten to postmaster@example.test; deliverable: local mailbox alice@example.test") {
+		t.Errorf("-bv root as root with postmaster@: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := bv(as, "root"); r.Code != 0 || !strings.HasPrefix(r.Stdout, "root@mail.example.test... rewritten (") ||
+		strings.Contains(r.Stdout, "postmaster") || strings.Contains(r.Stdout, "alice") {
+		t.Errorf("-bv root as nobody shows where root's mail goes: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	if n := len(rxFiles(t, rxUserDir(s, "alice@example.test"))); n != 0 {
 		t.Errorf("-bv delivered %d messages to alice", n)

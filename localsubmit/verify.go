@@ -12,7 +12,9 @@ import (
 // composition root) answers; the caller's uid decides how much it may see: root, the
 // daemon's own user and the members of its group (who may read the aliases on the admin
 // socket anyway) get an alias's targets, any other local user only that the address is
-// delivered here, so that -bv is no way to read where someone's alias forwards.
+// delivered here, so that -bv is no way to read where someone's alias forwards. A name
+// of the machine (root, nut@HOSTNAME) is first rewritten as a submission would be
+// (rewrite.go); where to is shown by the same rule.
 
 // Verifier says how rcpt (qualified) would be delivered; full: the answer may name an
 // alias's targets.
@@ -55,8 +57,13 @@ func (ls *Server) verifyOne(ctx context.Context, rcpt string, full bool) Verdict
 	}
 	v := ls.verifier.Verify(ctx, a, full)
 	v.Rcpt = q
-	if a != q {
+	switch {
+	case a == q:
+	case full:
 		v.How = "rewritten to " + a + "; " + v.How
+	default:
+		// Where root's mail goes ([alerts] to) is the owner's, like an alias's targets.
+		v.How = "rewritten (a name of this machine; to where is shown to root and group postern); " + v.How
 	}
 	return v
 }

@@ -40,8 +40,8 @@ addresses on the command line and sends nothing, one line each ("ADDRESS...
 deliverable: local mailbox ...", "... rewritten to OWNER; deliverable: ..." for
 a name of this machine, or "... undeliverable: REASON"), exit 0 when all
 are deliverable, 67 when one is not, 75 when one cannot be verified now, 69 when
-the daemon is not running (an alias's targets are shown only to root and group
-postern); -v says what happened on standard error; -- ends the flags.
+the daemon is not running (an alias's targets, and where a name of this
+machine goes, are shown only to root and group postern); -v says what happened on standard error; -- ends the flags.
 -odi, -odb, -oem, -oee, the other -o options, -B, -N, -R, -V, -h, -L, -m, -n,
 -U and -G are accepted and ignored. A recipient without a domain, or at a name
 of this machine (its hostname, localhost), is the user or alias of that name in
