@@ -174,16 +174,8 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 	defer f.Close()
 	br := bufio.NewReader(f)
 	req, err := readRequest(br)
-	// Only the daemon's own retry files, in the private pickup directory, may be prepared
-	// or name another uid.
-	if err == nil && (req.Prepared || req.UID != nil) && (maildrop || uid != uint32(os.Getuid())) {
-		err = errors.New("a pickup file not written by the daemon claims to be prepared")
-	}
-	if err == nil && req.Op != OpSubmit {
-		err = fmt.Errorf("a pickup file holds a %s request, not a message", req.Op)
-	}
-	if err == nil && maildrop && req.Size > ls.maxSize {
-		err = fmt.Errorf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)
+	if err == nil {
+		err = ls.checkPickup(req, uid, maildrop)
 	}
 	if err != nil {
 		ls.setAside(d, name, log, err)
@@ -216,6 +208,21 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 		return
 	}
 	log.Info("pickup file delivered", "id", rep.ID, "accepted", len(rep.Accepted), "deferred", len(rep.Deferred), "failed", len(rep.Failed))
+}
+
+// checkPickup refuses what a pickup file owned by uid may not ask: only the daemon's own
+// retry files, in the private pickup directory, may be prepared or name another uid; a
+// file holds a message; a maildrop file is within the size limit.
+func (ls *Server) checkPickup(req *Request, uid uint32, maildrop bool) error {
+	switch {
+	case (req.Prepared || req.UID != nil) && (maildrop || uid != uint32(os.Getuid())):
+		return errors.New("a pickup file not written by the daemon claims to be prepared")
+	case req.Op != OpSubmit:
+		return fmt.Errorf("a pickup file holds a %s request, not a message", req.Op)
+	case maildrop && req.Size > ls.maxSize:
+		return fmt.Errorf("message of %d bytes is larger than the limit of %d bytes (smtp.message_size_limit)", req.Size, ls.maxSize)
+	}
+	return nil
 }
 
 // setAside renames a pickup file that can never be delivered to NAME.bad.
