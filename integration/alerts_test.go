@@ -41,9 +41,10 @@ func TestRelayRefusalAlertsPostmasterOnce(t *testing.T) {
 	if out := s.MustCLI("queue", "list"); !strings.Contains(out, "535") {
 		t.Errorf("the queue does not show the 535:\n%s", out)
 	}
-	out := s.MustCLI("trace", "--address", "friend@example.org")
+	wants := []string{"queued", "route=relay", "code=535", "attempt=1", "next_attempt="}
+	out := waitTrace(t, s, wants, "--address", "friend@example.org")
 	t.Logf("postern trace:\n%s", out)
-	for _, want := range []string{"queued", "route=relay", "code=535", "attempt=1", "next_attempt="} {
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("trace does not show %q (the route, the 535 and the next retry)", want)
 		}

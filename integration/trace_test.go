@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,21 @@ import (
 // into Lists is told by postern trace --message-id: the client and HELO, the message
 // with its Message-ID, how the recipient resolved (the alias), the script line and
 // action that decided, the mailbox and the UID it got; --address finds the same
+// waitTrace runs postern trace with args until its output holds every one of wants (the
+// recorder writes its events a moment after they happen), or a minute has passed; it
+// returns the last output either way.
+func waitTrace(t *testing.T, s *Server, wants []string, args ...string) string {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		out := s.MustCLI(append([]string{"trace"}, args...)...)
+		missing := slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(out, w) })
+		if !missing || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(50 * time.Millisecond) // polling the trace, which the recorder writes in batches
+	}
+}
+
 // story, --json has it as events.
 func TestTraceSieveDelivery(t *testing.T) {
 	t.Parallel()
@@ -31,13 +47,7 @@ func TestTraceSieveDelivery(t *testing.T) {
 		"--add-header", "List-Id: <golang-nuts.googlegroups.com>", "--header", "Message-Id: <trace-1@example.org>"); code != 0 {
 		t.Fatalf("swaks: %s", out)
 	}
-	var out string
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		out = s.MustCLI("trace", "--message-id", "<trace-1@example.org>")
-		if strings.Contains(out, "alice@example.test/Lists") || time.Now().After(deadline) {
-			break
-		}
-	}
+	out := waitTrace(t, s, []string{"alice@example.test/Lists"}, "--message-id", "<trace-1@example.org>")
 	t.Logf("postern trace:\n%s", out)
 	for _, want := range []string{"connect", "client=127.0.0.1", "helo=client.example.org", "message_id=trace-1@example.org",
 		"from=sender@example.org", "delivered", "mailbox=alice@example.test/Lists", "uid=1",
@@ -83,14 +93,9 @@ func TestTraceForwarded(t *testing.T) {
 	}
 	story := func(id, until string) string {
 		t.Helper()
-		var out string
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			out = s.MustCLI("trace", "--message-id", id)
-			if strings.Contains(out, until) || time.Now().After(deadline) {
-				t.Logf("postern trace --message-id %s:\n%s", id, out)
-				return out
-			}
-		}
+		out := waitTrace(t, s, []string{until}, "--message-id", id)
+		t.Logf("postern trace --message-id %s:\n%s", id, out)
+		return out
 	}
 	out := story("<fwd-1@example.org>", "status=delivered")
 	for _, want := range []string{"message_id=fwd-1@example.org", "queued", `resolved="alias fwd@example.test -> friend@example.org"`,
