@@ -74,9 +74,16 @@ func floodTLS(t testing.TB, addr string, n int, greet, refuse string) (greeted, 
 // floodWith is flood with wrap applied to each connection before it is read.
 func floodWith(t testing.TB, wrap func(net.Conn) net.Conn, addr string, n int, greet, refuse string) (greeted, refused int) {
 	t.Helper()
+	return floodIPWith(t, wrap, "127.0.0.1", addr, n, greet, refuse)
+}
+
+// floodIPWith is floodWith from the local address ip; the n connections must all be
+// answered within a minute.
+func floodIPWith(t testing.TB, wrap func(net.Conn) net.Conn, ip, addr string, n int, greet, refuse string) (greeted, refused int) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; i < n; i++ {
-		c := wrap(dialFrom(t, "127.0.0.1", addr))
+		c := wrap(dialFrom(t, ip, addr))
 		c.SetDeadline(deadline)
 		l, err := bufio.NewReader(c).ReadString('\n')
 		switch {

@@ -115,6 +115,7 @@ func (s *Server) bindSMTP(name string, a config.ListenAddr, role smtp.Role) erro
 		ConnLimiter:               conns,
 		LoginTimeout:              login,
 		CommandTimeout:            idle,
+		DataTimeout:               idle, // silence in the text too: not RFC 5321's 3 minutes
 		MaxLineLength:             cfg.SMTP.MaxLineLength,
 		TrustedNetworks:           cfg.SMTP.Prefixes(),
 		RejectUnknownSenderDomain: cfg.SMTP.RejectUnknownSenderDomain && role == smtp.RoleMX,

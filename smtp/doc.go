@@ -7,9 +7,12 @@
 //
 // # Flow
 //
-// Server.Serve wraps the listener: each accepted connection is admitted or, when
+// Server.Serve wraps the listener: each accepted connection is admitted or refused
+// without a session. On LMTP over TCP a client outside TrustedNetworks is answered
+// "554 5.7.1" and closed before it is counted (LMTP runs no sender checks: a stranger
+// could inject mail from our own domain that an alias sends on). When
 // Options.ConnLimiter refuses it (too many in total or from the client's network;
-// trusted networks have their own limit, they are not exempt), answered "421 4.7.0"
+// trusted networks have their own limit, they are not exempt), it is answered "421 4.7.0"
 // and closed without a session. A submission connection that has not authenticated
 // within LoginTimeout is closed. An admitted connection is wrapped in
 // a conn that sets a read deadline before every read (CommandTimeout while
@@ -43,6 +46,7 @@
 //
 //	stage     code enhanced  text (Postfix's where it has one)
 //	connect   421  4.7.0     Error: too many connections [from your address]
+//	connect   554  5.7.1     Error: LMTP service for trusted networks only (LMTP over TCP)
 //	helo      501  5.5.2     <name>: Helo command rejected: Invalid name
 //	helo      504  5.5.2     <name>: Helo command rejected: need fully-qualified hostname
 //	mail      502  5.5.1     before HELO/EHLO (go-smtp's reply; RFC 5321 would say 503)

@@ -186,6 +186,12 @@ type testEnv struct {
 // test ends. edit adjusts the options.
 func start(t testing.TB, edit func(*Options)) *testEnv {
 	t.Helper()
+	return startOn(t, "", edit)
+}
+
+// startOn is start on network "tcp" or "unix"; "" is the role's usual one.
+func startOn(t testing.TB, network string, edit func(*Options)) *testEnv {
+	t.Helper()
 	e := &testEnv{logs: newLogSink(), deliv: &testDeliverer{}, net: "tcp"}
 	opts := Options{
 		Hostname:  "mx.example.test",
@@ -200,7 +206,7 @@ func start(t testing.TB, edit func(*Options)) *testEnv {
 	}
 	var l net.Listener
 	var err error
-	if opts.Role == RoleLMTP {
+	if network == "unix" || network == "" && opts.Role == RoleLMTP {
 		e.net = "unix"
 		l, err = net.Listen("unix", t.TempDir()+"/lmtp.sock")
 	} else {

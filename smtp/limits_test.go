@@ -79,6 +79,41 @@ func TestConnectionLimiter(t *testing.T) {
 	}
 }
 
+// TestLMTPOverTCPStrangers: on LMTP over TCP a client outside TrustedNetworks is
+// answered 554 5.7.1 and closed without being counted by the ConnLimiter; a trusted
+// one is served.
+func TestLMTPOverTCPStrangers(t *testing.T) {
+	t.Parallel()
+	lim := &oneConn{}
+	rec := &eventtest.Recorder{}
+	e := startOn(t, "tcp", func(o *Options) {
+		o.Role = RoleLMTP
+		o.ConnLimiter = lim
+		o.Events = rec
+		o.TrustedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+	})
+	for range 3 {
+		c := e.dial(t)
+		c.expect("554 5.7.1 mx.example.test Error: LMTP service for trusted networks only")
+		c.expectClosed()
+	}
+	r := e.logs.wait(t, func(r logRec) bool { return r.msg == "reject" && r.attrs[KeyStage] == "connect" })
+	wantEvent(t, rec, event.Rejected{Service: "lmtp", Session: r.attrs[KeySession], Stage: "connect", Code: 554,
+		Enhanced: "5.7.1", Reason: "Error: LMTP service for trusted networks only"})
+	lim.mu.Lock()
+	if len(lim.seen) != 0 {
+		t.Errorf("strangers were counted by the limiter: %v", lim.seen)
+	}
+	lim.mu.Unlock()
+	c := e.dialFrom(t, "127.0.0.2")
+	c.expect("220 ")
+	c.cmd("LHLO mta.example.org", "250")
+	c.cmd("MAIL FROM:<bob@example.org>", "250")
+	if n := len(e.logs.find("helo")); n != 1 {
+		t.Errorf("%d helo lines, want the trusted client's only", n)
+	}
+}
+
 func TestSubmissionLoginTimeout(t *testing.T) {
 	t.Parallel()
 	rec := &eventtest.Recorder{}

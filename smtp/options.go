@@ -19,9 +19,10 @@ const (
 	// RoleMX receives mail from the internet on port 25 (RFC 5321): no AUTH, the
 	// HELO and sender checks apply to clients outside TrustedNetworks.
 	RoleMX Role = iota + 1
-	// RoleLMTP receives mail from another MTA on this host (RFC 2033): LHLO instead
-	// of EHLO, one reply per recipient after the final dot, no HELO or sender checks
-	// (the listener is local; its permissions are the authorisation).
+	// RoleLMTP receives mail from another MTA (RFC 2033): LHLO instead of EHLO, one
+	// reply per recipient after the final dot, no HELO or sender checks. On a unix
+	// socket its permissions are the authorisation; over TCP only TrustedNetworks are
+	// served, anyone else is answered 554 5.7.1 before taking a ConnLimiter slot.
 	RoleLMTP
 	// RoleSubmission takes mail from users' clients on port 587 (RFC 6409):
 	// STARTTLS is required before AUTH, AUTH before MAIL, and the sender must be
@@ -160,7 +161,8 @@ type Options struct {
 	LookupTimeout time.Duration
 
 	// TrustedNetworks are clients that skip the HELO and sender checks (like
-	// Postfix's mynetworks). Session.Trusted tells the Policy.
+	// Postfix's mynetworks), and on RoleLMTP over TCP the only clients served.
+	// Session.Trusted tells the Policy.
 	TrustedNetworks []netip.Prefix
 	// RejectUnknownSenderDomain refuses MAIL FROM domains with no MX and no A/AAAA.
 	RejectUnknownSenderDomain bool

@@ -63,6 +63,9 @@ var (
 	errLineTooLong  = &ReplyError{554, [3]int{5, 6, 0}, "Error: text line too long; lines are limited to %d octets (RFC 5321 section 4.5.3.1.6)"}
 	errTimeout      = &ReplyError{421, [3]int{4, 4, 2}, "Error: timeout exceeded"}
 	errDataAborted  = &ReplyError{451, [3]int{4, 3, 0}, "Error: message transfer aborted"}
+	// errLMTPStranger answers a client outside TrustedNetworks on LMTP over TCP: LMTP
+	// runs no sender checks, it is only for the MTA we trust.
+	errLMTPStranger = &ReplyError{554, [3]int{5, 7, 1}, "Error: LMTP service for trusted networks only"}
 )
 
 // lineTooLong fills in the configured limit.

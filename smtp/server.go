@@ -131,8 +131,9 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// admit registers nc as a session, or answers 421 4.7.0 and closes it when a
-// limit is reached (RFC 5321 section 3.8: 421 may be sent at any time).
+// admit registers nc as a session, or answers and closes it: 554 5.7.1 for a
+// stranger on LMTP over TCP (before it is counted: it never takes a slot), 421 4.7.0
+// when a limit is reached (RFC 5321 section 3.8: 421 may be sent at any time).
 func (s *Server) admit(nc net.Conn) *conn {
 	c := &conn{Conn: nc, srv: s, id: newID(), start: s.opts.Now()}
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -142,42 +143,53 @@ func (s *Server) admit(nc net.Conn) *conn {
 	} else {
 		c.trusted = true // unix socket: the file permissions are the authorisation
 	}
-
-	var refuse *ReplyError
-	if l := s.opts.ConnLimiter; l != nil {
-		release, err := l.Admit(c.remote.Addr())
-		if err != nil {
-			refuse = &ReplyError{421, [3]int{4, 7, 0}, "Error: " + err.Error()}
-		}
-		c.release = release
-	}
-	if refuse == nil {
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		c.startLoginTimer()
-	}
-
-	if refuse != nil {
+	if refuse := s.refusal(c); refuse != nil {
 		c.report(event.Rejected{Service: s.opts.Role.Listener(), Session: c.id, Stage: "connect",
 			Code: refuse.Code, Enhanced: refuse.EnhancedString(), Reason: refuse.Message})
-		s.refused.Add(1)
-		go func() {
-			defer s.refused.Done()
-			nc.SetDeadline(time.Now().Add(10 * time.Second))
-			w := nc
-			if s.opts.Role == RoleSubmissions && s.opts.TLSConfig != nil {
-				w = tls.Server(nc, s.opts.TLSConfig) // the client speaks TLS first
-			}
-			fmt.Fprintf(w, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
-			w.Close()
-		}()
+		s.refuse(nc, refuse)
 		return nil
 	}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	c.startLoginTimer()
 	c.log(slog.LevelInfo, "connect", slog.String(KeyRole, s.opts.Role.String()),
 		slog.Bool(KeyTrusted, c.trusted))
 	c.verdict = s.startClientCheck(c)
 	return c
+}
+
+// refusal decides whether c may have a session; nil admits it (and c holds its
+// ConnLimiter slot).
+func (s *Server) refusal(c *conn) *ReplyError {
+	if s.opts.Role == RoleLMTP && !c.trusted {
+		return errLMTPStranger
+	}
+	l := s.opts.ConnLimiter
+	if l == nil {
+		return nil
+	}
+	release, err := l.Admit(c.remote.Addr())
+	if err != nil {
+		return &ReplyError{421, [3]int{4, 7, 0}, "Error: " + err.Error()}
+	}
+	c.release = release
+	return nil
+}
+
+// refuse writes the refusal to nc in the background and closes it.
+func (s *Server) refuse(nc net.Conn, refuse *ReplyError) {
+	s.refused.Add(1)
+	go func() {
+		defer s.refused.Done()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		w := nc
+		if s.opts.Role == RoleSubmissions && s.opts.TLSConfig != nil {
+			w = tls.Server(nc, s.opts.TLSConfig) // the client speaks TLS first
+		}
+		fmt.Fprintf(w, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
+		w.Close()
+	}()
 }
 
 // release frees the connection's slots; called once from conn.Close.

@@ -57,7 +57,7 @@ type Listen struct {
 	IMAP        string `toml:"imap" type:"listen address" doc:"IMAP mailbox access; login only after STARTTLS."`
 	IMAPS       string `toml:"imaps" type:"listen address" doc:"IMAP mailbox access over implicit TLS."`
 	ManageSieve string `toml:"managesieve" type:"listen address" doc:"ManageSieve, for clients that edit Sieve filters; STARTTLS before AUTH."`
-	LMTP        string `toml:"lmtp" type:"listen address" unix:"true" doc:"LMTP, for another MTA that hands mail to our store; \"unix:PATH\" (relative to runtime_dir) or \"host:port\"."`
+	LMTP        string `toml:"lmtp" type:"listen address" unix:"true" doc:"LMTP, for another MTA that hands mail to our store; \"unix:PATH\" (relative to runtime_dir; the socket is 0660, its group decides who may deliver) or \"host:port\". LMTP runs none of the smtp listener's sender checks, so over TCP only clients in smtp.trusted_networks are served: an MTA delivering over LMTP/TCP must be in trusted_networks, anyone else is answered 554 5.7.1 and disconnected."`
 	Metrics     string `toml:"metrics" type:"listen address" doc:"Prometheus /metrics over HTTP, e.g. \"127.0.0.1:9155\"."`
 	ACMEHTTP    string `toml:"acme_http" type:"listen address" doc:"ACME http-01 challenges over plain HTTP, e.g. \":80\"; needed with tls.acme.challenge = \"http-01\"."`
 	ACMETLS     string `toml:"acme_tls" type:"listen address" doc:"ACME tls-alpn-01 challenges, e.g. \":443\"; needed with tls.acme.challenge = \"tls-alpn-01\". Otherwise HTTPS with the files of listen.https."`
@@ -66,7 +66,7 @@ type Listen struct {
 
 // SMTP holds the policy shared by the SMTP, submission and LMTP listeners.
 type SMTP struct {
-	TrustedNetworks           []string `toml:"trusted_networks" type:"array of CIDRs" doc:"Client networks that may relay without AUTH, like Postfix's mynetworks."`
+	TrustedNetworks           []string `toml:"trusted_networks" type:"array of CIDRs" doc:"Client networks that may relay without AUTH, like Postfix's mynetworks, and the only clients the lmtp listener serves over TCP."`
 	RecipientDelimiter        string   `toml:"recipient_delimiter" doc:"The character that separates a local part from its detail (user+detail@domain); \"\" turns sub-addressing off."`
 	MessageSizeLimit          int64    `toml:"message_size_limit" doc:"The largest message accepted, in bytes, announced in the SIZE extension (RFC 1870)."`
 	RejectUnknownSenderDomain bool     `toml:"reject_unknown_sender_domain" doc:"Refuse mail whose envelope sender domain has no MX, A or AAAA record."`
