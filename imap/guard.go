@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -61,11 +62,9 @@ func (g *guard) end() {
 	})
 }
 
-// refuseTimeout bounds the BYE written to a refused connection.
-const refuseTimeout = 10 * time.Second
-
 // admit applies the connection limits to a new connection; false means it was refused
-// (answered and closed in the background).
+// (answered and closed in the background by the refuser, or closed at once when all its
+// writers are busy).
 func (s *Server) admit(c *batchConn) bool {
 	remote := addrOf(c.RemoteAddr())
 	c.idle = s.opts.IdleTimeout
@@ -73,11 +72,8 @@ func (s *Server) admit(c *batchConn) bool {
 		release, err := l.Admit(remote)
 		if err != nil {
 			s.log.Info("imap: connection refused", "client", remote.String(), "reason", err.Error())
-			go func() {
-				_ = c.Conn.SetDeadline(time.Now().Add(refuseTimeout))
-				_, _ = c.Conn.Write([]byte("* BYE " + err.Error() + "\r\n"))
-				_ = c.Conn.Close()
-			}()
+			bye := "* BYE " + err.Error() + "\r\n"
+			s.refuser.Refuse(c.Conn, func(nc net.Conn) { _, _ = io.WriteString(nc, bye) })
 			return false
 		}
 		c.release = release

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/connset"
 	"github.com/postern/postern/event"
 	"io"
 	"log/slog"
@@ -95,6 +96,9 @@ type Server struct {
 	recent   recentFloors
 	sums     summarizer
 	sessions sessionRegistry
+	// refuser writes the BYE of refused connections (guard.go): a fixed number of
+	// writers with a short deadline.
+	refuser *connset.Refuser
 
 	// bg counts background work (cache writes, the summariser) that Shutdown waits
 	// for; closing, under bgMu, refuses new work once Shutdown has begun.
@@ -133,7 +137,8 @@ func NewServer(o Options) *Server {
 	if o.SummaryDelay == 0 {
 		o.SummaryDelay = 200 * time.Millisecond
 	}
-	s := &Server{opts: o, log: o.Logger, hub: newHub()}
+	s := &Server{opts: o, log: o.Logger, hub: newHub(),
+		refuser: connset.NewRefuser(connset.DefaultRefusers, connset.DefaultRefuseTimeout)}
 	s.snaps = snapshots{st: o.Store, state: s.mailboxState, maxIdle: max(o.KeptSnapshots, 0)}
 	s.sums = summarizer{srv: s, started: time.Now()}
 	s.plain = s.newIMAPServer(o.TLSConfig, false)
@@ -193,6 +198,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
 	}
 	wg.Wait()
+	s.refuser.Wait()
 	s.bgMu.Lock()
 	s.closing = true
 	s.bgMu.Unlock()

@@ -3,7 +3,8 @@
 // 8314), on top of github.com/emersion/go-smtp. It knows the protocol and its
 // checks; who may receive mail (Policy), where it is stored (Deliverer), whose
 // password is right (Authenticator) and who may send as whom (SenderPolicy) are
-// interfaces that server/ implements. It imports no other Postern package.
+// interfaces that server/ implements. Of Postern it imports only the leaf packages
+// event and connset.
 //
 // # Flow
 //
@@ -13,7 +14,9 @@
 // could inject mail from our own domain that an alias sends on). When
 // Options.ConnLimiter refuses it (too many in total or from the client's network;
 // trusted networks have their own limit, they are not exempt), it is answered "421 4.7.0"
-// and closed without a session. A submission connection that has not authenticated
+// and closed without a session. Refusals are written by a connset.Refuser: a fixed
+// number of writers with a 2 s deadline; beyond them a refused connection is closed
+// without a word. A submission connection that has not authenticated
 // within LoginTimeout is closed. An admitted connection is wrapped in
 // a conn that sets a read deadline before every read (CommandTimeout while
 // waiting for a command, DataTimeout while text arrives: RFC 5321 section

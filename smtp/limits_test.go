@@ -3,13 +3,16 @@ package smtp
 import (
 	"context"
 	"errors"
+	"io"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/postern/postern/connset"
 	"github.com/postern/postern/event"
 	"github.com/postern/postern/event/eventtest"
 )
@@ -227,4 +230,44 @@ func TestShutdownClosesAfterDeadline(t *testing.T) {
 	}
 	c.expectClosed()
 	e.logs.wait(t, isMsg("disconnect"))
+}
+
+// refuseAll refuses every connection, as a full server/limits.Conns would.
+type refuseAll struct{}
+
+func (refuseAll) Admit(netip.Addr) (func(), error) { return nil, errors.New("too many connections") }
+
+// TestRefusalWritersBounded: 300 refused clients of 465 that never start their TLS
+// handshake (each refusal would wait for one) cost at most the Refuser's writers in
+// goroutines, and every one is closed within the refusal deadline. Not parallel: it
+// counts goroutines.
+func TestRefusalWritersBounded(t *testing.T) {
+	e := startSubmission(t, RoleSubmissions, func(o *Options) { o.ConnLimiter = refuseAll{} })
+	before := runtime.NumGoroutine()
+	start := time.Now()
+	var clients []*rawClient
+	for range 300 {
+		clients = append(clients, e.dial(t))
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(e.logs.find("reject")) < 300; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 300 connections refused", len(e.logs.find("reject")))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	grew := 0
+	for range 20 { // the peak over 200 ms, within the 2 s the writers live
+		grew = max(grew, runtime.NumGoroutine()-before)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if grew > connset.DefaultRefusers+16 {
+		t.Fatalf("300 silent refused clients run %d more goroutines, want about %d", grew, connset.DefaultRefusers)
+	}
+	for i, c := range clients {
+		c.conn.SetReadDeadline(start.Add(connset.DefaultRefuseTimeout + 5*time.Second))
+		if _, err := c.r.ReadByte(); err != io.EOF {
+			t.Fatalf("refused client %d: %v, want closed", i, err)
+		}
+	}
+	t.Logf("300 silent refused clients: at most %d more goroutines, all closed within %v", grew, time.Since(start).Round(time.Millisecond))
 }

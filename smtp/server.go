@@ -11,9 +11,9 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/postern/postern/connset"
 	"github.com/postern/postern/event"
 )
 
@@ -24,9 +24,11 @@ type Server struct {
 	lib  *gosmtp.Server
 	bufs sync.Pool // *[]byte of readBufSize: DATA read buffers, reused between messages
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	refused sync.WaitGroup // goroutines answering refused connections
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	// refuser answers refused connections: a fixed number of writers, each within a
+	// short deadline; beyond them a connection is closed without a word.
+	refuser *connset.Refuser
 }
 
 // NewServer builds a Server from opts; zero fields get their defaults.
@@ -34,8 +36,9 @@ type Server struct {
 func NewServer(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:  opts,
-		conns: make(map[*conn]struct{}),
+		opts:    opts,
+		conns:   make(map[*conn]struct{}),
+		refuser: connset.NewRefuser(connset.DefaultRefusers, connset.DefaultRefuseTimeout),
 	}
 	lib := gosmtp.NewServer(backend{s})
 	lib.Domain = opts.Hostname
@@ -93,7 +96,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.Conn.Close() // conn.Close runs when go-smtp's handler returns
 		}
 	}
-	s.refused.Wait()
+	s.refuser.Wait()
 	if err == gosmtp.ErrServerClosed {
 		return nil
 	}
@@ -177,19 +180,17 @@ func (s *Server) refusal(c *conn) *ReplyError {
 	return nil
 }
 
-// refuse writes the refusal to nc in the background and closes it.
+// refuse writes the refusal to nc in the background and closes it (at once, without
+// a word, when every refusal writer is busy).
 func (s *Server) refuse(nc net.Conn, refuse *ReplyError) {
-	s.refused.Add(1)
-	go func() {
-		defer s.refused.Done()
-		nc.SetDeadline(time.Now().Add(10 * time.Second))
+	s.refuser.Refuse(nc, func(nc net.Conn) {
 		w := nc
 		if s.opts.Role == RoleSubmissions && s.opts.TLSConfig != nil {
 			w = tls.Server(nc, s.opts.TLSConfig) // the client speaks TLS first
 		}
 		fmt.Fprintf(w, "%d %s %s %s\r\n", refuse.Code, refuse.EnhancedString(), s.opts.Hostname, refuse.Message)
 		w.Close()
-	}()
+	})
 }
 
 // release frees the connection's slots; called once from conn.Close.

@@ -99,6 +99,7 @@ type Server struct {
 	nextID   atomic.Uint64
 
 	sessions connset.Set[*session] // the listeners and open sessions, for Shutdown
+	refuser  *connset.Refuser      // writes the BYE of refused connections, bounded
 }
 
 // NewServer checks opts and fills in the defaults.
@@ -125,7 +126,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("service", "managesieve"),
-		commands: commandTable()}
+		commands: commandTable(), refuser: connset.NewRefuser(connset.DefaultRefusers, connset.DefaultRefuseTimeout)}
 	if s.opts.Compile == nil {
 		s.opts.Compile = s.defaultCompile
 	}
@@ -203,7 +204,7 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // admit applies the connection limits; a refused connection is answered BYE and
-// closed in the background.
+// closed in the background (closed at once when every refusal writer is busy).
 func (s *Server) admit(c net.Conn) (release func(), err error) {
 	if s.opts.ConnLimiter == nil {
 		return nil, nil
@@ -215,11 +216,7 @@ func (s *Server) admit(c net.Conn) (release func(), err error) {
 	release, err = s.opts.ConnLimiter.Admit(remote)
 	if err != nil {
 		s.log.Info("managesieve: connection refused", "remote", c.RemoteAddr().String(), "reason", err.Error())
-		go func() {
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			_, _ = c.Write([]byte(reply("BYE", "", "", "Too many connections.")))
-			_ = c.Close()
-		}()
+		s.refuser.Refuse(c, func(c net.Conn) { _, _ = io.WriteString(c, reply("BYE", "", "", "Too many connections.")) })
 	}
 	return release, err
 }
@@ -240,5 +237,7 @@ func (s *Server) run(sess *session) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	interrupt := func(sess *session) { sess.interrupt() }
 	closeConn := func(sess *session) { sess.conn().Close() }
-	return s.sessions.Shutdown(ctx, interrupt, closeConn, nil)
+	err := s.sessions.Shutdown(ctx, interrupt, closeConn, nil)
+	s.refuser.Wait()
+	return err
 }
