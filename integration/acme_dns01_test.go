@@ -23,7 +23,7 @@ func TestACMEDNS01(t *testing.T) {
 	dnsSrv := startFakeDNSWith(t, &fakeDNS{loopbackA: true, tsig: map[string]string{"postern-acme.": secret}},
 		"example.test. 60 IN SOA ns.example.test. hostmaster.example.test. 1 60 60 600 60")
 	p := runPebble(t, pebbleConfig{Dir: dir, CertFile: certFile, KeyFile: keyFile, DNS: dnsSrv.Addr,
-		HTTPPort: pfFreePort(t), TLSPort: pfFreePort(t)})
+		HTTPPort: reservePort(t), TLSPort: reservePort(t)})
 
 	creds := filepath.Join(dir, "dns.toml")
 	if err := os.WriteFile(creds, fmt.Appendf(nil, "server = %q\nkey_name = \"postern-acme\"\nkey_alg = \"hmac-sha256\"\nkey = %q\n",

@@ -195,7 +195,7 @@ func TestACMEDNS01PowerDNS(t *testing.T) {
 	const key = "postern-pdns-test-key"
 	api := startPDNSAPI(t, dnsSrv, "example.test.", key)
 	p := runPebble(t, pebbleConfig{Dir: dir, CertFile: certFile, KeyFile: keyFile, DNS: dnsSrv.Addr,
-		HTTPPort: pfFreePort(t), TLSPort: pfFreePort(t)})
+		HTTPPort: reservePort(t), TLSPort: reservePort(t)})
 
 	// The double refuses a wrong key, as PowerDNS does.
 	req, _ := http.NewRequest(http.MethodGet, api.URL+"/api/v1/servers/localhost/zones", nil)

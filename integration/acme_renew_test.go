@@ -103,9 +103,9 @@ func TestACMERenewal(t *testing.T) {
 	dir := t.TempDir()
 	caFile, certFile, keyFile := testCA(t, dir)
 	dnsSrv := startFakeDNS(t, true)
-	tlsPort := pfFreePort(t)
+	tlsPort := reservePort(t)
 	p := runPebble(t, pebbleConfig{Dir: dir, CertFile: certFile, KeyFile: keyFile, DNS: dnsSrv.Addr,
-		HTTPPort: pfFreePort(t), TLSPort: tlsPort, Validity: 20})
+		HTTPPort: reservePort(t), TLSPort: tlsPort, Validity: 20})
 	s := NewServer(t, Options{NoStart: true, Extra: fmt.Sprintf(
 		"[tls.acme]\nemail = \"postmaster@example.test\"\ndirectory = %q\nchallenge = \"tls-alpn-01\"\nca_file = %q\n",
 		p.Directory, caFile)})

@@ -250,9 +250,9 @@ func startPebble(t testing.TB, dir, certFile, keyFile, dnsAddr string, httpPort,
 func runPebble(t testing.TB, pc pebbleConfig) *pebble {
 	t.Helper()
 	bin := needTool(t, "pebble")
-	listen := fmt.Sprintf("127.0.0.1:%d", pfFreePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", reservePort(t))
 	cfg := map[string]any{
-		"listenAddress": listen, "managementListenAddress": fmt.Sprintf("127.0.0.1:%d", pfFreePort(t)),
+		"listenAddress": listen, "managementListenAddress": fmt.Sprintf("127.0.0.1:%d", reservePort(t)),
 		"certificate": pc.CertFile, "privateKey": pc.KeyFile, "httpPort": pc.HTTPPort, "tlsPort": pc.TLSPort,
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
 	}
@@ -338,7 +338,7 @@ func TestACMEPebble(t *testing.T) {
 			dir := t.TempDir()
 			caFile, certFile, keyFile := testCA(t, dir)
 			dnsSrv := startFakeDNS(t, true)
-			httpPort, tlsPort := pfFreePort(t), pfFreePort(t)
+			httpPort, tlsPort := reservePort(t), reservePort(t)
 			directory := startPebble(t, dir, certFile, keyFile, dnsSrv.Addr, httpPort, tlsPort)
 
 			s := NewServer(t, Options{NoStart: true, Extra: fmt.Sprintf(

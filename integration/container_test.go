@@ -61,7 +61,7 @@ func TestContainerImage(t *testing.T) {
 	if err := os.Chown(state, 2525, 2525); err != nil {
 		t.Fatalf("chown state dir (the test runs as root in CI): %v", err)
 	}
-	smtpPort, imapsPort := pfFreePort(t), pfFreePort(t)
+	smtpPort, imapsPort := reservePort(t), reservePort(t)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "hostname = \"mail.example.test\"\nstate_dir = \"/var/lib/postern\"\nruntime_dir = \"/run/postern\"\n\n[listen]\n")
 	for _, name := range defaultListen {

@@ -51,7 +51,7 @@ func startDovecot(t *testing.T, users map[string]string) *dovecotPeer {
 	}
 	os.Chmod(base, 0o755)
 	d := &dovecotPeer{Root: root, Conf: filepath.Join(root, "dovecot.conf"), Users: filepath.Join(root, "users"), base: base,
-		IMAP: pfFreePort(t), LMTP: pfFreePort(t), ManageSieve: pfFreePort(t)}
+		IMAP: reservePort(t), LMTP: reservePort(t), ManageSieve: reservePort(t)}
 	mail := filepath.Join(root, "mail")
 	for _, dir := range []string{mail, filepath.Join(root, "lib"), filepath.Join(root, "log")} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

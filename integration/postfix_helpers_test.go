@@ -56,18 +56,6 @@ func needPostfix(t testing.TB) {
 	}
 }
 
-// pfFreePort finds a TCP port on 127.0.0.1 that nobody listens on right now. Postfix cannot
-// bind port 0 and tell us, so we pick one by binding :0 and closing it.
-func pfFreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startPostfix writes a configuration, runs `postfix check` and `postfix start`, and waits
 // until the smtpd answers with a 220 banner. The instance is stopped when the test ends.
 func startPostfix(t testing.TB, o postfixOptions) *postfixPeer {
@@ -93,7 +81,7 @@ func startPostfix(t testing.TB, o postfixOptions) *postfixPeer {
 	if err := os.Chown(dataDir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	port := pfFreePort(t)
+	port := reservePort(t)
 	p.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 
 	main := []string{

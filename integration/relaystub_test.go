@@ -148,7 +148,7 @@ type relayStub struct {
 	CA   string // PEM file of the self-signed certificate, for [relay] ca_file
 
 	python string
-	hold   int // the socket keeping Port reserved until the first Start (holdPort)
+	hold   int // the socket keeping Port reserved (holdPort, then SO_REUSEADDR) until the test ends
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -203,6 +203,11 @@ func newRelayStub(t testing.TB, mode string) *relayStub {
 	st := &relayStub{t: t, Dir: dir, Mode: mode, python: py, CA: filepath.Join(dir, "ca.pem")}
 	writeStubCert(t, dir)
 	st.Port, st.hold = holdPort(t)
+	// Reusable from now on, so that Start binds the port while it stays reserved: no
+	// window for another listener before Start, nor while the stand-in is stopped.
+	if err := syscall.SetsockoptInt(st.hold, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(st.Stop)
 	t.Cleanup(st.release)
 	return st
@@ -229,7 +234,7 @@ func holdPort(t testing.TB) (port, fd int) {
 	return sa.(*syscall.SockaddrInet4).Port, fd
 }
 
-// release gives up the held port, if it is still held.
+// release gives up the reserved port, if it is still held.
 func (st *relayStub) release() {
 	if st.hold >= 0 {
 		syscall.Close(st.hold)
@@ -305,10 +310,9 @@ func (st *relayStub) Start() {
 	if st.cmd != nil {
 		t.Fatal("relay stand-in already running")
 	}
-	st.release()
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.Port))
 	if err != nil {
-		t.Fatalf("relay stand-in: binding its port again: %v", err)
+		t.Fatalf("relay stand-in: binding its reserved port: %v", err)
 	}
 	f, err := ln.(*net.TCPListener).File()
 	ln.Close()

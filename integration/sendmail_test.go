@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,15 +21,12 @@ import (
 // the queue (`postern queue list`); with the daemon stopped the message waits in
 // state_dir/maildrop and is delivered when the daemon starts.
 
-// smClosedPort is a loopback port nothing listens on: a relay there is down.
+// smClosedPort is a loopback port nothing listens on, and that nobody can bind until the
+// test ends (holdPort): a relay there is down.
 func smClosedPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port, fd := holdPort(t)
+	t.Cleanup(func() { syscall.Close(fd) })
 	return port
 }
 

@@ -20,14 +20,11 @@ import (
 
 const learnPassword = "learn-s3cret" // not Debian's default "q1", which Rspamd refuses from non-secure IPs
 
+// freeAddr is a reserved loopback address for Redis or Rspamd to bind (reservePort):
+// neither can bind port 0 and tell us, and Rspamd is stopped and started again on it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", reservePort(t))
 }
 
 // peer is a daemon in its own process group that the test can stop and start.
