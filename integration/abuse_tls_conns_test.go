@@ -3,7 +3,10 @@ package integration
 import (
 	"bufio"
 	"io"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -79,4 +82,38 @@ func TestAbuseSilentClientsTimedOut(t *testing.T) {
 	if !s.Running() {
 		t.Fatal("daemon died")
 	}
+}
+
+// TestAbuseSilentTLSRefusals: 2,000 connections from one address to 465 that never
+// start their TLS handshake. All but the 10 admitted ones are refused, and a refusal
+// on 465 is spoken over TLS, so each would wait for a handshake that never comes: the
+// refusal writers are bounded (64, 2 s each), so every refused connection is closed
+// within a few seconds and the daemon's peak RSS barely moves.
+func TestAbuseSilentTLSRefusals(t *testing.T) {
+	t.Parallel()
+	s := abuseServer(t, "")
+	before := daemonHWM(t, s)
+	const n = 2000
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		conns = append(conns, dialFrom(t, "127.0.0.1", s.Addrs["submissions"]))
+	}
+	// Each read waits on its own: a past deadline would fail a read at once.
+	dialed := time.Now()
+	var closed atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			c.SetReadDeadline(dialed.Add(6 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+				closed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d silent TLS clients on 465: %d closed by the server within 6 s of the last connect", n, closed.Load())
+	if closed.Load() < n-10 {
+		t.Errorf("only %d of the %d refused silent clients were closed within 6 s", closed.Load(), n-10)
+	}
+	afterFlood(t, s, before)
 }
