@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -386,4 +387,35 @@ func idleSession(s *Server, pw string) (net.Conn, error) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// TestAbuseHTTPIdleTimeout: a kept-alive HTTP connection (the metrics listener here)
+// that sends no next request is closed after [limits.http] idle_timeout (2 s), not
+// after a fixed minute, so idle keep-alives cannot hold the HTTP slots.
+func TestAbuseHTTPIdleTimeout(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{NoStart: true, Extra: "[limits.http]\nidle_timeout = \"2s\"\n"})
+	withListen(t, s, map[string]string{"metrics": "127.0.0.1:0"})
+	c := dialFrom(t, "127.0.0.1", s.Addrs["metrics"])
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	rd := bufio.NewReader(c)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(20 * time.Second))
+	if n, err := rd.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the idle keep-alive connection: read %d, %v; want it closed", n, err)
+	}
+	took := time.Since(start)
+	if took < 1500*time.Millisecond || took > 10*time.Second {
+		t.Fatalf("the idle keep-alive connection was closed after %v, want about the 2 s idle_timeout", took)
+	}
+	t.Logf("an idle HTTP keep-alive closed after %v", took.Round(10*time.Millisecond))
 }

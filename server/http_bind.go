@@ -81,7 +81,7 @@ func (s *Server) bindACMEHTTP(config.ListenAddr) error {
 			}
 		})
 	}
-	serve, stop := serveHTTP(newHTTPServer(h, s.log))
+	serve, stop := serveHTTP(newHTTPServer(h, s.log, s.httpIdle()))
 	s.svcs.Add("acme_http", ln, serve, stop)
 	return nil
 }
@@ -94,7 +94,7 @@ func (s *Server) bindACMETLS(config.ListenAddr) error {
 	if s.acme != nil {
 		tlsCfg = s.acme.ChallengeTLSConfig()
 	}
-	srv := newHTTPServer(s.wellKnown(true), s.log)
+	srv := newHTTPServer(s.wellKnown(true), s.log, s.httpIdle())
 	serve := func(l net.Listener) error { return serveHTTPOnly(srv, tls.NewListener(l, tlsCfg)) }
 	s.svcs.Add("acme_tls", ln, serve, srv.Shutdown)
 	return nil
@@ -108,7 +108,7 @@ func (s *Server) bindHTTPS(a config.ListenAddr) error {
 		return err
 	}
 	ln = s.conns.http(ln)
-	srv := newHTTPServer(s.wellKnown(true), s.log)
+	srv := newHTTPServer(s.wellKnown(true), s.log, s.httpIdle())
 	serve := func(l net.Listener) error { return serveHTTPOnly(srv, tls.NewListener(l, s.tlsCfg)) }
 	s.svcs.Add("https", ln, serve, srv.Shutdown)
 	return nil
@@ -136,16 +136,24 @@ func (s *Server) warnWellKnownCerts(ctx context.Context) {
 }
 
 // newHTTPServer is the HTTP server for the metrics, ACME and HTTPS listeners: small,
-// with timeouts, so that a slow client cannot hold connections open.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+// with timeouts, so that a slow client cannot hold connections open. idle is
+// [limits.http] idle_timeout: how long a kept-alive connection waits for its next
+// request, and at most how long the first one's header may take.
+func newHTTPServer(h http.Handler, log *slog.Logger, idle time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, idle),
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		IdleTimeout:       idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+}
+
+// httpIdle is [limits.http] idle_timeout (validated: positive).
+func (s *Server) httpIdle() time.Duration {
+	_, idle := s.cfg.Limits.HTTP.Timeouts()
+	return idle
 }
 
 // serveHTTP adapts an http.Server to the services' serve and shutdown functions.

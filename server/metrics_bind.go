@@ -52,7 +52,7 @@ func (s *Server) bindMetrics(a config.ListenAddr) error {
 			s.log.Debug("metrics: writing the response", "err", err)
 		}
 	})
-	serve, stop := serveHTTP(newHTTPServer(mux, s.log))
+	serve, stop := serveHTTP(newHTTPServer(mux, s.log, s.httpIdle()))
 	s.svcs.Add("metrics", ln, serve, stop)
 	return nil
 }

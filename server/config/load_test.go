@@ -70,6 +70,8 @@ func TestParseErrors(t *testing.T) {
 			file + `:3: limits.smtp.login_timeout: port 25 has no login; idle_timeout bounds each read (remove login_timeout)`},
 		{"login_timeout on LMTP", valid + "[limits.lmtp]\nidle_timeout = \"2m\"\nlogin_timeout = \"nonsense\"\n",
 			file + `:4: limits.lmtp.login_timeout: LMTP has no login; idle_timeout bounds each read (remove login_timeout)`},
+		{"login_timeout on HTTP", valid + "[limits.http]\nlogin_timeout = \"10s\"\n",
+			file + `:3: limits.http.login_timeout: HTTP has no login; idle_timeout bounds the wait for each request (remove login_timeout)`},
 		{"listen address used twice", valid + "[listen]\nimap = \":1143\"\nimaps = \":1143\"\n",
 			file + `:4: listen.imaps: ":1143" is already used by listen.imap`},
 		{"cert without key", valid + "[tls]\ncert = \"c.pem\"\n",
