@@ -66,12 +66,6 @@ func TestParseErrors(t *testing.T) {
 			file + `:3: listen.imap: ":70000": port 70000 is out of range (use ":port", "host:port", "[::1]:port", or "" to switch it off)`},
 		{"unix socket where not allowed", valid + "[listen]\nsmtp = \"unix:smtp.sock\"\n",
 			file + `:3: listen.smtp: "unix:smtp.sock" is not allowed: only listen.lmtp can be a unix socket (use ":port" or "host:port")`},
-		{"login_timeout on port 25", valid + "[limits.smtp]\nlogin_timeout = \"1m\"\n",
-			file + `:3: limits.smtp.login_timeout: port 25 has no login; idle_timeout bounds each read (remove login_timeout)`},
-		{"login_timeout on LMTP", valid + "[limits.lmtp]\nidle_timeout = \"2m\"\nlogin_timeout = \"nonsense\"\n",
-			file + `:4: limits.lmtp.login_timeout: LMTP has no login; idle_timeout bounds each read (remove login_timeout)`},
-		{"login_timeout on HTTP", valid + "[limits.http]\nlogin_timeout = \"10s\"\n",
-			file + `:3: limits.http.login_timeout: HTTP has no login; idle_timeout bounds the wait for each request (remove login_timeout)`},
 		{"listen address used twice", valid + "[listen]\nimap = \":1143\"\nimaps = \":1143\"\n",
 			file + `:4: listen.imaps: ":1143" is already used by listen.imap`},
 		{"cert without key", valid + "[tls]\ncert = \"c.pem\"\n",
@@ -296,6 +290,21 @@ func TestRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{file + `:2: relay.tls: "starttls" on port 465, which usually speaks implicit TLS; did you mean tls = "implicit"?`}
+	if w := c.Warnings(); strings.Join(w, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Warnings:\n got %q\nwant %q", w, want)
+	}
+
+	// A login_timeout where there is no login is ignored, with a warning: a config that
+	// set one before it was said to mean nothing still loads.
+	c, err = Parse([]byte(valid+"[limits.smtp]\nlogin_timeout = \"1m\"\n[limits.lmtp]\nlogin_timeout = \"nonsense\"\n[limits.http]\nlogin_timeout = \"10s\"\n"), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		file + `:3: limits.smtp.login_timeout: port 25 has no login; idle_timeout bounds each read: the value is ignored (remove login_timeout)`,
+		file + `:5: limits.lmtp.login_timeout: LMTP has no login; idle_timeout bounds each read: the value is ignored (remove login_timeout)`,
+		file + `:7: limits.http.login_timeout: HTTP has no login; idle_timeout bounds the wait for each request: the value is ignored (remove login_timeout)`,
+	}
 	if w := c.Warnings(); strings.Join(w, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Warnings:\n got %q\nwant %q", w, want)
 	}

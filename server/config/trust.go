@@ -110,7 +110,7 @@ type ListenerLimits struct {
 	MaxConnectionsPerTrustedNetwork     int    `toml:"max_connections_per_trusted_network" doc:"The same for one client network inside smtp.trusted_networks."`
 	MaxConnectionsPerUserNetwork        int    `toml:"max_connections_per_user_network" doc:"IMAP only: the most logged-in sessions of one user from one client network, like Dovecot's mail_max_userip_connections; 0 is unlimited."`
 	MaxConnectionsPerUserTrustedNetwork int    `toml:"max_connections_per_user_trusted_network" doc:"IMAP only: the same for one client network inside smtp.trusted_networks; 0 is unlimited."`
-	LoginTimeout                        string `toml:"login_timeout" type:"duration" doc:"How long a client may stay connected without logging in (submission, IMAP, ManageSieve); \"\" for no limit. Not allowed in [limits.smtp], [limits.lmtp] and [limits.http], which have no login (idle_timeout bounds each read there)."`
+	LoginTimeout                        string `toml:"login_timeout" type:"duration" doc:"How long a client may stay connected without logging in (submission, IMAP, ManageSieve); \"\" for no limit. Ignored, with a warning, in [limits.smtp], [limits.lmtp] and [limits.http], which have no login (idle_timeout bounds each read there)."`
 	IdleTimeout                         string `toml:"idle_timeout" type:"duration" doc:"How long the server waits for the client's next command or data (IMAP: at least 30m, RFC 9051 section 5.4)."`
 }
 
@@ -121,8 +121,8 @@ func (l ListenerLimits) Timeouts() (login, idle time.Duration) {
 	return d(l.LoginTimeout), d(l.IdleTimeout)
 }
 
-// validate checks one [limits.*] table; noLogin, when not "", is why login_timeout is
-// refused there (a service without a login).
+// validate checks one [limits.*] table; noLogin, when not "", is why login_timeout means
+// nothing there (a service without a login: Warnings says so, and its value is not read).
 func (l ListenerLimits) validate(pr *problems, table string, minIdle time.Duration, noLogin string) {
 	for _, v := range []struct {
 		key string
@@ -139,9 +139,7 @@ func (l ListenerLimits) validate(pr *problems, table string, minIdle time.Durati
 	if l.MaxConnectionsPerUserTrustedNetwork < 0 {
 		pr.addf(table+".max_connections_per_user_trusted_network", "must be 0 (unlimited) or more")
 	}
-	if l.LoginTimeout != "" && noLogin != "" {
-		pr.addf(table+".login_timeout", "%s (remove login_timeout)", noLogin)
-	} else if l.LoginTimeout != "" {
+	if l.LoginTimeout != "" && noLogin == "" {
 		if v, err := time.ParseDuration(l.LoginTimeout); err != nil || v <= 0 {
 			pr.addf(table+".login_timeout", "%q is not a positive duration (write it like \"1m\"), or \"\" for none", l.LoginTimeout)
 		}
@@ -151,6 +149,23 @@ func (l ListenerLimits) validate(pr *problems, table string, minIdle time.Durati
 	} else if v < minIdle {
 		pr.addf(table+".idle_timeout", "%s is below %s", l.IdleTimeout, minIdle)
 	}
+}
+
+// listenerLimits is one [limits.NAME] table with what validation needs to know of it.
+type listenerLimits struct {
+	name    string
+	l       ListenerLimits
+	min     time.Duration // the least idle_timeout
+	noLogin string        // for a service without a login: why its login_timeout means nothing
+}
+
+// listeners lists the [limits.NAME] tables. Port 25, LMTP and HTTP have no login: a
+// login_timeout there is ignored, and said so in a warning (not refused, so that a
+// config that set one still starts after an upgrade).
+func (l Limits) listeners() []listenerLimits {
+	return []listenerLimits{{"smtp", l.SMTP, 0, "port 25 has no login; idle_timeout bounds each read"}, {"submission", l.Submission, 0, ""},
+		{"lmtp", l.LMTP, 0, "LMTP has no login; idle_timeout bounds each read"}, {"imap", l.IMAP, 30 * time.Minute, ""},
+		{"managesieve", l.ManageSieve, 0, ""}, {"http", l.HTTP, 0, "HTTP has no login; idle_timeout bounds the wait for each request"}}
 }
 
 // AuthDurations returns auth_max_delay and auth_lockout parsed (zero when invalid, which
@@ -184,15 +199,7 @@ func (l *Limits) validate(pr *problems) {
 	if l.ClientIPv6Prefix < 32 || l.ClientIPv6Prefix > 128 {
 		pr.addf("limits.client_ipv6_prefix", "must be between 32 and 128, got %d", l.ClientIPv6Prefix)
 	}
-	// Port 25, LMTP and HTTP have no login: a login_timeout there would be silently
-	// ignored, so it is refused (noLogin says why).
-	for _, t := range []struct {
-		name    string
-		l       ListenerLimits
-		min     time.Duration
-		noLogin string
-	}{{"smtp", l.SMTP, 0, "port 25 has no login; idle_timeout bounds each read"}, {"submission", l.Submission, 0, ""}, {"lmtp", l.LMTP, 0, "LMTP has no login; idle_timeout bounds each read"},
-		{"imap", l.IMAP, 30 * time.Minute, ""}, {"managesieve", l.ManageSieve, 0, ""}, {"http", l.HTTP, 0, "HTTP has no login; idle_timeout bounds the wait for each request"}} {
+	for _, t := range l.listeners() {
 		t.l.validate(pr, "limits."+t.name, t.min, t.noLogin)
 	}
 	if l.AuthFailuresBeforeDelay < 1 {
