@@ -116,7 +116,7 @@ func (q *Queue) setHold(id string, hold bool) error {
 		kind = recHold
 	}
 	rec := record{Kind: kind, At: q.opts.Clock.Now().UTC()}
-	if err := appendRecords(q.statusPath(id), []record{rec}, true); err != nil {
+	if err := q.appendStatus(e, []record{rec}, true); err != nil {
 		return err
 	}
 	q.mu.Lock()

@@ -42,7 +42,7 @@ func (q *Queue) bounceFailed(ctx context.Context, e *entry, now time.Time) {
 	q.mu.Lock()
 	e.apply(&rec)
 	q.mu.Unlock()
-	if err := appendRecords(q.statusPath(e.id), []record{rec}, false); err != nil {
+	if err := q.appendStatus(e, []record{rec}, false); err != nil {
 		q.log.Error("cannot record bounce", slog.String("id", e.id), slog.Any("error", err))
 	}
 }
@@ -71,7 +71,7 @@ func (q *Queue) warnDelay(ctx context.Context, e *entry, now time.Time) {
 	q.mu.Lock()
 	e.apply(&rec)
 	q.mu.Unlock()
-	if err := appendRecords(q.statusPath(e.id), []record{rec}, false); err != nil {
+	if err := q.appendStatus(e, []record{rec}, false); err != nil {
 		q.log.Error("cannot record delay warning", slog.String("id", e.id), slog.Any("error", err))
 	}
 }

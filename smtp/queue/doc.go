@@ -24,10 +24,12 @@
 //	ID         the message: a magic line, a JSON line with the envelope and
 //	           arrival time, the message text, and a trailer with the text
 //	           length and a CRC-32C (see msgfile.go). Written once, never
-//	           changed.
+//	           changed but for its mode: 0600 as written, 0700 once its
+//	           first attempt has started (mark.go).
 //	ID.status  an append-only log of records (attempt, per-recipient
 //	           result, bounce sent, hold/release), each line with its own
-//	           CRC (see status.go).
+//	           CRC (see status.go). Created with its first record: a message
+//	           delivered at its first attempt never has one.
 //
 // Ids are the arrival time in microseconds and four random digits, base 36,
 // upper case; they sort by arrival.
@@ -37,20 +39,21 @@
 // fsync costs about 5 ms on the reference machine, so the fsyncs per message
 // are what bound throughput. Enqueue creates the message file under its
 // final name (no temp file and rename: the trailer tells a complete file
-// from a partial one) and the empty status file, then fsyncs the message
-// file while a shared directory fsync runs (group commit: all Enqueue calls
-// that arrive while one directory fsync runs share the next one). So an
-// Enqueue waits for about one fsync, and concurrent ones share the directory
-// fsync. Enqueue returns only after both: the caller may then answer 250.
+// from a partial one), then fsyncs it while a shared directory fsync runs
+// (group commit: all Enqueue calls that arrive while one directory fsync
+// runs share the next one). So an Enqueue waits for about one fsync, and
+// concurrent ones share the directory fsync. Enqueue returns only after
+// both: the caller may then answer 250.
 //
-// A delivery attempt costs no fsync: the "attempt" record is appended to the
-// status file before the Transport is called, and results after it, without
-// fsync. Both survive kill -9 in the page cache, which is what the attempt
-// record is for (a message that crashes the process is not retried in a hot
-// loop); a power cut can only cause an early retry or a duplicate delivery,
-// never a loss. A finished message's two files are unlinked without a
+// A delivery attempt costs no fsync: before the Transport is called the
+// attempt is marked (the first one on the message file's mode, a later one
+// by an "attempt" record in the status file), and results are appended
+// after it, without fsync. Both survive kill -9 in the page cache, which is
+// what the mark is for (a message that crashes the process is not retried in
+// a hot loop); a power cut can only cause an early retry or a duplicate
+// delivery, never a loss. A finished message's files are unlinked without a
 // directory fsync for the same reason. So a message relayed at once costs
-// its Enqueue's fsyncs and nothing more, as in Postfix.
+// its Enqueue's fsyncs and one file, created and removed, as in Postfix.
 //
 // # Scheduling
 //
@@ -71,10 +74,10 @@
 //
 // Open rescans the directory: a message file that fails its trailer or CRC
 // was never acknowledged and is removed; a torn status record is cut off;
-// a status file without a message is removed; a message whose status file
-// records an attempt waits out the backoff from that attempt (an attempt
-// in progress at the crash counts as failed), so a message that crashes the
-// server cannot make it loop. Kill -9 at any point loses no message whose
+// a status file without a message is removed; a message whose mode or
+// status file records an attempt waits out the backoff from that attempt (an
+// attempt in progress at the crash counts as failed), so a message that
+// crashes the server cannot make it loop. Kill -9 at any point loses no message whose
 // Enqueue returned, and duplicates only deliveries whose result had not
 // reached the status file.
 //

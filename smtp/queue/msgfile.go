@@ -61,7 +61,7 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 // writes meta and the text from body. The file is left unsynced and open:
 // the caller seals it (fsync) while the directory sync runs.
 func writeMessage(path string, meta *msgMeta, body io.Reader, maxSize int64) (_ *durable.File, textLen, headerLen int64, err error) {
-	f, err := durable.CreateExcl(path, 0o600)
+	f, err := durable.CreateExcl(path, modeQueued)
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -79,10 +79,10 @@ func (q *Queue) statusPath(id string) string { return filepath.Join(q.dir, id+st
 const statusSuffix = ".status"
 
 // Enqueue stores a message durably and returns its queue id. When it
-// returns nil, the message file and its status file are fsynced and so is
-// the directory holding them: the caller may answer 250. The directory
-// fsync is shared with concurrent Enqueue calls (group commit) and runs
-// while this call fsyncs its own file.
+// returns nil, the message file is fsynced and so is the directory holding
+// it: the caller may answer 250. The directory fsync is shared with
+// concurrent Enqueue calls (group commit) and runs while this call fsyncs its
+// own file. The status file comes later, if ever (mark.go).
 func (q *Queue) Enqueue(ctx context.Context, env Envelope, body io.Reader) (string, error) {
 	if err := checkEnvelope(env); err != nil {
 		return "", err
@@ -108,17 +108,12 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, body io.Reader) (stri
 		if err != nil {
 			return "", err
 		}
-		if err := q.createStatus(id); err != nil {
-			f.Abort()
-			return "", err
-		}
 		batch := q.syncer.request()
 		serr := f.Seal()
 		derr := batch.wait()
 		if err := errors.Join(serr, derr); err != nil {
 			f.Abort()
 			os.Remove(q.msgPath(id))
-			os.Remove(q.statusPath(id))
 			return "", fmt.Errorf("queue: store message: %w", err)
 		}
 		q.add(newEntry(id, meta, headerLen, textLen))
@@ -127,14 +122,6 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, body io.Reader) (stri
 	q.log.Info("queued", slog.String("id", id), slog.String("from", env.From),
 		slog.Int("nrcpt", len(env.Rcpts)), slog.String("origin", env.Origin))
 	return id, nil
-}
-
-func (q *Queue) createStatus(id string) error {
-	f, err := os.OpenFile(q.statusPath(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("queue: create status: %w", err)
-	}
-	return f.Close()
 }
 
 // checkEnvelope refuses envelopes that would corrupt an SMTP command line.

@@ -378,25 +378,17 @@ func TestRestartAfterAttemptWaitsBackoff(t *testing.T) {
 }
 
 // The attempt record must be on disk before the Transport is called.
+// What a restart would find on disk while Send runs must say that this attempt
+// started, so that a message that crashes the process waits out the backoff: the
+// first attempt by the message file's mark, the second by a status record.
 func TestAttemptRecordedBeforeDeliver(t *testing.T) {
 	t.Parallel()
-	var dir string
+	var h *harness
 	var failures atomic.Int32
 	tr := newTransport(nil)
 	tr.answer = func(c call) []Result {
-		data, err := os.ReadFile(filepath.Join(dir, c.id+statusSuffix))
-		if err != nil {
-			failures.Add(1)
-			return deliverAll(c)
-		}
-		recs, _ := parseStatus(data)
-		n := 0
-		for _, r := range recs {
-			if r.Kind == recAttempt {
-				n = r.N
-			}
-		}
-		if n != c.attempt {
+		if in, ok := recoveredInfo(t, h, c.id); !ok || in.Attempts != c.attempt || !in.NextAttempt.After(h.clock.Now()) {
+			t.Logf("attempt %d, a restart would find %+v (found %v)", c.attempt, in, ok)
 			failures.Add(1)
 		}
 		if c.attempt == 1 {
@@ -404,8 +396,7 @@ func TestAttemptRecordedBeforeDeliver(t *testing.T) {
 		}
 		return deliverAll(c)
 	}
-	h := newHarness(t, tr, nil)
-	dir = h.dir
+	h = newHarness(t, tr, nil)
 	h.run(t)
 	id := h.enqueue(t, "alice@example.com", "bob@example.org")
 	h.tr.next(t)
@@ -415,6 +406,22 @@ func TestAttemptRecordedBeforeDeliver(t *testing.T) {
 	if failures.Load() != 0 {
 		t.Errorf("%d attempts were not on disk when Deliver ran", failures.Load())
 	}
+}
+
+// recoveredInfo is what Open, after a crash at this moment, would know of id.
+func recoveredInfo(t *testing.T, h *harness, id string) (Info, bool) {
+	t.Helper()
+	q, err := Open(h.dir, h.opts)
+	if err != nil {
+		t.Error(err)
+		return Info{}, false
+	}
+	for _, in := range q.List() {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return Info{}, false
 }
 
 func TestConcurrencyLimit(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/postern/postern/store/durable"
 )
@@ -45,7 +46,7 @@ func (q *Queue) recover() error {
 	for _, id := range ids {
 		hadStatus := statuses[id]
 		delete(statuses, id)
-		e, err := q.load(id, hadStatus)
+		e, err := q.load(id, hadStatus, now)
 		if errors.Is(err, errCorrupt) {
 			q.log.Warn("removing partial message file", slog.String("id", id), slog.Any("error", err))
 			os.Remove(q.msgPath(id))
@@ -56,7 +57,6 @@ func (q *Queue) recover() error {
 		if err != nil {
 			return err
 		}
-		changed = changed || !hadStatus
 		if e.finished() {
 			os.Remove(q.msgPath(id))
 			os.Remove(q.statusPath(id))
@@ -82,16 +82,21 @@ func (q *Queue) recover() error {
 
 func (q *Queue) path(name string) string { return q.dir + string(os.PathSeparator) + name }
 
-// load reads and validates one message and replays its status file.
-func (q *Queue) load(id string, hasStatus bool) (*entry, error) {
+// load reads and validates one message, applies the mark of its first
+// attempt (mark.go) and replays its status file.
+func (q *Queue) load(id string, hasStatus bool, now time.Time) (*entry, error) {
 	meta, off, n, err := readMessage(q.msgPath(id))
 	if err != nil {
 		return nil, err
 	}
 	e := newEntry(id, meta, off, n)
-	if !hasStatus {
-		return e, q.createStatus(id)
+	if err := q.readMark(e, now); err != nil {
+		return nil, err
 	}
+	if !hasStatus {
+		return e, nil
+	}
+	e.hasStatus = true
 	data, err := os.ReadFile(q.statusPath(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("queue: read status: %w", err)

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,7 @@ func TestOpenCleansPartialFiles(t *testing.T) {
 	write(".tmp-123", []byte("junk"))
 	// A torn record at the end of the good message's status file.
 	rec, _ := encodeRecords([]record{{Kind: recAttempt, N: 1, At: h.clock.Now()}})
-	f, err := os.OpenFile(filepath.Join(h.dir, good+statusSuffix), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(h.dir, good+statusSuffix), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,21 +76,80 @@ func TestOpenCleansPartialFiles(t *testing.T) {
 	eventually(t, "removal", func() bool { return h.q.Len() == 0 })
 }
 
-// A message whose status file is missing (lost with a crash between the
-// two creations) is kept and gets a fresh status file.
-func TestOpenRecreatesMissingStatus(t *testing.T) {
+// A message never attempted has no status file; Open keeps it, due at once,
+// and creates none.
+func TestOpenWithoutStatus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, newTransport(deliverAll), nil)
 	id := h.enqueue(t, "alice@example.com", "bob@example.org")
 	h.q.Close()
-	os.Remove(filepath.Join(h.dir, id+statusSuffix))
 	h.open(t)
-	if h.q.Len() != 1 {
-		t.Fatal("message lost")
+	if list := h.q.List(); len(list) != 1 || list[0].Attempts != 0 || list[0].NextAttempt.After(h.clock.Now()) {
+		t.Fatalf("after Open: %+v", list)
 	}
-	if _, err := os.Stat(filepath.Join(h.dir, id+statusSuffix)); err != nil {
-		t.Error(err)
+	if names := dirNames(t, h.dir); names != id {
+		t.Errorf("files after Open: %s", names)
 	}
+	h.run(t)
+	if c := h.tr.next(t); c.id != id || c.attempt != 1 {
+		t.Errorf("attempt: %+v", c)
+	}
+}
+
+// A message relayed at its first attempt costs one file: no status file while
+// the attempt runs (the message file's mode marks it) nor after; a deferred
+// one gets its status file then, with the first attempt's record first.
+func TestOneFileUnlessDeferred(t *testing.T) {
+	t.Parallel()
+	var h *harness
+	seen := make(chan string, 2)
+	tr := newTransport(func(c call) []Result {
+		fi, err := os.Stat(filepath.Join(h.dir, c.id))
+		if err != nil {
+			t.Error(err)
+			return deliverAll(c)
+		}
+		seen <- fmt.Sprintf("%s %v", dirNames(t, h.dir), fi.Mode().Perm())
+		if c.rcpts[0] == "later@example.org" {
+			return answerAll(451, "4.3.0", "later")(c)
+		}
+		return deliverAll(c)
+	})
+	h = newHarness(t, tr, nil)
+	h.run(t)
+	id := h.enqueue(t, "alice@example.com", "bob@example.org")
+	if got, want := <-seen, id+" -rwx------"; got != want {
+		t.Errorf("during the attempt: %q, want %q", got, want)
+	}
+	eventually(t, "removal", func() bool { return h.q.Len() == 0 })
+	if names := dirNames(t, h.dir); names != "" {
+		t.Errorf("files after delivery: %s", names)
+	}
+	later := h.enqueue(t, "alice@example.com", "later@example.org")
+	<-seen
+	eventually(t, "deferral", func() bool { return !h.info(t, later).Active })
+	data, err := os.ReadFile(filepath.Join(h.dir, later+statusSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := parseStatus(data)
+	if len(recs) != 2 || recs[0].Kind != recAttempt || recs[0].N != 1 || recs[1].Kind != recRcpt || recs[1].Status != StatusDeferred {
+		t.Errorf("status records: %+v", recs)
+	}
+}
+
+// dirNames is the names in dir, sorted, space-separated.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return strings.Join(names, " ")
 }
 
 // A message whose recipients were all final when the process died is

@@ -76,11 +76,12 @@ func (q *Queue) attempt(ctx context.Context, e *entry) {
 	start := q.opts.Clock.Now()
 	log := q.log.With(slog.String("id", e.id))
 
-	// The attempt record is written, not fsynced: it is there to stop a message that
+	// The attempt is marked, not fsynced: the mark is there to stop a message that
 	// crashes the process from being retried in a hot loop, and a process crash leaves
 	// the page cache intact. Only a power cut can lose it, and that is not caused by the
 	// message; the cost is one early retry.
-	if err := appendRecords(q.statusPath(e.id), []record{{Kind: recAttempt, At: start.UTC(), N: n}}, false); err != nil {
+	marked, err := q.markAttempt(e, n, start)
+	if err != nil {
 		log.Error("cannot record attempt, not attempting", slog.Any("error", err))
 		q.requeue(e, start.Add(q.opts.MinBackoff))
 		return
@@ -98,7 +99,7 @@ func (q *Queue) attempt(ctx context.Context, e *entry) {
 			results = failAll(rcpts, true, 0, "", "queue: "+err.Error())
 		}
 	}
-	q.record(ctx, e, rcpts, results, start)
+	q.record(ctx, e, rcpts, results, start, marked)
 }
 
 func (q *Queue) deliver(ctx context.Context, e *entry, n int, rcpts []string) ([]Result, error) {
@@ -125,8 +126,11 @@ func failAll(rcpts []string, temp bool, code int, enh, text string) []Result {
 }
 
 // record applies the results, logs one line per recipient, bounces what
-// failed, and removes or reschedules the message.
-func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []Result, start time.Time) {
+// failed, and removes or reschedules the message. A message finished by a
+// first attempt that was marked on its file (marked) is removed without a
+// status file; otherwise the results go to the status file, after the record
+// of a marked attempt, so that the file tells every attempt.
+func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []Result, start time.Time, marked bool) {
 	byRcpt := make(map[string]Result, len(results))
 	for _, r := range results {
 		byRcpt[r.Rcpt] = r
@@ -175,8 +179,16 @@ func (q *Queue) record(ctx context.Context, e *entry, rcpts []string, results []
 			recs = append(recs, r)
 		}
 	}
+	finished := e.finished()
 	q.mu.Unlock()
-	if err := appendRecords(q.statusPath(e.id), recs, false); err != nil {
+	if marked {
+		if finished {
+			q.remove(e)
+			return
+		}
+		recs = append([]record{{Kind: recAttempt, At: start.UTC(), N: 1}}, recs...)
+	}
+	if err := q.appendStatus(e, recs, false); err != nil {
 		q.log.Error("cannot record results", slog.String("id", e.id), slog.Any("error", err))
 	}
 	q.bounceFailed(ctx, e, now)
@@ -219,8 +231,13 @@ func (q *Queue) requeue(e *entry, next time.Time) {
 // files back, the message would be tried again, which duplicates but never
 // loses, and Postfix makes the same trade.
 func (q *Queue) remove(e *entry) {
+	q.mu.Lock()
+	hasStatus := e.hasStatus
+	q.mu.Unlock()
 	os.Remove(q.msgPath(e.id))
-	os.Remove(q.statusPath(e.id))
+	if hasStatus {
+		os.Remove(q.statusPath(e.id))
+	}
 	q.mu.Lock()
 	if e.active {
 		e.active = false

@@ -20,10 +20,13 @@ import (
 // and truncates the file to the last whole record, so later appends start on
 // a clean line.
 //
-// Which records are fsynced, and why:
-//   - "attempt" (written before Transport.Send is called): fsynced, so
-//     that after any crash the restarted queue knows the attempt happened and
-//     waits out the backoff instead of retrying at once, again and again.
+// The file is created with its first record (mark.go). Which records are
+// fsynced, and why:
+//   - "attempt" (written before Transport.Send is called, from the second
+//     attempt on; the first is marked on the message file): not fsynced, as
+//     scheduler.go says: a process crash leaves it in the page cache, so the
+//     restarted queue knows the attempt happened and waits out the backoff
+//     instead of retrying at once, again and again.
 //   - "hold"/"release": fsynced; an operator expects them to stick.
 //   - "rcpt", "notified", "warned": not fsynced. After kill -9 they are in
 //     the page cache and survive; only a power loss can drop them, and then
@@ -63,15 +66,15 @@ func encodeRecords(recs []record) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// appendRecords appends recs to the status file at path in one write and,
-// if sync, fdatasyncs it (the file already exists, so its directory entry
-// is durable since Enqueue).
+// appendRecords appends recs to the status file at path in one write,
+// creating the file if needed, and, if sync, fdatasyncs it (a new file's
+// directory entry is the caller's: Queue.appendStatus).
 func appendRecords(path string, recs []record, sync bool) error {
 	data, err := encodeRecords(recs)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("queue: open status: %w", err)
 	}
