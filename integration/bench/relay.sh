@@ -16,6 +16,15 @@
 # alternating rounds and medians keep a burst of outside load from deciding the ratio), then
 # one summary: median end-to-end msgs/s of both and their ratio, and latency p50/p99.
 #
+# Each run works in a new directory BENCH_DIR/run.<time>/ with ext4's top-directory flag
+# (chattr +T), so that Postfix's and Postern's state directories land in separate block groups;
+# the directories of earlier runs are deleted when this script exits. Why: on ext4 without a
+# journal (these VMs) each file creation scans past every inode freed in its block group in
+# the last minute (six while the inode table block is dirty; recently_deleted() in
+# fs/ext4/ialloc.c), and a relay deletes every queue file it creates, so two queues in one
+# group slow each other down round after round (docs/BENCHMARKS.md, Sending). Spread, each
+# server pays for its own deletions only, as on a machine of its own.
+#
 # Everything is on loopback and under BENCH_DIR, which must be on a real disk (both queues
 # fsync before their 250). Needs root (peerstack runs Postfix), smtp-source, python3 and
 # Debian's postfix dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved (see
@@ -30,7 +39,8 @@ NAME=relay.sh
 BENCH_DIR=${BENCH_DIR:-/var/tmp/postern-bench-relay}
 POSTERN=${POSTERN:-$REPO/bin/postern}
 N=${N:-2000}; SIZE=${SIZE:-4096}; SESSIONS=${SESSIONS:-10}; LAT_N=${LAT_N:-200}; ROUNDS=${ROUNDS:-3}
-export PEERSTACK_ROOT=$BENCH_DIR/peerstack
+RUN=$BENCH_DIR/run.$(date -u +%Y%m%dT%H%M%SZ)
+export PEERSTACK_ROOT=$RUN/peerstack
 RESULTS=$BENCH_DIR/results.txt
 SINK_LOG=$PEERSTACK_ROOT/log/sink.out
 POSTERN_PID=""
@@ -44,6 +54,10 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$POSTERN_PID" 2>/dev/null || break; sleep 0.1; done
   fi
   if [ "$PEERSTACK_STARTED" = 1 ]; then "$SHARED/peerstack.sh" stop >/dev/null 2>&1 || true; fi
+  local d
+  for d in "$BENCH_DIR"/run.*; do
+    if [ -e "$d" ] && [ "$d" != "$RUN" ]; then rm -rf "$d"; fi
+  done
 }
 trap cleanup EXIT
 
@@ -55,8 +69,11 @@ preflight() {
     command -v "$t" >/dev/null || die "missing $t: apt-get install -y postfix dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved (preseed: postfix postfix/main_mailer_type select No configuration)"
   done
   bench_dir_on_disk
+  mkdir "$RUN"
+  local spread=no
+  if chattr +T "$RUN" 2>/dev/null; then spread=yes; fi
   : > "$RESULTS"
-  echo "# relay benchmark $(date -u +%FT%TZ) host=$(hostname) cpus=$(nproc) fs=$FS dir=$BENCH_DIR" | tee -a "$RESULTS"
+  echo "# relay benchmark $(date -u +%FT%TZ) host=$(hostname) cpus=$(nproc) fs=$FS dir=$RUN spread(chattr +T)=$spread" | tee -a "$RESULTS"
   echo "# postern $(postern_version); $(postconf -d mail_version 2>/dev/null); relay hop: no TLS, no AUTH (smtp-sink has neither) for both" | tee -a "$RESULTS"
 }
 
@@ -80,8 +97,8 @@ start_postfix() {
 
 start_postern() {
   [ -x "$POSTERN" ] || { say "building $POSTERN"; make -C "$REPO" build >&2; }
-  PDIR=$BENCH_DIR/postern
-  rm -rf "$PDIR"; mkdir -p "$PDIR"
+  PDIR=$RUN/postern
+  mkdir -p "$PDIR"
   cat > "$PDIR/postern.toml" <<EOF
 hostname    = "mail.example.test"
 state_dir   = "state"
