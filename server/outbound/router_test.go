@@ -15,6 +15,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/postern/postern/internal/deadport"
 	"github.com/postern/postern/server/config"
 )
 
@@ -82,18 +83,6 @@ func (s *sinkSession) Data(r io.Reader) error {
 }
 func (s *sinkSession) Reset()        { s.cur = sinkMsg{} }
 func (s *sinkSession) Logout() error { return nil }
-
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return p
-}
 
 func routerFor(t *testing.T, doc string) *router {
 	t.Helper()
@@ -205,7 +194,7 @@ tls = "none"
 host = "127.0.0.1"
 port = %d
 tls = "none"
-`, closedPort(t), backup.port, direct.port))
+`, deadport.Port(t), backup.port, direct.port))
 	got := sendThrough(t, rt, "me@example.com", "a@x.example", "b@y.example")
 	if !got["a@x.example"] || !got["b@y.example"] {
 		t.Errorf("delivered = %v, want both through the fallback", got)
@@ -218,7 +207,7 @@ tls = "none"
 	}
 
 	// Without a fallback, the refused connection is a temporary failure.
-	rt = routerFor(t, fmt.Sprintf("[relay]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\n", closedPort(t)))
+	rt = routerFor(t, fmt.Sprintf("[relay]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\n", deadport.Port(t)))
 	res := rt.sendAll(context.Background(), "T2", "me@example.com", []string{"a@x.example"},
 		func() io.ReadSeeker { return strings.NewReader("Subject: x\r\n\r\nx\r\n") })
 	if res[0].Delivered || !res[0].Temporary || !strings.Contains(res[0].Text, "connect") {

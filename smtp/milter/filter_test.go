@@ -15,6 +15,7 @@ import (
 	gomilter "github.com/emersion/go-milter"
 	"net/textproto"
 
+	"github.com/postern/postern/internal/deadport"
 	"github.com/postern/postern/smtp"
 )
 
@@ -240,13 +241,7 @@ func TestFilterVerdicts(t *testing.T) {
 
 func TestFilterMilterDown(t *testing.T) {
 	t.Parallel()
-	// A port nobody listens on: bind one and close it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := deadport.Addr(t) // nobody listens there
 	msg := message("Hello.\r\n")
 
 	out, err := New(Options{Address: addr, Timeout: time.Second}).Filter(context.Background(), envelope(), msg)

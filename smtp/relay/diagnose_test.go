@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/internal/deadport"
 )
 
 // fakeResolver answers from maps; unknown names are NXDOMAIN.
@@ -81,9 +83,7 @@ func TestDiagnoseSuccessWithTestMessage(t *testing.T) {
 func TestDiagnoseExplainsFailures(t *testing.T) {
 	t.Parallel()
 	f := newFakeHost(t)
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	closedAddr := deadport.Addr(t)
 
 	cases := []struct {
 		name     string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/postern/postern/internal/deadport"
 )
 
 // mapDialer routes dials by address and records them.
@@ -32,9 +34,7 @@ func TestDirectMXDelivery(t *testing.T) {
 	t.Parallel()
 	f := newFakeHost(t)
 	f.set(func(f *fakeHost) { f.mechs, f.user = nil, "" })
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	closedAddr := deadport.Addr(t)
 	d := &mapDialer{routes: map[string]string{"198.51.100.1:25": closedAddr, "198.51.100.2:25": f.startTLSAddr, "198.51.100.3:25": f.plainAddr}}
 	res := &fakeResolver{
 		mx: map[string][]*net.MX{
