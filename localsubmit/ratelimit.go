@@ -50,3 +50,43 @@ func (r *uidRate) allow(uid uint32) bool {
 	}
 	return true
 }
+
+// maxConnsPerUID bounds the connections one uid (not root) may hold open on the socket
+// at once: sendmail uses one for a moment, so more are a flood, and an idle one would
+// otherwise hold a goroutine and a descriptor of the daemon for connTimeout.
+const maxConnsPerUID = 8
+
+// uidSlots counts each uid's open connections.
+type uidSlots struct {
+	max  int
+	mu   sync.Mutex
+	open map[uint32]int // only uids with a connection open
+}
+
+func newUIDSlots(max int) *uidSlots { return &uidSlots{max: max, open: map[uint32]int{}} }
+
+// acquire takes a slot for uid, false when it already holds max; root is not limited.
+func (s *uidSlots) acquire(uid uint32) bool {
+	if uid == 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[uid] >= s.max {
+		return false
+	}
+	s.open[uid]++
+	return true
+}
+
+// release gives back a slot acquire took.
+func (s *uidSlots) release(uid uint32) {
+	if uid == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[uid]--; s.open[uid] <= 0 {
+		delete(s.open, uid)
+	}
+}

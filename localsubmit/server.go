@@ -75,7 +75,10 @@ type Server struct {
 	lifetime    time.Duration
 	pickupDir   string
 	maildropDir string
-	rate        *uidRate
+	rate        *uidRate  // submissions, socket and maildrop together
+	queries     *uidRate  // list and verify, a window of their own: mailq in a loop delays no mail
+	slots       *uidSlots // connections open per uid
+	gate        *logGate  // what a user can repeat is logged at most every logEvery
 	spoolDir    string
 	log         *slog.Logger
 	now         func() time.Time
@@ -109,7 +112,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{deliver: o.Deliverer, rewrite: newRewriter(o.Names, o.Hostname, o.MachineNames), queue: o.Queue,
 		verifier: o.Verifier, privileged: o.Privileged, hostname: o.Hostname, localSender: o.LocalSender, maxSize: o.MaxSize,
 		maxRcpts: o.MaxRcpts, lifetime: o.Lifetime, pickupDir: o.PickupDir, maildropDir: o.MaildropDir, spoolDir: o.SpoolDir,
-		log: o.Logger, now: o.Now, userName: o.UserName, rate: newUIDRate(o.PerUIDPerMinute, o.Now)}
+		log: o.Logger, now: o.Now, userName: o.UserName, rate: newUIDRate(o.PerUIDPerMinute, o.Now),
+		queries: newUIDRate(o.PerUIDPerMinute, o.Now), slots: newUIDSlots(maxConnsPerUID), gate: newLogGate(o.Now)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.stop, s.halt = context.WithCancel(context.Background())
 	return s, nil
@@ -167,7 +171,30 @@ func (s *Server) conn(c net.Conn) {
 		c.Close()
 		return
 	}
-	s.serveConn(s.ctx, c, cred.UID, cred.PID)
+	s.admit(c, cred.UID, cred.PID)
+}
+
+// admit serves c when its uid holds fewer than maxConnsPerUID connections, and refuses
+// it at once otherwise (temporary: sendmail keeps the message in the maildrop).
+func (s *Server) admit(c net.Conn, uid uint32, pid int32) {
+	if !s.slots.acquire(uid) {
+		s.logLimited(s.log, slog.LevelWarn, uidKey("conns", uid), "local submission refused: this uid holds too many connections",
+			"uid", uid, "pid", pid, "limit", maxConnsPerUID)
+		c.SetDeadline(time.Now().Add(time.Second))
+		writeReply(c, Reply{Error: fmt.Sprintf("uid %d already holds %d connections to the daemon; try again later", uid, maxConnsPerUID), Temporary: true})
+		c.Close()
+		return
+	}
+	defer s.slots.release(uid)
+	s.serveConn(s.ctx, c, uid, pid)
+}
+
+// writeReply writes the reply line.
+func writeReply(c net.Conn, r Reply) error {
+	r.V = Version
+	b, _ := json.Marshal(r)
+	_, err := c.Write(append(b, '\n'))
+	return err
 }
 
 // Shutdown stops accepting, waits for messages being submitted (their senders are
@@ -184,9 +211,7 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 	log := ls.log.With("uid", uid, "pid", pid)
 	br := bufio.NewReader(c)
 	reply := func(r Reply) {
-		r.V = Version
-		b, _ := json.Marshal(r)
-		if _, err := c.Write(append(b, '\n')); err != nil {
+		if err := writeReply(c, r); err != nil {
 			log.Warn("sendmail went away before the reply", "id", r.ID, "err", err)
 		}
 	}
@@ -200,20 +225,23 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 		reply(Reply{Error: "prepared and uid are for the daemon's own pickup files"})
 		return
 	}
+	if req.Op != OpSubmit && !ls.queries.allow(uid) {
+		ls.logLimited(log, slog.LevelWarn, uidKey("queries", uid), "local submission: list or verify refused: this uid is over its rate",
+			"op", req.Op, "limit_per_minute", ls.queries.perMinute)
+		reply(Reply{Error: fmt.Sprintf("more than %d list or verify requests a minute from uid %d; try again later", ls.queries.perMinute, uid), Temporary: true})
+		return
+	}
 	switch req.Op {
 	case OpList:
 		reply(ls.listFor(uid))
 		return
 	case OpVerify:
-		if !ls.rate.allow(uid) {
-			reply(Reply{Error: fmt.Sprintf("more than %d requests a minute from uid %d", ls.rate.perMinute, uid), Temporary: true})
-			return
-		}
 		reply(ls.verify(ctx, uid, req.Rcpts))
 		return
 	}
 	if !ls.rate.allow(uid) {
-		log.Warn("local submission deferred: this uid is over its rate", "limit_per_minute", ls.rate.perMinute)
+		ls.logLimited(log, slog.LevelWarn, uidKey("rate", uid), "local submission deferred: this uid is over its rate",
+			"limit_per_minute", ls.rate.perMinute)
 		reply(Reply{Error: fmt.Sprintf("more than %d messages a minute from uid %d; kept for later", ls.rate.perMinute, uid), Temporary: true})
 		return
 	}

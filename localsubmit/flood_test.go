@@ -1,0 +1,125 @@
+package localsubmit
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern/postern/server/deliver/delivertest"
+)
+
+// floodServer is a server without a deliverer (list and verify need none), perMinute
+// requests a minute per uid.
+func floodServer(t *testing.T, perMinute int) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	ls, err := New(Options{Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 3, PerUIDPerMinute: perMinute,
+		PickupDir: filepath.Join(dir, "pickup"), MaildropDir: filepath.Join(dir, "maildrop"), SpoolDir: dir,
+		Logger: delivertest.DiscardLog(), UserName: func(uint32) string { return "u" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+// dialAs connects to ls as uid over a pipe (the tests run as root, the socket would say
+// 0) and returns the client's end.
+func dialAs(ls *Server, uid uint32) net.Conn {
+	client, server := net.Pipe()
+	go ls.admit(server, uid, 1)
+	return client
+}
+
+// ask sends a request line and reads the reply.
+func ask(t *testing.T, c net.Conn, line string) Reply {
+	t.Helper()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if line != "" {
+		if _, err := c.Write([]byte(line + "\n")); err != nil {
+			t.Fatalf("writing %s: %v", line, err)
+		}
+	}
+	answer, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no reply to %q: %v", line, err)
+	}
+	var r Reply
+	if err := json.Unmarshal([]byte(answer), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestConnectionsPerUIDBounded: a uid that holds maxConnsPerUID idle connections is
+// refused more at once, as temporary, without a request; another uid and root are not,
+// and a freed slot is usable again.
+func TestConnectionsPerUIDBounded(t *testing.T) {
+	t.Parallel()
+	ls := floodServer(t, 0)
+	var idle []net.Conn
+	for range maxConnsPerUID {
+		idle = append(idle, dialAs(ls, 1000))
+	}
+	// Each idle one is being served once its slot is taken: wait until all are.
+	deadline := time.Now().Add(10 * time.Second)
+	for ls.openOf(1000) < maxConnsPerUID {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d idle connections admitted", ls.openOf(1000), maxConnsPerUID)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if r := ask(t, dialAs(ls, 1000), ""); !r.Temporary || !strings.Contains(r.Error, "connections") {
+		t.Errorf("connection %d of uid 1000: %+v, want refused as temporary", maxConnsPerUID+1, r)
+	}
+	if r := ask(t, dialAs(ls, 1001), `{"v":1,"op":"list"}`); r.Error != "" {
+		t.Errorf("uid 1001 is limited by uid 1000's connections: %+v", r)
+	}
+	for range maxConnsPerUID + 2 {
+		defer dialAs(ls, 0).Close()
+	}
+	if r := ask(t, dialAs(ls, 0), `{"v":1,"op":"list"}`); r.Error != "" {
+		t.Errorf("root is limited: %+v", r)
+	}
+	idle[0].Close()
+	for ls.openOf(1000) >= maxConnsPerUID {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection keeps its slot")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if r := ask(t, dialAs(ls, 1000), `{"v":1,"op":"list"}`); r.Error != "" {
+		t.Errorf("uid 1000 after freeing a slot: %+v", r)
+	}
+	for _, c := range idle[1:] {
+		c.Close()
+	}
+}
+
+// TestQueriesRateLimited: list and verify are counted per uid in a window of their
+// own: past it they are refused as temporary, another uid is not, and the uid's
+// submissions are not delayed by them.
+func TestQueriesRateLimited(t *testing.T) {
+	t.Parallel()
+	ls := floodServer(t, 3)
+	for i, line := range []string{`{"v":1,"op":"list"}`, `{"v":1,"op":"verify","rcpts":["a@example.org"]}`, `{"v":1,"op":"list"}`} {
+		if r := ask(t, dialAs(ls, 1000), line); r.Error != "" {
+			t.Fatalf("request %d: %+v", i+1, r)
+		}
+	}
+	for _, line := range []string{`{"v":1,"op":"list"}`, `{"v":1,"op":"verify","rcpts":["a@example.org"]}`} {
+		if r := ask(t, dialAs(ls, 1000), line); !r.Temporary || !strings.Contains(r.Error, "list or verify requests a minute") {
+			t.Errorf("%s over the rate: %+v", line, r)
+		}
+	}
+	if r := ask(t, dialAs(ls, 1001), `{"v":1,"op":"list"}`); r.Error != "" {
+		t.Errorf("uid 1001 limited by uid 1000: %+v", r)
+	}
+	if !ls.rate.allow(1000) {
+		t.Error("uid 1000's list requests used up its submissions")
+	}
+}
