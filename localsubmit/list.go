@@ -112,6 +112,12 @@ func waitingFile(d dropDir, name string, uid uint32, from func(*Request) string)
 		return queue.Info{}, false
 	}
 	defer f.Close()
+	maildrop := d.isMaildrop()
+	if maildrop && owner != uid {
+		// Someone else's: not read at all (a user cannot make another's listing read
+		// her files' request lines).
+		return queue.Info{}, false
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return queue.Info{}, false
@@ -120,7 +126,6 @@ func waitingFile(d dropDir, name string, uid uint32, from func(*Request) string)
 	if err != nil || req.Op != OpSubmit {
 		return queue.Info{}, false
 	}
-	maildrop := d.isMaildrop()
 	if req.UID != nil && !maildrop {
 		owner = *req.UID // a retry the daemon keeps for its submitter
 	}

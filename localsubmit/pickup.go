@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -45,24 +46,65 @@ func ensurePickupDir(dir string) error {
 	return nil
 }
 
-// scanPickup delivers every complete file of the pickup directory, then of the maildrop,
-// oldest first, until stop ends.
-func (ls *Server) scanPickup(ctx, stop context.Context) {
-	ls.scanDir(ctx, stop, ls.pickupDir, false)
+// scanBatch is how many directory entries a scan reads at a time: a directory someone
+// filled with a million names costs the daemon one batch of memory, not the million.
+const scanBatch = 512
+
+// maxRetryDelay bounds the wait between two tries of a retry file.
+const maxRetryDelay = 30 * time.Minute
+
+// scan is one pass over pickup and the maildrop.
+type scan struct {
+	ctx, stop context.Context
+	// full tries every retry file, due or not (the scan at start: after a restart that
+	// added an owner, what waits goes at once).
+	full bool
+	// over counts, per uid found over its rate in this scan, the files left for later;
+	// the rest of that uid's files are not opened again in this scan.
+	over map[uint32]int
+}
+
+// scanPickup delivers every complete file of the pickup directory that is due, then of
+// the maildrop, oldest first within each batch, until stop ends.
+func (ls *Server) scanPickup(ctx, stop context.Context, full bool) {
+	sc := &scan{ctx: ctx, stop: stop, full: full, over: map[uint32]int{}}
+	ls.scanDir(sc, ls.pickupDir, false)
 	// What users left while the daemon was down: make the names durable first (they
 	// could not fsync a directory they may not read).
 	if err := durable.SyncDir(ls.maildropDir); err != nil {
 		ls.log.Error("syncing the maildrop directory", "dir", ls.maildropDir, "err", err)
 	}
-	ls.scanDir(ctx, stop, ls.maildropDir, true)
+	ls.scanDir(sc, ls.maildropDir, true)
+	for uid, n := range sc.over {
+		ls.logLimited(ls.log, slog.LevelInfo, uidKey("pickup-rate", uid), "pickup files left for a later scan: their uid is over its rate",
+			"uid", uid, "files", n, "limit_per_minute", ls.rate.perMinute)
+	}
 }
 
-func (ls *Server) scanDir(ctx, stop context.Context, dir string, maildrop bool) {
-	entries, err := os.ReadDir(dir)
+// scanDir reads dir a batch at a time and delivers each batch's files, and in the
+// maildrop each user's directory.
+func (ls *Server) scanDir(sc *scan, dir string, maildrop bool) {
+	d, err := os.Open(dir)
 	if err != nil {
 		ls.log.Error("reading the pickup directory", "dir", dir, "err", err)
 		return
 	}
+	defer d.Close()
+	for sc.stop.Err() == nil {
+		entries, err := d.ReadDir(scanBatch)
+		ls.scanEntries(sc, dir, maildrop, entries)
+		if errors.Is(err, io.EOF) || len(entries) == 0 {
+			return
+		}
+		if err != nil {
+			ls.log.Error("reading the pickup directory", "dir", dir, "err", err)
+			return
+		}
+	}
+}
+
+// scanEntries delivers one batch of a directory's entries.
+func (ls *Server) scanEntries(sc *scan, dir string, maildrop bool, entries []fs.DirEntry) {
 	names := make([]string, 0, len(entries))
 	var users []string
 	for _, e := range entries {
@@ -79,29 +121,32 @@ func (ls *Server) scanDir(ctx, stop context.Context, dir string, maildrop bool) 
 			names = append(names, name)
 		}
 	}
-	ls.pickupAll(ctx, stop, plainDir{dir: dir, maildrop: maildrop}, names)
+	ls.pickupAll(sc, plainDir{dir: dir, maildrop: maildrop}, names)
 	for _, name := range users {
-		if stop.Err() != nil {
+		if sc.stop.Err() != nil {
 			return
 		}
-		ls.scanUserDrop(ctx, stop, dir, name)
+		ls.scanUserDrop(sc, dir, name)
 	}
 }
 
 // pickupAll delivers the files names of d, oldest first, until stop ends.
-func (ls *Server) pickupAll(ctx, stop context.Context, d dropDir, names []string) {
+func (ls *Server) pickupAll(sc *scan, d dropDir, names []string) {
 	sort.Strings(names)
 	for _, name := range names {
-		if stop.Err() != nil {
+		if sc.stop.Err() != nil {
 			return
 		}
-		ls.pickupOne(ctx, d, name)
+		ls.pickupOne(sc, d, name)
 	}
 }
 
 // scanUserDrop delivers the files of one user's maildrop directory (userdrop.go); one that
 // is not the user's it is named after is set aside, so that the name is free again.
-func (ls *Server) scanUserDrop(ctx, stop context.Context, maildrop, name string) {
+func (ls *Server) scanUserDrop(sc *scan, maildrop, name string) {
+	if uid, ok := uidOfName(name); ok && sc.over[uid] > 0 {
+		return // over its rate: its files wait for a later scan
+	}
 	d, err := openUserDrop(maildrop, name)
 	if err != nil {
 		ls.setAside(plainDir{dir: maildrop, maildrop: true}, name, ls.log.With("dir", name), err)
@@ -109,7 +154,7 @@ func (ls *Server) scanUserDrop(ctx, stop context.Context, maildrop, name string)
 	}
 	defer d.close()
 	if !d.writable() {
-		ls.log.Error("maildrop: a user's directory the daemon cannot remove files from; nothing taken from it",
+		ls.logLimited(ls.log, slog.LevelError, "unwritable:"+d.name, "maildrop: a user's directory the daemon cannot remove files from; nothing taken from it",
 			"dir", d.name, "uid", d.uid, "hint", "its mode must be 2770 with the daemon's group")
 		return
 	}
@@ -124,7 +169,7 @@ func (ls *Server) scanUserDrop(ctx, stop context.Context, maildrop, name string)
 			names = append(names, n)
 		}
 	}
-	ls.pickupAll(ctx, stop, d, names)
+	ls.pickupAll(sc, d, names)
 }
 
 func (ls *Server) removeStaleTemp(dir string, e fs.DirEntry) {
@@ -155,8 +200,8 @@ func openPickup(path string, maildrop bool) (*os.File, uint32, error) {
 	return f, uid, nil
 }
 
-// pickupOne delivers one pickup file and removes it, or leaves it for the next scan.
-func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
+// pickupOne delivers one pickup file and removes it, or leaves it for a later scan.
+func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 	maildrop := d.isMaildrop()
 	log := ls.log.With("file", d.path(name), "maildrop", maildrop)
 	f, uid, err := d.open(name)
@@ -164,7 +209,7 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 		return
 	}
 	if err != nil && !maildrop {
-		log.Error("cannot open pickup file", "err", err)
+		ls.logLimited(log, slog.LevelError, "open:"+d.path(name), "cannot open pickup file", "err", err)
 		return
 	}
 	if err != nil {
@@ -172,6 +217,10 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 		return
 	}
 	defer f.Close()
+	if sc.over[uid] > 0 && maildrop {
+		sc.over[uid]++ // the owner is over its rate: not read in this scan
+		return
+	}
 	br := bufio.NewReader(f)
 	req, err := readRequest(br)
 	if err == nil {
@@ -184,8 +233,11 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 	if req.UID != nil {
 		uid = *req.UID
 	}
+	if req.Prepared && !sc.full && !ls.due(f, req) {
+		return
+	}
 	if !req.Prepared && !ls.rate.allow(uid) {
-		log.Info("pickup file left for a later scan: its uid is over its rate", "uid", uid)
+		sc.over[uid]++
 		return
 	}
 	msg, err := ls.spool(io.LimitReader(br, req.Size), req.Size)
@@ -194,7 +246,7 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 		return
 	}
 	defer msg.remove()
-	rep := ls.submit(ctx, req, uid, msg, true)
+	rep := ls.submit(sc.ctx, req, uid, msg, true)
 	switch {
 	case rep.Error != "" && rep.Temporary:
 		log.Warn("pickup file not delivered; trying again later", "err", rep.Error)
@@ -208,6 +260,28 @@ func (ls *Server) pickupOne(ctx context.Context, d dropDir, name string) {
 		return
 	}
 	log.Info("pickup file delivered", "id", rep.ID, "accepted", len(rep.Accepted), "deferred", len(rep.Deferred), "failed", len(rep.Failed))
+}
+
+// due says whether the daemon's retry file f is to be tried again now: the wait after a
+// try grows with the time the message has waited (half of it, at least pickupInterval,
+// at most maxRetryDelay), so that a message waiting days for an owner is tried, and
+// logged, a few times an hour rather than every 30 s; once past [queue] lifetime it is
+// due for its last try.
+func (ls *Server) due(f *os.File, req *Request) bool {
+	fi, err := f.Stat()
+	if err != nil || req.Arrival <= 0 {
+		return true
+	}
+	now, written, arrival := ls.now(), fi.ModTime(), time.Unix(req.Arrival, 0)
+	if ls.lifetime > 0 && now.Sub(arrival) >= ls.lifetime {
+		return true
+	}
+	return now.Sub(written) >= retryDelay(written.Sub(arrival))
+}
+
+// retryDelay is the wait after a try made when the message had waited for waited.
+func retryDelay(waited time.Duration) time.Duration {
+	return min(max(waited/2, pickupInterval), maxRetryDelay)
 }
 
 // checkPickup refuses what a pickup file owned by uid may not ask: only the daemon's own
@@ -236,8 +310,8 @@ func (ls *Server) setAside(d dropDir, name string, log interface{ Error(string, 
 func (s *Server) scanLoop() {
 	t := time.NewTicker(pickupInterval)
 	defer t.Stop()
-	for {
-		s.scanPickup(s.ctx, s.stop)
+	for full := true; ; full = false {
+		s.scanPickup(s.ctx, s.stop, full)
 		select {
 		case <-s.stop.Done():
 			return

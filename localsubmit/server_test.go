@@ -61,9 +61,17 @@ func newSubmitFixture(t *testing.T) *submitFixture {
 // lifetime.
 func (f *submitFixture) server(t *testing.T, d localsubmit.Deliverer, lifetime time.Duration) *localsubmit.Server {
 	t.Helper()
-	ls, err := localsubmit.New(localsubmit.Options{Deliverer: d, Queue: f.q, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
-		Lifetime: lifetime, PickupDir: f.pickup, MaildropDir: filepath.Join(filepath.Dir(f.pickup), "maildrop"), SpoolDir: filepath.Dir(f.pickup), Logger: delivertest.DiscardLog(),
-		UserName: func(uid uint32) string { return "cron" }})
+	return f.serverWith(t, func(o *localsubmit.Options) { o.Deliverer, o.Lifetime = d, lifetime })
+}
+
+// serverWith is the fixture's server with the options edit changes.
+func (f *submitFixture) serverWith(t *testing.T, edit func(*localsubmit.Options)) *localsubmit.Server {
+	t.Helper()
+	o := localsubmit.Options{Deliverer: f.agent, Queue: f.q, Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 10,
+		PickupDir: f.pickup, MaildropDir: filepath.Join(filepath.Dir(f.pickup), "maildrop"), SpoolDir: filepath.Dir(f.pickup), Logger: delivertest.DiscardLog(),
+		UserName: func(uid uint32) string { return "cron" }}
+	edit(&o)
+	ls, err := localsubmit.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
