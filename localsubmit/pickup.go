@@ -56,18 +56,21 @@ const maxRetryDelay = 30 * time.Minute
 // scan is one pass over pickup and the maildrop.
 type scan struct {
 	ctx, stop context.Context
-	// full tries every retry file, due or not (the scan at start: after a restart that
-	// added an owner, what waits goes at once).
-	full bool
+	// full tries every retry file written before the scan began, due or not (the scan
+	// at start: after a restart that added an owner, what waits goes at once); one
+	// written during the scan waits, or a scan could retry its own retries.
+	full    bool
+	started time.Time // the file system's clock, which a file's mtime is
 	// over counts, per uid found over its rate in this scan, the files left for later;
 	// the rest of that uid's files are not opened again in this scan.
 	over map[uint32]int
 }
 
 // scanPickup delivers every complete file of the pickup directory that is due, then of
-// the maildrop, oldest first within each batch, until stop ends.
-func (ls *Server) scanPickup(ctx, stop context.Context, full bool) {
-	sc := &scan{ctx: ctx, stop: stop, full: full, over: map[uint32]int{}}
+// the maildrop, oldest first within each batch, until stop ends; a full scan takes every
+// retry file written before since.
+func (ls *Server) scanPickup(ctx, stop context.Context, full bool, since time.Time) {
+	sc := &scan{ctx: ctx, stop: stop, full: full, started: since, over: map[uint32]int{}}
 	ls.scanDir(sc, ls.pickupDir, false)
 	// What users left while the daemon was down: make the names durable first (they
 	// could not fsync a directory they may not read).
@@ -233,7 +236,7 @@ func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 	if req.UID != nil {
 		uid = *req.UID
 	}
-	if req.Prepared && !sc.full && !ls.due(f, req) {
+	if req.Prepared && !ls.due(sc, f, req) {
 		return
 	}
 	if !req.Prepared && !ls.rate.allow(uid) {
@@ -266,10 +269,16 @@ func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 // try grows with the time the message has waited (half of it, at least pickupInterval,
 // at most maxRetryDelay), so that a message waiting days for an owner is tried, and
 // logged, a few times an hour rather than every 30 s; once past [queue] lifetime it is
-// due for its last try.
-func (ls *Server) due(f *os.File, req *Request) bool {
+// due for its last try. In the scan at start every file written before it is due.
+func (ls *Server) due(sc *scan, f *os.File, req *Request) bool {
 	fi, err := f.Stat()
-	if err != nil || req.Arrival <= 0 {
+	if err != nil {
+		return true
+	}
+	if sc.full {
+		return fi.ModTime().Before(sc.started)
+	}
+	if req.Arrival <= 0 {
 		return true
 	}
 	now, written, arrival := ls.now(), fi.ModTime(), time.Unix(req.Arrival, 0)
@@ -307,11 +316,13 @@ func (ls *Server) setAside(d dropDir, name string, log interface{ Error(string, 
 	}
 }
 
-func (s *Server) scanLoop() {
+// scanLoop scans at once, every retry file written before begin (before the socket
+// accepted anyone), then every pickupInterval what is due.
+func (s *Server) scanLoop(begin time.Time) {
 	t := time.NewTicker(pickupInterval)
 	defer t.Stop()
 	for full := true; ; full = false {
-		s.scanPickup(s.ctx, s.stop, full)
+		s.scanPickup(s.ctx, s.stop, full, begin)
 		select {
 		case <-s.stop.Done():
 			return

@@ -146,7 +146,8 @@ func inDaemonGroup(uid uint32) bool {
 
 // Serve scans pickup now and periodically, and accepts sendmail connections on ln.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.conns.Listen(ln) || !s.conns.Go(s.scanLoop) {
+	begin := time.Now()
+	if !s.conns.Listen(ln) || !s.conns.Go(func() { s.scanLoop(begin) }) {
 		return net.ErrClosed
 	}
 	for {
