@@ -309,11 +309,20 @@ func (ls *Server) checkPickup(req *Request, uid uint32, maildrop bool) error {
 }
 
 // setAside renames a pickup file that can never be delivered to NAME.bad.
-func (ls *Server) setAside(d dropDir, name string, log interface{ Error(string, ...any) }, why error) {
-	log.Error("pickup file cannot be delivered; renamed to .bad for the operator", "err", why)
-	if err := d.setAside(name); err != nil {
-		log.Error("renaming bad pickup file", "err", err)
+func (ls *Server) setAside(d dropDir, name string, log *slog.Logger, why error) {
+	// In the maildrop what a user leaves there is logged once per logEvery per uid,
+	// with the count since: a user cannot write the journal full with junk files.
+	key := "aside:" + d.path(name)
+	if uid, ok := d.owner(name); ok && d.isMaildrop() {
+		key = uidKey("aside", uid)
 	}
+	if err := d.setAside(name); err != nil {
+		// Left where it is, it is found again at every scan.
+		ls.logLimited(log, slog.LevelError, "aside-failed:"+d.path(name), "pickup file cannot be delivered, nor renamed to .bad",
+			"err", why, "rename_err", err)
+		return
+	}
+	ls.logLimited(log, slog.LevelError, key, "pickup file cannot be delivered; renamed to .bad for the operator", "err", why)
 }
 
 // scanLoop scans at once, every retry file written before begin (before the socket

@@ -148,3 +148,57 @@ func TestMaildropFloodBounded(t *testing.T) {
 		t.Errorf("%d log lines about the flood in three scans, want 1\n", c)
 	}
 }
+
+// TestSetAsideNeverReplaces: a user who made NAME.bad first (a full directory, a file)
+// neither makes setting NAME aside fail at every scan nor has it replace NAME.bad; what
+// one uid leaves is logged once for all its files.
+func TestSetAsideNeverReplaces(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	logs := &logBuffer{}
+	f.ls = f.serverWith(t, func(o *localsubmit.Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	drop := f.maildrop()
+	squat := filepath.Join(drop, "4242") // root's, named after 4242: a squat
+	for _, d := range []string{squat, squat + ".bad"} {
+		if err := os.Mkdir(d, 0o770); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(squat+".bad", "earlier"), []byte("set aside before"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(drop, "0000000000000002-junk")
+	for p, data := range map[string]string{junk: "not a request\n", junk + ".bad": "keep me"} {
+		if err := os.WriteFile(p, []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		f.ls.ScanDue(context.Background())
+	}
+	names := pickupFiles(t, drop)
+	var asides int
+	for _, n := range names {
+		if n == "4242" || n == filepath.Base(junk) {
+			t.Errorf("%s was not set aside: %v", n, names)
+		}
+		if strings.HasSuffix(n, ".bad") && strings.Count(n, ".") == 2 {
+			asides++
+		}
+	}
+	if asides != 2 {
+		t.Errorf("want the squat and the junk file beside the existing .bad names, have %v", names)
+	}
+	if b, err := os.ReadFile(junk + ".bad"); err != nil || string(b) != "keep me" {
+		t.Errorf("the earlier junk.bad was replaced: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(squat+".bad", "earlier")); err != nil {
+		t.Errorf("the earlier squat's file: %v", err)
+	}
+	if n := logs.count("nor renamed"); n != 0 {
+		t.Errorf("%d failed renames logged", n)
+	}
+	if n := logs.count("renamed to .bad"); n != 1 {
+		t.Errorf("%d lines for one uid's two set-asides, want 1", n)
+	}
+}

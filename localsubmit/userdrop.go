@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/postern/postern/store/durable"
+	"golang.org/x/sys/unix"
 )
 
 // Each user's maildrop files go into a directory of their own, state_dir/maildrop/UID,
@@ -31,10 +32,12 @@ type dropDir interface {
 	// open opens a file for reading and returns its owner's uid.
 	open(name string) (*os.File, uint32, error)
 	remove(name string) error   // durably
-	setAside(name string) error // to NAME.bad
+	setAside(name string) error // to NAME.bad, never replacing (aside.go)
 	path(name string) string
 	// isMaildrop is true for files any user may have written.
 	isMaildrop() bool
+	// owner is the uid that owns name itself (a symlink not followed).
+	owner(name string) (uint32, bool)
 }
 
 // plainDir is the pickup directory, or the maildrop's own files.
@@ -47,9 +50,16 @@ func (d plainDir) open(name string) (*os.File, uint32, error) {
 	return openPickup(d.path(name), d.maildrop)
 }
 func (d plainDir) remove(name string) error   { return durable.Remove(d.path(name)) }
-func (d plainDir) setAside(name string) error { return os.Rename(d.path(name), d.path(name)+".bad") }
+func (d plainDir) setAside(name string) error { return setAsideAt(unix.AT_FDCWD, d.path(name)) }
 func (d plainDir) path(name string) string    { return filepath.Join(d.dir, name) }
 func (d plainDir) isMaildrop() bool           { return d.maildrop }
+func (d plainDir) owner(name string) (uint32, bool) {
+	var st unix.Stat_t
+	if unix.Lstat(d.path(name), &st) != nil {
+		return 0, false
+	}
+	return st.Uid, true
+}
 
 // userDrop is one user's directory of the maildrop, held open.
 type userDrop struct {
@@ -139,12 +149,11 @@ func (d *userDrop) remove(name string) error {
 	return d.dir.Sync()
 }
 
-func (d *userDrop) setAside(name string) error {
-	return syscall.Renameat(d.fd(), name, d.fd(), name+".bad")
-}
+func (d *userDrop) setAside(name string) error { return setAsideAt(d.fd(), name) }
 
-func (d *userDrop) path(name string) string { return filepath.Join(d.name, name) }
-func (d *userDrop) isMaildrop() bool        { return true }
+func (d *userDrop) path(name string) string     { return filepath.Join(d.name, name) }
+func (d *userDrop) isMaildrop() bool            { return true }
+func (d *userDrop) owner(string) (uint32, bool) { return d.uid, true }
 
 // ownDropDir is the caller's directory in the maildrop, made if missing (mode 2770, the
 // maildrop's group); an error when it is not theirs or cannot be made.
