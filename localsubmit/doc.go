@@ -29,13 +29,16 @@
 // A Request's Op is OpSubmit (the zero value: a message) or, with no message, OpList
 // (mailq for a user outside group postern: her own messages, list.go) or OpVerify
 // (sendmail -bv: how each recipient would be delivered, verify.go). The caller is
-// always the kernel's uid of the connection, never something the request says.
+// always the kernel's uid of the connection, never something the request says. A uid
+// holds at most maxConnsPerUID connections; list and verify have a per-uid rate of
+// their own (ratelimit.go), and what a user can repeat is logged sparingly (logonce.go).
 //
 // A maildrop file (state_dir/maildrop/UID, written by sendmail of any user while the
 // daemon is down; see maildrop.go and userdrop.go for why no user can reach another's)
 // has the same bytes: the JSON line, then the message. The daemon's own retries use the
 // same format in the private state_dir/pickup. The daemon delivers pickup files at
-// start and every 30 s, removes each only once delivered (at least once, never lost),
-// bounces recipients refused for good to the sender (nobody waits for that delivery), and
-// keeps temporarily failed recipients as a prepared retry file until [queue] lifetime.
+// start and every 30 s (its own retries when due, pickup.go), removes each only once
+// delivered (at least once, never lost), bounces recipients refused for good to the
+// sender (nobody waits for that delivery), and keeps temporarily failed recipients as a
+// prepared retry file until [queue] lifetime.
 package localsubmit

@@ -177,3 +177,22 @@ func FuzzRewrite(f *testing.F) {
 		}
 	})
 }
+
+// TestRewriteOwnerIsNotRewrittenAgain: an owner that is itself a name of the machine
+// (alerts.to = root@HOSTNAME, or nut@HOSTNAME) is taken as given, after a bounded number
+// of lookups: the rewrite never loops root -> owner -> root.
+func TestRewriteOwnerIsNotRewrittenAgain(t *testing.T) {
+	t.Parallel()
+	for _, owner := range []string{"root@mail.example.test", "nut@localhost"} {
+		n := newFakeNames()
+		n.owner = owner
+		w := newRewriter(n, "mail.example.test", nil)
+		got, err := w.rewrite(context.Background(), "root")
+		if err != nil || got != owner {
+			t.Errorf("owner %s: root -> %q, %v; want the owner as given", owner, got, err)
+		}
+		if len(n.asked) > 2 {
+			t.Errorf("owner %s: %d lookups %v, want at most 2", owner, len(n.asked), n.asked)
+		}
+	}
+}

@@ -148,7 +148,7 @@ type Admin struct {
 	// SubmitSocket is not an admin socket, but it lives next to it and is for the same
 	// local callers; [listen] is for network listeners.
 	SubmitSocket    string `toml:"submit_socket" path:"runtime" type:"path" doc:"The local submission socket postern sendmail hands mail to, mode 0666: any local user may send, and the caller's uid is recorded. While the server is down, sendmail leaves mail in state_dir/maildrop instead (mode 3733: any user may add a file, none may read or remove another's)."`
-	SubmitPerMinute int    `toml:"submit_per_minute" doc:"The most messages one local user (uid, root excepted) may send per minute through sendmail, socket and maildrop together; more wait in the maildrop and go out later. 0 for no limit."`
+	SubmitPerMinute int    `toml:"submit_per_minute" doc:"The most messages one local user (uid, root excepted) may send per minute through sendmail, socket and maildrop together; more wait in the maildrop and go out later. mailq and sendmail -bv of a user outside group postern count in a window of the same size of their own. 0 for no limit."`
 }
 
 // Log configures logging.
