@@ -2,10 +2,13 @@ package localsubmit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,10 +19,15 @@ import (
 // requests a minute per uid.
 func floodServer(t *testing.T, perMinute int) *Server {
 	t.Helper()
+	return floodServerLog(t, perMinute, delivertest.DiscardLog())
+}
+
+func floodServerLog(t *testing.T, perMinute int, log *slog.Logger) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	ls, err := New(Options{Hostname: "mail.example.test", MaxSize: 1 << 20, MaxRcpts: 3, PerUIDPerMinute: perMinute,
 		PickupDir: filepath.Join(dir, "pickup"), MaildropDir: filepath.Join(dir, "maildrop"), SpoolDir: dir,
-		Logger: delivertest.DiscardLog(), UserName: func(uint32) string { return "u" }})
+		Logger: log, UserName: func(uint32) string { return "u" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +129,39 @@ func TestQueriesRateLimited(t *testing.T) {
 	}
 	if !ls.rate.allow(1000) {
 		t.Error("uid 1000's list requests used up its submissions")
+	}
+}
+
+// lockedBuffer collects log lines from the connections' goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// TestRefusalsLoggedSparingly: a user who sends garbage in a loop gets each refused,
+// and the journal one line per logEvery.
+func TestRefusalsLoggedSparingly(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	ls := floodServerLog(t, 0, slog.New(slog.NewTextHandler(logs, nil)))
+	for range 50 {
+		if r := ask(t, dialAs(ls, 1000), `{"v":1,"bogus":true}`); !strings.Contains(r.Error, "malformed") {
+			t.Fatalf("garbage: %+v", r)
+		}
+	}
+	if n := logs.count("local submission refused"); n != 1 {
+		t.Errorf("50 refusals logged %d lines, want 1", n)
 	}
 }

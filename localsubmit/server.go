@@ -213,12 +213,12 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 	br := bufio.NewReader(c)
 	reply := func(r Reply) {
 		if err := writeReply(c, r); err != nil {
-			log.Warn("sendmail went away before the reply", "id", r.ID, "err", err)
+			ls.logLimited(log, slog.LevelWarn, uidKey("gone", uid), "sendmail went away before the reply", "id", r.ID, "err", err)
 		}
 	}
 	req, err := readRequest(br)
 	if err != nil {
-		log.Warn("local submission refused", "err", err)
+		ls.logLimited(log, slog.LevelWarn, uidKey("malformed", uid), "local submission refused", "err", err)
 		reply(Reply{Error: err.Error()})
 		return
 	}
@@ -252,7 +252,7 @@ func (ls *Server) serveConn(ctx context.Context, c net.Conn, uid uint32, pid int
 	}
 	msg, err := ls.spool(io.LimitReader(br, req.Size), req.Size)
 	if err != nil {
-		log.Warn("local submission: reading the message failed", "err", err)
+		ls.logLimited(log, slog.LevelWarn, uidKey("short", uid), "local submission: reading the message failed", "err", err)
 		reply(Reply{Error: err.Error(), Temporary: true})
 		return
 	}
