@@ -301,3 +301,36 @@ echo ok`, sq, line, own)
 		t.Errorf("VmHWM %d KiB after the maildrop attack", hwm)
 	}
 }
+
+// TestSendmailRewriteNoLoop: the owner's address is an alias back to a name of the
+// machine (postmaster@ -> nut@HOSTNAME, which would be rewritten to the owner again):
+// mail to root is rewritten once, to the owner, whose alias sends it to nut@HOSTNAME as
+// given (relayed, there being no such local domain): one local submission, one queue
+// entry, no loop; -bv says the same.
+func TestSendmailRewriteNoLoop(t *testing.T) {
+	t.Parallel()
+	nobody, _ := asNobody(t)
+	s := mqServer(t)
+	s.MustCLI("alias", "add", "postmaster@example.test", "nut@mail.example.test")
+	if r := runCLI(t, s.Config, "Subject: round and round\n\nhi\n", nobody, "sendmail", "root"); r.Code != 0 {
+		t.Fatalf("sendmail root: exit %d: %s", r.Code, r.Stderr)
+	}
+	ids := mqQueueIDs(t, s, 1)
+	if _, ok := ids["nut@mail.example.test"]; !ok {
+		t.Errorf("the queue holds %v, want the alias's target nut@mail.example.test", ids)
+	}
+	var submissions int
+	for _, l := range s.Log() {
+		if strings.Contains(l, `msg="local submission"`) {
+			submissions++
+		}
+	}
+	if submissions != 1 {
+		t.Errorf("%d local submissions logged, want 1", submissions)
+	}
+	if r := runCLI(t, s.Config, "", nil, "sendmail", "-bv", "root"); r.Code != 0 ||
+		!strings.Contains(r.Stdout, "rewritten to postmaster@example.test; deliverable: forwarded to nut@mail.example.test") {
+		t.Errorf("-bv root: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	mqQueueIDs(t, s, 1)
+}
