@@ -23,11 +23,50 @@ import (
 // drains it).
 const maxScanned = 10000
 
-// listFor answers OpList for uid.
+// maxListBytes bounds what one OpList reply describes (well under the client's
+// maxReplyLine): a user whose messages each name a thousand long addresses gets the
+// oldest that fit and a count of the rest, and costs the daemon no more.
+const maxListBytes = 4 << 20
+
+// listing collects one OpList reply within MaxListed entries and maxListBytes.
+type listing struct {
+	list  []queue.Info
+	bytes int
+	more  int
+}
+
+// add takes in when it fits, else counts it in more; false once the listing is full.
+func (l *listing) add(in queue.Info) bool {
+	n := infoBytes(in)
+	if len(l.list) >= MaxListed || l.bytes+n > maxListBytes {
+		l.more++
+		return false
+	}
+	l.list, l.bytes = append(l.list, in), l.bytes+n
+	return true
+}
+
+func (l *listing) full() bool { return len(l.list) >= MaxListed || l.bytes >= maxListBytes }
+
+// infoBytes is about what in takes in the reply.
+func infoBytes(in queue.Info) int {
+	n := 160 + len(in.ID) + len(in.From) + len(in.Origin)
+	for _, r := range in.Rcpts {
+		n += 64 + len(r.Addr) + len(r.Enhanced) + len(r.LastError) + len(r.RemoteMTA)
+	}
+	return n
+}
+
+// listFor answers OpList for uid: the queue's entries first, then pickup and the
+// maildrop, each oldest first, as many as fit.
 func (ls *Server) listFor(uid uint32) Reply {
-	var list []queue.Info
+	var l listing
 	if ls.queue != nil {
-		list = ls.queue.ListSubmittedBy(uid)
+		entries, more := ls.queue.ListSubmittedBy(uid, MaxListed)
+		for _, in := range entries {
+			l.add(in)
+		}
+		l.more += more
 	}
 	from := func(req *Request) string {
 		login := ls.loginOf(uid)
@@ -36,19 +75,15 @@ func (ls *Server) listFor(uid uint32) Reply {
 		}
 		return login
 	}
-	list = append(list, waitingIn(plainDir{dir: ls.pickupDir}, dirNames(ls.pickupDir), uid, from)...)
-	list = append(list, waitingIn(plainDir{dir: ls.maildropDir, maildrop: true}, dirNames(ls.maildropDir), uid, from)...)
+	waitingIn(&l, plainDir{dir: ls.pickupDir}, dirNames(ls.pickupDir), uid, from)
+	waitingIn(&l, plainDir{dir: ls.maildropDir, maildrop: true}, dirNames(ls.maildropDir), uid, from)
 	if d, err := openUserDrop(ls.maildropDir, userDropName(uid)); err == nil {
 		names, _ := d.names(maxScanned)
-		list = append(list, waitingIn(d, names, uid, from)...)
+		waitingIn(&l, d, names, uid, from)
 		d.close()
 	}
-	sortInfos(list)
-	var more int
-	if len(list) > MaxListed {
-		more, list = len(list)-MaxListed, list[:MaxListed]
-	}
-	return Reply{Queue: list, More: more}
+	sortInfos(l.list)
+	return Reply{Queue: l.list, More: l.more}
 }
 
 // ListMaildrop is mailq while the daemon is down: the caller's own messages waiting in
@@ -74,9 +109,10 @@ func ListMaildrop(maildrop, defaultFrom string) ([]queue.Info, error) {
 		}
 		return defaultFrom
 	}
-	list := waitingIn(d, names, uid, from)
-	sortInfos(list)
-	return list, nil
+	var l listing
+	waitingIn(&l, d, names, uid, from)
+	sortInfos(l.list)
+	return l.list, nil
 }
 
 // dirNames lists at most maxScanned names of dir, "" on error.
@@ -90,19 +126,25 @@ func dirNames(dir string) []string {
 	return names
 }
 
-// waitingIn describes the files of d that are uid's; from makes a request's envelope
-// sender.
-func waitingIn(d dropDir, names []string, uid uint32, from func(*Request) string) []queue.Info {
-	var out []queue.Info
+// waitingIn adds the files of d that are uid's to l, oldest first (a name begins with
+// its time), until l is full; the rest of uid's files are counted without being read
+// where their owner says whose they are (the maildrop), not counted in pickup.
+func waitingIn(l *listing, d dropDir, names []string, uid uint32, from func(*Request) string) {
+	sort.Strings(names)
 	for _, name := range names {
 		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".bad") {
 			continue
 		}
+		if l.full() {
+			if owner, ok := d.owner(name); ok && d.isMaildrop() && owner == uid {
+				l.more++
+			}
+			continue
+		}
 		if in, ok := waitingFile(d, name, uid, from); ok {
-			out = append(out, in)
+			l.add(in)
 		}
 	}
-	return out
 }
 
 // waitingFile describes one pickup file when it is uid's.

@@ -3,6 +3,8 @@ package localsubmit_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,5 +106,46 @@ func TestRequestOpsCarryNoMessage(t *testing.T) {
 		if err != nil || rep.Error == "" || len(rep.Queue) > 0 {
 			t.Errorf("op %q with a message: %+v, %v; want refused", op, rep, err)
 		}
+	}
+}
+
+// TestListBounded: a user whose 300 waiting files each name 100 long addresses (about
+// 30 KB a listing entry) gets the oldest that fit in one bounded reply and the count of
+// the rest: mailq of such a user costs the daemon a few MiB, not all of it.
+func TestListBounded(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	const uid, files = 4242, 300
+	dir := filepath.Join(f.maildrop(), "4242")
+	if err := os.Mkdir(dir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, -1); err != nil {
+		t.Fatal(err)
+	}
+	var rcpts []string
+	for i := range 100 {
+		rcpts = append(rcpts, fmt.Sprintf("%s%03d@example.org", strings.Repeat("x", 230), i))
+	}
+	line, _ := json.Marshal(localsubmit.Request{V: 1, Rcpts: rcpts, Size: 3})
+	for i := range files {
+		p := filepath.Join(dir, fmt.Sprintf("%016x-%024x", 1000+i, i))
+		if err := os.WriteFile(p, append(line, "\nx\n\n"...), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, uid, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := f.ls.ListFor(uid)
+	b, _ := json.Marshal(rep)
+	if len(rep.Queue) == 0 || len(rep.Queue) == files || len(rep.Queue)+rep.More != files {
+		t.Fatalf("listed %d and %d more of %d", len(rep.Queue), rep.More, files)
+	}
+	if len(b) > 5<<20 {
+		t.Errorf("the reply is %d bytes", len(b))
+	}
+	if want := "M" + strings.ToUpper(fmt.Sprintf("%024x", 0)[:10]); rep.Queue[0].ID != want {
+		t.Errorf("first listed %s, want the oldest %s", rep.Queue[0].ID, want)
 	}
 }

@@ -29,7 +29,8 @@ type Deliverer interface {
 
 // Queue is what mailq for one user needs of the outbound queue (smtp/queue's Queue).
 type Queue interface {
-	ListSubmittedBy(uid uint32) []queue.Info
+	// ListSubmittedBy lists the oldest max entries uid submitted, and how many more.
+	ListSubmittedBy(uid uint32, max int) ([]queue.Info, int)
 }
 
 // Options configure a Server.

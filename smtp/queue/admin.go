@@ -11,10 +11,34 @@ func (q *Queue) List() []Info {
 	return q.list(func(*entry) bool { return true })
 }
 
-// ListSubmittedBy describes the queued messages the local user uid submitted (their
-// Envelope.UID), oldest first: what mailq shows a user who may not see the whole queue.
-func (q *Queue) ListSubmittedBy(uid uint32) []Info {
-	return q.list(func(e *entry) bool { return e.meta.UID != nil && *e.meta.UID == uid })
+// ListSubmittedBy describes the oldest max queued messages the local user uid submitted
+// (their Envelope.UID), oldest first, and says how many more there are: what mailq shows
+// a user who may not see the whole queue. Only the max are described, so a user with
+// many large entries costs one listing no more than max of them.
+func (q *Queue) ListSubmittedBy(uid uint32, max int) ([]Info, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var mine []*entry
+	for _, e := range q.entries {
+		if e.meta.UID != nil && *e.meta.UID == uid {
+			mine = append(mine, e)
+		}
+	}
+	sort.Slice(mine, func(i, j int) bool {
+		if !mine[i].meta.Arrival.Equal(mine[j].meta.Arrival) {
+			return mine[i].meta.Arrival.Before(mine[j].meta.Arrival)
+		}
+		return mine[i].id < mine[j].id
+	})
+	more := 0
+	if len(mine) > max {
+		more, mine = len(mine)-max, mine[:max]
+	}
+	out := make([]Info, len(mine))
+	for i, e := range mine {
+		out[i] = e.info()
+	}
+	return out, more
 }
 
 func (q *Queue) list(keep func(*entry) bool) []Info {

@@ -12,7 +12,7 @@
 //	go q.Run(ctx, bouncer)            // the one scheduler; bouncer.Bounce(ctx, *Bounce) delivers DSNs
 //	id, err := q.Enqueue(ctx, queue.Envelope{From: from, Rcpts: rcpts, Origin: "..."}, body)
 //	// err == nil: the message is on disk; answer 250.
-//	q.List(); q.ListSubmittedBy(uid); q.Show(id); q.Flush(); q.Retry(id); q.Hold(id); q.Release(id); q.Delete(id)
+//	q.List(); q.ListSubmittedBy(uid, max); q.Show(id); q.Flush(); q.Retry(id); q.Hold(id); q.Release(id); q.Delete(id)
 //	queue.WriteMailq(os.Stdout, q.List(), nil)
 //	q.Close()                         // after Run has returned
 //

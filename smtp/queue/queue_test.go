@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -497,18 +498,25 @@ func TestListSubmittedBy(t *testing.T) {
 	enq(Envelope{From: "alice@example.com", Rcpts: []string{"c@example.org"}})
 	h.q.Close()
 	h.open(t)
-	got := h.q.ListSubmittedBy(65534)
-	if len(got) != 1 || got[0].ID != mine || got[0].UID == nil || *got[0].UID != 65534 {
-		t.Fatalf("ListSubmittedBy(65534) = %+v, want only %s", got, mine)
+	got, more := h.q.ListSubmittedBy(65534, 10)
+	if len(got) != 1 || more != 0 || got[0].ID != mine || got[0].UID == nil || *got[0].UID != 65534 {
+		t.Fatalf("ListSubmittedBy(65534) = %+v, %d more, want only %s", got, more, mine)
 	}
-	if got := h.q.ListSubmittedBy(1000); len(got) != 0 {
+	if got, _ := h.q.ListSubmittedBy(1000, 10); len(got) != 0 {
 		t.Errorf("ListSubmittedBy(1000) = %+v, want none", got)
 	}
-	if got := h.q.ListSubmittedBy(0); len(got) != 1 || got[0].From != "root@example.com" {
+	if got, _ := h.q.ListSubmittedBy(0, 10); len(got) != 1 || got[0].From != "root@example.com" {
 		t.Errorf("ListSubmittedBy(0) = %+v, want root's", got)
 	}
-	if n := len(h.q.List()); n != 3 {
-		t.Errorf("List has %d entries, want 3", n)
+	// At most max, the oldest (the harness's clock stands still: by id), the rest counted.
+	ids := []string{mine, enq(Envelope{From: "nobody@example.com", Rcpts: []string{"d@example.org"}, UID: uid(65534)}),
+		enq(Envelope{From: "nobody@example.com", Rcpts: []string{"e@example.org"}, UID: uid(65534)})}
+	sort.Strings(ids)
+	if got, more := h.q.ListSubmittedBy(65534, 2); len(got) != 2 || more != 1 || got[0].ID != ids[0] || got[1].ID != ids[1] {
+		t.Errorf("ListSubmittedBy(65534, 2) = %+v, %d more; want %v, 1 more", got, more, ids[:2])
+	}
+	if n := len(h.q.List()); n != 5 {
+		t.Errorf("List has %d entries, want 5", n)
 	}
 }
 
