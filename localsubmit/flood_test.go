@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -163,5 +164,25 @@ func TestRefusalsLoggedSparingly(t *testing.T) {
 	}
 	if n := logs.count("local submission refused"); n != 1 {
 		t.Errorf("50 refusals logged %d lines, want 1", n)
+	}
+}
+
+// TestVerifyBounded: one -bv verifies at most maxVerify addresses, however large
+// max_recipients is.
+func TestVerifyBounded(t *testing.T) {
+	t.Parallel()
+	ls := floodServer(t, 0)
+	ls.maxRcpts = 1000
+	many := make([]string, maxVerify+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("u%d@example.org", i)
+	}
+	line, _ := json.Marshal(Request{V: Version, Op: OpVerify, Rcpts: many})
+	if r := ask(t, dialAs(ls, 1000), string(line)); !strings.Contains(r.Error, "the most one sendmail -bv verifies") || len(r.Verified) != 0 {
+		t.Errorf("%d addresses: %+v", len(many), r.Error)
+	}
+	line, _ = json.Marshal(Request{V: Version, Op: OpVerify, Rcpts: many[:maxVerify]})
+	if r := ask(t, dialAs(ls, 1000), string(line)); len(r.Verified) != maxVerify {
+		t.Errorf("%d addresses: %d verdicts, %q", maxVerify, len(r.Verified), r.Error)
 	}
 }

@@ -22,13 +22,18 @@ type Verifier interface {
 	Verify(ctx context.Context, rcpt string, full bool) Verdict
 }
 
+// maxVerify bounds the addresses of one OpVerify, below max_recipients (1000 by
+// default): each is a few lookups, and a user may ask submit_per_minute times a minute,
+// so -bv is no way to make the daemon do tens of thousands of lookups a minute.
+const maxVerify = 100
+
 // verify answers OpVerify for uid.
 func (ls *Server) verify(ctx context.Context, uid uint32, rcpts []string) Reply {
 	if len(rcpts) == 0 {
 		return Reply{Error: "no recipients to verify"}
 	}
-	if len(rcpts) > ls.maxRcpts {
-		return Reply{Error: fmt.Sprintf("%d recipients are more than the limit of %d (smtp.max_recipients)", len(rcpts), ls.maxRcpts)}
+	if limit := min(ls.maxRcpts, maxVerify); len(rcpts) > limit {
+		return Reply{Error: fmt.Sprintf("%d addresses are more than %d, the most one sendmail -bv verifies (and smtp.max_recipients)", len(rcpts), limit)}
 	}
 	full := ls.privileged(uid)
 	var out Reply

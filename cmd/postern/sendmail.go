@@ -36,7 +36,7 @@ from To:, Cc: and Bcc: (and removes Bcc:); -f ADDRESS sets the envelope sender
 (and the From: added when the message has none); -F NAME sets the full name of
 that From:; -i or -oi stops a line with a single dot from ending the message;
 -bm (the default) sends; -bp lists the queue as mailq does; -bv verifies the
-addresses on the command line and sends nothing, one line each ("ADDRESS...
+addresses on the command line (at most 100) and sends nothing, one line each ("ADDRESS...
 deliverable: local mailbox ...", "... rewritten to OWNER; deliverable: ..." for
 a name of this machine, or "... undeliverable: REASON"), exit 0 when all
 are deliverable, 67 when one is not, 75 when one cannot be verified now, 69 when
