@@ -206,6 +206,10 @@ func openPickup(path string, maildrop bool) (*os.File, uint32, error) {
 // pickupOne delivers one pickup file and removes it, or leaves it for a later scan.
 func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 	maildrop := d.isMaildrop()
+	if owner, ok := d.owner(name); ok && maildrop && sc.over[owner] > 0 {
+		sc.over[owner]++ // over its rate: not even opened in this scan
+		return
+	}
 	log := ls.log.With("file", d.path(name), "maildrop", maildrop)
 	f, uid, err := d.open(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -220,10 +224,6 @@ func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 		return
 	}
 	defer f.Close()
-	if sc.over[uid] > 0 && maildrop {
-		sc.over[uid]++ // the owner is over its rate: not read in this scan
-		return
-	}
 	br := bufio.NewReader(f)
 	req, err := readRequest(br)
 	if err == nil {
