@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -36,11 +37,32 @@ func floodServerLog(t *testing.T, perMinute int, log *slog.Logger) *Server {
 }
 
 // dialAs connects to ls as uid over a pipe (the tests run as root, the socket would say
-// 0) and returns the client's end.
+// 0) and returns the client's end. Its Close waits until the server is done with the
+// connection (its slot released), as a client's next connection would find it.
 func dialAs(ls *Server, uid uint32) net.Conn {
 	client, server := net.Pipe()
-	go ls.admit(server, uid, 1)
-	return client
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ls.admit(server, uid, 1)
+	}()
+	return &servedConn{Conn: client, done: done}
+}
+
+// servedConn is dialAs's client end.
+type servedConn struct {
+	net.Conn
+	done <-chan struct{}
+}
+
+func (c *servedConn) Close() error {
+	err := c.Conn.Close()
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		return errors.New("the server kept the connection 10 s after the client closed it")
+	}
+	return err
 }
 
 // ask sends a request line and reads the reply.

@@ -145,6 +145,18 @@ func splitAddr(addr string) (local, domain string) {
 }
 
 // String names a resolution, for logs and tests.
+// Classify is the Resolution of an address the delivery agent found local (in a local
+// domain) or not, and found to reach someone or not (deliver.Agent.Lookup).
+func Classify(local, found bool) Resolution {
+	switch {
+	case found:
+		return Known
+	case local:
+		return Unknown
+	}
+	return Foreign
+}
+
 func (r Resolution) String() string {
 	switch r {
 	case Foreign:

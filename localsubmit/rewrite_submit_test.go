@@ -24,15 +24,10 @@ type agentNames struct {
 
 func (n *agentNames) Resolve(ctx context.Context, addr string) (localsubmit.Resolution, error) {
 	local, found, err := n.agent.Lookup(ctx, addr)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, err
-	case found:
-		return localsubmit.Known, nil
-	case local:
-		return localsubmit.Unknown, nil
 	}
-	return localsubmit.Foreign, nil
+	return localsubmit.Classify(local, found), nil
 }
 
 func (n *agentNames) PrimaryDomain(context.Context) (string, error) { return delivertest.Domain, nil }

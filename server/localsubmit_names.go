@@ -25,15 +25,10 @@ type localNames struct {
 
 func (n *localNames) Resolve(ctx context.Context, addr string) (localsubmit.Resolution, error) {
 	local, found, err := n.agent.Lookup(ctx, addr)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, err
-	case found:
-		return localsubmit.Known, nil
-	case local:
-		return localsubmit.Unknown, nil
 	}
-	return localsubmit.Foreign, nil
+	return localsubmit.Classify(local, found), nil
 }
 
 // PrimaryDomain is the first local domain by name, the one alerts use.
