@@ -158,7 +158,7 @@ func (c *cli) printInitNext(cfgFile, stateDir, domain, addr string, boot bootstr
 		fmt.Fprintf(w, "  postern user add you@%s --password-stdin\n", domain)
 	case bootErr != nil || !(boot.UserAdded || boot.UserExisted):
 		fmt.Fprintf(w, "  postern user add %s --password-stdin\n", addr)
-		for _, name := range bootstrap.OwnerNames {
+		for _, name := range bootstrap.OwnerNames() {
 			fmt.Fprintf(w, "  postern alias add %s@%s %s\n", name, domain, addr)
 		}
 	default:

@@ -38,7 +38,7 @@ type Result struct {
 // at the first user, as every MTA's setup aliases postmaster to a real person: mail from
 // the machine's services reaches its owner through postmaster@, and abuse reports a
 // person.
-var OwnerNames = []string{"postmaster", "abuse"}
+func OwnerNames() []string { return []string{"postmaster", "abuse"} }
 
 // ErrStateLocked is returned by Run when it cannot take the state directory's lock,
 // most often because the daemon runs; the caller falls back to the admin commands.
@@ -105,7 +105,7 @@ func bootstrapStore(ctx context.Context, cfg *config.Config, r Request) (Result,
 // address is taken (a user, or an alias already: an admin's choice is kept).
 func addOwnerAliases(ctx context.Context, st *store.Store, domain, user string) ([]string, error) {
 	var added []string
-	for _, name := range OwnerNames {
+	for _, name := range OwnerNames() {
 		src, err := store.NormalizeAddress(name + "@" + domain)
 		if err != nil {
 			return added, err
