@@ -419,3 +419,57 @@ func TestAbuseHTTPIdleTimeout(t *testing.T) {
 	}
 	t.Logf("an idle HTTP keep-alive closed after %v", took.Round(10*time.Millisecond))
 }
+
+// TestAbuseHTTPConnectionFlood: 1,000 connections from one address to an HTTP listener
+// (the one the metrics use; port 80 and 443 share its limits), each sending nothing, are
+// held at most max_connections_per_network at a time: the rest are closed at once, the
+// held ones when idle_timeout has passed without a request header. Meanwhile a request
+// from another network is answered, and the daemon's peak RSS barely moves.
+func TestAbuseHTTPConnectionFlood(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{NoStart: true, SMTP: "trusted_networks = []\n", Extra: "[limits.http]\nidle_timeout = \"3s\"\n"})
+	withListen(t, s, map[string]string{"metrics": "127.0.0.1:0"})
+	before := daemonHWM(t, s)
+	const n, perNetwork = 1000, 20 // [limits.http] max_connections_per_network's default
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = dialFrom(t, "127.0.0.1", s.Addrs["metrics"])
+	}
+	opened := time.Now()
+	// Which of them the server closed at once: a read sees the end within a moment,
+	// while a held one times out on our side.
+	held := 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				held++
+			}
+		}
+	}
+	t.Logf("HTTP flood: %d of %d connections held, the rest closed at once", held, n)
+	if held > perNetwork {
+		t.Fatalf("%d silent connections from one address held, want at most %d", held, perNetwork)
+	}
+	// The owner, from another network, is answered during the flood.
+	c := dialFrom(t, ownerIP, s.Addrs["metrics"])
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics from %s during the flood: %v %v", ownerIP, resp, err)
+	}
+	resp.Body.Close()
+	// The held ones go when idle_timeout passes without a request.
+	start := time.Now()
+	for _, c := range conns {
+		c.SetReadDeadline(start.Add(20 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatal("the server sent something to a connection that asked nothing")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("a silent connection is still held %v after the flood (idle_timeout 3s)", time.Since(start))
+		}
+	}
+	t.Logf("the held silent connections were all closed %v after the last was opened", time.Since(opened).Round(10*time.Millisecond))
+	afterFlood(t, s, before)
+}
