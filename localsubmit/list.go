@@ -136,7 +136,10 @@ func waitingIn(l *listing, d dropDir, names []string, uid uint32, from func(*Req
 			continue
 		}
 		if l.full() {
-			if owner, ok := d.owner(name); ok && d.isMaildrop() && owner == uid {
+			if !d.isMaildrop() {
+				return // pickup's files are the daemon's: the rest are not counted
+			}
+			if owner, ok := d.owner(name); ok && owner == uid {
 				l.more++
 			}
 			continue

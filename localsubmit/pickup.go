@@ -206,9 +206,13 @@ func openPickup(path string, maildrop bool) (*os.File, uint32, error) {
 // pickupOne delivers one pickup file and removes it, or leaves it for a later scan.
 func (ls *Server) pickupOne(sc *scan, d dropDir, name string) {
 	maildrop := d.isMaildrop()
-	if owner, ok := d.owner(name); ok && maildrop && sc.over[owner] > 0 {
-		sc.over[owner]++ // over its rate: not even opened in this scan
-		return
+	// The lstat only when a uid is over its rate in this scan: the open below checks the
+	// owner anyway, and every pickup file is looked at every pickupInterval.
+	if maildrop && len(sc.over) > 0 {
+		if owner, ok := d.owner(name); ok && sc.over[owner] > 0 {
+			sc.over[owner]++ // over its rate: not even opened in this scan
+			return
+		}
 	}
 	log := ls.log.With("file", d.path(name), "maildrop", maildrop)
 	f, uid, err := d.open(name)
