@@ -77,11 +77,23 @@ func newRewriter(names Names, hostname string, machineNames []string) *rewriter 
 // rewrite qualifies rcpt and says where it goes. No owner, or a failed lookup, is a
 // *smtp.ReplyError with a 4xx code; any other error is a bad address.
 func (w *rewriter) rewrite(ctx context.Context, rcpt string) (string, error) {
-	bare := !strings.Contains(rcpt, "@")
-	addr, err := smtp.QualifyAddress(rcpt, w.hostname)
+	_, to, err := w.place(ctx, rcpt)
+	return to, err
+}
+
+// place is rewrite that also returns rcpt qualified (as given, before the rewrite; ""
+// when it does not parse), which the submission logs and keeps for a retry.
+func (w *rewriter) place(ctx context.Context, rcpt string) (addr, to string, err error) {
+	addr, err = smtp.QualifyAddress(rcpt, w.hostname)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	to, err = w.placeQualified(ctx, addr, !strings.Contains(rcpt, "@"))
+	return addr, to, err
+}
+
+// placeQualified places addr, rcpt qualified; bare: rcpt had no domain.
+func (w *rewriter) placeQualified(ctx context.Context, addr string, bare bool) (string, error) {
 	if w.names == nil {
 		return addr, nil
 	}

@@ -224,10 +224,9 @@ func (ls *Server) recipients(ctx context.Context, in []string, log *slog.Logger)
 	var waiting []waitingRcpt
 	seen := map[string]bool{}
 	for _, r := range in {
-		a, err := ls.rewrite.rewrite(ctx, r)
+		q, a, err := ls.rewrite.place(ctx, r)
 		switch {
 		case err != nil && !isPermanent(err) && isReply(err):
-			q, _ := smtp.QualifyAddress(r, ls.hostname)
 			log.Warn("local submission: recipient waits", "rcpt", q, "reason", err.Error())
 			waiting = append(waiting, waitingRcpt{rcpt: q, err: err})
 			continue
@@ -235,7 +234,7 @@ func (ls *Server) recipients(ctx context.Context, in []string, log *slog.Logger)
 			failed = append(failed, RcptFailure{Rcpt: r, Reason: err.Error()})
 			continue
 		}
-		if q, _ := smtp.QualifyAddress(r, ls.hostname); q != a {
+		if q != a {
 			log.Info("local submission: recipient rewritten", "rcpt", q, "to", a)
 		}
 		if !seen[a] {

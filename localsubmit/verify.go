@@ -3,8 +3,6 @@ package localsubmit
 import (
 	"context"
 	"fmt"
-
-	"github.com/postern/postern/smtp"
 )
 
 // sendmail -bv (OpVerify) says for each recipient how it would be delivered, sending
@@ -47,12 +45,10 @@ func (ls *Server) verify(ctx context.Context, uid uint32, rcpts []string) Reply 
 // verifyOne places one recipient as submission would (the rewrite of the machine's
 // names, rewrite.go) and asks the Verifier how the result is delivered.
 func (ls *Server) verifyOne(ctx context.Context, rcpt string, full bool) Verdict {
-	q, err := smtp.QualifyAddress(rcpt, ls.hostname)
-	if err != nil {
-		return Verdict{Rcpt: rcpt, How: "undeliverable: " + err.Error()}
-	}
-	a, err := ls.rewrite.rewrite(ctx, rcpt)
+	q, a, err := ls.rewrite.place(ctx, rcpt)
 	switch {
+	case q == "":
+		return Verdict{Rcpt: rcpt, How: "undeliverable: " + err.Error()}
 	case err != nil && isReply(err) && !isPermanent(err):
 		return Verdict{Rcpt: q, How: "not deliverable now (a message would wait in pickup): " + err.Error(), Temporary: true}
 	case err != nil:
