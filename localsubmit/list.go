@@ -68,8 +68,8 @@ func (ls *Server) listFor(uid uint32) Reply {
 		}
 		l.more += more
 	}
+	login := ls.loginOf(uid) // once: a user database lookup
 	from := func(req *Request) string {
-		login := ls.loginOf(uid)
 		if f, err := ls.envelopeSender(req, login); err == nil {
 			return f
 		}
