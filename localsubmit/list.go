@@ -82,7 +82,7 @@ func (ls *Server) listFor(uid uint32) Reply {
 		waitingIn(&l, d, names, uid, from)
 		d.close()
 	}
-	sortInfos(l.list)
+	queue.SortInfos(l.list)
 	return Reply{Queue: l.list, More: l.more}
 }
 
@@ -111,7 +111,7 @@ func ListMaildrop(maildrop, defaultFrom string) ([]queue.Info, error) {
 	}
 	var l listing
 	waitingIn(&l, d, names, uid, from)
-	sortInfos(l.list)
+	queue.SortInfos(l.list)
 	return l.list, nil
 }
 
@@ -207,14 +207,4 @@ func DropInfo(name string, req *Request, from string, mtime time.Time, maildrop 
 			Status: queue.StatusPending, LastError: why})
 	}
 	return in
-}
-
-// sortInfos orders a listing oldest first, as the queue's own List does.
-func sortInfos(list []queue.Info) {
-	sort.SliceStable(list, func(i, j int) bool {
-		if !list[i].Arrival.Equal(list[j].Arrival) {
-			return list[i].Arrival.Before(list[j].Arrival)
-		}
-		return list[i].ID < list[j].ID
-	})
 }

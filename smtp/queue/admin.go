@@ -25,10 +25,7 @@ func (q *Queue) ListSubmittedBy(uid uint32, max int) ([]Info, int) {
 		}
 	}
 	sort.Slice(mine, func(i, j int) bool {
-		if !mine[i].meta.Arrival.Equal(mine[j].meta.Arrival) {
-			return mine[i].meta.Arrival.Before(mine[j].meta.Arrival)
-		}
-		return mine[i].id < mine[j].id
+		return listedBefore(mine[i].meta.Arrival, mine[i].id, mine[j].meta.Arrival, mine[j].id)
 	})
 	more := 0
 	if len(mine) > max {
@@ -50,13 +47,25 @@ func (q *Queue) list(keep func(*entry) bool) []Info {
 		}
 	}
 	q.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Arrival.Equal(out[j].Arrival) {
-			return out[i].Arrival.Before(out[j].Arrival)
-		}
-		return out[i].ID < out[j].ID
-	})
+	SortInfos(out)
 	return out
+}
+
+// SortInfos puts a listing in the order of every queue listing (List, mailq's): oldest
+// first, then by id.
+func SortInfos(list []Info) {
+	sort.SliceStable(list, func(i, j int) bool {
+		return listedBefore(list[i].Arrival, list[i].ID, list[j].Arrival, list[j].ID)
+	})
+}
+
+// listedBefore is that order: a message that arrived at at with id aid before one of
+// bt and bid.
+func listedBefore(at time.Time, aid string, bt time.Time, bid string) bool {
+	if !at.Equal(bt) {
+		return at.Before(bt)
+	}
+	return aid < bid
 }
 
 // Show describes one message and returns its header section.
