@@ -132,7 +132,7 @@ func dirNames(dir string) []string {
 func waitingIn(l *listing, d dropDir, names []string, uid uint32, from func(*Request) string) {
 	sort.Strings(names)
 	for _, name := range names {
-		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".bad") {
+		if !isDropFile(name) {
 			continue
 		}
 		if l.full() {

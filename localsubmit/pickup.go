@@ -168,11 +168,17 @@ func (ls *Server) scanUserDrop(sc *scan, maildrop, name string) {
 	}
 	var names []string
 	for _, n := range entries {
-		if !strings.HasPrefix(n, ".") && !strings.HasSuffix(n, ".bad") {
+		if isDropFile(n) {
 			names = append(names, n)
 		}
 	}
 	ls.pickupAll(sc, d, names)
+}
+
+// isDropFile is true for a name that may be a waiting message: not a temporary file
+// (".tmp-*") nor one set aside (".bad").
+func isDropFile(name string) bool {
+	return !strings.HasPrefix(name, ".") && !strings.HasSuffix(name, ".bad")
 }
 
 func (ls *Server) removeStaleTemp(dir string, e fs.DirEntry) {
