@@ -13,6 +13,7 @@ import (
 	"github.com/postern/postern/alerts"
 	"github.com/postern/postern/doctor"
 	"github.com/postern/postern/server/certs"
+	"github.com/postern/postern/server/config"
 	"github.com/postern/postern/smtp"
 	"github.com/postern/postern/smtp/queue"
 )
@@ -48,16 +49,29 @@ func (m *alertMailer) Mail(ctx context.Context, subject, body string) error {
 	return errors.Join(m.deliverer.Deliver(ctx, env, smtp.BytesMessage(msg))...)
 }
 
-// alertRecipient is [alerts] to, or postmaster@ the first local domain.
+// alertRecipient is the owner (ownerAddress).
 func (s *Server) alertRecipient(ctx context.Context) (string, error) {
-	if to := s.currentConfig().Alerts.To; to != "" {
+	var first string
+	if ds := s.localDomains(ctx); len(ds) > 0 {
+		first = ds[0]
+	}
+	if to := ownerAddress(s.currentConfig().Alerts, first); to != "" {
 		return to, nil
 	}
-	ds := s.localDomains(ctx)
-	if len(ds) == 0 {
-		return "", errors.New("no local domain for postmaster@ yet; set [alerts] to")
+	return "", errors.New("no local domain for postmaster@ yet; set [alerts] to")
+}
+
+// ownerAddress is the machine's owner, who gets the alerts and what local services send
+// to root: [alerts] to, else ("" or "off") postmaster@ the first local domain by name;
+// "" when there is neither.
+func ownerAddress(a config.Alerts, firstDomain string) string {
+	switch {
+	case a.To != "" && !a.Off():
+		return a.To
+	case firstDomain != "":
+		return "postmaster@" + firstDomain
 	}
-	return "postmaster@" + ds[0], nil
+	return ""
 }
 
 // runAlerts looks at the alert sources every interval, and runs the doctor daily, until

@@ -44,17 +44,13 @@ func (n *localNames) PrimaryDomain(ctx context.Context) (string, error) {
 // as long as that reaches someone: an owner in a local domain that nobody receives is
 // no owner, and the mail waits until one is set.
 func (n *localNames) Owner(ctx context.Context) (string, string, error) {
-	alerts := n.config().Alerts
-	to := alerts.To
-	if to == "" || alerts.Off() {
-		d, err := n.PrimaryDomain(ctx)
-		if err != nil {
-			return "", "", err
-		}
-		if d == "" {
-			return "", "add a domain and a user (postern init --user YOU@DOMAIN), or set [alerts] to", nil
-		}
-		to = "postmaster@" + d
+	d, err := n.PrimaryDomain(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	to := ownerAddress(n.config().Alerts, d)
+	if to == "" {
+		return "", "add a domain and a user (postern init --user YOU@DOMAIN), or set [alerts] to", nil
 	}
 	local, found, err := n.agent.Lookup(ctx, to)
 	if err != nil {
