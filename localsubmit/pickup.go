@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/store/durable"
+	"golang.org/x/sys/unix"
 )
 
 // The pickup directory (state_dir/pickup) holds messages sendmail could not hand over
@@ -168,8 +169,11 @@ func (ls *Server) scanUserDrop(sc *scan, maildrop, name string) {
 	}
 	var names []string
 	for _, n := range entries {
-		if isDropFile(n) {
+		switch {
+		case isDropFile(n):
 			names = append(names, n)
+		case strings.HasPrefix(n, ".tmp-"):
+			ls.removeStaleTempAt(d, n)
 		}
 	}
 	ls.pickupAll(sc, d, names)
@@ -187,6 +191,22 @@ func (ls *Server) removeStaleTemp(dir string, e fs.DirEntry) {
 		path := filepath.Join(dir, e.Name())
 		ls.log.Warn("removing a pickup file sendmail left half-written", "file", path)
 		os.Remove(path)
+	}
+}
+
+// removeStaleTempAt is removeStaleTemp in a user's maildrop directory (through its
+// descriptor: nothing there is followed).
+func (ls *Server) removeStaleTempAt(d *userDrop, name string) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return
+	}
+	if ls.now().Sub(time.Unix(st.Mtim.Unix())) <= staleTemp {
+		return
+	}
+	ls.logLimited(ls.log, slog.LevelWarn, "staletemp:"+d.name, "removing a maildrop file sendmail left half-written", "file", d.path(name))
+	if err := d.remove(name); err != nil {
+		ls.log.Warn("removing a half-written maildrop file", "err", err)
 	}
 }
 

@@ -3,12 +3,14 @@ package localsubmit_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/postern/postern/localsubmit"
 )
@@ -116,4 +118,33 @@ func writeDropIn(t *testing.T, dir, subject string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestMaildropStaleTempRemoved: what a sendmail killed while writing leaves in its own
+// maildrop directory (".tmp-*") is removed by a scan once it is older than an hour, as
+// in pickup; a temporary being written now stays.
+func TestMaildropStaleTempRemoved(t *testing.T) {
+	t.Parallel()
+	f := newSubmitFixture(t)
+	own := filepath.Dir(writeDrop(t, f.maildrop(), "beside the leftovers"))
+	old, fresh := filepath.Join(own, ".tmp-killed"), filepath.Join(own, ".tmp-writing")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, []byte(`{"v":1,"rcpts":["alice@exa`), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	then := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, then, then); err != nil {
+		t.Fatal(err)
+	}
+	f.ls.ScanPickup(context.Background())
+	if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a two-hour-old temporary is still there: %v", err)
+	}
+	if _, err := os.Lstat(fresh); err != nil {
+		t.Errorf("the temporary being written was removed: %v", err)
+	}
+	if n := len(readInbox(t, f.mail, "alice")); n != 1 {
+		t.Errorf("alice has %d messages, want 1", n)
+	}
 }
