@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -174,34 +173,24 @@ func (s *Store) FirstUIDSince(ctx context.Context, mailboxID int64, t time.Time)
 // (base names); names without an entry are absent from the result.
 func (s *Store) MessageCacheEntries(ctx context.Context, mailboxID int64, names []string) (map[string]CacheEntry, error) {
 	out := make(map[string]CacheEntry, len(names))
-	const chunk = 500 // under SQLite's default bound-parameter limit
-	for len(names) > 0 {
-		n := min(len(names), chunk)
-		args := make([]any, 0, n+1)
-		args = append(args, mailboxID)
-		for _, name := range names[:n] {
-			args = append(args, name)
-		}
-		q := "SELECT filename, envelope, structure FROM message_cache WHERE mailbox_id = ? AND filename IN (?" +
-			strings.Repeat(",?", n-1) + ")"
-		rows, err := s.r.QueryContext(ctx, q, args...)
+	err := inParts(names, func(marks string, args []any) error {
+		q := "SELECT filename, envelope, structure FROM message_cache WHERE mailbox_id = ? AND filename IN (" + marks + ")"
+		rows, err := s.r.QueryContext(ctx, q, append([]any{mailboxID}, args...)...)
 		if err != nil {
-			return nil, wrapDB("message cache entries", err)
+			return wrapDB("message cache entries", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var e CacheEntry
 			if err := rows.Scan(&e.Filename, &e.Envelope, &e.Structure); err != nil {
-				rows.Close()
-				return nil, wrapDB("message cache entries", err)
+				return wrapDB("message cache entries", err)
 			}
 			out[e.Filename] = e
 		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, wrapDB("message cache entries", err)
-		}
-		names = names[n:]
+		return wrapDB("message cache entries", rows.Err())
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

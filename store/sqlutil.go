@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -43,4 +44,25 @@ func wrapDB(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// maxInValues is the most values one "IN (...)" list binds: well under SQLite's limit on
+// bound parameters, with room for the query's others.
+const maxInValues = 500
+
+// inParts calls fn for successive parts of vals, at most maxInValues each, with the
+// part's parameter marks for an IN list ("?,?,?") and the part as arguments.
+func inParts(vals []string, fn func(marks string, args []any) error) error {
+	for len(vals) > 0 {
+		part := vals[:min(len(vals), maxInValues)]
+		vals = vals[len(part):]
+		args := make([]any, len(part), len(part)+2)
+		for i, v := range part {
+			args[i] = v
+		}
+		if err := fn(strings.TrimSuffix(strings.Repeat("?,", len(part)), ","), args); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 )
 
@@ -107,19 +106,17 @@ func (s *Store) DeleteTraceWith(ctx context.Context, key string) error {
 // oldest first, at most limit.
 func (s *Store) TraceChunksWith(ctx context.Context, keys []string, limit int) ([]int64, error) {
 	var out []int64
-	for len(keys) > 0 && len(out) < limit {
-		chunk := keys[:min(len(keys), 400)] // well under SQLite's limit on bound parameters
-		keys = keys[len(chunk):]
-		args := make([]any, 0, len(chunk)+1)
-		for _, k := range chunk {
-			args = append(args, k)
+	err := inParts(keys, func(marks string, args []any) error {
+		if len(out) >= limit {
+			return nil
 		}
-		seqs, err := s.traceSeqs(ctx, "SELECT DISTINCT seq FROM trace_keys WHERE key IN ("+marks(len(chunk))+") ORDER BY seq LIMIT ?",
+		seqs, err := s.traceSeqs(ctx, "SELECT DISTINCT seq FROM trace_keys WHERE key IN ("+marks+") ORDER BY seq LIMIT ?",
 			append(args, limit-len(out))...)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, seqs...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -167,6 +164,3 @@ func (s *Store) traceSeqs(ctx context.Context, q string, args ...any) ([]int64, 
 	}
 	return out, wrapDB("trace", rows.Err())
 }
-
-// marks is n SQL parameter marks, comma-separated.
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
