@@ -20,7 +20,6 @@ type entry struct {
 	active      bool // a delivery attempt is running
 	deleted     bool // Delete came while active: the attempt's end removes it
 	warned      bool // delay warning sent
-	hasStatus   bool // the status file exists (mark.go: not before its first record)
 
 	seq  uint64 // arrival order, breaks ties in the heap
 	hidx int    // index in Queue.due, -1 when not in it

@@ -22,15 +22,12 @@ const (
 )
 
 // markAttempt records that attempt n of e starts, before the Transport is
-// called: on the message file's mode for a first attempt without a status
-// file, else as an "attempt" record. Neither is fsynced (scheduler.go says
-// why). marked says which: the status file then lacks attempt 1's record,
-// which record writes with the results.
+// called: the first on the message file's mode, a later one as an "attempt"
+// record. Neither is fsynced (scheduler.go says why). marked says which: the
+// status file, if any (a hold before the first attempt makes one), then lacks
+// attempt 1's record, which record writes with the results.
 func (q *Queue) markAttempt(e *entry, n int, start time.Time) (marked bool, err error) {
-	q.mu.Lock()
-	hasStatus := e.hasStatus
-	q.mu.Unlock()
-	if n == 1 && !hasStatus {
+	if n == 1 {
 		if err := os.Chmod(q.msgPath(e.id), modeAttempted); err != nil {
 			return false, fmt.Errorf("queue: mark attempt: %w", err)
 		}
@@ -42,19 +39,11 @@ func (q *Queue) markAttempt(e *entry, n int, start time.Time) (marked bool, err 
 // appendStatus appends recs to e's status file, creating it with its first
 // record. A synced record in a new file also gets its directory entry synced.
 func (q *Queue) appendStatus(e *entry, recs []record, sync bool) error {
-	q.mu.Lock()
-	had := e.hasStatus
-	q.mu.Unlock()
-	if err := appendRecords(q.statusPath(e.id), recs, sync); err != nil {
-		return err
+	var syncDir func() error
+	if sync {
+		syncDir = q.syncer.sync
 	}
-	q.mu.Lock()
-	e.hasStatus = true
-	q.mu.Unlock()
-	if sync && !had {
-		return q.syncer.sync()
-	}
-	return nil
+	return appendRecords(q.statusPath(e.id), recs, syncDir)
 }
 
 // readMark applies what the message file's mode says to e (at Open, before

@@ -96,7 +96,6 @@ func (q *Queue) load(id string, hasStatus bool, now time.Time) (*entry, error) {
 	if !hasStatus {
 		return e, nil
 	}
-	e.hasStatus = true
 	data, err := os.ReadFile(q.statusPath(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("queue: read status: %w", err)

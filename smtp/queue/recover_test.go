@@ -161,7 +161,7 @@ func TestOpenRemovesFinishedMessage(t *testing.T) {
 	appendRecords(filepath.Join(h.dir, id+statusSuffix), []record{
 		{Kind: recAttempt, N: 1, At: h.clock.Now()},
 		{Kind: recRcpt, Rcpt: "bob@example.org", Status: StatusDelivered, Code: 250},
-	}, false)
+	}, nil)
 	h.q.Close()
 	h.open(t)
 	if h.q.Len() != 0 {
@@ -212,4 +212,58 @@ func FuzzParseStatus(f *testing.F) {
 			e.apply(&recs[i])
 		}
 	})
+}
+
+// A hold and release before the first attempt make the status file; the
+// first attempt is still marked on the message file's mode, its record goes
+// after theirs when the message is deferred, and a message delivered then
+// leaves neither file behind.
+func TestHoldBeforeFirstAttempt(t *testing.T) {
+	t.Parallel()
+	var h *harness
+	modes := make(chan string, 2)
+	tr := newTransport(func(c call) []Result {
+		if fi, err := os.Stat(filepath.Join(h.dir, c.id)); err == nil {
+			modes <- fi.Mode().Perm().String()
+		} else {
+			t.Error(err)
+		}
+		if c.rcpts[0] == "later@example.org" {
+			return answerAll(451, "4.3.0", "later")(c)
+		}
+		return deliverAll(c)
+	})
+	h = newHarness(t, tr, nil)
+	now := h.enqueue(t, "alice@example.com", "bob@example.org")
+	later := h.enqueue(t, "alice@example.com", "later@example.org")
+	for _, id := range []string{now, later} {
+		if err := h.q.Hold(id); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.q.Release(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.run(t)
+	for range 2 {
+		if m := <-modes; m != "-rwx------" {
+			t.Errorf("mode during the first attempt: %s", m)
+		}
+	}
+	eventually(t, "removal and deferral", func() bool { return h.q.Len() == 1 && !h.info(t, later).Active })
+	if names := dirNames(t, h.dir); names != later+" "+later+statusSuffix {
+		t.Errorf("files: %s", names)
+	}
+	data, err := os.ReadFile(filepath.Join(h.dir, later+statusSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := parseStatus(data)
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, fmt.Sprint(r.Kind, r.N))
+	}
+	if got, want := strings.Join(kinds, " "), fmt.Sprint(recHold, 0, " ", recRelease, 0, " ", recAttempt, 1, " ", recRcpt, 0); got != want {
+		t.Errorf("status records %q, want %q", got, want)
+	}
 }

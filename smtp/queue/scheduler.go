@@ -231,13 +231,8 @@ func (q *Queue) requeue(e *entry, next time.Time) {
 // files back, the message would be tried again, which duplicates but never
 // loses, and Postfix makes the same trade.
 func (q *Queue) remove(e *entry) {
-	q.mu.Lock()
-	hasStatus := e.hasStatus
-	q.mu.Unlock()
 	os.Remove(q.msgPath(e.id))
-	if hasStatus {
-		os.Remove(q.statusPath(e.id))
-	}
+	os.Remove(q.statusPath(e.id)) // often none (mark.go): the unlink just fails
 	q.mu.Lock()
 	if e.active {
 		e.active = false

@@ -3,8 +3,10 @@ package queue
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"strconv"
 	"time"
@@ -67,28 +69,53 @@ func encodeRecords(recs []record) ([]byte, error) {
 }
 
 // appendRecords appends recs to the status file at path in one write,
-// creating the file if needed, and, if sync, fdatasyncs it (a new file's
-// directory entry is the caller's: Queue.appendStatus).
-func appendRecords(path string, recs []record, sync bool) error {
+// creating the file if needed. With syncDir the records are fdatasynced, and
+// when this call created the file syncDir makes its directory entry durable
+// too; without it nothing is synced.
+func appendRecords(path string, recs []record, syncDir func() error) error {
 	data, err := encodeRecords(recs)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, created, err := openStatus(path, syncDir != nil)
 	if err != nil {
 		return fmt.Errorf("queue: open status: %w", err)
 	}
 	_, err = f.Write(data)
-	if err == nil && sync {
+	if err == nil && syncDir != nil {
 		err = unix.Fdatasync(int(f.Fd()))
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && created {
+		err = syncDir()
+	}
 	if err != nil {
 		return fmt.Errorf("queue: append status %s: %w", path, err)
 	}
 	return nil
+}
+
+// openStatus opens the status file at path for appending, creating it. Only
+// when asked (a synced record) does it tell whether it created the file,
+// which costs a second open the first time.
+func openStatus(path string, tell bool) (f *os.File, created bool, err error) {
+	const flags = os.O_WRONLY | os.O_APPEND
+	if !tell {
+		f, err = os.OpenFile(path, flags|os.O_CREATE, 0o600)
+		return f, false, err
+	}
+	f, err = os.OpenFile(path, flags, 0)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, false, err
+	}
+	f, err = os.OpenFile(path, flags|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // created meanwhile by another append
+		f, err = os.OpenFile(path, flags, 0)
+		return f, false, err
+	}
+	return f, err == nil, err
 }
 
 // parseStatus decodes records up to the first damaged line and returns how
