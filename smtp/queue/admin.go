@@ -8,7 +8,8 @@ import (
 
 // List describes every queued message, oldest first.
 func (q *Queue) List() []Info {
-	return q.list(func(*entry) bool { return true })
+	out, _ := q.oldest(func(*entry) bool { return true }, -1)
+	return out
 }
 
 // ListSubmittedBy describes the oldest max queued messages the local user uid submitted
@@ -16,39 +17,32 @@ func (q *Queue) List() []Info {
 // a user who may not see the whole queue. Only the max are described, so a user with
 // many large entries costs one listing no more than max of them.
 func (q *Queue) ListSubmittedBy(uid uint32, max int) ([]Info, int) {
+	return q.oldest(func(e *entry) bool { return e.meta.UID != nil && *e.meta.UID == uid }, max)
+}
+
+// oldest describes the oldest max (all when max < 0) of the queued messages keep
+// admits, by arrival then id, and says how many more it admits.
+func (q *Queue) oldest(keep func(*entry) bool, max int) ([]Info, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var mine []*entry
+	var kept []*entry
 	for _, e := range q.entries {
-		if e.meta.UID != nil && *e.meta.UID == uid {
-			mine = append(mine, e)
+		if keep(e) {
+			kept = append(kept, e)
 		}
 	}
-	sort.Slice(mine, func(i, j int) bool {
-		return listedBefore(mine[i].meta.Arrival, mine[i].id, mine[j].meta.Arrival, mine[j].id)
+	sort.Slice(kept, func(i, j int) bool {
+		return listedBefore(kept[i].meta.Arrival, kept[i].id, kept[j].meta.Arrival, kept[j].id)
 	})
 	more := 0
-	if len(mine) > max {
-		more, mine = len(mine)-max, mine[:max]
+	if max >= 0 && len(kept) > max {
+		more, kept = len(kept)-max, kept[:max]
 	}
-	out := make([]Info, len(mine))
-	for i, e := range mine {
+	out := make([]Info, len(kept))
+	for i, e := range kept {
 		out[i] = e.info()
 	}
 	return out, more
-}
-
-func (q *Queue) list(keep func(*entry) bool) []Info {
-	q.mu.Lock()
-	out := make([]Info, 0, len(q.entries))
-	for _, e := range q.entries {
-		if keep(e) {
-			out = append(out, e.info())
-		}
-	}
-	q.mu.Unlock()
-	SortInfos(out)
-	return out
 }
 
 // SortInfos puts a listing in the order of every queue listing (List, mailq's): oldest
