@@ -2,10 +2,12 @@ package integration
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/textproto"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -59,7 +61,9 @@ func closedBy(t testing.TB, c net.Conn, max time.Duration) string {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(max))
 	rest, err := io.ReadAll(c)
-	if err != nil {
+	// A reset is a close too: the server closed with what the client had pipelined still
+	// unread, and the kernel answered that with RST (clean-clone CI saw it once).
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("the server did not close the connection within %v: %v (sent %q)", max, err, rest)
 	}
 	return string(rest)
